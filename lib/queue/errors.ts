@@ -1,0 +1,45 @@
+/** Typed queue errors: each says what went wrong and what to do about it. */
+
+export type QueueErrorCode =
+  | 'InvalidQueueUrl'
+  | 'QueueNotFound'
+  | 'NoCredentials'
+  | 'PermissionDenied'
+  | 'MessageTooLarge'
+  | 'Unreachable'
+  | 'LeaseLost'
+  | 'UnsupportedOperation'
+  | 'BackendError';
+
+export class QueueError extends Error {
+  override readonly name = 'QueueError';
+
+  constructor(
+    readonly code: QueueErrorCode,
+    message: string,
+    /** One sentence on how to fix it, shown after the message. */
+    readonly hint?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(hint ? `${message}\n  fix: ${hint}` : message, options);
+  }
+
+  /** Worth retrying with backoff (the backend may come back), as opposed to a configuration problem. */
+  get transient(): boolean {
+    return this.code === 'Unreachable' || this.code === 'BackendError';
+  }
+}
+
+export type TaskMessageErrorReason = 'MalformedTask' | 'UnknownTask' | 'InvalidParams';
+
+/** A message body that cannot become a task run: dead-lettered by the worker, never a crash. */
+export class TaskMessageError extends Error {
+  override readonly name = 'TaskMessageError';
+
+  constructor(
+    readonly reason: TaskMessageErrorReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
