@@ -1,0 +1,135 @@
+/**
+ * gs:// storage with @google-cloud/storage, loaded on first use so file:// users never pay for it.
+ *
+ * Credentials: Application Default Credentials; on GKE that is Workload Identity (no key files).
+ * `STORAGE_EMULATOR_HOST`, when set, is honoured by the client itself (and then sends no auth).
+ * Retries: the client's own capped exponential backoff on 408/429/5xx and dropped connections.
+ * Every write here is an idempotent whole-object overwrite (a rerun writes the same output), so we
+ * let the client retry uploads too (`RetryAlways`), not only requests with preconditions.
+ */
+import type { Bucket, Storage as GcsClient } from '@google-cloud/storage';
+import { classifyGcsError, gcsStatus } from './gcsErrors';
+import { ObjectStorage } from './objectStorage';
+import type { ListedObject } from './types';
+
+type GcsSdk = typeof import('@google-cloud/storage');
+
+/** Objects above this size upload in resumable sessions, which survive a dropped connection. */
+const RESUMABLE_THRESHOLD_BYTES = 8 * 1024 * 1024;
+const LIST_PAGE_SIZE = 1000;
+
+function loadSdk(): GcsSdk {
+  // Plain require at first use: keeps the SDK out of processes that only use file://.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@google-cloud/storage') as GcsSdk;
+}
+
+export class GcsStorage extends ObjectStorage {
+  protected readonly existsConcurrency = 32;
+  private handle?: Bucket;
+  private bucketExists?: Promise<boolean>;
+
+  constructor(
+    readonly bucketName: string,
+    /** '' or a prefix ending in '/'. */
+    readonly prefix: string,
+    url: string,
+  ) {
+    super(url);
+  }
+
+  private bucket(): Bucket {
+    if (!this.handle) {
+      const sdk = loadSdk();
+      const client: GcsClient = new sdk.Storage({
+        retryOptions: {
+          autoRetry: true,
+          maxRetries: 5,
+          retryDelayMultiplier: 2,
+          maxRetryDelay: 32,
+          totalTimeout: 300,
+          idempotencyStrategy: sdk.IdempotencyStrategy.RetryAlways,
+        },
+      });
+      this.handle = client.bucket(this.bucketName);
+    }
+    return this.handle;
+  }
+
+  private objectName(key: string): string {
+    return this.prefix + key;
+  }
+
+  private fail(operation: string, key: string, error: unknown) {
+    return classifyGcsError(error, { operation, key, url: this.url, bucket: this.bucketName, emulatorHost: process.env.STORAGE_EMULATOR_HOST });
+  }
+
+  /** A missing object and a missing bucket both answer 404; one bucket lookup tells them apart. */
+  private async assertBucketExists(operation: string, key: string): Promise<void> {
+    this.bucketExists ??= this.bucket()
+      .exists()
+      .then(
+        ([exists]) => exists,
+        () => {
+          this.bucketExists = undefined; // could not tell (e.g. no storage.buckets.get): ask again next time
+          return true;
+        },
+      );
+    if (!(await this.bucketExists)) throw this.fail(operation, key, { code: 404, message: 'bucket not found' });
+  }
+
+  protected async putObject(key: string, bytes: Uint8Array, contentType: string): Promise<void> {
+    try {
+      await this.bucket()
+        .file(this.objectName(key))
+        .save(bytes, { contentType, resumable: bytes.byteLength > RESUMABLE_THRESHOLD_BYTES });
+    } catch (error) {
+      throw this.fail('put', key, error);
+    }
+  }
+
+  protected async getObject(key: string): Promise<Uint8Array | undefined> {
+    try {
+      const [contents] = await this.bucket().file(this.objectName(key)).download();
+      return new Uint8Array(contents.buffer, contents.byteOffset, contents.byteLength);
+    } catch (error) {
+      if (gcsStatus(error) !== 404) throw this.fail('get', key, error);
+    }
+    await this.assertBucketExists('get', key);
+    return undefined;
+  }
+
+  protected async objectExists(key: string): Promise<boolean> {
+    let exists: boolean;
+    try {
+      [exists] = await this.bucket().file(this.objectName(key)).exists();
+    } catch (error) {
+      throw this.fail('exists', key, error);
+    }
+    if (!exists) await this.assertBucketExists('exists', key);
+    return exists;
+  }
+
+  protected async *listObjects(prefix: string): AsyncGenerator<ListedObject> {
+    let pageToken: string | undefined;
+    do {
+      let files, next;
+      try {
+        [files, next] = await this.bucket().getFiles({ prefix: this.objectName(prefix), autoPaginate: false, maxResults: LIST_PAGE_SIZE, pageToken });
+      } catch (error) {
+        throw this.fail('list', prefix, error);
+      }
+      for (const file of files) yield { key: file.name.slice(this.prefix.length), size: Number(file.metadata.size ?? 0) };
+      pageToken = next && 'pageToken' in next ? next.pageToken : undefined;
+    } while (pageToken);
+  }
+
+  protected async deleteObject(key: string): Promise<void> {
+    try {
+      await this.bucket().file(this.objectName(key)).delete();
+    } catch (error) {
+      if (gcsStatus(error) !== 404) throw this.fail('delete', key, error);
+      await this.assertBucketExists('delete', key);
+    }
+  }
+}
