@@ -21,6 +21,7 @@ export const ENV_KEYS = [
   'WORKER_CONCURRENCY',
   'WORKER_GRACE_SECONDS',
   'WORKER_METRICS_PORT',
+  'WORKER_EXIT_WHEN_EMPTY',
 ] as const;
 export type EnvKey = (typeof ENV_KEYS)[number];
 export type EnvValues = Partial<Record<EnvKey, string>>;
@@ -37,6 +38,7 @@ export const DEFAULTS: Readonly<Record<EnvKey, string | undefined>> = {
   WORKER_CONCURRENCY: '1',
   WORKER_GRACE_SECONDS: '20',
   WORKER_METRICS_PORT: undefined,
+  WORKER_EXIT_WHEN_EMPTY: '0',
 };
 
 /** The project's shipped defaults file. */
@@ -75,6 +77,12 @@ const schema = z.object({
   WORKER_CONCURRENCY: integer(1, 1000, 'tasks'),
   WORKER_GRACE_SECONDS: integer(0, 3600, 'seconds'),
   WORKER_METRICS_PORT: integer(1, 65535, '(port)').optional(),
+  WORKER_EXIT_WHEN_EMPTY: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((v) => ['0', '1', 'true', 'false'].includes(v), { message: 'must be 1 or 0 (true or false)' })
+    .transform((v) => v === '1' || v === 'true'),
 });
 
 export interface TaskSettings {
@@ -94,6 +102,8 @@ export interface TaskSettings {
   readonly graceSeconds: number;
   /** WORKER_METRICS_PORT: serve /healthz and /metrics on this port when set. */
   readonly metricsPort?: number;
+  /** WORKER_EXIT_WHEN_EMPTY: the worker exits once the queue is empty (local runs, Kubernetes Jobs). */
+  readonly exitWhenEmpty: boolean;
   /** Where each value came from, for `--help`-style diagnostics. */
   readonly sources: Readonly<Record<EnvKey, SettingSource>>;
 }
@@ -182,6 +192,7 @@ export function loadSettings(options: LoadSettingsOptions = {}): TaskSettings {
     concurrency: v.WORKER_CONCURRENCY,
     graceSeconds: v.WORKER_GRACE_SECONDS,
     metricsPort: v.WORKER_METRICS_PORT,
+    exitWhenEmpty: v.WORKER_EXIT_WHEN_EMPTY,
     sources,
   };
 }
