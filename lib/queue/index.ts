@@ -1,0 +1,41 @@
+/**
+ * The queue module: open any queue from its URL. See docs/queue.md for the URL forms, the
+ * on-disk layout of the file queue and what each backend can and cannot tell.
+ */
+import { FileQueue } from './fileQueue';
+import type { CreateQueueOptions, Queue } from './types';
+import { parseQueueUrl } from './url';
+import { QueueError } from './errors';
+
+// Interim: the SQS backend lands in the following commit of the queue module.
+function sqsPending(): QueueError {
+  return new QueueError('UnsupportedOperation', 'the SQS backend is not in this build yet', 'use an fq:// queue for now');
+}
+
+export * from './types';
+export { QueueError, TaskMessageError } from './errors';
+export type { QueueErrorCode, TaskMessageErrorReason } from './errors';
+export { parseQueueUrl } from './url';
+export type { QueueLocation } from './url';
+
+/** Opens a queue; does not create it (file queues are created on first insert, like python-task-queue). */
+export async function openQueue(url: string): Promise<Queue> {
+  const location = parseQueueUrl(url);
+  if (location.kind === 'fq') return new FileQueue(location.root);
+  throw sqsPending();
+}
+
+/**
+ * Creates the queue idempotently and returns the URL to put in TASKQUEUE_PATH: the fq layout, or
+ * the SQS queue with its dead-letter queue `<name>-dead` and a redrive policy.
+ */
+export async function createQueue(url: string, options: CreateQueueOptions = {}): Promise<string> {
+  const location = parseQueueUrl(url);
+  if (location.kind === 'fq') {
+    const queue = new FileQueue(location.root);
+    queue.create();
+    return queue.url;
+  }
+  void options;
+  throw sqsPending();
+}

@@ -1,0 +1,157 @@
+/**
+ * File-queue-only checks: the on-disk layout byte for byte against python-task-queue's format
+ * (see the reference format and docs/queue.md), queues laid out by Python read by us, and several
+ * real processes racing for the same tasks.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createQueue, openQueue, Queue } from '../lib/queue';
+import { encodeTask } from '../lib/queue/message';
+
+function tempRoot(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'fq-test-'));
+}
+
+function listTree(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const rel = path.relative(root, path.join(dir, entry.name));
+      if (entry.isDirectory()) {
+        out.push(`${rel}/`);
+        walk(path.join(dir, entry.name));
+      } else out.push(rel);
+    }
+  };
+  walk(root);
+  return out.sort();
+}
+
+const UUIDS = ['0b1c2d3e-0000-4000-8000-000000000001', '0b1c2d3e-0000-4000-8000-000000000002'];
+
+describe('file queue: on-disk format', () => {
+  let root: string;
+  let queue: Queue;
+  beforeEach(async () => {
+    root = path.join(tempRoot(), 'q');
+    queue = await openQueue(`fq://${root}`);
+  });
+  afterEach(async () => {
+    await queue.close();
+    fs.rmSync(path.dirname(root), { recursive: true, force: true });
+  });
+
+  it('creates the layout with insertions = "0" and no completions file', async () => {
+    const url = await createQueue(`fq://${root}`);
+    assert.equal(url, `fq://${root}`);
+    assert.deepEqual(listTree(root), ['attempts/', 'dead/', 'insertions', 'movement/', 'queue/', 'tmp/']);
+    assert.equal(fs.readFileSync(path.join(root, 'insertions'), 'utf8'), '0');
+    await createQueue(`fq://${root}`); // idempotent
+    assert.equal(fs.readFileSync(path.join(root, 'insertions'), 'utf8'), '0');
+  });
+
+  it('writes task files, journals and counters exactly as python-task-queue does', async () => {
+    const bodies = UUIDS.map((id, i) => encodeTask(['tasks.example', 'count_primes'], { start: i }, root, id));
+    assert.equal(await queue.insert(bodies), 2);
+    for (const [i, id] of UUIDS.entries()) {
+      assert.equal(fs.readFileSync(path.join(root, 'queue', `0--${id}.json`), 'utf8'), bodies[i]);
+      assert.equal(fs.readFileSync(path.join(root, 'movement', id), 'utf8'), `0--${id}.json\n`);
+    }
+    assert.equal(fs.readFileSync(path.join(root, 'insertions'), 'utf8'), '2');
+    assert.equal(fs.existsSync(path.join(root, 'completions')), false);
+
+    const before = Math.floor(Date.now() / 1000);
+    const [task] = await queue.lease({ count: 1, seconds: 30 });
+    const after = Math.ceil(Date.now() / 1000);
+    assert.ok(task);
+    const match = /^(\d+)--(.+)\.json$/.exec(task.handle);
+    assert.ok(match, task.handle);
+    assert.equal(match[2], task.id);
+    const ts = Number(match[1]);
+    assert.ok(ts >= before + 30 && ts <= after + 30, `lease timestamp ${ts} not in [${before + 30}, ${after + 30}]`);
+    assert.equal(task.body, bodies[UUIDS.indexOf(task.id)]);
+    assert.equal(task.attempt, 1);
+    assert.deepEqual(fs.readdirSync(path.join(root, 'queue')).sort(), [task.handle, `0--${UUIDS.find((id) => id !== task.id)}.json`].sort());
+    assert.equal(fs.readFileSync(path.join(root, 'movement', task.id), 'utf8'), `0--${task.id}.json\n${task.handle}\n`);
+
+    await queue.delete(task);
+    assert.equal(fs.readFileSync(path.join(root, 'completions'), 'latin1'), '\0');
+    assert.equal(fs.existsSync(path.join(root, 'movement', task.id)), false);
+    assert.equal(fs.existsSync(path.join(root, 'attempts', task.id)), false);
+    assert.deepEqual(fs.readdirSync(path.join(root, 'queue')), [`0--${UUIDS.find((id) => id !== task.id)}.json`]);
+    assert.deepEqual(fs.readdirSync(path.join(root, 'tmp')), []);
+    assert.equal(fs.existsSync(path.join(root, 'insertions.lock')), false);
+  });
+
+  it('gives a body without a usable id a fresh uuid, in the file name and the JSON alike', async () => {
+    const bad = JSON.stringify({ payload: [['m', 'f'], [], {}, -1], queueName: root, id: 'a--b' });
+    const noId = JSON.stringify({ payload: [['m', 'f'], [], {}, -1], queueName: root });
+    await queue.insert([bad, noId]);
+    const names = fs.readdirSync(path.join(root, 'queue'));
+    assert.equal(names.length, 2);
+    for (const name of names) {
+      const id = /^0--(.+)\.json$/.exec(name)?.[1];
+      assert.match(id ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.equal(JSON.parse(fs.readFileSync(path.join(root, 'queue', name), 'utf8')).id, id);
+    }
+  });
+
+  it('keeps the same body inserted twice as two tasks', async () => {
+    const body = encodeTask(['m', 'f'], {}, root, UUIDS[0]);
+    assert.equal(await queue.insert([body, body]), 2);
+    const names = fs.readdirSync(path.join(root, 'queue'));
+    assert.equal(names.length, 2);
+    assert.ok(names.includes(`0--${UUIDS[0]}.json`));
+    assert.equal((await queue.counts()).inserted, 2);
+  });
+
+  it('reads a queue laid out by python-task-queue (json.dumps spacing, leased task, journal history)', async () => {
+    const abs = root;
+    fs.mkdirSync(path.join(abs, 'queue'), { recursive: true });
+    fs.mkdirSync(path.join(abs, 'movement'));
+    fs.writeFileSync(path.join(abs, 'insertions'), '2');
+    const pyBody = (id: string, start: number) =>
+      `{"payload": [["tasks.example", "count_primes"], [], {"start": ${start}}, -1], "queueName": "${abs}", "id": "${id}"}`;
+    const future = Math.floor(Date.now() / 1000) + 600;
+    // task 1 waiting; task 2 leased by a Python worker (journal holds its history)
+    fs.writeFileSync(path.join(abs, 'queue', `0--${UUIDS[0]}.json`), pyBody(UUIDS[0]!, 0));
+    fs.writeFileSync(path.join(abs, 'movement', UUIDS[0]!), `0--${UUIDS[0]}.json\n`);
+    fs.writeFileSync(path.join(abs, 'queue', `${future}--${UUIDS[1]}.json`), pyBody(UUIDS[1]!, 1));
+    fs.writeFileSync(path.join(abs, 'movement', UUIDS[1]!), `0--${UUIDS[1]}.json\n${future}--${UUIDS[1]}.json\n`);
+
+    assert.deepEqual(await queue.counts(), { enqueued: 2, leased: 1, delayed: 0, inserted: 2, completed: 0, failed: 0, approximate: false });
+    const first = await queue.lease({ count: 5, seconds: 30 });
+    assert.deepEqual(first.map((t) => [t.id, t.body, t.attempt]), [[UUIDS[0], pyBody(UUIDS[0]!, 0), 1]]);
+
+    assert.equal(await queue.releaseAll(), 2);
+    const journal = fs.readFileSync(path.join(abs, 'movement', UUIDS[1]!), 'utf8').split('\n');
+    assert.equal(journal.length, 4); // three names and the trailing newline
+    const again = await queue.lease({ count: 5, seconds: 30 });
+    assert.deepEqual(again.map((t) => t.id).sort(), [...UUIDS].sort());
+    for (const task of again) await queue.delete(task);
+    assert.deepEqual(fs.readdirSync(path.join(abs, 'queue')), []);
+    assert.deepEqual(fs.readdirSync(path.join(abs, 'movement')), []);
+    assert.equal(fs.readFileSync(path.join(abs, 'completions')).length, 2);
+    assert.equal(await queue.isEmpty(), true);
+  });
+
+  it('deletes a task by its journal when the held name is gone (as python-task-queue does)', async () => {
+    await queue.insert([encodeTask(['m', 'f'], {}, root, UUIDS[0])]);
+    const [task] = await queue.lease({ count: 1, seconds: 30 });
+    assert.ok(task);
+    assert.equal(await queue.releaseAll(), 1); // the file is renamed under the holder
+    await queue.delete(task);
+    assert.deepEqual(fs.readdirSync(path.join(root, 'queue')), []);
+    assert.equal((await queue.counts()).completed, 1);
+  });
+
+  it('skips files in queue/ that are not task files instead of crashing', async () => {
+    await queue.insert([encodeTask(['m', 'f'], {}, root, UUIDS[0])]);
+    fs.writeFileSync(path.join(root, 'queue', 'notes.txt'), 'hello');
+    const leased = await queue.lease({ count: 5, seconds: 30 });
+    assert.deepEqual(leased.map((t) => t.id), [UUIDS[0]]);
+    assert.equal((await queue.counts()).enqueued, 1);
+  });
+});
