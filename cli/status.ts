@@ -1,0 +1,71 @@
+/**
+ * `npm run status`: how far along the run is. Counts with percentages like `ptq status`;
+ * `--watch` adds a progress bar, throughput and ETA and stops when the queue drains.
+ */
+import { Command, Option } from 'commander';
+import { addCommonOptions, runMain, settingsFrom, type CommonOptions } from '../lib/cli/options';
+import { parseSeconds, withQueue } from '../lib/ops/session';
+import { buildStatusReport, renderCounts, renderHeader, renderThroughput } from '../lib/ops/status';
+import { jsonLinesDisplay, plainLinesDisplay, terminalDisplay, watchQueue } from '../lib/ops/watch';
+import { formatCount, formatDuration } from '../lib/ops/units';
+
+interface StatusOptions extends CommonOptions {
+  watch?: number;
+  json?: boolean;
+}
+
+const DEFAULT_WATCH_SECONDS = 2;
+/** Exit code of a watch ended by Ctrl-C (128 + SIGINT), as shells expect. */
+const INTERRUPTED = 130;
+
+const program = addCommonOptions(
+  new Command('npm run status --')
+    .description('Show the queue: inserted, enqueued, leased, completed and failed tasks, with percentages.')
+    .addOption(
+      new Option('-w, --watch [seconds]', 'refresh every SECONDS with a progress bar, throughput and ETA until the queue drains')
+        .preset(String(DEFAULT_WATCH_SECONDS))
+        .argParser(parseSeconds),
+    )
+    .option('--json', 'print one JSON object (with --watch: one per line)')
+    .addHelpText(
+      'after',
+      '\nThroughput and ETA need counts sampled over time, so they appear with --watch only.\n' +
+        'On SQS the counts are approximate (~) and "inserted"/"completed" are unknown; see docs/operations.md.',
+    ),
+).parse();
+
+runMain(async () => {
+  const options = program.opts<StatusOptions>();
+  const settings = settingsFrom(options);
+  return withQueue(settings.queueUrl, async (queue) => {
+    if (options.watch === undefined) {
+      const report = buildStatusReport(queue, await queue.counts(), Date.now());
+      if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else process.stdout.write([renderHeader(report), ...renderCounts(report), renderThroughput(report, Date.now())].join('\n') + '\n');
+      return 0;
+    }
+
+    const stop = new AbortController();
+    const onInterrupt = () => stop.abort();
+    process.once('SIGINT', onInterrupt);
+    const display = options.json
+      ? jsonLinesDisplay(process.stdout, process.stderr)
+      : process.stdout.isTTY
+        ? terminalDisplay(process.stdout)
+        : plainLinesDisplay(process.stdout, process.stderr);
+    const started = Date.now();
+    try {
+      const result = await watchQueue(queue, { intervalSeconds: options.watch, display, signal: stop.signal });
+      if (!result.drained) return INTERRUPTED;
+      if (!options.json && result.last) {
+        const { completed, failed } = result.last;
+        const done = completed === null ? '' : `${formatCount(completed)} completed, `;
+        process.stdout.write(`queue drained (${done}${formatCount(failed)} failed; watched ${formatDuration((Date.now() - started) / 1000)})\n`);
+        if (failed > 0) process.stdout.write('see what failed: npm run failures\n');
+      }
+      return 0;
+    } finally {
+      process.removeListener('SIGINT', onInterrupt);
+    }
+  });
+});

@@ -1,0 +1,47 @@
+/** What every ops command shares: opening the queue, closing it, and argument parsers. */
+import { InvalidArgumentError } from 'commander';
+import { openQueue } from '../queue';
+import { QueueError } from '../queue/errors';
+import type { Queue } from '../queue/types';
+
+/** Opens the queue at `url`, runs `use`, and always closes it. */
+export async function withQueue<T>(url: string, use: (queue: Queue) => Promise<T>): Promise<T> {
+  let queue: Queue | undefined;
+  try {
+    queue = await openQueue(url);
+    return await use(queue);
+  } catch (error) {
+    throw withCreateHint(error, url);
+  } finally {
+    await queue?.close();
+  }
+}
+
+/** Commander parser for a number of seconds > 0 (fractions allowed). */
+export function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a number of seconds > 0, e.g. 5`);
+  return n;
+}
+
+/** Commander parser for a whole number within [min, max]. */
+export function integerBetween(min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** Commander parser for a repeatable option: `--id a --id b` → `['a', 'b']`. */
+export function collect(value: string, previous: readonly string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Makes sure an error about a missing queue tells how to create one. */
+export function withCreateHint(error: unknown, queueUrl: string): unknown {
+  if (!(error instanceof QueueError) || error.code !== 'QueueNotFound' || error.message.includes('queue:create')) return error;
+  const what = error.hint ? error.message.slice(0, error.message.indexOf('\n  fix: ')) : error.message;
+  return new QueueError('QueueNotFound', what, `create it with: npm run queue:create -- --queue ${queueUrl}`, { cause: error });
+}

@@ -1,0 +1,161 @@
+/**
+ * `status --watch`: samples the counts every few seconds until the queue drains (or Ctrl-C),
+ * keeps the samples in memory for throughput and ETA, and shows them as:
+ *  - a block redrawn in place with a progress bar (stdout is a terminal; cli-progress's MultiBar,
+ *    one "bar" per line),
+ *  - one plain line per sample (stdout is a file or pipe),
+ *  - one JSON object per line (`--json`), each a `StatusReport`.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Format, MultiBar, type Options, type Params, type SingleBar } from 'cli-progress';
+import { QueueError } from '../queue/errors';
+import type { Queue } from '../queue/types';
+import {
+  buildStatusReport,
+  progressOf,
+  renderCounts,
+  renderHeader,
+  renderThroughput,
+  renderWatchLine,
+  type StatusReport,
+} from './status';
+import { DEFAULT_WINDOW_MS, ThroughputEstimator } from './throughput';
+import { formatCount, formatPercent } from './units';
+
+/** SQS's approximate counts can read 0 for a moment while messages remain: ask twice. */
+const SQS_EMPTY_SAMPLES_TO_STOP = 2;
+
+export interface WatchDisplay {
+  /** Shows one sample; `problem` is a transient error met while sampling (the watch goes on). */
+  update(report: StatusReport | undefined, problem?: string): void;
+  /** Leaves the last state on screen. */
+  stop(): void;
+}
+
+export interface WatchOptions {
+  readonly intervalSeconds: number;
+  readonly display: WatchDisplay;
+  /** Ends the watch early (Ctrl-C). */
+  readonly signal: AbortSignal;
+  /** For tests and for callers that keep their own clock. */
+  readonly now?: () => number;
+}
+
+export interface WatchResult {
+  /** The last successful sample. */
+  readonly last?: StatusReport;
+  /** False when stopped by the signal before the queue drained. */
+  readonly drained: boolean;
+}
+
+export async function watchQueue(queue: Queue, options: WatchOptions): Promise<WatchResult> {
+  const now = options.now ?? Date.now;
+  const estimator = new ThroughputEstimator(Math.max(DEFAULT_WINDOW_MS, 3 * options.intervalSeconds * 1000));
+  const emptyNeeded = queue.kind === 'sqs' ? SQS_EMPTY_SAMPLES_TO_STOP : 1;
+  let emptyInARow = 0;
+  let last: StatusReport | undefined;
+  try {
+    while (!options.signal.aborted) {
+      try {
+        const counts = await queue.counts();
+        const at = now();
+        estimator.add({ at, counts });
+        last = buildStatusReport(queue, counts, at, estimator.estimate());
+        options.display.update(last);
+        emptyInARow = last.drained ? emptyInARow + 1 : 0;
+        if (emptyInARow >= emptyNeeded) return { last, drained: true };
+      } catch (error) {
+        // A network blip should not end a watch that may run for hours; a configuration problem should.
+        if (!(error instanceof QueueError && error.transient)) throw error;
+        options.display.update(last, error.message.split('\n', 1)[0]);
+      }
+      await sleep(options.intervalSeconds * 1000, undefined, { signal: options.signal }).catch(() => undefined);
+    }
+    return { last, drained: false };
+  } finally {
+    options.display.stop();
+  }
+}
+
+/** `--json`: one `StatusReport` per line (JSON Lines). */
+export function jsonLinesDisplay(out: NodeJS.WritableStream, err: NodeJS.WritableStream): WatchDisplay {
+  return {
+    update(report, problem) {
+      if (problem) err.write(`warning: ${problem} (still watching)\n`);
+      else if (report) out.write(`${JSON.stringify(report)}\n`);
+    },
+    stop() {},
+  };
+}
+
+/** Plain lines for logs: a header once, then one line per sample. */
+export function plainLinesDisplay(out: NodeJS.WritableStream, err: NodeJS.WritableStream): WatchDisplay {
+  let headerShown = false;
+  return {
+    update(report, problem) {
+      if (problem) return void err.write(`warning: ${problem} (still watching)\n`);
+      if (!report) return;
+      if (!headerShown) out.write(`watching ${renderHeader(report)}\n`);
+      headerShown = true;
+      out.write(`${renderWatchLine(report)}\n`);
+    },
+    stop() {},
+  };
+}
+
+interface LinePayload {
+  readonly text: string;
+}
+
+const textLine = (_options: Options, _params: Params, payload: LinePayload) => payload.text;
+
+const BAR_TOTAL = 1000;
+
+/** The terminal block: header, counts, progress bar, throughput; redrawn in place. */
+export function terminalDisplay(out: NodeJS.WriteStream): WatchDisplay {
+  const multibar = new MultiBar({
+    stream: out,
+    fps: 4,
+    hideCursor: true,
+    linewrap: false,
+    barsize: 40,
+    barCompleteChar: '█',
+    barIncompleteChar: '░',
+    format: textLine,
+  });
+  const lines: SingleBar[] = [];
+  let bar: SingleBar | undefined;
+  let peakEnqueued = 0;
+
+  const show = (texts: string[], progress: number | null, barText: string) => {
+    // The block's height is fixed per queue kind; grow it if a line is added, never shrink.
+    while (lines.length < texts.length) lines.push(multibar.create(1, 0, { text: '' }));
+    texts.forEach((text, i) => lines[i].update(0, { text }));
+    bar ??= multibar.create(BAR_TOTAL, 0, { text: '' }, {
+      format: (options, params, payload: LinePayload) => `${Format.BarFormat(params.progress, options)} ${payload.text}`,
+    });
+    bar.update(Math.round((progress ?? 0) * BAR_TOTAL), { text: barText });
+  };
+
+  let lastReport: StatusReport | undefined;
+  return {
+    update(report, problem) {
+      lastReport = report ?? lastReport;
+      if (!lastReport) return;
+      peakEnqueued = Math.max(peakEnqueued, lastReport.enqueued);
+      const progress = progressOf(lastReport, peakEnqueued);
+      const approx = lastReport.approximate ? '~' : '';
+      const done =
+        lastReport.completed !== null && lastReport.inserted !== null
+          ? `${formatCount(lastReport.completed + lastReport.failed)} of ${formatCount(lastReport.inserted)} done`
+          : `${approx}${formatCount(Math.max(0, peakEnqueued - lastReport.enqueued))} of ${approx}${formatCount(peakEnqueued)} drained since the watch began`;
+      const barText = progress === null ? 'nothing inserted yet' : `${formatPercent(Math.round(progress * 1000) / 10)}  ${done}`;
+      const tail = problem ? `sample failed (still watching): ${problem}` : renderThroughput(lastReport, Date.now());
+      show([renderHeader(lastReport), ...renderCounts(lastReport), tail], progress, barText);
+      multibar.update();
+    },
+    stop() {
+      multibar.stop();
+    },
+  };
+}
