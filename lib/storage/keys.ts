@@ -26,7 +26,7 @@ function problemWithSegments(value: string, allowTrailingSlash: boolean): string
 /** Throws an InvalidKey StorageError naming the key unless it follows the key rules. */
 export function validateKey(key: string, cloudpath: string): void {
   if (typeof key !== 'string' || key === '') {
-    throw new StorageError('InvalidKey', `empty key under ${cloudpath}`, KEY_HINT);
+    throw new StorageError('InvalidKey', `invalid key ${JSON.stringify(key)} under ${cloudpath}: it is empty`, KEY_HINT);
   }
   const problem = problemWithSegments(key, false);
   if (problem) throw new StorageError('InvalidKey', `invalid key ${JSON.stringify(key)} under ${cloudpath}: it ${problem}`, KEY_HINT);

@@ -6,6 +6,7 @@
  * `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`; when either is set we address buckets path-style
  * (`http://host/bucket/key`), which S3-compatible servers expect. Region: the SDK's chain, else
  * us-east-1 with region redirects followed, so any bucket works without one.
+ * Bodies over 8 MiB upload in parts (@aws-sdk/lib-storage), so S3 shows them only when complete.
  * Retries: the SDK's standard mode (capped exponential backoff with jitter on 5xx, throttling and
  * connection errors), 5 attempts unless AWS_MAX_ATTEMPTS says otherwise.
  */
@@ -15,10 +16,15 @@ import { ObjectStorage } from './objectStorage';
 import type { ListedObject } from './types';
 
 type S3Sdk = typeof import('@aws-sdk/client-s3');
+type LibStorage = typeof import('@aws-sdk/lib-storage');
 
 const DEFAULT_MAX_ATTEMPTS = 5;
 const FALLBACK_REGION = 'us-east-1';
 const LIST_PAGE_SIZE = 1000;
+/** Larger bodies go up in parts of this size (S3's minimum part is 5 MiB; the AWS CLI uses 8 MiB). */
+const MULTIPART_PART_BYTES = 8 * 1024 * 1024;
+/** Parts uploaded at once for one object. */
+const MULTIPART_PARTS_IN_FLIGHT = 4;
 
 function loadSdk(): S3Sdk {
   // Plain require at first use: keeps the SDK out of processes that only use file://.
@@ -99,8 +105,16 @@ export class S3Storage extends ObjectStorage {
 
   protected async putObject(key: string, bytes: Uint8Array, contentType: string): Promise<void> {
     const { sdk, client } = await this.connect();
+    const params = { Bucket: this.bucket, Key: this.objectName(key), Body: bytes, ContentType: contentType };
     try {
-      await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.objectName(key), Body: bytes, ContentType: contentType }));
+      if (bytes.byteLength <= MULTIPART_PART_BYTES) {
+        await client.send(new sdk.PutObjectCommand(params));
+      } else {
+        // Multipart: each part retries on its own, and S3 shows the object only once it completes.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { Upload } = require('@aws-sdk/lib-storage') as LibStorage;
+        await new Upload({ client, params, partSize: MULTIPART_PART_BYTES, queueSize: MULTIPART_PARTS_IN_FLIGHT }).done();
+      }
     } catch (error) {
       throw classifyS3Error(error, this.context('put', key));
     }
