@@ -1,0 +1,49 @@
+/**
+ * The worker's structured logger: one JSON object per line on stdout, in the shape Google Cloud
+ * Logging reads from a container's output: `severity` (DEBUG/INFO/WARNING/ERROR/CRITICAL),
+ * `message`, and `time` as an ISO 8601 string. Everything else lands in the entry's jsonPayload.
+ */
+import pino, { DestinationStream, Level, Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** pino's level names mapped onto Cloud Logging's LogSeverity names. */
+const SEVERITY: Readonly<Record<Level, string>> = {
+  trace: 'DEBUG',
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARNING',
+  error: 'ERROR',
+  fatal: 'CRITICAL',
+};
+
+export const LOG_LEVELS: readonly Level[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
+export function isLogLevel(value: string): value is Level {
+  return (LOG_LEVELS as readonly string[]).includes(value);
+}
+
+export interface LoggerOptions {
+  /** Lowest level written; default `info`. */
+  readonly level?: Level | 'silent';
+  /** Where lines go; default stdout, written synchronously so nothing is lost on exit. */
+  readonly destination?: DestinationStream;
+  /** Fields on every line, e.g. the worker identity. */
+  readonly base?: Record<string, unknown>;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  return pino(
+    {
+      level: options.level ?? 'info',
+      messageKey: 'message',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      base: options.base ?? null,
+      formatters: {
+        // Cloud Logging wants the name, not pino's number.
+        level: (label) => ({ severity: SEVERITY[label as Level] ?? 'DEFAULT' }),
+      },
+    },
+    options.destination ?? pino.destination({ dest: 1, sync: true }),
+  );
+}

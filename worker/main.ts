@@ -1,0 +1,166 @@
+/**
+ * `npm run worker`: lease tasks from TASKQUEUE_PATH and run them until stopped (SIGTERM/SIGINT) or,
+ * with --exit-when-empty, until the queue is empty. The container image runs this file bundled by
+ * esbuild (`node worker.js`), configured by environment variables alone.
+ *
+ * Exit codes: 0 stopped cleanly; 1 the queue refused the worker while it ran; 2 bad configuration.
+ */
+import { Command, Option } from 'commander';
+import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
+import { addCommonOptions, CommonOptions, isUserFacingError, runMain, settingsFrom, UserError } from '../lib/cli/options';
+import type { TaskSettings } from '../lib/config';
+import { openQueue, QueueError } from '../lib/queue';
+import type { Queue } from '../lib/queue/types';
+import { openStorage } from '../lib/storage';
+import { tasks as projectTasks } from '../tasks';
+import { Backoff, SECOND } from './backoff';
+import { createLogger, isLogLevel, LOG_LEVELS, Logger } from './logger';
+import { serveMetrics, workerMetrics } from './metrics';
+import { loadTaskModule, TaskRegistry } from './registry';
+import { Worker } from './worker';
+
+interface WorkerCliOptions extends CommonOptions {
+  maxAttempts?: string;
+  concurrency?: string;
+  graceSeconds?: string;
+  metricsPort?: string;
+  exitWhenEmpty?: boolean;
+  tasks?: string;
+  maxRetryDelay: string;
+  logLevel: string;
+}
+
+/** After a second signal, how long releasing may take before the process exits regardless. */
+const FORCED_EXIT_MS = 10 * SECOND;
+
+function command(): Command {
+  return addCommonOptions(new Command('worker'))
+    .description('Lease tasks from the queue and run them; renews leases, retries, dead-letters, and shuts down cleanly on SIGTERM/SIGINT.')
+    .addOption(new Option('--max-attempts <n>', 'attempts before a failing task is dead-lettered (TQ_MAX_ATTEMPTS)'))
+    .addOption(new Option('--concurrency <n>', 'tasks run at once in this process, for I/O-bound tasks (WORKER_CONCURRENCY)'))
+    .addOption(new Option('--grace-seconds <s>', 'time running tasks get after SIGTERM before they are aborted and released (WORKER_GRACE_SECONDS)'))
+    .addOption(new Option('--metrics-port <port>', 'serve /healthz and /metrics on this port (WORKER_METRICS_PORT)'))
+    .addOption(new Option('--exit-when-empty', 'exit 0 once the queue holds nothing visible, leased or delayed (WORKER_EXIT_WHEN_EMPTY=1)'))
+    .addOption(new Option('--tasks <module>', 'module exporting `tasks` (default: tasks/index.ts, built into the worker)'))
+    .addOption(new Option('--max-retry-delay <seconds>', 'cap on the retry delay of a failed task (5 s, 10 s, 20 s, ... up to this)').default('300'))
+    .addOption(new Option('--log-level <level>', 'lowest log level written').choices(LOG_LEVELS).default('info').env('LOG_LEVEL'))
+    .showHelpAfterError();
+}
+
+interface Setup {
+  readonly settings: TaskSettings;
+  readonly registry: TaskRegistry;
+  readonly maxRetryDelaySeconds: number;
+  readonly log: Logger;
+}
+
+/** Everything that can be wrong with the configuration, checked before touching the queue. */
+function setup(options: WorkerCliOptions): Setup {
+  const settings = settingsFrom(options, {
+    TQ_MAX_ATTEMPTS: options.maxAttempts,
+    WORKER_CONCURRENCY: options.concurrency,
+    WORKER_GRACE_SECONDS: options.graceSeconds,
+    WORKER_METRICS_PORT: options.metricsPort,
+    WORKER_EXIT_WHEN_EMPTY: options.exitWhenEmpty ? '1' : undefined,
+  });
+  const registry = options.tasks ? loadTaskModule(options.tasks) : new TaskRegistry(projectTasks, 'tasks/index.ts');
+  try {
+    openStorage(settings.cloudpath);
+  } catch (error) {
+    throw new UserError(`CF_CLOUDPATH=${JSON.stringify(settings.cloudpath)}: ${(error as Error).message}`);
+  }
+  if (!/^\d+$/.test(options.maxRetryDelay)) {
+    throw new UserError(`--max-retry-delay ${JSON.stringify(options.maxRetryDelay)} must be a whole number of seconds, e.g. 300`);
+  }
+  if (!isLogLevel(options.logLevel)) throw new UserError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  return { settings, registry, maxRetryDelaySeconds: Number(options.maxRetryDelay), log: createLogger({ level: options.logLevel }) };
+}
+
+/** Opens the queue, waiting out an unreachable backend instead of crash-looping; gives up on anything else. */
+async function openQueuePatiently(url: string, log: Logger, signal: AbortSignal): Promise<Queue | undefined> {
+  const backoff = new Backoff({ baseMs: SECOND, capMs: 30 * SECOND });
+  while (!signal.aborted) {
+    try {
+      return await openQueue(url);
+    } catch (error) {
+      if (!(error instanceof QueueError && error.transient)) throw error;
+      const waitMs = backoff.next();
+      log.warn({ err: error, retryInMs: Math.round(waitMs) }, `cannot reach the queue ${url}; retrying`);
+      await delay(waitMs, undefined, { signal }).catch(() => undefined);
+    }
+  }
+  return undefined;
+}
+
+async function main(): Promise<number> {
+  const options = command().parse().opts<WorkerCliOptions>();
+  let config: Setup;
+  try {
+    config = setup(options);
+  } catch (error) {
+    if (!isUserFacingError(error)) throw error;
+    process.stderr.write(`error: ${error.message}\n`);
+    return 2;
+  }
+  const { settings, registry, log } = config;
+
+  // Signals: before the worker exists they cancel startup; afterwards they stop it (twice: at once).
+  const startup = new AbortController();
+  let worker: Worker | undefined;
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    log.info({ signal }, signals === 1 ? `received ${signal}: shutting down` : `received ${signal} again: releasing tasks and exiting now`);
+    startup.abort();
+    void worker?.stop();
+    if (signals === 2) setTimeout(() => process.exit(0), FORCED_EXIT_MS).unref();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  let queue: Queue | undefined;
+  try {
+    queue = await openQueuePatiently(settings.queueUrl, log, startup.signal);
+  } catch (error) {
+    if (!isUserFacingError(error)) throw error;
+    process.stderr.write(`error: TASKQUEUE_PATH=${settings.queueUrl}: ${error.message}\n`);
+    return 2;
+  }
+  if (!queue) return 0;
+
+  worker = new Worker({
+    queue,
+    registry,
+    openStorage,
+    defaultCloudpath: settings.cloudpath,
+    log,
+    leaseSeconds: settings.leaseSeconds,
+    maxAttempts: settings.maxAttempts,
+    concurrency: settings.concurrency,
+    graceSeconds: settings.graceSeconds,
+    exitWhenEmpty: settings.exitWhenEmpty,
+    maxRetryDelaySeconds: config.maxRetryDelaySeconds,
+    workerId: `${hostname()}:${process.pid}`,
+  });
+  let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  if (settings.metricsPort !== undefined) {
+    try {
+      metrics = await serveMetrics(worker, workerMetrics(worker), settings.metricsPort);
+    } catch (error) {
+      process.stderr.write(`error: WORKER_METRICS_PORT=${settings.metricsPort}: cannot listen (${(error as Error).message}); pick a free port or unset it\n`);
+      await queue.close();
+      return 2;
+    }
+  }
+  try {
+    await worker.start();
+  } finally {
+    await metrics?.close();
+    await queue.close();
+  }
+  return 0;
+}
+
+// Exit explicitly: a task that ignored its abort signal must not keep a stopped worker alive.
+void runMain(main).then(() => process.exit());
