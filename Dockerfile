@@ -1,0 +1,48 @@
+# The worker image: `docker build .` (see docs/image.md).
+#
+# Two stages. The build stage installs the npm packages and bundles the worker and the task code
+# into one file, dist/worker.js. The final stage holds Node and that file only: no node_modules, no
+# TypeScript, no Pulumi, no test tooling. Settings come only from environment variables (the names
+# in config/task.env); credentials from the environment or Workload Identity, never from the image.
+
+# Any image with Node 20 (and npm, for the build stage) on glibc works: a mirror, a hardened base.
+ARG BASE_IMAGE=node:20-bookworm-slim
+
+FROM ${BASE_IMAGE} AS build
+WORKDIR /src
+# Only for reaching a private registry or a TLS-inspecting proxy at build time. Both belong to this
+# stage alone: nothing of them reaches the final image or its history.
+ARG NPM_REGISTRY=""
+ARG EXTRA_CA_CERTS=""
+COPY package.json package-lock.json ./
+# --ignore-scripts: the bundle needs no install script (esbuild ships its binary as an optional
+# platform package), and Pulumi's plugin download has no place here.
+RUN set -eu; \
+    if [ -n "$EXTRA_CA_CERTS" ]; then \
+      printf '%s\n' "$EXTRA_CA_CERTS" > /tmp/extra-ca.pem; \
+      export NODE_EXTRA_CA_CERTS=/tmp/extra-ca.pem; \
+    fi; \
+    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error ${NPM_REGISTRY:+--registry="$NPM_REGISTRY"}; \
+    rm -f /tmp/extra-ca.pem
+COPY tsconfig.json ./
+COPY scripts/build-worker.ts scripts/
+COPY lib lib/
+COPY tasks tasks/
+COPY worker worker/
+RUN npx tsx scripts/build-worker.ts
+
+FROM ${BASE_IMAGE}
+# TMPDIR (and HOME) is the only place the worker writes to besides its outputs: mount a tmpfs or an
+# emptyDir there when the root filesystem is read-only. The AWS SDK would otherwise print a notice
+# about future Node versions at every start.
+ENV NODE_ENV=production \
+    TMPDIR=/tmp \
+    HOME=/tmp \
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+WORKDIR /app
+COPY --from=build /src/dist/worker.js /src/dist/worker.js.map /app/
+# Numeric, so Kubernetes' runAsNonRoot can verify it; matches the Deployment's runAsUser.
+USER 10001:10001
+# Exec form, no shell: node is PID 1 and receives SIGTERM itself (the worker drains and releases its
+# leases). Source maps make stack traces, and so dead-letter failure records, name TypeScript lines.
+ENTRYPOINT ["node", "--enable-source-maps", "/app/worker.js"]
