@@ -8,6 +8,7 @@ export type QueueErrorCode =
   | 'MessageTooLarge'
   | 'Unreachable'
   | 'LeaseLost'
+  | 'LeaseLimitReached'
   | 'UnsupportedOperation'
   | 'BackendError';
 

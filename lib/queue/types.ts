@@ -26,6 +26,12 @@ export interface LeasedTask {
   readonly leaseExpiresAt: number;
   /** When the task was first received (SQS: ApproximateFirstReceiveTimestamp), in epoch ms, if known. */
   readonly firstLeasedAt?: number;
+  /**
+   * Where the backend caps this lease, in epoch ms (SQS: 12 h after this receive). `renew` never
+   * goes past it: it returns a task whose `leaseExpiresAt` is clamped to it, and throws a
+   * `LeaseLimitReached` QueueError once it is reached. Undefined: no cap (file queue).
+   */
+  readonly leaseCeilingAt?: number;
 }
 
 export interface LeaseOptions {
