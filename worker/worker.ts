@@ -21,7 +21,7 @@ import type { FailureRecord, LeasedTask, Queue } from '../lib/queue/types';
 import type { Storage } from '../lib/storage/types';
 import type { TaskContext } from '../lib/task';
 import { Backoff, BackoffPolicy, retryDelaySeconds, SECOND } from './backoff';
-import { Heartbeat, SQS_LEASE_CEILING_MS } from './lease';
+import { Heartbeat } from './lease';
 import type { Logger } from './logger';
 import { ParsedTask, TaskRegistry } from './registry';
 
@@ -269,7 +269,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
         await this.waitForSlot();
         continue;
       }
-      const leasedAt = Date.now();
       let leased: LeasedTask[];
       try {
         leased = await this.queue.lease({
@@ -291,7 +290,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       }
       if (leased.length > 0) {
         this.idle.reset();
-        for (const task of leased) this.launch(task, leasedAt);
+        for (const task of leased) this.launch(task);
         continue;
       }
       if (this.options.exitWhenEmpty && this.slots.size === 0) {
@@ -334,7 +333,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   }
 
-  private launch(task: LeasedTask, leasedAt: number): void {
+  private launch(task: LeasedTask): void {
     let finish!: () => void;
     const finished = new Promise<void>((resolve) => (finish = resolve));
     const abort = new AbortController();
@@ -355,8 +354,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
         queue: this.queue,
         task,
         leaseSeconds: this.options.leaseSeconds,
-        leasedAt,
-        ceilingMs: this.queue.kind === 'sqs' ? SQS_LEASE_CEILING_MS : undefined,
         log: this.log.child({ taskId: task.id, attempt: task.attempt }),
         onLost: (error) => this.onLeaseLost(slot, error),
       }),
