@@ -1,0 +1,325 @@
+/**
+ * Scaling pieces: the drain-mode Job (pure manifest, validated against the Kubernetes schema
+ * offline) and the continuous-mode KEDA install and scaler, declared under Pulumi's unit-test
+ * mocks. Resource options (ignoreChanges, deleteBeforeReplace, dependsOn) never reach the mocks,
+ * so a transformation on a test parent records them.
+ */
+import assert from 'node:assert/strict';
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import type { IJob } from 'kubernetes-models/batch/v1/Job';
+import {
+  createDrainJob,
+  DrainJobArgs,
+  drainJobManifest,
+  drainJobName,
+  EXIT_WHEN_EMPTY_ENV,
+  runIdProblem,
+  terminationGraceSeconds,
+} from '../infra/drainJob';
+import {
+  checkScalerArgs,
+  Keda,
+  KEDA_CHART_REPO,
+  KEDA_CHART_VERSION,
+  KEDA_INITIAL_REPLICAS,
+  kedaOwnedDeploymentOptions,
+  parseSqsQueueUrl,
+  SqsQueueScaler,
+} from '../infra/keda';
+
+const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/primes';
+
+function podTemplate(): DrainJobArgs['pod'] {
+  return {
+    labels: { 'app.kubernetes.io/name': 'gke-batch-worker' },
+    annotations: { 'example.com/owner': 'batch' },
+    workerContainer: 'worker',
+    spec: {
+      serviceAccountName: 'worker',
+      nodeSelector: { 'gke-batch/pool': 'workers' },
+      tolerations: [{ key: 'gke-batch/workers', operator: 'Equal', value: 'true', effect: 'NoSchedule' }],
+      containers: [
+        {
+          name: 'worker',
+          image: 'us-docker.pkg.dev/p/r/worker@sha256:' + 'a'.repeat(64),
+          env: [
+            { name: 'TASKQUEUE_PATH', value: QUEUE_URL },
+            { name: EXIT_WHEN_EMPTY_ENV, value: '0' },
+            { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 'aws', key: 'AWS_ACCESS_KEY_ID' } } },
+          ],
+          resources: { requests: { cpu: '1', memory: '3Gi' }, limits: { memory: '3Gi' } },
+        },
+        { name: 'sidecar', image: 'busybox@sha256:' + 'b'.repeat(64) },
+      ],
+    },
+  };
+}
+
+function drainArgs(overrides: Partial<DrainJobArgs> = {}): DrainJobArgs {
+  return { namespace: 'batch', baseName: 'workers', runId: '7', parallelism: 12, backoffLimit: 4, graceSeconds: 20, pod: podTemplate(), ...overrides };
+}
+
+/**
+ * The manifest as plain JSON. Built from plain arguments (no Outputs), it is one; the cast only
+ * trades Pulumi's Input<> types for the Kubernetes schema's types.
+ */
+function plainJob(args: DrainJobArgs): Omit<IJob, 'apiVersion' | 'kind'> {
+  return drainJobManifest(args) as unknown as Omit<IJob, 'apiVersion' | 'kind'>;
+}
+
+describe('infra/drainJob: the drain-mode Job', () => {
+  it('is a work-queue Job: parallelism workers, no completions, the configured backoff limit', () => {
+    const job = plainJob(drainArgs());
+    assert.equal(job.metadata?.name, 'workers-run-7');
+    assert.equal(job.spec?.parallelism, 12);
+    assert.equal(job.spec?.backoffLimit, 4);
+    assert.ok(!('completions' in (job.spec ?? {})), 'completions must be unset for the work-queue pattern');
+    assert.ok(!('completionMode' in (job.spec ?? {})));
+  });
+
+  it('never restarts in place, ignores node disruptions, and outlives the worker grace on shutdown', () => {
+    const spec = plainJob(drainArgs({ graceSeconds: 45 })).spec!;
+    const pod = spec.template;
+    assert.equal(pod.spec?.restartPolicy, 'Never');
+    assert.equal(pod.spec?.terminationGracePeriodSeconds, 55);
+    assert.equal(terminationGraceSeconds(45), 55);
+    assert.deepEqual(spec.podFailurePolicy, { rules: [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }] });
+    assert.equal(spec.podReplacementPolicy, 'Failed');
+    assert.equal(pod.metadata?.annotations?.['cluster-autoscaler.kubernetes.io/safe-to-evict'], 'false');
+    assert.equal(pod.metadata?.annotations?.['example.com/owner'], 'batch');
+  });
+
+  it('tells only the worker container to exit when the queue is empty, replacing any earlier value', () => {
+    const containers = plainJob(drainArgs()).spec!.template.spec!.containers;
+    const env = (name: string) => containers.find((c) => c.name === name)?.env ?? [];
+    assert.deepEqual(
+      env('worker').filter((v) => v.name === EXIT_WHEN_EMPTY_ENV),
+      [{ name: EXIT_WHEN_EMPTY_ENV, value: '1' }],
+    );
+    assert.deepEqual(env('worker').map((v) => v.name), ['TASKQUEUE_PATH', 'AWS_ACCESS_KEY_ID', EXIT_WHEN_EMPTY_ENV], 'the other variables are kept');
+    assert.deepEqual(env('sidecar'), []);
+    // The caller's template is not modified.
+    assert.equal(podTemplate().spec.containers[0].env?.[1].value, '0');
+  });
+
+  it('cleans up after a day by default, and Pulumi does not wait for the batch to finish', () => {
+    const job = plainJob(drainArgs());
+    assert.equal(job.spec?.ttlSecondsAfterFinished, 86400);
+    assert.equal(plainJob(drainArgs({ ttlSecondsAfterFinished: 600 })).spec?.ttlSecondsAfterFinished, 600);
+    assert.equal(job.metadata?.annotations?.['pulumi.com/skipAwait'], 'true');
+    assert.equal(job.metadata?.labels?.['gke-batch/run'], '7');
+  });
+
+  it('passes the Kubernetes batch/v1 schema', async () => {
+    // kubernetes-models is ESM-only: a dynamic import loads it from this CommonJS test.
+    const { Job } = await import('kubernetes-models/batch/v1/Job');
+    // `validate` comes from @kubernetes-models/base, whose types this project's (node10) module
+    // resolution cannot see; its runtime is there.
+    type Validated = InstanceType<typeof Job> & { validate(): void };
+    const job = new Job(plainJob(drainArgs())) as Validated;
+    job.validate();
+    assert.equal(job.kind, 'Job');
+    // The validation is real: a string where a number belongs fails it.
+    const broken = new Job({ ...plainJob(drainArgs()), spec: { ...plainJob(drainArgs()).spec!, parallelism: 'twelve' as unknown as number } }) as Validated;
+    assert.throws(() => broken.validate(), /parallelism/);
+  });
+
+  it('reports every bad argument at once', () => {
+    assert.throws(
+      () => drainJobManifest(drainArgs({ runId: 'Run_2', parallelism: 0, backoffLimit: -1, pod: { ...podTemplate(), workerContainer: 'app' } })),
+      (error: Error) =>
+        /run id "Run_2" must be lowercase/.test(error.message) &&
+        /parallelism must be a whole number ≥ 1, got 0/.test(error.message) &&
+        /backoffLimit must be a whole number ≥ 0, got -1/.test(error.message) &&
+        /no container named app/.test(error.message),
+    );
+  });
+
+  it('accepts run ids that make a valid Job name and explains the ones that do not', () => {
+    assert.equal(drainJobName('workers', '2026-05-01'), 'workers-run-2026-05-01');
+    for (const ok of ['1', '42', '2026-05-01', 'a', 'rerun-3']) assert.equal(runIdProblem('workers', ok), undefined, ok);
+    for (const bad of ['', '-1', '1-', 'A', 'run 2', 'x.y']) assert.match(runIdProblem('workers', bad) ?? '', /lowercase letters/, bad);
+    const long = 'x'.repeat(60);
+    assert.match(runIdProblem('workers', long) ?? '', /72 characters long; Kubernetes allows 63: use at most 51 characters/);
+    assert.equal(runIdProblem('workers', 'x'.repeat(51)), undefined);
+    assert.match(runIdProblem('workers', 'x'.repeat(52)) ?? '', /use at most 51/);
+  });
+});
+
+describe('infra/keda: queue URL and scaler arguments', () => {
+  it('reads region, account and name from SQS queue URLs', () => {
+    assert.deepEqual(parseSqsQueueUrl(QUEUE_URL), { region: 'eu-west-1', accountId: '123456789012', name: 'primes' });
+    assert.deepEqual(parseSqsQueueUrl('https://us-east-2.queue.amazonaws.com/123456789012/jobs.fifo'), {
+      region: 'us-east-2',
+      accountId: '123456789012',
+      name: 'jobs.fifo',
+    });
+    for (const bad of ['sqs://primes', 'fq://./local/queue', 'https://sqs.eu-west-1.amazonaws.com/primes', 'http://localhost:4566/000000000000/q']) {
+      assert.equal(parseSqsQueueUrl(bad), undefined, bad);
+    }
+  });
+
+  it('takes the region from the URL unless given, and lists every problem', () => {
+    assert.equal(checkScalerArgs({ queueUrl: QUEUE_URL, maxReplicas: 5 }), 'eu-west-1');
+    assert.equal(checkScalerArgs({ queueUrl: QUEUE_URL, maxReplicas: 5, awsRegion: 'eu-west-2' }), 'eu-west-2');
+    assert.throws(
+      () => checkScalerArgs({ queueUrl: 'sqs://primes', maxReplicas: 0, minReplicas: -1, queueLength: 0.5 }),
+      (error: Error) =>
+        /queue sqs:\/\/primes is not an SQS queue URL/.test(error.message) &&
+        /minReplicas must be a whole number ≥ 0, got -1/.test(error.message) &&
+        /maxReplicas must be a whole number ≥ 1, got 0/.test(error.message) &&
+        /queueLength must be a whole number ≥ 1, got 0.5/.test(error.message),
+    );
+    assert.throws(() => checkScalerArgs({ queueUrl: QUEUE_URL, minReplicas: 4, maxReplicas: 3 }), /maxReplicas 3 is below minReplicas 4/);
+  });
+});
+
+interface Registered {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- mock inputs are untyped JSON
+  readonly custom: boolean;
+}
+
+describe('scaling resources under Pulumi mocks', function () {
+  const registered: Registered[] = [];
+  const options = new Map<string, pulumi.ResourceOptions>();
+  let parent: pulumi.ComponentResource;
+
+  const promiseOf = <T>(output: pulumi.Output<T>): Promise<T> => new Promise((resolve) => output.apply(resolve));
+  const find = (type: string, name: string) => {
+    const found = registered.find((r) => r.type === type && r.name === name);
+    assert.ok(found, `${type} ${name} was not registered; got ${registered.map((r) => `${r.type} ${r.name}`).join(', ')}`);
+    return found;
+  };
+
+  before(async () => {
+    await pulumi.runtime.setMocks(
+      {
+        newResource: (args) => {
+          registered.push({ type: args.type, name: args.name, inputs: args.inputs, custom: args.custom ?? true });
+          return { id: `${args.name}-id`, state: args.inputs };
+        },
+        call: (args) => args.inputs,
+      },
+      'gke-batch',
+      'scaling-test',
+      false,
+    );
+    parent = new pulumi.ComponentResource('test:index:Parent', 'parent', {}, {
+      transformations: [
+        ({ name, opts }) => {
+          options.set(name, opts);
+          return undefined;
+        },
+      ],
+    });
+  });
+
+  describe('drain mode', () => {
+    it('declares the Job with its spec, replaced (old one first) when the run or the pod changes', async () => {
+      const job = createDrainJob('drain', drainArgs(), { parent });
+      await promiseOf(job.urn);
+      const inputs = find('kubernetes:batch/v1:Job', 'drain').inputs;
+      assert.equal(inputs.metadata.name, 'workers-run-7');
+      assert.equal(inputs.metadata.namespace, 'batch');
+      assert.equal(inputs.spec.parallelism, 12);
+      assert.equal(inputs.spec.backoffLimit, 4);
+      assert.equal(inputs.spec.completions, undefined);
+      assert.equal(inputs.spec.template.spec.restartPolicy, 'Never');
+      assert.equal(inputs.spec.template.spec.terminationGracePeriodSeconds, 30);
+      assert.deepEqual(inputs.spec.template.spec.nodeSelector, { 'gke-batch/pool': 'workers' });
+      assert.equal(inputs.spec.template.spec.tolerations[0].key, 'gke-batch/workers');
+      const opts = options.get('drain') as pulumi.CustomResourceOptions;
+      assert.equal(opts.deleteBeforeReplace, true);
+      assert.deepEqual(opts.replaceOnChanges, ['spec.template']);
+      assert.equal(opts.parent, parent);
+    });
+  });
+
+  describe('continuous mode', () => {
+    let keda: Keda;
+    let scaler: SqsQueueScaler;
+
+    before(async () => {
+      keda = new Keda('keda', { nodeSelector: { 'gke-batch/pool': 'system' } }, { parent });
+      scaler = new SqsQueueScaler(
+        'scaler',
+        {
+          keda,
+          namespace: 'batch',
+          deploymentName: 'workers',
+          queueUrl: QUEUE_URL,
+          queueLength: 2,
+          maxReplicas: 30,
+          credentials: { secretName: 'aws-credentials' },
+        },
+        { parent },
+      );
+      await Promise.all([promiseOf(keda.namespace), promiseOf(scaler.hpaName), promiseOf(scaler.triggerAuthentication.urn)]);
+    });
+
+    it('installs the pinned KEDA chart from the official repository into the keda namespace', () => {
+      const release = find('kubernetes:helm.sh/v3:Release', 'keda-release').inputs;
+      assert.equal(release.chart, 'keda');
+      assert.equal(release.version, KEDA_CHART_VERSION);
+      assert.match(KEDA_CHART_VERSION, /^\d+\.\d+\.\d+$/, 'an exact version, not a range');
+      assert.equal(release.repositoryOpts.repo, KEDA_CHART_REPO);
+      assert.equal(release.namespace, 'keda');
+      assert.equal(release.createNamespace, true);
+      assert.deepEqual(release.values.nodeSelector, { 'gke-batch/pool': 'system' });
+      assert.equal(options.get('keda-release')?.parent, keda);
+    });
+
+    it('scales the Deployment on the SQS queue, counting in-flight tasks, from 0 to the maximum', async () => {
+      const scaled = find('kubernetes:keda.sh/v1alpha1:ScaledObject', 'scaler-scaledobject').inputs;
+      assert.equal(scaled.metadata.namespace, 'batch');
+      assert.deepEqual(scaled.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'workers' });
+      assert.equal(scaled.spec.minReplicaCount, 0);
+      assert.equal(scaled.spec.maxReplicaCount, 30);
+      assert.equal(scaled.spec.triggers.length, 1);
+      const [trigger] = scaled.spec.triggers;
+      assert.equal(trigger.type, 'aws-sqs-queue');
+      assert.deepEqual(trigger.metadata, { queueURL: QUEUE_URL, awsRegion: 'eu-west-1', queueLength: '2', scaleOnInFlight: 'true' });
+      assert.equal(trigger.authenticationRef.name, 'workers-sqs');
+      assert.equal(await promiseOf(scaler.hpaName), 'keda-hpa-workers');
+    });
+
+    it('authenticates KEDA with the workers’ own AWS Secret', () => {
+      const auth = find('kubernetes:keda.sh/v1alpha1:TriggerAuthentication', 'scaler-auth').inputs;
+      assert.equal(auth.metadata.name, 'workers-sqs');
+      assert.equal(auth.metadata.namespace, 'batch');
+      assert.deepEqual(auth.spec.secretTargetRef, [
+        { parameter: 'awsAccessKeyID', name: 'aws-credentials', key: 'AWS_ACCESS_KEY_ID' },
+        { parameter: 'awsSecretAccessKey', name: 'aws-credentials', key: 'AWS_SECRET_ACCESS_KEY' },
+      ]);
+    });
+
+    it('declares KEDA’s custom resources only after the Helm release that installs their CRDs', () => {
+      for (const name of ['scaler-auth', 'scaler-scaledobject']) {
+        const opts = options.get(name);
+        assert.equal(opts?.parent, scaler, `${name} parent`);
+        assert.deepEqual(opts?.dependsOn, [keda.release], `${name} dependsOn`);
+      }
+    });
+
+    it('leaves spec.replicas of the KEDA-owned Deployment to KEDA', async () => {
+      const deployment = new k8s.apps.v1.Deployment(
+        'workers',
+        {
+          metadata: { name: 'workers', namespace: 'batch' },
+          spec: {
+            replicas: KEDA_INITIAL_REPLICAS,
+            selector: { matchLabels: { app: 'w' } },
+            template: { metadata: { labels: { app: 'w' } }, spec: { containers: [{ name: 'worker', image: 'w' }] } },
+          },
+        },
+        kedaOwnedDeploymentOptions({ parent, ignoreChanges: ['metadata.annotations'] }),
+      );
+      await promiseOf(deployment.urn);
+      assert.deepEqual(options.get('workers')?.ignoreChanges, ['metadata.annotations', 'spec.replicas']);
+      assert.equal(find('kubernetes:apps/v1:Deployment', 'workers').inputs.spec.replicas, 0);
+    });
+  });
+});
