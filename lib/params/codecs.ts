@@ -1,0 +1,72 @@
+/**
+ * LZ4_FRAME and ZSTD decoders for apache-arrow's IPC reader, which ships none: pandas' `to_feather`
+ * compresses with LZ4 by default, pyarrow and R can write ZSTD. Importing this module registers them.
+ *
+ * No encoders: apache-arrow 21's writer puts the compressed length where the format wants the
+ * uncompressed one (fixed upstream in arrow-js#470), so its compressed files are invalid anyway.
+ */
+import { Codec, CompressionType, compressionRegistry } from 'apache-arrow';
+import { decompress as zstdDecompress } from 'fzstd';
+import { decompress as lz4Decompress } from 'lz4js';
+
+/** Thrown when a compressed buffer does not decode to the length its prefix announces. */
+export class CorruptBufferError extends Error {
+  override readonly name = 'CorruptBufferError';
+}
+
+/**
+ * Arrow writes each compressed buffer as `<int64 uncompressed length><compressed bytes>`, and the
+ * reader hands the codec the bytes just after that prefix, as a view into the message body. Read
+ * the announced length back so a corrupt buffer fails loudly instead of decoding short.
+ */
+function announcedLength(compressed: Uint8Array): number | undefined {
+  if (compressed.byteOffset < 8) return undefined;
+  const prefix = new DataView(compressed.buffer, compressed.byteOffset - 8, 8).getBigInt64(0, true);
+  return prefix >= 0n && prefix <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(prefix) : undefined;
+}
+
+/**
+ * Arrow builds typed-array views straight onto the decoded bytes; a BigInt64Array or Float64Array
+ * view needs a byte offset divisible by 8, and fzstd can return a view into a larger buffer that is
+ * not. Copy those into a fresh (aligned) buffer.
+ */
+function aligned(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+}
+
+function checked(name: string, decode: (compressed: Uint8Array) => Uint8Array): Codec {
+  return {
+    decode(compressed: Uint8Array): Uint8Array {
+      const expected = announcedLength(compressed);
+      let decoded: Uint8Array;
+      try {
+        decoded = decode(compressed);
+      } catch (error) {
+        throw new CorruptBufferError(`a ${name}-compressed buffer does not decode (${(error as Error).message})`);
+      }
+      if (expected !== undefined && decoded.length !== expected) {
+        const writerBug =
+          expected === compressed.length
+            ? '; the file stores the compressed length there, as apache-arrow JS writers up to version 21 do (pyarrow rejects these files too): write it uncompressed'
+            : '';
+        throw new CorruptBufferError(
+          `a ${name}-compressed buffer decoded to ${decoded.length} bytes where the file announces ${expected}${writerBug}`,
+        );
+      }
+      return aligned(decoded);
+    },
+  };
+}
+
+// Neither library is given the announced length as an output size: both would then clip an
+// oversized result to it silently, and the length check below would pass on corrupt data.
+export const lz4FrameCodec: Codec = checked('LZ4_FRAME', (compressed) => lz4Decompress(compressed));
+export const zstdCodec: Codec = checked('ZSTD', (compressed) => zstdDecompress(compressed));
+
+/** Registers the decoders (idempotent: the registry keeps one codec per type). */
+export function registerCodecs(): void {
+  compressionRegistry.set(CompressionType.LZ4_FRAME, lz4FrameCodec);
+  compressionRegistry.set(CompressionType.ZSTD, zstdCodec);
+}
+
+registerCodecs();
