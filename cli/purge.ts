@@ -18,7 +18,7 @@ const program = addCommonOptions(
   new Command('npm run purge --')
     .description('Remove every task from the queue (asks for confirmation; --yes to skip).')
     .option('-y, --yes', 'do not ask: purge right away (needed without a terminal)')
-    .option('--json', 'print one JSON object: {queue, purged, removed} (needs --yes)'),
+    .option('--json', 'print one JSON object: {queue, purged, removed, failed, approximate}'),
 ).parse();
 
 runMain(async () => {
@@ -33,7 +33,9 @@ runMain(async () => {
   return withQueue(settings.queueUrl, async (queue) => {
     const before = await queue.counts();
     const approx = before.approximate ? '~' : '';
-    const what = `${approx}${formatCount(before.enqueued)} enqueued tasks (${approx}${formatCount(before.leased)} of them leased)`;
+    const what =
+      `${approx}${formatCount(before.enqueued)} enqueued tasks (${approx}${formatCount(before.leased)} of them leased)` +
+      ` and ${approx}${formatCount(before.failed)} dead-lettered`;
     if (!options.yes) {
       const sure = await askYesNo(`Remove ${what} from ${queue.url}? This cannot be undone.`);
       if (!sure) {
@@ -43,7 +45,7 @@ runMain(async () => {
     }
     await queue.purge();
     if (options.json) {
-      process.stdout.write(`${JSON.stringify({ queue: queue.url, purged: true, removed: before.enqueued, approximate: before.approximate })}\n`);
+      process.stdout.write(`${JSON.stringify({ queue: queue.url, purged: true, removed: before.enqueued, failed: before.failed, approximate: before.approximate })}\n`);
     } else {
       const later = queue.kind === 'sqs' ? ' SQS deletes them within 60 s and allows one purge per queue per 60 s.' : '';
       process.stdout.write(`Purged ${queue.url}: removed ${what}.${later}\n`);

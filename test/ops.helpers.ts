@@ -1,0 +1,71 @@
+/**
+ * Runs the ops commands as real child processes, the way `npm run status` does, but through
+ * `node --import tsx` (≈0.35 s to start here, against ≈1.1 s for `npx tsx`, which spawns twice).
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { encodeTask } from '../lib/queue/message';
+
+export const ROOT = path.resolve(__dirname, '..');
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export type OpsCommand = 'status' | 'failures' | 'requeue' | 'release' | 'purge' | 'queue-create';
+
+export function cliPath(command: OpsCommand): string {
+  return path.join(ROOT, 'cli', `${command}.ts`);
+}
+
+/**
+ * Runs a command with stdin a pipe that is closed at once (so never a TTY). `onStdout` sees the
+ * output as it comes (to act while a long-running command such as `status --watch` runs).
+ */
+export function runCli(
+  command: OpsCommand,
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+  onStdout?: (soFar: string) => void,
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', cliPath(command), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      onStdout?.(stdout);
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stdin.end();
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** `count` example-task bodies with distinct parameters. */
+export function exampleBodies(count: number, queueName = 'ops-test'): string[] {
+  return Array.from({ length: count }, (_, i) =>
+    encodeTask(['tasks.example', 'count_primes'], { start: i * 100, count: 100, label: `row ${i}`, cloudpath: 'file:///tmp/ops-out' }, queueName),
+  );
+}
+
+/** A failure record like the worker writes. */
+export function failureFor(task: { id: string; body: string; attempt: number }, message: string) {
+  return {
+    taskId: task.id,
+    body: task.body,
+    reason: 'TaskError',
+    message,
+    stack: `Error: ${message}\n    at run (tasks/example.ts:40:11)`,
+    attempts: task.attempt,
+    worker: 'test-host/1',
+    failedAt: new Date().toISOString(),
+  };
+}
