@@ -5,12 +5,6 @@
 import { FileQueue } from './fileQueue';
 import type { CreateQueueOptions, Queue } from './types';
 import { parseQueueUrl } from './url';
-import { QueueError } from './errors';
-
-// Interim: the SQS backend lands in the following commit of the queue module.
-function sqsPending(): QueueError {
-  return new QueueError('UnsupportedOperation', 'the SQS backend is not in this build yet', 'use an fq:// queue for now');
-}
 
 export * from './types';
 export { QueueError, TaskMessageError } from './errors';
@@ -22,7 +16,9 @@ export type { QueueLocation } from './url';
 export async function openQueue(url: string): Promise<Queue> {
   const location = parseQueueUrl(url);
   if (location.kind === 'fq') return new FileQueue(location.root);
-  throw sqsPending();
+  // loaded on demand: file-queue users need not pay for loading the AWS SDK
+  const { openSqsQueue } = await import('./sqsQueue');
+  return openSqsQueue(location);
 }
 
 /**
@@ -36,6 +32,6 @@ export async function createQueue(url: string, options: CreateQueueOptions = {})
     queue.create();
     return queue.url;
   }
-  void options;
-  throw sqsPending();
+  const { createSqsQueue } = await import('./sqsQueue');
+  return createSqsQueue(location, options);
 }
