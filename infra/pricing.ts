@@ -4,7 +4,8 @@
  * Compute Engine prices a predefined machine type as its vCPUs plus its memory, at per-family unit
  * prices; the sizes and the memory per vCPU follow from the type's name. So the table below holds,
  * per family, the unit prices (on-demand and spot) and, per family and class, the sizes and the
- * memory per vCPU. Shared-core e2 types have their own flat prices.
+ * memory per vCPU. Shared-core e2 types have their own flat prices. GPUs (attached ones, and the
+ * g2 types that come with them) are not priced.
  *
  * These are LIST PRICES FOR us-central1 AS RECALLED FROM GOOGLE CLOUD'S PUBLIC PRICING PAGES AROUND
  * {@link PRICES_AS_OF}, NOT FETCHED LIVE: approximate. Spot prices change up to once a month, other
@@ -44,6 +45,7 @@ const FAMILY_UNIT_PRICES: Readonly<Record<string, { readonly onDemand: UnitPrice
   c2: { onDemand: { vcpu: 0.03398, gib: 0.00455 }, spot: { vcpu: 0.00822, gib: 0.001101 } },
   c3: { onDemand: { vcpu: 0.03465, gib: 0.003938 }, spot: { vcpu: 0.0114, gib: 0.001296 } },
   t2d: { onDemand: { vcpu: 0.027502, gib: 0.003686 }, spot: { vcpu: 0.006655, gib: 0.000892 } },
+  n1: { onDemand: { vcpu: 0.031611, gib: 0.004237 }, spot: { vcpu: 0.00698, gib: 0.000936 } },
 };
 
 /** `family-class` → memory per vCPU and the vCPU counts Compute Engine offers. */
@@ -62,6 +64,9 @@ const SHAPES: Readonly<Record<string, { readonly gibPerVcpu: number; readonly si
   'c3-highmem': { gibPerVcpu: 8, sizes: [4, 8, 22, 44, 88, 176] },
   'c3-highcpu': { gibPerVcpu: 2, sizes: [4, 8, 22, 44, 88, 176] },
   't2d-standard': { gibPerVcpu: 4, sizes: [1, 2, 4, 8, 16, 32, 48, 60] },
+  'n1-standard': { gibPerVcpu: 3.75, sizes: [1, 2, 4, 8, 16, 32, 64, 96] },
+  'n1-highmem': { gibPerVcpu: 6.5, sizes: [2, 4, 8, 16, 32, 64, 96] },
+  'n1-highcpu': { gibPerVcpu: 0.9, sizes: [2, 4, 8, 16, 32, 64, 96] },
 };
 
 /** Shared-core e2 types: a fraction of a vCPU, priced flat. */

@@ -27,6 +27,7 @@ describe('infra/pricing', () => {
       ['c2-standard-4', 0.20872],
       ['c3-standard-4', 0.201608],
       ['t2d-standard-1', 0.042246],
+      ['n1-standard-4', 0.189999],
     ];
     for (const [type, price] of published) {
       it(`${type} costs $${price}/h`, () => {
@@ -65,7 +66,7 @@ describe('infra/pricing', () => {
   });
 
   it('returns undefined, not a guess, for types it does not know', () => {
-    for (const type of ['e2-standrad-4', 'e2-standard-3', 'n1-standard-4', 'a2-highgpu-1g', 'c2-standard-2', 'custom-4-16384', '', 'E2-STANDARD-4']) {
+    for (const type of ['e2-standrad-4', 'e2-standard-3', 'n1-standard-3', 'g2-standard-4', 'a2-highgpu-1g', 'c2-standard-2', 'custom-4-16384', '', 'E2-STANDARD-4']) {
       assert.equal(machinePrice(type), undefined, type);
       assert.equal(estimateHourlyCost(type, 3, true), undefined, type);
     }
