@@ -27,6 +27,8 @@ import {
   parseSqsQueueUrl,
   SqsQueueScaler,
 } from '../infra/keda';
+import { machinePrice } from '../infra/pricing';
+import { estimateFullScaleCost, FullScaleInput, PoolToPrice, scalingSummary, workerNodesFor } from '../infra/scaling';
 
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/primes';
 
@@ -172,6 +174,60 @@ describe('infra/keda: queue URL and scaler arguments', () => {
         /queueLength must be a whole number ≥ 1, got 0.5/.test(error.message),
     );
     assert.throws(() => checkScalerArgs({ queueUrl: QUEUE_URL, minReplicas: 4, maxReplicas: 3 }), /maxReplicas 3 is below minReplicas 4/);
+  });
+});
+
+describe('infra/scaling: full-scale nodes and cost', () => {
+  const workers: PoolToPrice = { name: 'workers', machineType: 'e2-standard-4', spot: true, diskType: 'pd-balanced', diskSizeGb: 50, minNodes: 0, maxNodes: 10 };
+  const system: PoolToPrice = { name: 'system', machineType: 'e2-standard-2', spot: false, diskType: 'pd-balanced', diskSizeGb: 50, minNodes: 1, maxNodes: 1 };
+  const input = (overrides: Partial<FullScaleInput> = {}): FullScaleInput => ({
+    mode: 'drain',
+    maxWorkers: 30,
+    workersPerNode: 3,
+    workerPool: workers,
+    otherPools: [system],
+    ...overrides,
+  });
+
+  it('needs ceil(workers / per node) nodes, never more than the pool allows', () => {
+    assert.equal(workerNodesFor(30, 3, 10), 10);
+    assert.equal(workerNodesFor(31, 3, 20), 11);
+    assert.equal(workerNodesFor(31, 3, 10), 10);
+    assert.equal(workerNodesFor(1, 3, 10), 1);
+    assert.equal(workerNodesFor(5, 0, 10), 0);
+  });
+
+  it('adds worker nodes with their disks, the other pools at their minimum, and the cluster fee', () => {
+    const { cost, missing } = estimateFullScaleCost(input());
+    assert.deepEqual(missing, []);
+    assert.ok(cost);
+    const workerNodes = 10 * machinePrice('e2-standard-4')!.spot + (10 * 50 * 0.1) / 730;
+    const systemNode = machinePrice('e2-standard-2')!.onDemand + (50 * 0.1) / 730;
+    assert.ok(Math.abs(cost.workerNodes - workerNodes) < 1e-6, `${cost.workerNodes} vs ${workerNodes}`);
+    assert.ok(Math.abs(cost.otherPools - systemNode) < 1e-6);
+    assert.ok(Math.abs(cost.total - (workerNodes + systemNode + 0.1)) < 1e-6);
+    assert.deepEqual(cost.excluded, []);
+  });
+
+  it('prints the mode, the workers, the nodes and the estimate with its source', () => {
+    const line = scalingSummary(input({ mode: 'continuous' }));
+    assert.match(line, /^scaling: continuous, up to 30 workers on 10 × e2-standard-4 spot nodes \(3 per node\); ≈ \$0\.\d{3}\/h at full scale: /);
+    assert.match(line, /worker nodes \$0\.\d{3}\/h, other pools at their minimum \$0\.\d{3}\/h, GKE cluster fee \$0\.100\/h/);
+    assert.match(line, /\(us-central1 list prices as of \d{4}-\d{2}, approximate\)$/);
+    const onDemand = scalingSummary(input({ workerPool: { ...workers, spot: false }, maxWorkers: 3 }));
+    assert.match(onDemand, /up to 3 workers on 1 × e2-standard-4 node \(3 per node\)/);
+  });
+
+  it('says plainly when a machine type has no price', () => {
+    const line = scalingSummary(input({ workerPool: { ...workers, machineType: 'g2-standard-8', gpu: { type: 'nvidia-l4', count: 1 } } }));
+    assert.match(line, /; no cost estimate: no price for machine type g2-standard-8 \(pool workers\)$/);
+    const system2 = scalingSummary(input({ otherPools: [{ ...system, machineType: 'n4-standard-2' }] }));
+    assert.match(system2, /no cost estimate: no price for machine type n4-standard-2 \(pool system\)$/);
+  });
+
+  it('names what the estimate leaves out: GPUs, disks without a flat price', () => {
+    const line = scalingSummary(input({ workerPool: { ...workers, machineType: 'n1-standard-8', gpu: { type: 'nvidia-tesla-t4', count: 1 }, diskType: 'hyperdisk-balanced' } }));
+    assert.match(line, /approximate; hyperdisk-balanced disks and GPUs not included\)$/);
   });
 });
 
