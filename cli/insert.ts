@@ -1,0 +1,73 @@
+/**
+ * `npm run insert`: one task per row of the parameter table, checked against the task's parameter
+ * schema before anything is inserted. See docs/params.md.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { addCommonOptions, runMain, settingsFrom, type CommonOptions } from '../lib/cli/options';
+import { findTask, insertTable, type InsertSummary } from '../lib/insert';
+
+interface InsertCliOptions extends CommonOptions {
+  task?: string;
+  dryRun?: boolean;
+  show: number;
+  json?: boolean;
+  concurrency?: number;
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
+  return n;
+}
+
+const program = addCommonOptions(
+  new Command('npm run insert --')
+    .description('Insert one task per row of the parameter table (TASK_PARAMETER_FILENAME) into the queue (TASKQUEUE_PATH).')
+    .option('--task <module.name>', 'the task to insert (default: the first in tasks/index.ts)')
+    .option('-n, --dry-run', 'check and filter the table and show the first tasks; do not touch the queue')
+    .option('--show <count>', 'tasks a dry run prints', positiveInteger, 5)
+    .option('--concurrency <count>', 'insert calls in flight (default: the queue backend\'s)', positiveInteger)
+    .option('--json', 'print the summary as one JSON object')
+    .addHelpText(
+      'after',
+      '\nEvery row is checked before anything is inserted; a failing table prints one report and inserts nothing.\n' +
+        "Rows whose work is done are skipped by the task's filterTasks. Formats, type mapping: docs/params.md.",
+    ),
+).parse();
+
+function render(summary: InsertSummary): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const lines: string[] = [];
+  if (summary.dryRun) {
+    lines.push(
+      `dry run: ${n(summary.read)} rows checked, ${n(summary.skipped)} skipped by filterTasks, ` +
+        `${n(summary.inserted)} tasks would be inserted into ${summary.queue} (task ${summary.task}); nothing was inserted`,
+    );
+    if (summary.firstTasks && summary.firstTasks.length > 0) {
+      lines.push(`first ${summary.firstTasks.length} task${summary.firstTasks.length > 1 ? 's' : ''} (keyword arguments):`);
+      for (const kwargs of summary.firstTasks) lines.push(`  ${JSON.stringify(kwargs)}`);
+    }
+  } else {
+    lines.push(`inserted ${n(summary.inserted)} tasks of ${summary.task} into ${summary.queue}`);
+    lines.push(
+      `  read ${n(summary.read)} rows, skipped ${n(summary.skipped)} (work already done), inserted ${n(summary.inserted)} ` +
+        `in ${summary.seconds.toFixed(1)} s (${n(Math.round(summary.tasksPerSecond))} tasks/s)`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+runMain(async () => {
+  const options = program.opts<InsertCliOptions>();
+  const settings = settingsFrom(options);
+  const summary = await insertTable({
+    settings,
+    task: findTask(options.task),
+    dryRun: options.dryRun,
+    showTasks: options.show,
+    concurrency: options.concurrency,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : render(summary));
+  return 0;
+});

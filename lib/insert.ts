@@ -1,0 +1,303 @@
+/**
+ * The insert pipeline: parameter table → checked rows → skip filter → task messages on the queue.
+ *
+ *   1. open the table and check its columns against the task's parameter schema;
+ *   2. open the queue (not in a dry run);
+ *   3. pass one: read every row, convert, validate, encode to measure the message size. Any problem
+ *      ends here with one report, and nothing is inserted;
+ *   4. pass two: read again, chunk by chunk: `filterTasks` drops finished rows, the rest are encoded
+ *      and inserted in table order.
+ * Both passes stream record batches, so memory stays bounded on any table size.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { UserError } from './cli/options';
+import type { TaskSettings } from './config';
+import { csvKindsFor, checkColumns, PreparedRow, RowPreparer, ValidationReport } from './params/validate';
+import { DEFAULT_CHUNK_ROWS, openTable, ParamTable } from './params/readTable';
+import { startProgress, ProgressOptions } from './params/progress';
+import { writeExampleParams, EXAMPLE_ROWS } from './params/exampleTable';
+import { openQueue, parseQueueUrl, type Queue } from './queue';
+import { encodeTask, formatTaskKey } from './queue/message';
+import { openStorage, type Storage } from './storage';
+import type { AnyTaskDefinition } from './task';
+import { tasks } from '../tasks';
+
+/** SQS's default maximum message size; enforced for file queues too, so local runs catch it early. */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+
+/** The default task's key for the example table (`tasks/example.ts`). */
+const EXAMPLE_TASK = 'tasks.example.count_primes';
+
+export interface InsertTableOptions {
+  readonly settings: TaskSettings;
+  /** Default: the first task in `tasks/index.ts`. */
+  readonly task?: AnyTaskDefinition;
+  /** Check and filter, print what would be inserted; never touch the queue. */
+  readonly dryRun?: boolean;
+  /** How many tasks a dry run returns for display (default 5). */
+  readonly showTasks?: number;
+  /** Rows per chunk handed to filterTasks (default 2000). */
+  readonly chunkRows?: number;
+  readonly maxMessageBytes?: number;
+  /** Passed to `queue.insert` (default: the backend's). */
+  readonly concurrency?: number;
+  /** Progress display; `false` for none. */
+  readonly progress?: ProgressOptions | false;
+  /** Notes for the user (stderr in the CLI). */
+  readonly log?: (line: string) => void;
+}
+
+export interface InsertSummary {
+  readonly file: string;
+  readonly format: string;
+  readonly task: string;
+  /** The queue URL (a dry run: as configured). */
+  readonly queue: string;
+  readonly dryRun: boolean;
+  /** Rows in the table. */
+  readonly read: number;
+  /** Rows `filterTasks` removed (work already done). */
+  readonly skipped: number;
+  /** Tasks inserted (a dry run: that would be inserted). */
+  readonly inserted: number;
+  /** Whole run, checks included. */
+  readonly seconds: number;
+  readonly checkSeconds: number;
+  readonly insertSeconds: number;
+  /** inserted / seconds. */
+  readonly tasksPerSecond: number;
+  /** A dry run's first task messages' keyword arguments. */
+  readonly firstTasks?: ReadonlyArray<Record<string, unknown>>;
+}
+
+/** The task `--task module.name` names, or the first one in `tasks/index.ts`. */
+export function findTask(name?: string, registry: readonly AnyTaskDefinition[] = tasks): AnyTaskDefinition {
+  const names = registry.map((t) => formatTaskKey(t.key));
+  if (registry.length === 0) throw new UserError('tasks/index.ts lists no tasks: add yours to its `tasks` array');
+  if (name === undefined) return registry[0]!;
+  const found = registry.find((t) => formatTaskKey(t.key) === name);
+  if (!found) throw new UserError(`no task ${JSON.stringify(name)} in tasks/index.ts; the tasks are: ${names.join(', ')}`);
+  return found;
+}
+
+/**
+ * A fresh clone has no table yet: when the table is the shipped default and the task the example
+ * one, write the example table; otherwise the reader's "does not exist" error says what to do.
+ */
+export async function ensureExampleTable(settings: TaskSettings, task: AnyTaskDefinition, log: (line: string) => void): Promise<void> {
+  const source = settings.sources.TASK_PARAMETER_FILENAME;
+  const isDefault = source === 'shipped-default' || source === 'built-in-default';
+  if (existsSync(settings.paramsFile) || !isDefault || formatTaskKey(task.key) !== EXAMPLE_TASK) return;
+  await writeExampleParams(settings.paramsFile);
+  log(`created ${settings.paramsFile}: the example table (${EXAMPLE_ROWS} rows; npm run example:params writes it again)`);
+}
+
+/** The queue name messages carry: the queue's own URL; before it is opened, the URL it will normalise to. */
+function plannedQueueName(url: string): string {
+  const location = parseQueueUrl(url);
+  return location.kind === 'fq' ? `fq://${location.root}` : (location.queueUrl ?? url);
+}
+
+/** Runs the task's filter on one chunk, per distinct cloudpath, keeping table order. */
+async function filterChunk(task: AnyTaskDefinition, rows: PreparedRow[], storages: Map<string, Storage>): Promise<PreparedRow[]> {
+  const filter = task.filterTasks;
+  if (!filter || rows.length === 0) return rows;
+  const groups = new Map<string, PreparedRow[]>();
+  for (const row of rows) {
+    const group = groups.get(row.cloudpath);
+    if (group) group.push(row);
+    else groups.set(row.cloudpath, [row]);
+  }
+  const keep = new Set<PreparedRow>();
+  for (const [cloudpath, group] of groups) {
+    let storage = storages.get(cloudpath);
+    if (!storage) storages.set(cloudpath, (storage = openStorage(cloudpath)));
+    const byParams = new Map(group.map((row) => [row.params, row]));
+    const kept = await filter(group.map((row) => row.params), storage);
+    for (const params of kept) {
+      const row = byParams.get(params);
+      if (!row) {
+        throw new UserError(
+          `filterTasks of task ${formatTaskKey(task.key)} returned a row that is not one of the rows it was given: ` +
+            'it must return a subset of its `rows` argument (e.g. rows.filter(...)), not new objects',
+        );
+      }
+      keep.add(row);
+    }
+  }
+  return rows.filter((row) => keep.has(row));
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Pass one: every row checked and measured; throws the report when anything fails. */
+async function checkRows(
+  table: ParamTable,
+  task: AnyTaskDefinition,
+  preparer: RowPreparer,
+  queueName: string,
+  maxBytes: number,
+  chunkRows: number,
+  progress: ProgressOptions | false,
+): Promise<number> {
+  const report = new ValidationReport();
+  const bar = progress === false ? undefined : startProgress('checking', undefined, progress);
+  let read = 0;
+  try {
+    for await (const chunk of table.rows(chunkRows)) {
+      for (const row of chunk) {
+        const prepared = preparer.prepare(row);
+        if (Array.isArray(prepared)) {
+          report.add(row, prepared);
+          continue;
+        }
+        const bytes = Buffer.byteLength(encodeTask(task.key, prepared.kwargs, queueName), 'utf8');
+        if (bytes > maxBytes) {
+          report.add(row, [{
+            column: '(message size)',
+            message: `the task message is ${bytes.toLocaleString('en-US')} bytes; a queue message holds at most ${maxBytes.toLocaleString('en-US')} (${Math.round(maxBytes / 1024)} KiB): keep big inputs in files under the cloudpath and pass their names`,
+          }]);
+        }
+      }
+      read += chunk.length;
+      bar?.update(read);
+    }
+  } finally {
+    bar?.stop();
+  }
+  const types = new Map(table.columns.map((c) => [c.name, c.arrowType]));
+  report.throwIfProblems(table.file, task, read, types, table.format === 'csv');
+  return read;
+}
+
+/** Pass two's rows: checked again (the file may have changed), filtered, in table order. */
+async function* rowsToInsert(
+  table: ParamTable,
+  task: AnyTaskDefinition,
+  preparer: RowPreparer,
+  chunkRows: number,
+  counts: { read: number; skipped: number; lastRow: number },
+): AsyncGenerator<PreparedRow> {
+  const storages = new Map<string, Storage>();
+  for await (const chunk of table.rows(chunkRows)) {
+    const prepared: PreparedRow[] = [];
+    for (const row of chunk) {
+      const result = preparer.prepare(row);
+      if (Array.isArray(result)) {
+        throw new UserError(`${table.file} changed while inserting: row ${row.row} no longer passes the checks (${result[0]!.column}: ${result[0]!.message})`);
+      }
+      prepared.push(result);
+    }
+    let kept: PreparedRow[];
+    try {
+      kept = await filterChunk(task, prepared, storages);
+    } catch (error) {
+      if (error instanceof UserError) throw error;
+      throw new UserError(`filterTasks of task ${formatTaskKey(task.key)} failed on rows ${prepared[0]!.row}–${prepared.at(-1)!.row}: ${describeError(error)}`, { cause: error });
+    }
+    counts.read += chunk.length;
+    counts.skipped += chunk.length - kept.length;
+    for (const row of kept) {
+      counts.lastRow = row.row;
+      yield row;
+    }
+  }
+}
+
+function interrupted(error: unknown, inserted: number, total: number, counts: { lastRow: number }, queue: string): UserError {
+  return new UserError(
+    [
+      `inserting stopped after ${inserted.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} rows were handled: ${describeError(error)}`,
+      `  ${inserted.toLocaleString('en-US')} tasks are on ${queue}, from the start of the table (rows were sent in table order; the last row read was row ${counts.lastRow}).`,
+      '  Running insert again queues every row again except those filterTasks skips (rows whose work is finished):',
+      '  tasks already queued but not yet finished would then be queued twice.',
+      '  fix: either `npm run purge` and insert again, or keep the queued tasks and let them run before re-inserting',
+      '  (once they finish, filterTasks skips them).',
+    ].join('\n'),
+    { cause: error },
+  );
+}
+
+/** Inserts one task per table row (see the module comment); resolves with the summary. */
+export async function insertTable(options: InsertTableOptions): Promise<InsertSummary> {
+  const started = Date.now();
+  const { settings } = options;
+  const task = options.task ?? findTask();
+  const log = options.log ?? (() => undefined);
+  const progress = options.progress ?? {};
+  const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
+  const maxBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+  const taskName = formatTaskKey(task.key);
+
+  await ensureExampleTable(settings, task, log);
+  const table = await openTable(settings.paramsFile, { csvKinds: csvKindsFor(task) });
+  checkColumns(table.file, table.columns, task);
+  const preparer = new RowPreparer(task, table.columns, settings.cloudpath);
+
+  const queue: Queue | undefined = options.dryRun ? undefined : await openQueue(settings.queueUrl);
+  try {
+    const queueName = queue?.url ?? plannedQueueName(settings.queueUrl);
+    log(`checking ${path.relative('.', table.file) || table.file} (${table.formatName}) against task ${taskName}`);
+    const rows = await checkRows(table, task, preparer, queueName, maxBytes, chunkRows, progress);
+    const checked = Date.now();
+
+    const counts = { read: 0, skipped: 0, lastRow: -1 };
+    const firstTasks: Array<Record<string, unknown>> = [];
+    let inserted = 0;
+    const bar = progress === false ? undefined : startProgress(options.dryRun ? 'filtering' : 'inserting', rows, progress);
+    const show = () => bar?.update(inserted + counts.skipped, `${counts.skipped.toLocaleString('en-US')} skipped`);
+    try {
+      if (!queue) {
+        for await (const row of rowsToInsert(table, task, preparer, chunkRows, counts)) {
+          if (firstTasks.length < (options.showTasks ?? 5)) firstTasks.push(row.kwargs);
+          inserted++;
+          if (inserted % chunkRows === 0) show();
+        }
+      } else {
+        const prepared = rowsToInsert(table, task, preparer, chunkRows, counts);
+        const bodies = (async function* () {
+          for await (const row of prepared) yield encodeTask(task.key, row.kwargs, queue.url);
+        })();
+        try {
+          await queue.insert(bodies, {
+            concurrency: options.concurrency,
+            onProgress: (stored) => {
+              inserted += stored;
+              show();
+            },
+          });
+        } catch (error) {
+          throw interrupted(error, inserted, rows, counts, queue.url);
+        }
+      }
+      show();
+    } finally {
+      bar?.stop();
+    }
+    if (counts.read !== rows) {
+      throw new UserError(`${table.file} changed while inserting: it had ${rows} rows when checked and ${counts.read} when inserted; ${inserted} tasks were inserted`);
+    }
+    const finished = Date.now();
+    const seconds = (finished - started) / 1000;
+    return {
+      file: table.file,
+      format: table.formatName,
+      task: taskName,
+      queue: queueName,
+      dryRun: Boolean(options.dryRun),
+      read: rows,
+      skipped: counts.skipped,
+      inserted,
+      seconds,
+      checkSeconds: (checked - started) / 1000,
+      insertSeconds: (finished - checked) / 1000,
+      tasksPerSecond: seconds > 0 ? inserted / seconds : 0,
+      ...(options.dryRun ? { firstTasks } : {}),
+    };
+  } finally {
+    await queue?.close();
+  }
+}
