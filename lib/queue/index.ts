@@ -3,6 +3,7 @@
  * on-disk layout of the file queue and what each backend can and cannot tell.
  */
 import { FileQueue } from './fileQueue';
+import { createSqsQueue, openSqsQueue } from './sqsQueue';
 import type { CreateQueueOptions, Queue } from './types';
 import { parseQueueUrl } from './url';
 
@@ -16,8 +17,6 @@ export type { QueueLocation } from './url';
 export async function openQueue(url: string): Promise<Queue> {
   const location = parseQueueUrl(url);
   if (location.kind === 'fq') return new FileQueue(location.root);
-  // loaded on demand: file-queue users need not pay for loading the AWS SDK
-  const { openSqsQueue } = await import('./sqsQueue');
   return openSqsQueue(location);
 }
 
@@ -32,6 +31,5 @@ export async function createQueue(url: string, options: CreateQueueOptions = {})
     queue.create();
     return queue.url;
   }
-  const { createSqsQueue } = await import('./sqsQueue');
   return createSqsQueue(location, options);
 }

@@ -323,12 +323,12 @@ export class SqsQueue implements Queue {
       throw new QueueError('LeaseLimitReached', `task ${task.id}: SQS cannot extend a lease past 12 hours after the receive`, 'the task becomes visible again at the 12 h mark; split long tasks into shorter ones');
     }
     const visibility = Math.min(Math.ceil(seconds), room);
-    await this.changeVisibility(task, visibility, 'renew a lease on');
+    await this.changeVisibility(task, visibility, `renew the lease of task ${task.id} on`);
     return { ...task, leaseExpiresAt: now + visibility * SECOND };
   }
 
   async release(task: LeasedTask, delaySeconds = 0): Promise<void> {
-    await this.changeVisibility(task, Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(delaySeconds))), 'release a task to');
+    await this.changeVisibility(task, Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(delaySeconds))), `release task ${task.id} to`);
   }
 
   private async changeVisibility(task: LeasedTask, seconds: number, action: string): Promise<void> {
@@ -338,7 +338,7 @@ export class SqsQueue implements Queue {
   }
 
   async delete(task: LeasedTask): Promise<void> {
-    await this.call('delete from', this.url, () => this.client.send(new DeleteMessageCommand({ QueueUrl: this.url, ReceiptHandle: task.handle })));
+    await this.call(`delete task ${task.id} from`, this.url, () => this.client.send(new DeleteMessageCommand({ QueueUrl: this.url, ReceiptHandle: task.handle })));
   }
 
   /** The redrive target's URL, read from the queue's RedrivePolicy once. */
