@@ -7,8 +7,7 @@
  * developer's machine and fails under CI, which must always run the image tests.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openQueue } from '../lib/queue';
@@ -20,9 +19,12 @@ import {
   docker,
   imageFileList,
   imageSize,
+  makeWritableByAnyone,
   probeDockerDaemon,
+  removeScratchDir,
   runningInCi,
   testBaseImage,
+  writableScratchDir,
 } from './support/docker';
 
 const IMAGE = 'gke-batch-worker:test';
@@ -59,24 +61,14 @@ if (!daemon.reachable) {
 
     after(async () => {
       for (const queue of queues.splice(0)) await queue.close();
-      for (const dir of scratchDirs.splice(0)) await removeScratch(dir);
+      for (const dir of scratchDirs.splice(0)) await removeScratchDir(dir, IMAGE);
     });
 
     /** A scratch folder any container user can write to, mounted at the same path inside. */
     function scratch(): string {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'gke-batch-image-'));
-      chmodSync(dir, 0o777);
+      const dir = writableScratchDir('gke-batch-image-');
       scratchDirs.push(dir);
       return dir;
-    }
-
-    /** Removes a scratch folder, including files the container wrote as another user. */
-    async function removeScratch(dir: string): Promise<void> {
-      if (process.getuid?.() !== 0) {
-        const script = `for (const f of require('fs').readdirSync(process.argv[1])) require('fs').rmSync(require('path').join(process.argv[1], f), { recursive: true, force: true })`;
-        await docker(['run', '--rm', '--user', '0', '--volume', `${dir}:${dir}`, '--entrypoint', 'node', IMAGE, '-e', script, dir], { allowFailure: true });
-      }
-      rmSync(dir, { recursive: true, force: true });
     }
 
     function containerName(purpose: string): string {
@@ -244,12 +236,6 @@ function primesIn(start: number, count: number): number[] {
     for (let multiple = n * n; multiple < end; multiple += n) composite[multiple] = 1;
   }
   return primes;
-}
-
-function makeWritableByAnyone(dir: string): void {
-  chmodSync(dir, statSync(dir).isDirectory() ? 0o777 : 0o666);
-  if (!statSync(dir).isDirectory()) return;
-  for (const entry of readdirSync(dir)) makeWritableByAnyone(path.join(dir, entry));
 }
 
 async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

@@ -1,0 +1,116 @@
+/**
+ * The worker image: its size against the bare base image, and how soon a started container leases
+ * its first task. Goals (issue 8): the worker adds ≤ 40 MB, and leases within 1 s of `docker start`.
+ *
+ *   npm run bench -- image [--runs N]
+ *
+ * Needs a Docker daemon (scripts/ci-docker.sh starts one). Builds the image like the tests do, on the
+ * local base image (or IMAGE_TEST_BASE_IMAGE). "Leased" is read from the file queue itself: the
+ * benchmark polls its counts every few milliseconds while the container starts, so it depends on
+ * no log format. For comparison it also times a bare `node -e 0` container on the base image: the
+ * floor that Docker and Node's own start-up set.
+ */
+import { Command, Option } from 'commander';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { openQueue } from '../lib/queue';
+import { encodeTask } from '../lib/queue/message';
+import { countPrimes } from '../tasks/example';
+import {
+  buildWorkerImage,
+  docker,
+  imageSize,
+  makeWritableByAnyone,
+  probeDockerDaemon,
+  removeScratchDir,
+  testBaseImage,
+  writableScratchDir,
+} from '../test/support/docker';
+
+const IMAGE = 'gke-batch-worker:bench';
+const POLL_MS = 5;
+const GIVE_UP_MS = 30_000;
+
+/** Milliseconds from `docker start` to the first task leased from a fresh one-task file queue. */
+async function startToFirstLease(run: number): Promise<number> {
+  const dir = writableScratchDir('gke-batch-bench-image-');
+  const queueUrl = `fq://${path.join(dir, 'queue')}`;
+  const queue = await openQueue(queueUrl);
+  const name = `gke-batch-bench-${process.pid}-${run}`;
+  try {
+    // A long task, so it is still leased whenever the poll looks.
+    await queue.insert([encodeTask(countPrimes.key, { start: 0, count: 10, label: 'bench', sleep_ms: 60_000 }, 'bench')]);
+    makeWritableByAnyone(dir);
+    await docker(['create', '--name', name, '--volume', `${dir}:${dir}`, '--env', `TASKQUEUE_PATH=${queueUrl}`, '--env', `CF_CLOUDPATH=file://${dir}/outputs`, IMAGE]);
+    const started = performance.now();
+    const start = docker(['start', name]);
+    while ((await queue.counts()).leased === 0) {
+      if (performance.now() - started > GIVE_UP_MS) throw new Error(`run ${run}: no task leased within ${GIVE_UP_MS} ms; see docker logs ${name}`);
+      await sleep(POLL_MS);
+    }
+    const elapsed = performance.now() - started;
+    await start;
+    return elapsed;
+  } finally {
+    await docker(['rm', '--force', name], { allowFailure: true });
+    await queue.close();
+    await removeScratchDir(dir, IMAGE);
+  }
+}
+
+/** Milliseconds for `docker start --attach` of a `node -e 0` container on the base image. */
+async function bareNodeContainer(baseImage: string, run: number): Promise<number> {
+  const name = `gke-batch-bench-bare-${process.pid}-${run}`;
+  await docker(['create', '--name', name, baseImage, 'node', '-e', '0']);
+  try {
+    const started = performance.now();
+    await docker(['start', '--attach', name]);
+    return performance.now() - started;
+  } finally {
+    await docker(['rm', '--force', name], { allowFailure: true });
+  }
+}
+
+function summary(samples: readonly number[]): string {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)]!;
+  return `median ${median.toFixed(0)} ms (min ${sorted[0]!.toFixed(0)}, max ${sorted.at(-1)!.toFixed(0)}, n=${sorted.length})`;
+}
+
+async function main(): Promise<void> {
+  const options = new Command('bench image')
+    .description('worker image size against its base, and container start → first task leased')
+    .addOption(new Option('--runs <n>', 'containers started per measurement').default('5').argParser((value) => {
+      const runs = Number(value);
+      if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${value} must be a whole number ≥ 1`);
+      return runs;
+    }))
+    .parse()
+    .opts<{ runs: number }>();
+
+  const daemon = probeDockerDaemon();
+  if (!daemon.reachable) throw new Error(`${daemon.reason}: start one first (sudo bash scripts/ci-docker.sh)`);
+
+  const baseImage = await testBaseImage((line) => process.stdout.write(`${line}\n`));
+  const buildStarted = performance.now();
+  await buildWorkerImage(IMAGE, baseImage);
+  process.stdout.write(`built ${IMAGE} on ${baseImage} in ${((performance.now() - buildStarted) / 1000).toFixed(0)} s (layer cache included)\n`);
+
+  const [size, base] = await Promise.all([imageSize(IMAGE), imageSize(baseImage)]);
+  const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+  process.stdout.write(`image size: ${mb(size)} = base ${mb(base)} + worker ${mb(size - base)} (goal: worker ≤ 40 MB)\n`);
+
+  const bare: number[] = [];
+  const lease: number[] = [];
+  for (let run = 0; run < options.runs; run++) {
+    bare.push(await bareNodeContainer(baseImage, run));
+    lease.push(await startToFirstLease(run));
+  }
+  process.stdout.write(`docker start → first task leased: ${summary(lease)} (goal ≤ 1000 ms)\n`);
+  process.stdout.write(`bare node -e 0 container, start to exit: ${summary(bare)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
