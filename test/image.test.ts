@@ -7,7 +7,7 @@
  * developer's machine and fails under CI, which must always run the image tests.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openQueue } from '../lib/queue';
@@ -27,6 +27,7 @@ import {
   writableScratchDir,
 } from './support/docker';
 
+const ROOT = path.resolve(__dirname, '..');
 const IMAGE = 'gke-batch-worker:test';
 const MB = 1e6;
 
@@ -150,6 +151,33 @@ if (!daemon.reachable) {
       assert.doesNotMatch(history, /BEGIN CERTIFICATE|EXTRA_CA_CERTS|NPM_REGISTRY/, 'build-time settings leaked into the final image history');
     });
 
+    it('.dockerignore keeps secrets, env files, node_modules, tests, local state and Pulumi state out of the build context', async function () {
+      this.timeout(120_000);
+      const context = scratch();
+      const files = [
+        'package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build-worker.ts', 'lib/a.ts', 'tasks/b.ts', 'worker/c.ts',
+        '.env', 'config/task.env', 'lib/.env', 'tasks/prod.env', 'worker/.env.local', 'lib/service-account.pem', 'lib/gcp-credentials.json',
+        'Pulumi.dev.yaml', 'infra/Pulumi.prod.yaml', '.pulumi/stacks/dev.json', 'node_modules/pkg/index.js', 'lib/node_modules/pkg/index.js',
+        'test/image.test.ts', 'local/queue/queue/0--id.json', 'dist/worker.js', '.git/config', 'docs/image.md', 'bench/image.ts', 'scripts/other.sh',
+      ];
+      for (const file of files) {
+        mkdirSync(path.dirname(path.join(context, file)), { recursive: true });
+        writeFileSync(path.join(context, file), file);
+      }
+      copyFileSync(path.join(ROOT, '.dockerignore'), path.join(context, '.dockerignore'));
+      const probe = `gke-batch-context-probe:${process.pid}`;
+      await docker(['build', '--quiet', '--tag', probe, '--file', '-', context], {
+        input: `FROM ${baseImage}\nCOPY . /context/\n`,
+        env: { ...process.env, DOCKER_BUILDKIT: '0' },
+      });
+      try {
+        const sent = (await imageFileList(probe)).filter((file) => file.startsWith('/context/') && !file.endsWith('/')).map((file) => file.slice('/context/'.length));
+        assert.deepEqual(sent.sort(), ['lib/a.ts', 'package-lock.json', 'package.json', 'scripts/build-worker.ts', 'tasks/b.ts', 'tsconfig.json', 'worker/c.ts']);
+      } finally {
+        await docker(['rmi', '--force', probe], { allowFailure: true });
+      }
+    });
+
     it('drains a file queue on a mounted volume and writes every output', async function () {
       this.timeout(120_000);
       const rows = [
@@ -165,6 +193,10 @@ if (!daemon.reachable) {
       const logs = await docker(['logs', name]);
       assert.equal(code, 0, `worker exit code (logs:\n${logs.stdout}${logs.stderr})`);
       assertOutputs(fixture.outputs, rows);
+      // pino writes to stdout itself (no worker-thread transport): one Cloud Logging JSON entry per line.
+      const lines = logs.stdout.trim().split('\n');
+      for (const line of lines) assert.ok(typeof (JSON.parse(line) as { severity?: unknown }).severity === 'string', `not a JSON log line: ${line}`);
+      assert.equal(logs.stderr, '', 'nothing on stderr');
       const counts = await fixture.queue.counts();
       assert.deepEqual({ enqueued: counts.enqueued, completed: counts.completed, failed: counts.failed }, { enqueued: 0, completed: rows.length, failed: 0 });
       assert.equal(statSync(path.join(fixture.outputs, 'primes', '0.json')).uid, 10001, 'outputs are written as the image user');
