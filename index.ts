@@ -1,0 +1,54 @@
+/**
+ * The gke-batch Pulumi program: worker image, GKE cluster and node pools, worker Deployment.
+ * Config: Pulumi.<stack>.yaml (keys and defaults in infra/config.ts; guide in docs/deploy.md).
+ */
+import * as pulumi from '@pulumi/pulumi';
+import { GkeCluster, readStackConfig, sizingOutput, watchCommands, WorkerImage, Workers } from './infra';
+
+// Validate everything before declaring anything: a bad config changes nothing in the cloud.
+const { config, warnings } = readStackConfig();
+pulumi.log.info(`plan: ${config.plan.summary}`);
+for (const warning of warnings) pulumi.log.warn(warning);
+
+const image = new WorkerImage('worker', { project: config.project, region: config.region, image: config.image, tag: pulumi.getStack() });
+
+const cluster = new GkeCluster('gke', {
+  project: config.project,
+  region: config.region,
+  location: config.location,
+  nodeLocations: config.zones.length > 1 ? config.zones : [],
+  clusterName: config.clusterName,
+  releaseChannel: config.releaseChannel,
+  network: config.network,
+  subnetwork: config.subnetwork,
+  privateNodes: config.privateNodes,
+  cloudNat: config.cloudNat,
+  deletionProtection: config.deletionProtection,
+  nodePools: config.nodePools,
+});
+
+const workers = new Workers('workers', {
+  provider: cluster.provider,
+  project: config.project,
+  clusterName: config.clusterName,
+  workloadPool: cluster.workloadPool,
+  image: image.imageRef,
+  workers: config.workers,
+  pool: config.workerPool,
+  queueUrl: config.queueUrl,
+  cloudpath: config.cloudpath,
+  outputBucket: config.outputBucket,
+  aws: { region: config.aws.region, accessKeyId: pulumi.secret(config.aws.accessKeyId), secretAccessKey: pulumi.secret(config.aws.secretAccessKey) },
+});
+
+export const clusterName = cluster.clusterName;
+export const location = config.location;
+export const kubeconfig = cluster.kubeconfig;
+export const imageRef = image.imageRef;
+export const imageDigest = image.imageRef.apply((ref) => ref.split('@')[1] ?? 'none (image.existing is a tag)');
+export const namespace = workers.namespace;
+export const workerCount = workers.replicas;
+export const nodePools = config.nodePools.map((pool) => pool.name);
+export const sizing = sizingOutput(config);
+export const plan = config.plan.summary;
+export const watch = watchCommands(config);

@@ -1,0 +1,143 @@
+/**
+ * Workers: everything the worker pods need inside and around the cluster: a namespace, a Kubernetes
+ * service account bound through Workload Identity to a Google service account that may write the
+ * output bucket, a Secret with the AWS keys, and the Deployment that runs the worker pod template.
+ */
+import * as gcp from '@pulumi/gcp';
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import { K8S_NAMES, serviceAccountId } from './names';
+import { workerLabels, workerPodTemplate } from './workerPod';
+import type { NodePool, Workers as WorkersConfig } from './validate';
+
+/** Read and write objects in the output bucket, nothing more (no bucket or IAM changes). */
+export const OUTPUT_BUCKET_ROLE = 'roles/storage.objectUser';
+
+export interface WorkersArgs {
+  /** Kubernetes provider of the cluster. */
+  readonly provider: k8s.Provider;
+  /** GCP project id (the Google service account lives there). */
+  readonly project: string;
+  /** Cluster name, prefix of the Google service account id. */
+  readonly clusterName: string;
+  /** The cluster's Workload Identity pool, "PROJECT.svc.id.goog" (an output, so the binding waits for the cluster). */
+  readonly workloadPool: pulumi.Input<string>;
+  /** Worker image reference, by digest. */
+  readonly image: pulumi.Input<string>;
+  /** Worker settings: requests, limits, replicas, task settings, namespace. */
+  readonly workers: WorkersConfig;
+  /** The node pool the workers run on. */
+  readonly pool: NodePool;
+  /** TASKQUEUE_PATH: an SQS queue. */
+  readonly queueUrl: string;
+  /** CF_CLOUDPATH. */
+  readonly cloudpath: string;
+  /** The gs:// bucket of the cloudpath, when outputs go to Cloud Storage. */
+  readonly outputBucket?: string;
+  /** AWS region and keys for SQS (the keys as Pulumi secrets). */
+  readonly aws: { readonly region: string; readonly accessKeyId: pulumi.Input<string>; readonly secretAccessKey: pulumi.Input<string> };
+}
+
+export class Workers extends pulumi.ComponentResource {
+  public readonly namespace: pulumi.Output<string>;
+  public readonly serviceAccountName: pulumi.Output<string>;
+  public readonly awsSecretName: pulumi.Output<string>;
+  public readonly googleServiceAccount: gcp.serviceaccount.Account;
+  /** The pod template the Deployment runs; other workloads (a Job, a scaled Deployment) can reuse it. */
+  public readonly podTemplate: k8s.types.input.core.v1.PodTemplateSpec;
+  public readonly deployment: k8s.apps.v1.Deployment;
+  public readonly replicas: number;
+
+  constructor(name: string, args: WorkersArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('gke-batch:infra:Workers', name, {}, opts);
+    const k8sOpts = { parent: this, provider: args.provider };
+
+    const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.workers.namespace, labels: { 'app.kubernetes.io/part-of': 'gke-batch' } } }, k8sOpts);
+    this.namespace = namespace.metadata.name;
+
+    // Workload Identity: pods running as the KSA act as the GSA, which alone may touch the bucket.
+    this.googleServiceAccount = new gcp.serviceaccount.Account(
+      `${name}-gsa`,
+      { project: args.project, accountId: serviceAccountId(args.clusterName, 'workers'), displayName: `gke-batch workers of ${args.clusterName}` },
+      { parent: this },
+    );
+    const identityBinding = new gcp.serviceaccount.IAMMember(
+      `${name}-workload-identity`,
+      {
+        serviceAccountId: this.googleServiceAccount.name,
+        role: 'roles/iam.workloadIdentityUser',
+        member: pulumi.interpolate`serviceAccount:${args.workloadPool}[${args.workers.namespace}/${K8S_NAMES.serviceAccount}]`,
+      },
+      { parent: this },
+    );
+    const grants: pulumi.Resource[] = [identityBinding];
+    if (args.outputBucket) {
+      grants.push(
+        new gcp.storage.BucketIAMMember(
+          `${name}-output-bucket`,
+          { bucket: args.outputBucket, role: OUTPUT_BUCKET_ROLE, member: pulumi.interpolate`serviceAccount:${this.googleServiceAccount.email}` },
+          { parent: this },
+        ),
+      );
+    }
+
+    const serviceAccount = new k8s.core.v1.ServiceAccount(
+      `${name}-ksa`,
+      {
+        metadata: {
+          name: K8S_NAMES.serviceAccount,
+          namespace: this.namespace,
+          annotations: { 'iam.gke.io/gcp-service-account': this.googleServiceAccount.email },
+        },
+      },
+      k8sOpts,
+    );
+    this.serviceAccountName = serviceAccount.metadata.name;
+
+    const secret = new k8s.core.v1.Secret(
+      `${name}-aws`,
+      {
+        metadata: { name: K8S_NAMES.awsSecret, namespace: this.namespace },
+        type: 'Opaque',
+        stringData: { AWS_ACCESS_KEY_ID: pulumi.secret(args.aws.accessKeyId), AWS_SECRET_ACCESS_KEY: pulumi.secret(args.aws.secretAccessKey) },
+      },
+      k8sOpts,
+    );
+    this.awsSecretName = secret.metadata.name;
+
+    this.podTemplate = workerPodTemplate({
+      image: args.image,
+      workers: args.workers,
+      pool: args.pool,
+      queueUrl: args.queueUrl,
+      cloudpath: args.cloudpath,
+      awsRegion: args.aws.region,
+      awsSecretName: this.awsSecretName,
+      serviceAccountName: this.serviceAccountName,
+    });
+    this.replicas = args.workers.replicas;
+
+    this.deployment = new k8s.apps.v1.Deployment(
+      `${name}-deployment`,
+      {
+        metadata: {
+          name: K8S_NAMES.deployment,
+          namespace: this.namespace,
+          labels: workerLabels(),
+          // Pods may wait minutes for the autoscaler to add nodes: do not fail the deploy over it.
+          annotations: { 'pulumi.com/skipAwait': 'true' },
+        },
+        spec: {
+          replicas: args.workers.replicas,
+          selector: { matchLabels: workerLabels() },
+          // The pool is sized for the replicas: a surge pod would only wait for a node that never comes.
+          strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: '25%' } },
+          template: this.podTemplate,
+        },
+      },
+      { ...k8sOpts, dependsOn: grants },
+    );
+
+    this.registerOutputs({ namespace: this.namespace, serviceAccountName: this.serviceAccountName, replicas: this.replicas });
+  }
+}
