@@ -1,0 +1,135 @@
+/**
+ * Runs the Pulumi program (index.ts) under Pulumi's unit-test mocks and returns what it declared:
+ * every resource with its type, name, inputs and parent type, and the stack outputs resolved.
+ * No Pulumi CLI, no cloud. Mocks and config are set before the program is loaded (a resource
+ * created earlier would never register and the test would hang instead of failing).
+ */
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import * as pulumi from '@pulumi/pulumi';
+import { MockMonitor } from '@pulumi/pulumi/runtime/mocks';
+import { parse as parseYaml } from 'yaml';
+
+export const PROJECT_DIR = path.resolve(__dirname, '..', '..');
+const PROGRAM = path.join(PROJECT_DIR, 'index.ts');
+
+/** Resource inputs as the mock monitor hands them over: plain JSON-like data. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- resource inputs differ per type; tests read them as data.
+export type Inputs = Record<string, any>;
+
+export interface DeclaredResource {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Inputs;
+  /** Type token of the parent resource, from the URN; undefined for top-level resources. */
+  readonly parentType?: string;
+  readonly custom: boolean;
+}
+
+export interface ProgramRun {
+  readonly resources: DeclaredResource[];
+  readonly outputs: Record<string, unknown>;
+  /** What the program threw while loading (an invalid config), if anything. */
+  readonly error?: Error;
+  readonly logs: { info: string[]; warn: string[] };
+}
+
+export const FAKE_DIGEST = `sha256:${'ab12'.repeat(16)}`;
+export const FAKE_ENDPOINT = '203.0.113.10';
+export const FAKE_CA = Buffer.from('-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n').toString('base64');
+
+/** Outputs the real providers compute, for the resource types whose outputs the program reads. */
+function computedState(type: string, inputs: Inputs): Inputs {
+  switch (type) {
+    case 'gcp:container/cluster:Cluster':
+      return { endpoint: FAKE_ENDPOINT, masterAuth: { clusterCaCertificate: FAKE_CA } };
+    case 'gcp:serviceaccount/account:Account': {
+      const email = `${inputs.accountId}@${inputs.project}.iam.gserviceaccount.com`;
+      return { email, name: `projects/${inputs.project}/serviceAccounts/${email}` };
+    }
+    case 'docker:index/image:Image': {
+      const repository = String(inputs.imageName).replace(/:[^:/]+$/, '');
+      return { repoDigest: `${repository}@${FAKE_DIGEST}` };
+    }
+    default:
+      return {};
+  }
+}
+
+/** Pulumi.<stack>.yaml's `config:` section as the runtime sees it: strings, JSON for structured values. */
+export function readStackFile(file: string): Record<string, string> {
+  const doc = parseYaml(readFileSync(file, 'utf8')) as { config?: Record<string, unknown> };
+  const values: Record<string, string> = {};
+  for (const [key, value] of Object.entries(doc.config ?? {})) {
+    values[key] = typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  return values;
+}
+
+/** Runs index.ts with this config; `secretKeys` are the keys Pulumi would mark secret. */
+export async function runProgram(config: Record<string, string>, secretKeys: string[] = []): Promise<ProgramRun> {
+  const declared: Array<Omit<DeclaredResource, 'parentType'>> = [];
+  const logs = { info: [] as string[], warn: [] as string[] };
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        declared.push({ type: args.type, name: args.name, inputs: args.inputs as Inputs, custom: args.custom ?? true });
+        return { id: `${args.name}-id`, state: { ...args.inputs, ...computedState(args.type, args.inputs as Inputs) } };
+      },
+      call: (args) => {
+        if (args.token === 'gcp:organizations/getClientConfig:getClientConfig') return { accessToken: 'fake-access-token', project: 'p', region: 'r', zone: 'z', id: 'x' };
+        throw new Error(`unexpected invoke ${args.token}`);
+      },
+    },
+    'gke-batch',
+    'dev',
+    false,
+  );
+  pulumi.runtime.setAllConfig(config, secretKeys);
+
+  const restore = captureLogs(logs);
+  let error: Error | undefined;
+  const outputs: Record<string, unknown> = {};
+  try {
+    delete require.cache[require.resolve(PROGRAM)];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program must load after the mocks are set.
+    const program = require(PROGRAM) as Record<string, unknown>;
+    for (const [key, value] of Object.entries(program)) outputs[key] = await resolve(value);
+  } catch (thrown) {
+    error = thrown instanceof Error ? thrown : new Error(String(thrown));
+  } finally {
+    restore();
+  }
+
+  const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitor;
+  await pulumi.runtime.disconnect();
+  const parents = new Map<string, string | undefined>();
+  for (const { urn } of monitor.getRegisteredResources().values()) {
+    // urn:pulumi:STACK::PROJECT::[PARENT_TYPE$]TYPE::NAME
+    const parts = urn.split('::');
+    const types = parts[2].split('$');
+    const name = parts.slice(3).join('::');
+    parents.set(`${types[types.length - 1]}::${name}`, types.length > 1 ? types[types.length - 2] : undefined);
+  }
+  const resources = declared.map((r) => ({ ...r, parentType: parents.get(`${r.type}::${r.name}`) }));
+  return { resources, outputs, error, logs };
+}
+
+/** An Output's value (and the values inside arrays and objects); plain values as they are. */
+async function resolve(value: unknown): Promise<unknown> {
+  if (pulumi.Output.isInstance(value)) return new Promise((done) => (value as pulumi.Output<unknown>).apply((v) => done(v)));
+  if (Array.isArray(value)) return Promise.all(value.map(resolve));
+  return value;
+}
+
+/** pulumi.log writes to the console under mocks: keep the lines for assertions, out of the test report. */
+function captureLogs(logs: { info: string[]; warn: string[] }): () => void {
+  const original = { info: pulumi.log.info, warn: pulumi.log.warn };
+  const mutable = pulumi.log as { info: typeof pulumi.log.info; warn: typeof pulumi.log.warn };
+  mutable.info = async (msg: string) => void logs.info.push(msg);
+  mutable.warn = async (msg: string) => void logs.warn.push(msg);
+  return () => {
+    mutable.info = original.info;
+    mutable.warn = original.warn;
+  };
+}
