@@ -77,13 +77,20 @@ function setup(options: WorkerCliOptions): Setup {
   return { settings, registry, maxRetryDelaySeconds: Number(options.maxRetryDelay), log: createLogger({ level: options.logLevel }) };
 }
 
-/** Opens the queue, waiting out an unreachable backend instead of crash-looping; gives up on anything else. */
+/**
+ * Opens the queue and checks it is there and ours to use (one cheap call), waiting out an
+ * unreachable backend instead of crash-looping; a missing queue or missing rights end the start.
+ */
 async function openQueuePatiently(url: string, log: Logger, signal: AbortSignal): Promise<Queue | undefined> {
   const backoff = new Backoff({ baseMs: SECOND, capMs: 30 * SECOND });
   while (!signal.aborted) {
+    let queue: Queue | undefined;
     try {
-      return await openQueue(url);
+      queue = await openQueue(url);
+      await queue.isEmpty();
+      return queue;
     } catch (error) {
+      await queue?.close();
       if (!(error instanceof QueueError && error.transient)) throw error;
       const waitMs = backoff.next();
       log.warn({ err: error, retryInMs: Math.round(waitMs) }, `cannot reach the queue ${url}; retrying`);
