@@ -153,9 +153,8 @@ export function localBaseImageTag(): string {
 export async function ensureLocalBaseImage(log: (line: string) => void = () => {}): Promise<string> {
   const tag = localBaseImageTag();
   if (await imageExists(tag)) return tag;
-  if (process.getuid?.() !== 0) {
-    throw new Error(`the base image ${tag} is missing and building it needs root (debootstrap); run the tests as root once, or set IMAGE_TEST_BASE_IMAGE`);
-  }
+  const obstacle = localBaseObstacle();
+  if (obstacle) throw new Error(`cannot build the local base image ${tag}: ${obstacle}; or set IMAGE_TEST_BASE_IMAGE`);
   const mirror = hostDebianMirror();
   const work = mkdtempSync(path.join(os.tmpdir(), 'gke-batch-rootfs-'));
   const rootfs = path.join(work, 'rootfs');
@@ -188,9 +187,36 @@ export async function ensureLocalBaseImage(log: (line: string) => void = () => {
   }
 }
 
-/** The base image for the worker image in tests and benchmarks: `IMAGE_TEST_BASE_IMAGE`, else the local one. */
-export async function testBaseImage(log?: (line: string) => void): Promise<string> {
-  return process.env.IMAGE_TEST_BASE_IMAGE || ensureLocalBaseImage(log);
+/** Why this host cannot make the local base image, if it cannot. */
+function localBaseObstacle(): string | undefined {
+  if (process.platform !== 'linux') return `the host's node is a ${process.platform} binary, not a Linux one`;
+  if (process.getuid?.() !== 0) return 'debootstrap needs root';
+  try {
+    execFileSync('debootstrap', ['--version'], { stdio: 'ignore' });
+  } catch {
+    return 'debootstrap is not installed (apt-get install debootstrap)';
+  }
+  return undefined;
+}
+
+/** The Dockerfile's default base, pulled from a registry when the local one cannot be made. */
+export const OFFICIAL_BASE_IMAGE = 'node:20-bookworm-slim';
+
+/**
+ * The base image for the worker image in tests and benchmarks: `IMAGE_TEST_BASE_IMAGE`, else the
+ * local one (found by tag, or built), else the official image for hosts that cannot build it
+ * (macOS, no root) and whose daemon can pull.
+ */
+export async function testBaseImage(log: (line: string) => void = () => {}): Promise<string> {
+  const chosen = process.env.IMAGE_TEST_BASE_IMAGE;
+  if (chosen) return chosen;
+  const localTag = localBaseImageTag();
+  if (await imageExists(localTag)) return localTag;
+  const obstacle = localBaseObstacle();
+  if (!obstacle) return ensureLocalBaseImage(log);
+  log(`cannot build the local base image (${obstacle}): using ${OFFICIAL_BASE_IMAGE}, which the daemon must be able to pull`);
+  await docker(['pull', '--quiet', OFFICIAL_BASE_IMAGE], { timeoutMs: 600_000 });
+  return OFFICIAL_BASE_IMAGE;
 }
 
 /**
