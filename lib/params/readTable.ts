@@ -380,10 +380,14 @@ async function openCsvTable(file: string, kinds: Readonly<Record<string, CsvKind
     const { records, close } = csvParser(file);
     const columnKinds = header.map(kindOf);
     let chunk: TableRow[] = [];
-    let row = -1; // the header is not a row
+    let row = 0;
+    let atHeader = true; // the first record is the header, not a row
     try {
       for await (const { record, info } of records) {
-        if (row++ < 0) continue;
+        if (atHeader) {
+          atHeader = false;
+          continue;
+        }
         const values: Record<string, JsonValue> = {};
         let errors: Record<string, string> | undefined;
         if (record.length !== header.length) {
@@ -399,6 +403,7 @@ async function openCsvTable(file: string, kinds: Readonly<Record<string, CsvKind
           }
         }
         chunk.push(errors ? { row, line: info.lines, values, errors } : { row, line: info.lines, values });
+        row++;
         if (chunk.length >= chunkSize) {
           yield chunk;
           chunk = [];

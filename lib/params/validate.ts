@@ -135,6 +135,9 @@ export class RowPreparer {
   prepare(row: TableRow): PreparedRow | RowProblem[] {
     const problems: RowProblem[] = [];
     const failed = new Set<string>();
+    // a row that is wrong as a whole (a CSV line with too few values) has nothing more worth saying
+    const whole = row.errors?.[ROW_PROBLEM];
+    if (whole !== undefined) return [{ column: ROW_PROBLEM, message: whole }];
     if (row.errors) {
       for (const [column, message] of Object.entries(row.errors)) {
         problems.push({ column, message });
