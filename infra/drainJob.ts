@@ -20,15 +20,11 @@
  */
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import { TERMINATION_MARGIN_SECONDS } from './workerPod';
 
 /** The variable that makes the worker exit 0 once the queue is empty (same as `--exit-when-empty`). */
 export const EXIT_WHEN_EMPTY_ENV = 'WORKER_EXIT_WHEN_EMPTY';
 
-/**
- * Seconds Kubernetes waits after SIGTERM beyond the worker's own grace: after the grace the worker
- * aborts its tasks and releases their leases, which takes a few queue calls.
- */
-export const TERMINATION_MARGIN_SECONDS = 10;
 
 /** Default time a finished Job (and its pods' logs) stays in the cluster: one day. */
 export const DEFAULT_TTL_SECONDS_AFTER_FINISHED = 24 * 60 * 60;

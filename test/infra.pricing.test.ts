@@ -8,6 +8,7 @@ import {
   PRICES_AS_OF,
   pricedMachineTypes,
 } from '../infra/pricing';
+import { MACHINE_TYPES } from '../infra/machineTypes';
 
 const close = (actual: number | undefined, expected: number, what: string) => {
   assert.ok(actual !== undefined, `${what}: no price`);
@@ -53,6 +54,12 @@ describe('infra/pricing', () => {
       assert.ok(price, type);
       assert.ok(price.spot > 0 && price.spot < 0.5 * price.onDemand, `${type}: spot ${price.spot} vs on-demand ${price.onDemand}`);
     }
+  });
+
+  it('prices every machine type the stack accepts, except those that come with GPUs', () => {
+    const unpriced = [...MACHINE_TYPES.values()].filter((type) => !machinePrice(type.name)).map((type) => type.name);
+    assert.deepEqual(unpriced.filter((name) => !name.startsWith('g2-')), []);
+    assert.deepEqual(pricedMachineTypes().filter((name) => !MACHINE_TYPES.has(name)), [], 'priced types the stack does not know');
   });
 
   it('scales linearly with size within a class and orders highcpu < standard < highmem', () => {
