@@ -1,0 +1,247 @@
+/**
+ * The worker's parts in-process: backoff bounds, the task registry's parsing, the Cloud Logging
+ * line format, and the embeddable `Worker` class on a real file queue (events, lease loss,
+ * too many attempts, metrics and health endpoints).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { UserError } from '../lib/cli/options';
+import { createQueue, openQueue, Queue } from '../lib/queue';
+import { TaskMessageError } from '../lib/queue/errors';
+import { encodeTask } from '../lib/queue/message';
+import type { DeadLetter } from '../lib/queue/types';
+import { openStorage } from '../lib/storage';
+import { defineTask } from '../lib/task';
+import { Backoff, backoffDelay, retryDelaySeconds } from '../worker/backoff';
+import { createLogger, Logger } from '../worker/logger';
+import { serveMetrics, workerMetrics } from '../worker/metrics';
+import { loadTaskModule, TaskRegistry } from '../worker/registry';
+import { LeaseLostError, TaskEndedEvent, Worker, WorkerOptions } from '../worker/worker';
+import { echoTask, noopTask, poisonTask, sleepTask } from './fixtures/tasks';
+import { eventually } from './support/workerProcess';
+
+/** A logger whose lines land in an array, parsed. */
+function memoryLogger(level: 'debug' | 'info' = 'info'): { log: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const log = createLogger({ level, destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } });
+  return { log, lines };
+}
+
+describe('worker backoff', () => {
+  it('grows exponentially, stays within [delay/2, delay] and never passes the cap', () => {
+    const policy = { baseMs: 100, capMs: 10_000 };
+    for (let step = 1; step <= 20; step++) {
+      const full = Math.min(100 * 2 ** (step - 1), 10_000);
+      assert.equal(backoffDelay(step, policy, () => 0), full / 2);
+      assert.equal(backoffDelay(step, policy, () => 1), full);
+    }
+    const backoff = new Backoff(policy);
+    const delays = Array.from({ length: 12 }, () => backoff.next());
+    assert.ok(delays.every((d) => d >= 50 && d <= 10_000), String(delays));
+    assert.ok(delays[11]! >= 5000, 'reached the cap region');
+    backoff.reset();
+    assert.ok(backoff.next() <= 100);
+  });
+
+  it('spaces task retries 5 s, 10 s, 20 s, ... up to the cap, in whole seconds', () => {
+    for (let i = 0; i < 50; i++) {
+      const first = retryDelaySeconds(1);
+      assert.ok(first >= 3 && first <= 5, String(first));
+      const tenth = retryDelaySeconds(10);
+      assert.ok(tenth >= 150 && tenth <= 300, String(tenth));
+      assert.ok(Number.isInteger(retryDelaySeconds(3, 7)) && retryDelaySeconds(3, 7) <= 7);
+    }
+    assert.equal(retryDelaySeconds(4, 0), 0);
+  });
+});
+
+describe('worker task registry', () => {
+  const withCloudpath = defineTask({
+    key: ['fixtures', 'wants_cloudpath'],
+    params: z.object({ cloudpath: z.string(), n: z.number() }),
+    run() {},
+  });
+  const registry = new TaskRegistry([echoTask, withCloudpath]);
+
+  it('checks parameters with the task schema; the reserved cloudpath goes to the worker unless declared', () => {
+    const plain = registry.parse(encodeTask(['fixtures', 'echo'], { name: 'a', value: 1, cloudpath: 'file:///x' }, 'q'));
+    assert.deepEqual(plain.params, { name: 'a', value: 1 });
+    assert.equal(plain.cloudpath, 'file:///x');
+    const declared = registry.parse(encodeTask(['fixtures', 'wants_cloudpath'], { n: 2, cloudpath: 'gs://b/p' }, 'q'));
+    assert.deepEqual(declared.params, { n: 2, cloudpath: 'gs://b/p' });
+  });
+
+  it('rejects unknown keys, bad parameters and malformed bodies with the reason and the culprit named', () => {
+    const reasonOf = (body: string) => {
+      try {
+        registry.parse(body);
+      } catch (error) {
+        assert.ok(error instanceof TaskMessageError);
+        return `${error.reason}: ${error.message}`;
+      }
+      return 'parsed';
+    };
+    assert.match(reasonOf(encodeTask(['fixtures', 'gone'], {}, 'q')), /^UnknownTask: .*fixtures\.gone.*knows fixtures\.echo, fixtures\.wants_cloudpath/);
+    assert.match(reasonOf(encodeTask(['fixtures', 'echo'], { name: 'a' }, 'q')), /^InvalidParams: task fixtures\.echo: .*\n.*\n.*at value/);
+    assert.match(reasonOf(encodeTask(['fixtures', 'echo'], { name: 'a', value: 1, cloudpath: 7 }, 'q')), /^InvalidParams: .*"cloudpath" argument must be a string/);
+    assert.match(reasonOf('[1, 2]'), /^MalformedTask: /);
+  });
+
+  it('refuses duplicate keys and modules without a task list', () => {
+    assert.throws(() => new TaskRegistry([echoTask, echoTask], 'here'), (e: unknown) => e instanceof UserError && /two tasks .* fixtures\.echo/.test(e.message));
+    assert.throws(() => new TaskRegistry([], 'here'), /registers no tasks/);
+    assert.throws(() => loadTaskModule(path.join(__dirname, 'fixtures', 'tasks', 'none.ts')), /no such module/);
+    assert.throws(() => loadTaskModule(path.join(__dirname, 'support', 'fauxqs.ts')), /does not export a tasks array/);
+    assert.deepEqual(loadTaskModule(path.join(__dirname, 'fixtures', 'tasks', 'index.ts')).keys, ['fixtures.sleep', 'fixtures.poison', 'fixtures.echo', 'fixtures.noop']);
+  });
+});
+
+describe('worker log format', () => {
+  it('writes Cloud Logging fields: severity names, message, ISO time', () => {
+    const { log, lines } = memoryLogger('debug');
+    log.debug('d');
+    log.info({ taskId: 't1' }, 'i');
+    log.warn('w');
+    log.error({ err: new Error('boom') }, 'e');
+    assert.deepEqual(lines.map((line) => [line.severity, line.message]), [['DEBUG', 'd'], ['INFO', 'i'], ['WARNING', 'w'], ['ERROR', 'e']]);
+    assert.equal(lines[1]!.taskId, 't1');
+    assert.ok(lines.every((line) => typeof line.time === 'string' && new Date(line.time).toISOString() === line.time));
+    assert.equal((lines[3]!.err as { message: string }).message, 'boom');
+    assert.ok(lines.every((line) => !('level' in line) && !('msg' in line)));
+  });
+});
+
+describe('Worker embedded on a file queue', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let queue: Queue;
+  let cleanup: Array<() => Promise<unknown>>;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'worker-unit-'));
+    queue = await openQueue(await createQueue(`fq://${path.join(dir, 'queue')}`));
+    cleanup = [];
+  });
+  afterEach(async () => {
+    for (const step of cleanup.reverse()) await step();
+    await queue.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function worker(options: Partial<WorkerOptions> = {}): { worker: Worker; lines: Array<Record<string, unknown>>; ended: TaskEndedEvent[] } {
+    const { log, lines } = memoryLogger('debug');
+    const w = new Worker({
+      queue,
+      registry: new TaskRegistry([sleepTask, poisonTask, echoTask, noopTask]),
+      openStorage,
+      defaultCloudpath: `file://${path.join(dir, 'out')}`,
+      log,
+      leaseSeconds: 30,
+      maxAttempts: 3,
+      idleBackoff: { baseMs: 20, capMs: 200 },
+      ...options,
+    });
+    const ended: TaskEndedEvent[] = [];
+    w.on('taskEnded', (event) => ended.push(event));
+    cleanup.push(() => w.stop());
+    return { worker: w, lines, ended };
+  }
+
+  it('aborts a task whose lease is lost and leaves it alone', async () => {
+    let abortReason: unknown;
+    const watcher = defineTask({
+      key: ['fixtures', 'watch'],
+      params: z.object({}),
+      async run(_params, { signal }) {
+        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+        abortReason = signal.reason;
+      },
+    });
+    const { worker: watching, ended: watchingEnded, lines: watchingLines } = worker({ leaseSeconds: 1, registry: new TaskRegistry([watcher]) });
+    await queue.insert([encodeTask(['fixtures', 'watch'], {}, 'q')]);
+    const done = watching.start();
+    await eventually('the task to start', () => watching.inFlight === 1, 5000, 20);
+    // Another party takes the task away (purge removes every task file): the next renewal fails.
+    await queue.purge();
+    await eventually('the lease loss', () => watchingEnded.length === 1, 10_000);
+    assert.equal(watchingEnded[0]!.outcome, 'lease-lost');
+    assert.ok(abortReason instanceof LeaseLostError, String(abortReason));
+    assert.ok(watchingLines.some((line) => line.severity === 'ERROR' && /lease lost/.test(String(line.message))));
+    await watching.stop();
+    const summary = await done;
+    assert.equal(summary.leaseLost, 1);
+    assert.equal(summary.succeeded, 0);
+  });
+
+  it('dead-letters a task leased more than --max-attempts times without running it', async () => {
+    await queue.insert([encodeTask(['fixtures', 'sleep'], { dir, name: 'crashy', ms: 1 }, 'q')]);
+    // Three leases that ended without an outcome, as when the worker running it is OOM-killed.
+    for (let i = 0; i < 3; i++) {
+      const [task] = await queue.lease({ count: 1, seconds: 30 });
+      await queue.release(task!, 0);
+    }
+    const { worker: w, ended } = worker({ maxAttempts: 3, exitWhenEmpty: true });
+    const summary = await w.start();
+    assert.equal(summary.deadLettered, 1);
+    assert.equal(ended[0]!.reason, 'TooManyAttempts');
+    const dead: DeadLetter[] = [];
+    for await (const letter of queue.listDeadLetters()) dead.push(letter);
+    assert.equal(dead[0]!.failure!.attempts, 4);
+    assert.match(dead[0]!.failure!.message, /leased 4 times \(TQ_MAX_ATTEMPTS=3\) without finishing/);
+  });
+
+  it('counts outcomes in /metrics and answers /healthz 200 while running, 503 once stopping', async () => {
+    const { worker: w } = worker({ maxAttempts: 1 });
+    const server = await serveMetrics(w, workerMetrics(w, { defaultMetrics: false }), 0, '127.0.0.1');
+    cleanup.push(() => server.close());
+    const get = async (route: string) => {
+      const response = await fetch(`http://127.0.0.1:${server.port}${route}`);
+      return { status: response.status, text: await response.text() };
+    };
+    assert.equal((await get('/healthz')).status, 503, 'not started yet');
+    const done = w.start();
+    assert.equal((await get('/healthz')).status, 200);
+    await queue.insert([
+      ...[1, 2, 3].map((value) => encodeTask(['fixtures', 'echo'], { name: `m${value}`, value }, 'q')),
+      encodeTask(['fixtures', 'poison'], { dir, name: 'p', message: 'no' }, 'q'),
+      encodeTask(['fixtures', 'echo'], { name: 'bad' }, 'q'),
+    ]);
+    await eventually('every task to settle', () => queue.isEmpty(), 10_000);
+    await eventually('the last outcome', () => w.inFlight === 0, 5000);
+    const metrics = (await get('/metrics')).text;
+    assert.match(metrics, /^worker_tasks_succeeded_total 3$/m);
+    assert.match(metrics, /^worker_tasks_failed_total 1$/m);
+    assert.match(metrics, /^worker_tasks_retried_total 0$/m);
+    assert.match(metrics, /^worker_tasks_dead_lettered_total\{reason="Error"\} 1$/m);
+    assert.match(metrics, /^worker_tasks_dead_lettered_total\{reason="InvalidParams"\} 1$/m);
+    assert.match(metrics, /^worker_task_duration_seconds_count 4$/m);
+    assert.match(metrics, /^worker_tasks_in_flight 0$/m);
+    assert.equal((await get('/nope')).status, 404);
+    await w.stop();
+    assert.equal((await get('/healthz')).status, 503);
+    assert.equal((await done).succeeded, 3);
+  });
+
+  it('runs up to --concurrency tasks at once and never leases more than it can start', async () => {
+    const { worker: w } = worker({ concurrency: 4, exitWhenEmpty: true });
+    let running = 0;
+    let peak = 0;
+    let peakLeased = 0;
+    w.on('taskStarted', () => {
+      peak = Math.max(peak, ++running);
+      peakLeased = Math.max(peakLeased, w.inFlight);
+    });
+    w.on('taskEnded', () => running--);
+    await queue.insert(Array.from({ length: 20 }, (_, i) => encodeTask(['fixtures', 'sleep'], { dir, name: `c${i}`, ms: 100 }, 'q')));
+    const startedAt = Date.now();
+    const summary = await w.start();
+    assert.equal(summary.succeeded, 20);
+    assert.equal(peak, 4);
+    assert.ok(peakLeased <= 4, `leased ${peakLeased} at once`);
+    // 20 tasks × 100 ms on 4 lanes: well under the 2 s they would take one at a time.
+    assert.ok(Date.now() - startedAt < 1900, `${Date.now() - startedAt} ms`);
+  });
+});
