@@ -3,7 +3,8 @@
  *
  * Credentials: Application Default Credentials; on GKE that is Workload Identity (no key files).
  * `STORAGE_EMULATOR_HOST`, when set, is honoured by the client itself (and then sends no auth).
- * Retries: the client's own capped exponential backoff on 408/429/5xx and dropped connections.
+ * Retries: the client's own capped exponential backoff (about 2, 4, 8, 16 s) on 408/429/5xx and on
+ * requests that got no answer (refused, reset, DNS), 4 retries unless `maxRetries` says otherwise.
  * Every write here is an idempotent whole-object overwrite (a rerun writes the same output), so we
  * let the client retry uploads too (`RetryAlways`), not only requests with preconditions.
  */
@@ -17,6 +18,7 @@ type GcsSdk = typeof import('@google-cloud/storage');
 /** Objects above this size upload in resumable sessions, which survive a dropped connection. */
 const RESUMABLE_THRESHOLD_BYTES = 8 * 1024 * 1024;
 const LIST_PAGE_SIZE = 1000;
+const DEFAULT_MAX_RETRIES = 4;
 
 function loadSdk(): GcsSdk {
   // Plain require at first use: keeps the SDK out of processes that only use file://.
@@ -34,6 +36,8 @@ export class GcsStorage extends ObjectStorage {
     /** '' or a prefix ending in '/'. */
     readonly prefix: string,
     url: string,
+    /** Retries after the first attempt. */
+    private readonly maxRetries = DEFAULT_MAX_RETRIES,
   ) {
     super(url);
   }
@@ -43,8 +47,8 @@ export class GcsStorage extends ObjectStorage {
       const sdk = loadSdk();
       const client: GcsClient = new sdk.Storage({
         retryOptions: {
-          autoRetry: true,
-          maxRetries: 5,
+          autoRetry: this.maxRetries > 0,
+          maxRetries: this.maxRetries,
           retryDelayMultiplier: 2,
           maxRetryDelay: 32,
           totalTimeout: 300,

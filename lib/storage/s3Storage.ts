@@ -8,7 +8,7 @@
  * us-east-1 with region redirects followed, so any bucket works without one.
  * Bodies over 8 MiB upload in parts (@aws-sdk/lib-storage), so S3 shows them only when complete.
  * Retries: the SDK's standard mode (capped exponential backoff with jitter on 5xx, throttling and
- * connection errors), 5 attempts unless AWS_MAX_ATTEMPTS says otherwise.
+ * connection errors): 5 attempts unless `maxRetries` or AWS_MAX_ATTEMPTS says otherwise.
  */
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { classifyS3Error, isS3NotFound } from './s3Errors';
@@ -18,7 +18,8 @@ import type { ListedObject } from './types';
 type S3Sdk = typeof import('@aws-sdk/client-s3');
 type LibStorage = typeof import('@aws-sdk/lib-storage');
 
-const DEFAULT_MAX_ATTEMPTS = 5;
+/** Retries after the first attempt unless the caller or AWS_MAX_ATTEMPTS says otherwise. */
+const DEFAULT_MAX_RETRIES = 4;
 const FALLBACK_REGION = 'us-east-1';
 const LIST_PAGE_SIZE = 1000;
 /** Larger bodies go up in parts of this size (S3's minimum part is 5 MiB; the AWS CLI uses 8 MiB). */
@@ -48,8 +49,16 @@ export class S3Storage extends ObjectStorage {
     /** '' or a prefix ending in '/'. */
     readonly prefix: string,
     url: string,
+    /** Retries after the first attempt; undefined: AWS_MAX_ATTEMPTS - 1, else 4. */
+    private readonly maxRetries?: number,
   ) {
     super(url);
+  }
+
+  private maxAttempts(): number {
+    if (this.maxRetries !== undefined) return this.maxRetries + 1;
+    const fromEnv = Number(process.env.AWS_MAX_ATTEMPTS);
+    return Number.isInteger(fromEnv) && fromEnv >= 1 ? fromEnv : DEFAULT_MAX_RETRIES + 1;
   }
 
   private connect(): Promise<{ sdk: S3Sdk; client: S3Client }> {
@@ -60,7 +69,7 @@ export class S3Storage extends ObjectStorage {
         forcePathStyle: endpoint !== undefined,
         followRegionRedirects: true,
         retryMode: process.env.AWS_RETRY_MODE ?? 'standard',
-        maxAttempts: process.env.AWS_MAX_ATTEMPTS ? Number(process.env.AWS_MAX_ATTEMPTS) : DEFAULT_MAX_ATTEMPTS,
+        maxAttempts: this.maxAttempts(),
         requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
       };
       const client = new sdk.S3Client(config);
