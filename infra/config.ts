@@ -94,7 +94,7 @@ export const workersSchema = z.strictObject({
   memoryLimit: quantity('memory').optional().describe('Memory limit per worker pod; above it the pod is OOM-killed. Default: equal to workers.memory.'),
   gpus: wholeNumber(0, 16, 'GPUs').optional().describe('GPUs per worker pod (nvidia.com/gpu). Default 1 on a GPU pool, else 0.'),
   replicas: z
-    .preprocess(numeric, z.union([z.literal('auto'), z.number().int().min(0)], { error: 'must be "auto" or a whole number of pods' }))
+    .preprocess(numeric, z.union([z.literal('auto'), z.number().int().min(0, 'must be "auto" or a whole number of pods, 0 or more')], { error: 'must be "auto" or a whole number of pods' }))
     .default('auto')
     .describe('Worker pods: a number, or "auto" for workers per node × the pool\'s maxNodes. Default auto.'),
   concurrency: wholeNumber(1, 1000, 'tasks').optional().describe('Tasks one worker runs at once (WORKER_CONCURRENCY). Default from config/task.env.'),

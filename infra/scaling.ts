@@ -2,10 +2,92 @@
  * The scaling plan in numbers: how many workers at most, the nodes they need, and what that costs
  * per hour at full scale, as one line for `pulumi preview`. Pure.
  */
+import { drainJobName, runIdProblem } from './drainJob';
+import { parseSqsQueueUrl, SqsQueueAddress } from './keda';
 import { estimateDiskHourlyCost, estimateHourlyCost, formatHourly, GKE_CLUSTER_FEE_PER_HOUR, PRICE_SOURCE } from './pricing';
 
 export const SCALING_MODES = ['drain', 'continuous'] as const;
 export type ScalingMode = (typeof SCALING_MODES)[number];
+
+/** The `scaling` config section after parsing (config.ts), before the checks below. */
+export interface ScalingInput {
+  readonly mode: ScalingMode;
+  readonly run: string;
+  readonly maxWorkers?: number;
+  readonly queueLength?: number;
+  readonly backoffLimit: number;
+  readonly cooldownSeconds: number;
+  readonly kedaChartVersion: string;
+  readonly kedaChartRepo: string;
+}
+
+/** The validated scaling settings, every default resolved. */
+export interface Scaling extends Omit<ScalingInput, 'maxWorkers' | 'queueLength'> {
+  /** drain: the Job's parallelism; continuous: KEDA's maxReplicaCount. */
+  readonly maxWorkers: number;
+  /** continuous: tasks per worker KEDA aims for. */
+  readonly queueLength: number;
+  /** Nodes of the workers' pool at full scale. */
+  readonly workerNodes: number;
+  /** drain: the Job's name for this run. */
+  readonly jobName: string;
+  /** continuous: the queue KEDA watches. */
+  readonly queue?: SqsQueueAddress;
+}
+
+/** What the scaling checks need from the rest of the validated config. */
+export interface ScalingContext {
+  readonly queueUrl: string;
+  /** workers.replicas, resolved ("auto": what the pool holds). */
+  readonly defaultWorkers: number;
+  /** Workers the pool holds at maxNodes. */
+  readonly capacity: number;
+  readonly workersPerNode: number;
+  readonly pool: { readonly name: string; readonly maxNodes: number; readonly index: number };
+  /** workers.concurrency: the default queue length per worker. */
+  readonly concurrency: number;
+  /** The drain Job's name prefix. */
+  readonly jobBaseName: string;
+}
+
+/** Resolves the defaults and checks the section against the pool and the queue; pushes one message per problem. */
+export function checkScaling(input: ScalingInput, context: ScalingContext, problems: string[]): Scaling | undefined {
+  const before = problems.length;
+  const maxWorkers = input.maxWorkers ?? context.defaultWorkers;
+  const from = input.maxWorkers === undefined ? ' (from workers.replicas)' : '';
+  if (maxWorkers < 1) {
+    problems.push(`scaling.maxWorkers ${maxWorkers}${from}: no worker would ever run; set scaling.maxWorkers to 1 or more`);
+  } else if (maxWorkers > context.capacity) {
+    const nodes = Math.ceil(maxWorkers / context.workersPerNode);
+    problems.push(
+      `scaling.maxWorkers ${maxWorkers}${from}: pool ${context.pool.name} holds at most ${context.capacity} workers ` +
+        `(${context.workersPerNode}/node × ${context.pool.maxNodes} nodes); raise nodePools[${context.pool.index}].maxNodes to ${nodes}, or lower scaling.maxWorkers to ${context.capacity}`,
+    );
+  }
+  if (input.mode === 'drain') {
+    const runProblem = runIdProblem(context.jobBaseName, input.run);
+    if (runProblem) problems.push(`scaling.run ${input.run}: ${runProblem.replace(/^run id "[^"]*" /, '')}`);
+  }
+  let queue: SqsQueueAddress | undefined;
+  if (input.mode === 'continuous') {
+    queue = parseSqsQueueUrl(context.queueUrl);
+    if (!queue) {
+      problems.push(
+        `scaling.mode continuous: KEDA reads the queue's length and needs its full URL, but queueUrl is ${context.queueUrl}; ` +
+          'set queueUrl https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (npm run queue:create prints it), or use scaling.mode drain',
+      );
+    }
+  }
+  if (problems.length > before) return undefined;
+  return {
+    ...input,
+    maxWorkers,
+    queueLength: input.queueLength ?? context.concurrency,
+    workerNodes: workerNodesFor(maxWorkers, context.workersPerNode, context.pool.maxNodes),
+    jobName: drainJobName(context.jobBaseName, input.run),
+    queue,
+  };
+}
 
 /** What the estimate needs to know about a node pool. */
 export interface PoolToPrice {

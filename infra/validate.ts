@@ -103,7 +103,7 @@ export function validateStackConfig(values: ConfigValues, context: ValidateConte
   const overhead = parsed.sizing ? toOverhead(parsed.sizing) : undefined;
   const queue = failed.has('queueUrl') ? undefined : checkQueue(parsed, context, report);
   const outputs = failed.has('cloudpath') ? undefined : checkCloudpath(parsed, context, report);
-  const aws = parsed.aws && queue ? checkAws(parsed.aws, queue, report) : undefined;
+  const aws = parsed.aws ? checkAws(parsed.aws, queue, report) : undefined;
   if (parsed.privateNodes === true && parsed.cloudNat === false) {
     warnings.push(`cloudNat false with privateNodes true: nodes have no external IP, so pods reach SQS only if the network ${parsed.network ?? 'default'} already has NAT`);
   }
@@ -152,9 +152,10 @@ interface Report {
 // ---------------------------------------------------------------------------------------------
 
 function checkLocation(parsed: Partial<ParsedConfig>, { problems }: Report): void {
-  const region = parsed.region;
+  let region = parsed.region;
   if (region !== undefined && !/^[a-z]+-[a-z]+\d+$/.test(region)) {
     problems.push(`gcp:region ${region}: is not a Compute Engine region name; write one like us-central1 or europe-west4`);
+    region = undefined; // zones cannot be checked against it
   }
   const seen = new Set<string>();
   parsed.zones?.forEach((zone, i) => {
@@ -405,14 +406,15 @@ function checkCloudpath(parsed: Partial<ParsedConfig>, context: ValidateContext,
   return undefined;
 }
 
-function checkAws(aws: NonNullable<ParsedConfig['aws']>, queue: Queue, { problems }: Report): AwsSettings | undefined {
+/** The keys are needed whatever the queue (on GKE it is always SQS); the region is checked against a valid queue. */
+function checkAws(aws: NonNullable<ParsedConfig['aws']>, queue: Queue | undefined, { problems }: Report): AwsSettings | undefined {
   const before = problems.length;
-  const region = aws.region ?? queue.region;
+  const region = aws.region ?? queue?.region;
   if (region === undefined) {
-    problems.push(`aws.region is not set: ${queue.url} names no region; pulumi config set --path ${PROJECT}:aws.region us-east-1`);
+    if (queue) problems.push(`aws.region is not set: ${queue.url} names no region; pulumi config set --path ${PROJECT}:aws.region us-east-1`);
   } else if (!/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(region)) {
     problems.push(`aws.region ${region}: is not an AWS region name; write one like us-east-1`);
-  } else if (queue.region && aws.region && queue.region !== aws.region) {
+  } else if (queue?.region && aws.region && queue.region !== aws.region) {
     problems.push(`aws.region ${aws.region}: the queue ${queue.url} is in ${queue.region}; set aws.region ${queue.region} or leave it unset`);
   }
   for (const key of ['accessKeyId', 'secretAccessKey'] as const) {
