@@ -28,7 +28,7 @@ import {
   SqsQueueScaler,
 } from '../infra/keda';
 import { machinePrice } from '../infra/pricing';
-import { estimateFullScaleCost, FullScaleInput, PoolToPrice, scalingSummary, workerNodesFor } from '../infra/scaling';
+import { checkScaling, estimateFullScaleCost, FullScaleInput, PoolToPrice, ScalingContext, ScalingInput, scalingSummary, workerNodesFor } from '../infra/scaling';
 
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/primes';
 
@@ -228,6 +228,64 @@ describe('infra/scaling: full-scale nodes and cost', () => {
   it('names what the estimate leaves out: GPUs, disks without a flat price', () => {
     const line = scalingSummary(input({ workerPool: { ...workers, machineType: 'n1-standard-8', gpu: { type: 'nvidia-tesla-t4', count: 1 }, diskType: 'hyperdisk-balanced' } }));
     assert.match(line, /approximate; hyperdisk-balanced disks and GPUs not included\)$/);
+  });
+});
+
+describe('infra/scaling: checking the scaling section', () => {
+  const section = (overrides: Partial<ScalingInput> = {}): ScalingInput => ({
+    mode: 'drain',
+    run: '1',
+    backoffLimit: 6,
+    cooldownSeconds: 300,
+    kedaChartVersion: KEDA_CHART_VERSION,
+    kedaChartRepo: KEDA_CHART_REPO,
+    ...overrides,
+  });
+  const context: ScalingContext = {
+    queueUrl: QUEUE_URL,
+    defaultWorkers: 30,
+    capacity: 30,
+    workersPerNode: 3,
+    pool: { name: 'workers', maxNodes: 10, index: 1 },
+    concurrency: 2,
+    jobBaseName: 'workers',
+  };
+  const check = (input: ScalingInput, ctx: ScalingContext = context) => {
+    const problems: string[] = [];
+    return { scaling: checkScaling(input, ctx, problems), problems };
+  };
+
+  it('defaults the workers to workers.replicas and the queue length to the worker concurrency', () => {
+    const { scaling, problems } = check(section());
+    assert.deepEqual(problems, []);
+    assert.equal(scaling?.maxWorkers, 30);
+    assert.equal(scaling?.queueLength, 2);
+    assert.equal(scaling?.workerNodes, 10);
+    assert.equal(scaling?.jobName, 'workers-run-1');
+    assert.equal(check(section({ maxWorkers: 7, queueLength: 5 })).scaling?.workerNodes, 3);
+  });
+
+  it('continuous mode reads the region and account from the queue URL, and refuses sqs://NAME', () => {
+    assert.deepEqual(check(section({ mode: 'continuous' })).scaling?.queue, { region: 'eu-west-1', accountId: '123456789012', name: 'primes' });
+    const { scaling, problems } = check(section({ mode: 'continuous' }), { ...context, queueUrl: 'sqs://primes' });
+    assert.equal(scaling, undefined);
+    assert.deepEqual(problems, [
+      'scaling.mode continuous: KEDA reads the queue\'s length and needs its full URL, but queueUrl is sqs://primes; ' +
+        'set queueUrl https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (npm run queue:create prints it), or use scaling.mode drain',
+    ]);
+    assert.deepEqual(check(section({ mode: 'drain' }), { ...context, queueUrl: 'sqs://primes' }).problems, []);
+  });
+
+  it('reports more workers than the pool holds, a zero worker count and a bad run id together', () => {
+    const { problems } = check(section({ maxWorkers: 50, run: 'Run 2' }));
+    assert.deepEqual(problems, [
+      'scaling.maxWorkers 50: pool workers holds at most 30 workers (3/node × 10 nodes); raise nodePools[1].maxNodes to 17, or lower scaling.maxWorkers to 30',
+      "scaling.run Run 2: must be lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. 2 or 2026-05-01)",
+    ]);
+    assert.deepEqual(check(section(), { ...context, defaultWorkers: 0 }).problems, [
+      'scaling.maxWorkers 0 (from workers.replicas): no worker would ever run; set scaling.maxWorkers to 1 or more',
+    ]);
+    assert.deepEqual(check(section({ mode: 'continuous', run: 'Run 2' })).problems, [], 'the run id only matters in drain mode');
   });
 });
 
