@@ -70,7 +70,8 @@ export class S3Storage extends ObjectStorage {
         followRegionRedirects: true,
         retryMode: process.env.AWS_RETRY_MODE ?? 'standard',
         maxAttempts: this.maxAttempts(),
-        requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+        // Give up on a connect after 10 s and on a socket idle for 60 s; the retry takes it from there.
+        requestHandler: { connectionTimeout: 10_000, socketTimeout: 60_000 },
       };
       const client = new sdk.S3Client(config);
       try {
