@@ -8,6 +8,7 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import * as pulumi from '@pulumi/pulumi';
 import { MockMonitor } from '@pulumi/pulumi/runtime/mocks';
+import { specialSecretSig, specialSigKey } from '@pulumi/pulumi/runtime/rpc';
 import { parse as parseYaml } from 'yaml';
 
 export const PROJECT_DIR = path.resolve(__dirname, '..', '..');
@@ -29,6 +30,8 @@ export interface DeclaredResource {
 export interface ProgramRun {
   readonly resources: DeclaredResource[];
   readonly outputs: Record<string, unknown>;
+  /** Names of the stack outputs Pulumi would store encrypted. */
+  readonly secretOutputs: string[];
   /** What the program threw while loading (an invalid config), if anything. */
   readonly error?: Error;
   readonly logs: { info: string[]; warn: string[] };
@@ -90,11 +93,15 @@ export async function runProgram(config: Record<string, string>, secretKeys: str
   const restore = captureLogs(logs);
   let error: Error | undefined;
   const outputs: Record<string, unknown> = {};
+  const secretOutputs: string[] = [];
   try {
     delete require.cache[require.resolve(PROGRAM)];
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the program must load after the mocks are set.
     const program = require(PROGRAM) as Record<string, unknown>;
-    for (const [key, value] of Object.entries(program)) outputs[key] = await resolve(value);
+    for (const [key, value] of Object.entries(program)) {
+      outputs[key] = await resolve(value);
+      if (pulumi.Output.isInstance(value) && (await pulumi.isSecret(value))) secretOutputs.push(key);
+    }
   } catch (thrown) {
     error = thrown instanceof Error ? thrown : new Error(String(thrown));
   } finally {
@@ -112,7 +119,12 @@ export async function runProgram(config: Record<string, string>, secretKeys: str
     parents.set(`${types[types.length - 1]}::${name}`, types.length > 1 ? types[types.length - 2] : undefined);
   }
   const resources = declared.map((r) => ({ ...r, parentType: parents.get(`${r.type}::${r.name}`) }));
-  return { resources, outputs, error, logs };
+  return { resources, outputs, secretOutputs, error, logs };
+}
+
+/** Whether a resource input arrived marked secret (the mock monitor keeps Pulumi's secret wrapper). */
+export function isSecretInput(value: unknown): value is { value: unknown } {
+  return typeof value === 'object' && value !== null && (value as Record<string, unknown>)[specialSigKey] === specialSecretSig;
 }
 
 /** An Output's value (and the values inside arrays and objects); plain values as they are. */

@@ -1,0 +1,350 @@
+/**
+ * The Pulumi program (index.ts) under Pulumi's unit-test mocks: the resources it declares for the
+ * dev stack and its variants, with the inputs that matter. No Pulumi CLI, no cloud.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import * as pulumi from '@pulumi/pulumi';
+import { NODE_ROLES } from '../infra/cluster';
+import { TERMINATION_MARGIN_SECONDS, WORKER_UID } from '../infra/workerPod';
+import { DeclaredResource, FAKE_CA, FAKE_DIGEST, FAKE_ENDPOINT, Inputs, isSecretInput, PROJECT_DIR, ProgramRun, readStackFile, runProgram } from './support/pulumiProgram';
+
+const T = {
+  cluster: 'gcp:container/cluster:Cluster',
+  nodePool: 'gcp:container/nodePool:NodePool',
+  account: 'gcp:serviceaccount/account:Account',
+  projectMember: 'gcp:projects/iAMMember:IAMMember',
+  accountMember: 'gcp:serviceaccount/iAMMember:IAMMember',
+  bucketMember: 'gcp:storage/bucketIAMMember:BucketIAMMember',
+  repository: 'gcp:artifactregistry/repository:Repository',
+  image: 'docker:index/image:Image',
+  router: 'gcp:compute/router:Router',
+  nat: 'gcp:compute/routerNat:RouterNat',
+  k8sProvider: 'pulumi:providers:kubernetes',
+  namespace: 'kubernetes:core/v1:Namespace',
+  ksa: 'kubernetes:core/v1:ServiceAccount',
+  secret: 'kubernetes:core/v1:Secret',
+  deployment: 'kubernetes:apps/v1:Deployment',
+} as const;
+
+const COMPONENTS = ['gke-batch:infra:GkeCluster', 'gke-batch:infra:WorkerImage', 'gke-batch:infra:Workers'];
+const FAKE_AWS = { accessKeyId: 'AKIAFAKEFAKEFAKE', secretAccessKey: 'fake-secret-value' };
+
+type Config = Record<string, unknown>;
+
+function devConfig(): Config {
+  const config: Config = {};
+  for (const [key, value] of Object.entries(readStackFile(path.join(PROJECT_DIR, 'Pulumi.dev.yaml')))) {
+    config[key] = value.startsWith('{') || value.startsWith('[') ? JSON.parse(value) : value;
+  }
+  config['gke-batch:aws'] = { ...(config['gke-batch:aws'] as object), ...FAKE_AWS };
+  return config;
+}
+
+/** Runs the program on the dev config changed by `change`; the aws key is secret, as `--secret` makes it. */
+function run(change: (config: Config & { pools: Config[]; workers: Config }) => void = () => undefined): Promise<ProgramRun> {
+  const config = devConfig();
+  change(Object.assign(config, { pools: config['gke-batch:nodePools'] as Config[], workers: config['gke-batch:workers'] as Config }));
+  const values: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (key !== 'pools' && key !== 'workers' && value !== undefined) values[key] = typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  return runProgram(values, ['gke-batch:aws']);
+}
+
+function ofType(result: ProgramRun, type: string): DeclaredResource[] {
+  return result.resources.filter((r) => r.type === type);
+}
+
+function one(result: ProgramRun, type: string): Inputs {
+  const found = ofType(result, type);
+  assert.equal(found.length, 1, `one ${type}, found ${found.length}`);
+  return found[0].inputs;
+}
+
+function podSpec(result: ProgramRun): Inputs {
+  return one(result, T.deployment).spec.template.spec;
+}
+
+function workerContainer(result: ProgramRun): Inputs {
+  const containers = podSpec(result).containers as Inputs[];
+  assert.equal(containers.length, 1);
+  return containers[0];
+}
+
+function succeeded(result: ProgramRun): ProgramRun {
+  assert.equal(result.error, undefined, `the program failed: ${result.error?.message}`);
+  return result;
+}
+
+describe('infra program: the dev stack', () => {
+  let dev: ProgramRun;
+  before(async () => {
+    dev = succeeded(await run());
+  });
+
+  it('declares every resource type, each child parented to its component', () => {
+    for (const type of Object.values(T).filter((t) => t !== T.router && t !== T.nat)) assert.ok(ofType(dev, type).length > 0, `${type} declared`);
+    for (const resource of dev.resources) {
+      if (COMPONENTS.includes(resource.type)) assert.equal(resource.parentType, undefined, `${resource.type} is top-level`);
+      else assert.ok(resource.parentType && COMPONENTS.includes(resource.parentType), `${resource.type} ${resource.name} has a component parent, not ${resource.parentType}`);
+    }
+    assert.equal(ofType(dev, T.cluster)[0].parentType, 'gke-batch:infra:GkeCluster');
+    assert.equal(ofType(dev, T.image)[0].parentType, 'gke-batch:infra:WorkerImage');
+    assert.equal(ofType(dev, T.deployment)[0].parentType, 'gke-batch:infra:Workers');
+  });
+
+  it('builds a GKE Standard cluster without its default pool, with Workload Identity, release channel and no deletion protection', () => {
+    const cluster = one(dev, T.cluster);
+    assert.equal(cluster.name, 'gke-batch-dev');
+    assert.equal(cluster.project, 'my-gcp-project');
+    assert.equal(cluster.location, 'us-central1');
+    assert.deepEqual(cluster.nodeLocations, ['us-central1-a', 'us-central1-f']);
+    assert.equal(cluster.removeDefaultNodePool, true);
+    assert.deepEqual(cluster.workloadIdentityConfig, { workloadPool: 'my-gcp-project.svc.id.goog' });
+    assert.deepEqual(cluster.releaseChannel, { channel: 'REGULAR' });
+    assert.equal(cluster.deletionProtection, false);
+    assert.equal(cluster.network, 'default');
+    assert.equal(cluster.datapathProvider, 'ADVANCED_DATAPATH');
+    assert.equal(cluster.privateClusterConfig, undefined);
+    assert.equal(ofType(dev, T.router).length, 0, 'no Cloud NAT without private nodes');
+  });
+
+  it('runs nodes as a dedicated service account with only the logging, monitoring and registry roles', () => {
+    const nodeSa = ofType(dev, T.account).find((a) => a.name === 'gke-nodes');
+    assert.ok(nodeSa);
+    const email = `${nodeSa.inputs.accountId}@my-gcp-project.iam.gserviceaccount.com`;
+    assert.equal(nodeSa.inputs.accountId, 'gke-batch-dev-nodes');
+    const roles = ofType(dev, T.projectMember).map((m) => m.inputs);
+    assert.deepEqual(roles.map((r) => r.role).sort(), [...NODE_ROLES].sort());
+    for (const role of roles) assert.equal(role.member, `serviceAccount:${email}`);
+    for (const pool of ofType(dev, T.nodePool)) {
+      assert.equal(pool.inputs.nodeConfig.serviceAccount, email);
+      assert.doesNotMatch(pool.inputs.nodeConfig.serviceAccount, /-compute@developer\.gserviceaccount\.com$/);
+      assert.deepEqual(pool.inputs.nodeConfig.workloadMetadataConfig, { mode: 'GKE_METADATA' });
+    }
+    assert.equal(one(dev, T.cluster).nodeConfig.serviceAccount, email, 'even the temporary default pool');
+  });
+
+  it('declares the node pools with machine type, autoscaling bounds, spot, disk, labels and taints', () => {
+    const pools = Object.fromEntries(ofType(dev, T.nodePool).map((p) => [p.inputs.name, p.inputs]));
+    assert.deepEqual(Object.keys(pools).sort(), ['system', 'workers']);
+    const { system, workers } = pools;
+    assert.equal(system.nodeConfig.machineType, 'e2-standard-2');
+    assert.equal(system.nodeConfig.spot, false);
+    assert.deepEqual(system.autoscaling, { totalMinNodeCount: 1, totalMaxNodeCount: 1, locationPolicy: 'BALANCED' });
+    assert.deepEqual(system.nodeConfig.taints, []);
+    assert.equal(workers.nodeConfig.machineType, 'e2-standard-4');
+    assert.equal(workers.nodeConfig.spot, true);
+    assert.deepEqual(workers.autoscaling, { totalMinNodeCount: 0, totalMaxNodeCount: 10, locationPolicy: 'ANY' });
+    assert.deepEqual(workers.nodeConfig.taints, [{ key: 'gke-batch/workers', value: 'true', effect: 'NO_SCHEDULE' }]);
+    assert.deepEqual(workers.nodeConfig.labels, { workload: 'gke-batch' });
+    assert.equal(workers.nodeConfig.diskSizeGb, 50);
+    assert.equal(workers.nodeConfig.diskType, 'pd-balanced');
+    assert.equal(workers.nodeConfig.guestAccelerators, undefined);
+    assert.equal(workers.cluster, 'gke-batch-dev');
+  });
+
+  it('builds the image from the Dockerfile into a new Artifact Registry repository and deploys it by digest', () => {
+    const repository = one(dev, T.repository);
+    assert.deepEqual([repository.repositoryId, repository.format, repository.location], ['gke-batch', 'DOCKER', 'us-central1']);
+    const image = one(dev, T.image);
+    assert.equal(image.imageName, 'us-central1-docker.pkg.dev/my-gcp-project/gke-batch/worker:dev');
+    assert.deepEqual(image.build, { context: '.', dockerfile: 'Dockerfile', platform: 'linux/amd64' });
+    assert.ok(isSecretInput(image.registry), 'registry credentials are secret');
+    assert.deepEqual(image.registry.value, { server: 'us-central1-docker.pkg.dev', username: 'oauth2accesstoken', password: 'fake-access-token' });
+    const ref = `us-central1-docker.pkg.dev/my-gcp-project/gke-batch/worker@${FAKE_DIGEST}`;
+    assert.equal(dev.outputs.imageRef, ref);
+    assert.equal(dev.outputs.imageDigest, FAKE_DIGEST);
+    assert.equal(workerContainer(dev).image, ref);
+  });
+
+  it('binds the workers\' Kubernetes service account to a Google service account with access to the output bucket', () => {
+    const gsa = ofType(dev, T.account).find((a) => a.name === 'workers-gsa');
+    assert.ok(gsa);
+    const email = `${gsa.inputs.accountId}@my-gcp-project.iam.gserviceaccount.com`;
+    const binding = one(dev, T.accountMember);
+    assert.equal(binding.role, 'roles/iam.workloadIdentityUser');
+    assert.equal(binding.member, 'serviceAccount:my-gcp-project.svc.id.goog[gke-batch/worker]');
+    assert.equal(binding.serviceAccountId, `projects/my-gcp-project/serviceAccounts/${email}`);
+    const ksa = one(dev, T.ksa);
+    assert.deepEqual(ksa.metadata, { name: 'worker', namespace: 'gke-batch', annotations: { 'iam.gke.io/gcp-service-account': email } });
+    const bucket = one(dev, T.bucketMember);
+    assert.deepEqual(bucket, { bucket: 'my-gcp-project-gke-batch', role: 'roles/storage.objectUser', member: `serviceAccount:${email}` });
+    assert.equal(podSpec(dev).serviceAccountName, 'worker');
+  });
+
+  it('keeps the AWS keys in a Secret and out of plain env values', () => {
+    const secret = one(dev, T.secret);
+    assert.equal(secret.metadata.name, 'aws-credentials');
+    assert.ok(isSecretInput(secret.stringData), 'stringData is a Pulumi secret');
+    assert.deepEqual(secret.stringData.value, { AWS_ACCESS_KEY_ID: FAKE_AWS.accessKeyId, AWS_SECRET_ACCESS_KEY: FAKE_AWS.secretAccessKey });
+    const env = workerContainer(dev).env as Inputs[];
+    for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
+      const entry = env.find((e) => e.name === name);
+      assert.deepEqual(entry, { name, valueFrom: { secretKeyRef: { name: 'aws-credentials', key: name } } });
+    }
+    const serialized = JSON.stringify(one(dev, T.deployment));
+    assert.ok(!serialized.includes(FAKE_AWS.secretAccessKey) && !serialized.includes(FAKE_AWS.accessKeyId), 'no key anywhere in the Deployment');
+  });
+
+  it('passes the task settings to the worker as environment variables', () => {
+    const env = Object.fromEntries((workerContainer(dev).env as Inputs[]).filter((e) => 'value' in e).map((e) => [e.name, e.value]));
+    assert.deepEqual(env, {
+      TASKQUEUE_PATH: 'sqs://gke-batch-dev',
+      TQ_LEASE_SECONDS: '60',
+      CF_CLOUDPATH: 'gs://my-gcp-project-gke-batch/outputs',
+      TQ_MAX_ATTEMPTS: '5',
+      WORKER_CONCURRENCY: '1',
+      WORKER_GRACE_SECONDS: '10',
+      AWS_REGION: 'us-east-1',
+    });
+  });
+
+  it('runs the workers as a hardened, non-root pod on the workers\' pool with requests from the sizing plan', () => {
+    const deployment = one(dev, T.deployment);
+    assert.equal(deployment.metadata.annotations['pulumi.com/skipAwait'], 'true');
+    assert.equal(deployment.metadata.namespace, 'gke-batch');
+    assert.equal(deployment.spec.replicas, 30, 'auto: 3 workers/node × 10 nodes');
+    const spec = podSpec(dev);
+    assert.equal(spec.terminationGracePeriodSeconds, 10 + TERMINATION_MARGIN_SECONDS);
+    assert.ok(spec.terminationGracePeriodSeconds > 10);
+    assert.deepEqual(spec.securityContext, { runAsNonRoot: true, runAsUser: WORKER_UID, runAsGroup: WORKER_UID, fsGroup: WORKER_UID, seccompProfile: { type: 'RuntimeDefault' } });
+    const container = workerContainer(dev);
+    assert.deepEqual(container.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: WORKER_UID, capabilities: { drop: ['ALL'] } });
+    assert.deepEqual(container.resources, { requests: { cpu: '1', memory: '4Gi' }, limits: { memory: '4Gi' } });
+    assert.deepEqual(container.volumeMounts, [{ name: 'tmp', mountPath: '/tmp' }]);
+    assert.deepEqual(spec.volumes, [{ name: 'tmp', emptyDir: {} }]);
+    assert.deepEqual(spec.nodeSelector, { 'cloud.google.com/gke-nodepool': 'workers' });
+    assert.deepEqual(spec.tolerations, [{ key: 'gke-batch/workers', operator: 'Equal', value: 'true', effect: 'NoSchedule' }]);
+  });
+
+  it('declares a Deployment the Kubernetes API schema accepts', async () => {
+    const { Deployment } = await import('kubernetes-models/apps/v1/Deployment');
+    // validate() comes from the package's Model base class, whose types this project's
+    // moduleResolution ("node") cannot see; it throws with the schema errors.
+    const validate = (manifest: Inputs) => (new Deployment(manifest as ConstructorParameters<typeof Deployment>[0]) as unknown as { validate(): void }).validate();
+    const deployment = one(dev, T.deployment);
+    assert.doesNotThrow(() => validate(deployment));
+    const broken = structuredClone(deployment);
+    broken.spec.template.spec.securityContext.runAsUser = 'nobody';
+    assert.throws(() => validate(broken), /runAsUser/, 'the schema check can fail');
+  });
+
+  it('exports the cluster, a secret kubeconfig using gke-gcloud-auth-plugin, the sizing and the kubectl commands', () => {
+    assert.equal(dev.outputs.clusterName, 'gke-batch-dev');
+    assert.equal(dev.outputs.namespace, 'gke-batch');
+    assert.equal(dev.outputs.workerCount, 30);
+    assert.deepEqual(dev.outputs.nodePools, ['system', 'workers']);
+    assert.deepEqual(dev.secretOutputs, ['kubeconfig']);
+    const kubeconfig = JSON.parse(dev.outputs.kubeconfig as string);
+    assert.equal(kubeconfig.clusters[0].cluster.server, `https://${FAKE_ENDPOINT}`);
+    assert.equal(kubeconfig.clusters[0].cluster['certificate-authority-data'], FAKE_CA);
+    assert.equal(kubeconfig.users[0].user.exec.command, 'gke-gcloud-auth-plugin');
+    const sizing = dev.outputs.sizing as Inputs;
+    assert.deepEqual([sizing.workersPerNode, sizing.replicas, sizing.maxNodes, sizing.idleCpuMillisPerNode], [3, 30, 10, 460]);
+    assert.equal(dev.outputs.plan, 'e2-standard-4 × 0–10 nodes, 3 workers/node (1 vCPU, 4 GiB each), 30 workers (auto), 0.46 vCPU and 505 MiB idle per node');
+    const watch = dev.outputs.watch as string[];
+    assert.ok(watch.includes('gcloud container clusters get-credentials gke-batch-dev --location us-central1 --project my-gcp-project'));
+    assert.ok(watch.includes('kubectl -n gke-batch get pods -l app.kubernetes.io/name=gke-batch-worker -o wide --watch'));
+    assert.deepEqual(dev.logs.info, [`plan: ${dev.outputs.plan}`]);
+    assert.deepEqual(dev.logs.warn, []);
+  });
+});
+
+describe('infra program: variants', () => {
+  it('a GPU pool: accelerators with the driver installed, a GPU per worker, GKE\'s GPU taint tolerated', async () => {
+    const result = succeeded(
+      await run((c) => {
+        Object.assign(c.pools[1], { machineType: 'n1-standard-16', gpu: { type: 'nvidia-tesla-t4', count: 2 }, maxNodes: 4 });
+        Object.assign(c.workers, { cpu: '4', memory: '16Gi' });
+      }),
+    );
+    const pool = ofType(result, T.nodePool).find((p) => p.inputs.name === 'workers');
+    assert.deepEqual(pool?.inputs.nodeConfig.guestAccelerators, [{ type: 'nvidia-tesla-t4', count: 2, gpuDriverInstallationConfig: { gpuDriverVersion: 'DEFAULT' } }]);
+    assert.deepEqual(workerContainer(result).resources, { requests: { cpu: '4', memory: '16Gi', 'nvidia.com/gpu': '1' }, limits: { memory: '16Gi', 'nvidia.com/gpu': '1' } });
+    assert.ok((podSpec(result).tolerations as Inputs[]).some((t) => t.key === 'nvidia.com/gpu' && t.operator === 'Exists'));
+    assert.equal(one(result, T.deployment).spec.replicas, 8, '2 GPUs/node × 4 nodes');
+  });
+
+  it('an on-demand workers pool', async () => {
+    const result = succeeded(await run((c) => (c.pools[1].spot = false)));
+    const pool = ofType(result, T.nodePool).find((p) => p.inputs.name === 'workers');
+    assert.equal(pool?.inputs.nodeConfig.spot, false);
+    assert.equal(pool?.inputs.autoscaling.locationPolicy, 'BALANCED');
+  });
+
+  it('an existing image: no build, no registry, the reference used as is', async () => {
+    const existing = `europe-docker.pkg.dev/other/images/worker@sha256:${'c'.repeat(64)}`;
+    const result = succeeded(await run((c) => (c['gke-batch:image'] = { existing })));
+    assert.equal(ofType(result, T.image).length, 0);
+    assert.equal(ofType(result, T.repository).length, 0);
+    assert.equal(workerContainer(result).image, existing);
+    assert.equal(result.outputs.imageDigest, `sha256:${'c'.repeat(64)}`);
+  });
+
+  it('another registry: built and pushed there with docker\'s own login, no Artifact Registry repository', async () => {
+    const result = succeeded(await run((c) => ((c['gke-batch:image'] as Config).registry = 'docker.io/me/gke-batch-worker')));
+    assert.equal(ofType(result, T.repository).length, 0);
+    const image = one(result, T.image);
+    assert.equal(image.imageName, 'docker.io/me/gke-batch-worker:dev');
+    assert.equal(image.registry, undefined);
+    assert.equal(workerContainer(result).image, `docker.io/me/gke-batch-worker@${FAKE_DIGEST}`);
+  });
+
+  it('several pools: one NodePool each, the workers on the one they name', async () => {
+    const result = succeeded(
+      await run((c) => {
+        c.pools.push({ name: 'big', machineType: 'n2-highmem-8', minNodes: 0, maxNodes: 5, taints: [{ key: 'big', effect: 'NoExecute' }] });
+        Object.assign(c.workers, { nodePool: 'big', cpu: '2', memory: '14Gi' });
+      }),
+    );
+    const pools = ofType(result, T.nodePool).map((p) => `${p.inputs.name}:${p.inputs.nodeConfig.machineType}:${p.inputs.nodeConfig.spot}`);
+    assert.deepEqual(pools.sort(), ['big:n2-highmem-8:true', 'system:e2-standard-2:false', 'workers:e2-standard-4:true']);
+    assert.deepEqual(podSpec(result).nodeSelector, { 'cloud.google.com/gke-nodepool': 'big' });
+    assert.deepEqual(podSpec(result).tolerations, [{ key: 'big', operator: 'Equal', value: 'true', effect: 'NoExecute' }]);
+    assert.equal(one(result, T.deployment).spec.replicas, 15, '3 × 14Gi per n2-highmem-8 node × 5 nodes');
+  });
+
+  it('a fixed replica count instead of auto', async () => {
+    const result = succeeded(await run((c) => (c.workers.replicas = 7)));
+    assert.equal(one(result, T.deployment).spec.replicas, 7);
+    assert.equal(result.outputs.workerCount, 7);
+    assert.equal((result.outputs.sizing as Inputs).replicasMode, 'fixed');
+  });
+
+  it('private nodes with Cloud NAT, a zonal cluster, outputs on S3 (no bucket grant)', async () => {
+    const result = succeeded(
+      await run((c) => {
+        c['gke-batch:privateNodes'] = 'true';
+        c['gke-batch:zones'] = ['us-central1-c'];
+        c['gke-batch:cloudpath'] = 's3://my-bucket/outputs';
+      }),
+    );
+    const cluster = one(result, T.cluster);
+    assert.deepEqual(cluster.privateClusterConfig, { enablePrivateNodes: true, enablePrivateEndpoint: false });
+    assert.equal(cluster.location, 'us-central1-c');
+    assert.equal(cluster.nodeLocations, undefined);
+    assert.equal(one(result, T.router).region, 'us-central1');
+    assert.equal(one(result, T.nat).sourceSubnetworkIpRangesToNat, 'ALL_SUBNETWORKS_ALL_IP_RANGES');
+    assert.equal(ofType(result, T.bucketMember).length, 0);
+  });
+
+  it('deletion protection switched on', async () => {
+    const result = succeeded(await run((c) => (c['gke-batch:deletionProtection'] = 'true')));
+    assert.equal(one(result, T.cluster).deletionProtection, true);
+  });
+
+  it('an invalid config declares no resource and fails with every problem', async () => {
+    const result = await run((c) => {
+      c.pools[1].machineType = 'e2-standrad-4';
+      c.workers.memory = '3GB';
+    });
+    assert.equal(result.resources.length, 0);
+    assert.ok(result.error);
+    assert.ok(pulumi.RunError.isInstance(result.error), 'Pulumi prints a RunError without a stack trace');
+    assert.match(result.error.message, /^the stack config has 2 problems \(nothing was changed\):/);
+    assert.match(result.error.message, /nodePools\[1\]\.machineType e2-standrad-4: is not a machine type this stack knows; did you mean e2-standard-4\?/);
+    assert.match(result.error.message, /workers\.memory 3GB: is not a memory quantity/);
+  });
+});
