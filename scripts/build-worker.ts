@@ -8,6 +8,7 @@
  * and run. pino must log to stdout directly (no `transport:` option): transports load worker-thread
  * files by path at run time, which a single-file bundle does not have.
  */
+import { Command } from 'commander';
 import { build, type Metafile } from 'esbuild';
 import path from 'node:path';
 
@@ -54,8 +55,11 @@ export async function buildWorker(options: BuildWorkerOptions = {}): Promise<Bui
 }
 
 if (require.main === module) {
-  const outdirFlag = process.argv.indexOf('--outdir');
-  const outdir = outdirFlag >= 0 ? process.argv[outdirFlag + 1] : undefined;
+  const { outdir } = new Command('npx tsx scripts/build-worker.ts')
+    .description('Bundle worker/main.ts and the task code into one file for Node 20 (what the Dockerfile runs).')
+    .option('--outdir <dir>', "where worker.js and worker.js.map go (default: the project's dist/)")
+    .parse()
+    .opts<{ outdir?: string }>();
   buildWorker({ outdir }).then(
     ({ file, bytes, mapBytes }) => {
       const mb = (n: number) => (n / 1e6).toFixed(1);
