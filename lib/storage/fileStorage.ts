@@ -68,7 +68,9 @@ export class FileStorage extends ObjectStorage {
 
   protected async getObject(key: string): Promise<Uint8Array | undefined> {
     try {
-      return new Uint8Array(await readFile(this.pathOf(key)));
+      const contents = await readFile(this.pathOf(key));
+      // A plain Uint8Array view of the same memory (no copy), like the cloud backends return.
+      return new Uint8Array(contents.buffer, contents.byteOffset, contents.byteLength);
     } catch (error) {
       if (NO_OBJECT.has((error as NodeJS.ErrnoException).code ?? '')) return undefined;
       throw this.fail('get', key, error);

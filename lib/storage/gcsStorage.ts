@@ -95,6 +95,7 @@ export class GcsStorage extends ObjectStorage {
   protected async getObject(key: string): Promise<Uint8Array | undefined> {
     try {
       const [contents] = await this.bucket().file(this.objectName(key)).download();
+      // A plain Uint8Array view of the Buffer's memory (no copy), like the other backends return.
       return new Uint8Array(contents.buffer, contents.byteOffset, contents.byteLength);
     } catch (error) {
       if (gcsStatus(error) !== 404) throw this.fail('get', key, error);
