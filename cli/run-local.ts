@@ -1,0 +1,179 @@
+/**
+ * `npm start`: the whole job on this machine, in one command.
+ *
+ *   1. create the queue if needed (the default: a file queue under local/);
+ *   2. if the queue still holds tasks from an interrupted run, resume them; otherwise insert the
+ *      parameter table (the example table is written first on a fresh clone), skipping rows whose
+ *      output already exists;
+ *   3. run several worker processes (default: one per CPU) until the queue is drained;
+ *   4. show live progress, then a summary and where the outputs are.
+ *
+ * Ctrl-C stops cleanly: the workers finish or release their tasks, nothing is lost, and running
+ * `npm start` again resumes.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { addCommonOptions, CommonOptions, runMain, settingsFrom } from '../lib/cli/options';
+import type { TaskSettings } from '../lib/config';
+import { findTask, insertTable } from '../lib/insert';
+import { watchQueue, plainLinesDisplay, terminalDisplay } from '../lib/ops/watch';
+import { formatCount, formatDuration, formatRate } from '../lib/ops/units';
+import { createQueue, openQueue } from '../lib/queue';
+import type { Queue, QueueCounts } from '../lib/queue/types';
+import { parseQueueUrl } from '../lib/queue/url';
+
+interface RunLocalOptions extends CommonOptions {
+  workers: number;
+  task?: string;
+  fresh?: boolean;
+  logDir: string;
+  interval: number;
+}
+
+/** Exit code after Ctrl-C, as shells report a SIGINT death. */
+const INTERRUPTED_EXIT = 130;
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number of seconds > 0');
+  return n;
+}
+
+const program = addCommonOptions(
+  new Command('npm start --')
+    .description('Run the job locally: insert the parameter table, run workers until the queue is drained, show progress and a summary.')
+    .addOption(new Option('--workers <n>', 'worker processes to run (one per CPU by default)').argParser(positiveInteger).default(availableParallelism()))
+    .option('--task <module.name>', 'the task to insert (default: the first in tasks/index.ts)')
+    .option('--fresh', 'purge the queue first instead of resuming tasks left by an interrupted run')
+    .option('--log-dir <dir>', 'where each worker writes its JSON log', 'local/logs')
+    .addOption(new Option('--interval <seconds>', 'progress refresh interval').argParser(positiveNumber).default(1))
+    .addHelpText('after', '\nCtrl-C stops cleanly (tasks are finished or released); run npm start again to resume.'),
+);
+
+/** The queue, created when it is a file queue that does not exist yet. */
+async function prepareQueue(settings: TaskSettings): Promise<Queue> {
+  if (parseQueueUrl(settings.queueUrl).kind === 'fq') await createQueue(settings.queueUrl);
+  return openQueue(settings.queueUrl);
+}
+
+/** The environment a worker process needs to see exactly this run's settings. */
+function workerEnv(settings: TaskSettings): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    TASKQUEUE_PATH: settings.queueUrl,
+    TQ_LEASE_SECONDS: String(settings.leaseSeconds),
+    CF_CLOUDPATH: settings.cloudpath,
+    TQ_MAX_ATTEMPTS: String(settings.maxAttempts),
+    WORKER_CONCURRENCY: String(settings.concurrency),
+    WORKER_GRACE_SECONDS: String(settings.graceSeconds),
+  };
+}
+
+/**
+ * Starts one worker process. It gets its own process group (`detached`), so a Ctrl-C in the
+ * terminal reaches only this runner, which forwards exactly one SIGINT: two would mean "force".
+ */
+function startWorker(index: number, settings: TaskSettings, logDir: string): ChildProcess {
+  const log = createWriteStream(path.join(logDir, `worker-${index}.log`), { flags: 'a' });
+  const child = spawn(
+    process.execPath,
+    ['--require', require.resolve('tsx/cjs'), path.resolve(__dirname, '..', 'worker', 'main.ts'), '--exit-when-empty'],
+    { env: workerEnv(settings), stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  return child;
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+function summaryLines(before: QueueCounts, after: QueueCounts, seconds: number, settings: TaskSettings, logDir: string): string[] {
+  const completed = (after.completed ?? 0) - (before.completed ?? 0);
+  const failed = after.failed - before.failed;
+  const lines = [
+    `done: ${formatCount(completed)} tasks completed, ${formatCount(failed)} failed, ${formatCount(after.enqueued)} left in the queue, ` +
+      `in ${formatDuration(seconds)} (${formatRate(seconds > 0 ? completed / seconds : 0)})`,
+    `outputs: ${settings.cloudpath}`,
+    `worker logs: ${logDir}/worker-*.log`,
+  ];
+  if (after.failed > 0) lines.push(`${formatCount(after.failed)} task(s) are dead-lettered: npm run failures (then npm run requeue once fixed)`);
+  return lines;
+}
+
+async function main(): Promise<number> {
+  const options = program.parse().opts<RunLocalOptions>();
+  const settings = settingsFrom(options);
+  const task = findTask(options.task);
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const started = Date.now();
+
+  const queue = await prepareQueue(settings);
+  try {
+    if (options.fresh) {
+      await queue.purge();
+      say(`purged ${queue.url}`);
+    }
+    const before = await queue.counts();
+    if (before.enqueued > 0) {
+      say(`resuming: ${formatCount(before.enqueued)} tasks are still in ${queue.url} from an earlier run (use --fresh to start over)`);
+    } else {
+      const inserted = await insertTable({ settings, task, log: say });
+      say(
+        `inserted ${formatCount(inserted.inserted)} tasks (${formatCount(inserted.skipped)} of ${formatCount(inserted.read)} rows skipped: output already there)`,
+      );
+    }
+
+    mkdirSync(options.logDir, { recursive: true });
+    say(`running ${options.workers} worker process(es) on ${queue.url}; outputs go to ${settings.cloudpath}`);
+    const workers = Array.from({ length: options.workers }, (_, i) => startWorker(i + 1, settings, options.logDir));
+
+    const stopWatching = new AbortController();
+    let interrupted = false;
+    const onSigint = () => {
+      if (!interrupted) {
+        interrupted = true;
+        say('\nstopping: running tasks finish or are released (Ctrl-C again to release them now)');
+      } else {
+        say('releasing running tasks now');
+      }
+      for (const child of workers) if (child.exitCode === null) child.kill('SIGINT');
+      stopWatching.abort();
+    };
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
+
+    const allExited = Promise.all(workers.map(exited));
+    void allExited.then(() => stopWatching.abort());
+    const display = process.stdout.isTTY ? terminalDisplay(process.stdout) : plainLinesDisplay(process.stdout, process.stderr);
+    await watchQueue(queue, { intervalSeconds: options.interval, display, signal: stopWatching.signal });
+    const codes = await allExited;
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+
+    const after = await queue.counts();
+    for (const line of summaryLines(before, after, (Date.now() - started) / 1000, settings, options.logDir)) say(line);
+    const crashed = codes.filter((code) => code !== 0).length;
+    if (crashed > 0) say(`${crashed} worker process(es) exited with an error: see ${options.logDir}`);
+    if (interrupted) {
+      say('interrupted: nothing was lost; run npm start again to resume');
+      return INTERRUPTED_EXIT;
+    }
+    return crashed > 0 || after.failed > 0 || after.enqueued > 0 ? 1 : 0;
+  } finally {
+    await queue.close();
+  }
+}
+
+void runMain(main);
