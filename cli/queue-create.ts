@@ -1,8 +1,8 @@
 /**
  * `npm run queue:create`: creates the queue named by --queue / TASKQUEUE_PATH, idempotently.
- * SQS: the queue, its `<name>-dead` dead-letter queue and the redrive policy
- * (maxReceiveCount = --max-attempts), lease = --lease; prints the URL for TASKQUEUE_PATH.
- * File queue: the directory layout (`queue/`, `movement/`, `insertions` = 0, ...).
+ * SQS: the queue, its `<name>-dead` dead-letter queue and the redrive policy, lease = --lease;
+ * prints the URL for TASKQUEUE_PATH. File queue: the directory layout (`queue/`, `movement/`,
+ * `insertions` = 0, ...). Nobody needs the AWS console for this.
  */
 import { Command, Option } from 'commander';
 import { addCommonOptions, runMain, settingsFrom, type CommonOptions } from '../lib/cli/options';
@@ -14,42 +14,54 @@ interface CreateOptions extends CommonOptions {
   json?: boolean;
 }
 
+/**
+ * SQS's redrive is the backstop, one receive above the workers' limit: a worker dead-letters a
+ * task itself, with its error, after TQ_MAX_ATTEMPTS failed attempts, and also when it is leased
+ * once more than that because the workers running it kept dying. SQS moves it without any record
+ * only if even that did not happen.
+ */
+function redriveReceiveCount(maxAttempts: number): number {
+  return maxAttempts + 1;
+}
+
 const program = addCommonOptions(
   new Command('npm run queue:create --')
     .description('Create the queue (SQS: with a dead-letter queue and redrive policy; fq: the directory layout). Safe to run again.')
     .addOption(
-      new Option('--max-attempts <n>', 'receives before SQS moves a task to the dead-letter queue (TQ_MAX_ATTEMPTS)').argParser(
-        integerBetween(1, 1000),
+      new Option('--max-attempts <n>', 'attempts before a task is dead-lettered (TQ_MAX_ATTEMPTS); SQS redrive is set one above').argParser(
+        integerBetween(1, 999),
       ),
     )
-    .option('--json', 'print one JSON object: {queue, kind, deadLetterQueue, maxAttempts, leaseSeconds}'),
+    .option('--json', 'print one JSON object: {queue, kind, deadLetterQueue, maxAttempts, maxReceiveCount, leaseSeconds}'),
 ).parse();
 
 runMain(async () => {
   const options = program.opts<CreateOptions>();
   const settings = settingsFrom(options, { TQ_MAX_ATTEMPTS: options.maxAttempts?.toString() });
   const { maxAttempts, leaseSeconds } = settings;
-  const url = await createQueue(settings.queueUrl, { maxReceiveCount: maxAttempts, visibilityTimeoutSeconds: leaseSeconds });
-  const kind = parseQueueUrl(url).kind;
+  const maxReceiveCount = redriveReceiveCount(maxAttempts);
+  const url = await createQueue(settings.queueUrl, { maxReceiveCount, visibilityTimeoutSeconds: leaseSeconds });
+  const sqs = parseQueueUrl(url).kind === 'sqs';
   const report = {
     queue: url,
-    kind,
-    deadLetterQueue: kind === 'sqs' ? deadLetterQueueUrl(url) : null,
-    maxAttempts: kind === 'sqs' ? maxAttempts : null,
-    leaseSeconds: kind === 'sqs' ? leaseSeconds : null,
+    kind: sqs ? 'sqs' : 'fq',
+    deadLetterQueue: sqs ? deadLetterQueueUrl(url) : null,
+    maxAttempts: sqs ? maxAttempts : null,
+    maxReceiveCount: sqs ? maxReceiveCount : null,
+    leaseSeconds: sqs ? leaseSeconds : null,
   };
   if (options.json) {
     process.stdout.write(`${JSON.stringify(report)}\n`);
     return 0;
   }
-  const lines =
-    kind === 'sqs'
-      ? [
-          `queue:             ${url}`,
-          `dead-letter queue: ${report.deadLetterQueue} (SQS moves a task there after ${maxAttempts} receives)`,
-          `lease:             ${leaseSeconds} s default visibility timeout`,
-        ]
-      : [`file queue:        ${url}`];
+  const lines = sqs
+    ? [
+        `queue:             ${url}`,
+        `dead-letter queue: ${report.deadLetterQueue}`,
+        `redrive policy:    workers dead-letter a task after ${maxAttempts} attempts; SQS moves it by itself after ${maxReceiveCount} receives`,
+        `lease:             ${leaseSeconds} s (default visibility timeout)`,
+      ]
+    : [`file queue:        ${url}`];
   lines.push('', 'Use it: put this line in your env file (config/task.env, or the file you pass with -e):', `TASKQUEUE_PATH=${url}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

@@ -57,7 +57,7 @@ describe('ops commands on the file queue', function () {
     await q.insert(exampleBodies(3));
     const again = await runCli('queue-create', ['--queue', url, '--json']);
     assert.equal(again.code, 0, again.stderr);
-    assert.deepEqual(JSON.parse(again.stdout), { queue: url, kind: 'fq', deadLetterQueue: null, maxAttempts: null, leaseSeconds: null });
+    assert.deepEqual(JSON.parse(again.stdout), { queue: url, kind: 'fq', deadLetterQueue: null, maxAttempts: null, maxReceiveCount: null, leaseSeconds: null });
     assert.equal(readFileSync(path.join(root, 'insertions'), 'utf8'), '3', 'creating again keeps what is there');
     assert.equal((await q.counts()).enqueued, 3);
   });

@@ -26,6 +26,7 @@ describe('ops: units', () => {
       [formatRate(42), '42.0/s'],
       [formatRate(0.05), '3.0/min'],
       [formatRate(1 / 1800), '2.0/h'],
+      [formatRate(0), '0/s'],
       [formatDuration(42.4), '42s'],
       [formatDuration(185), '3m 05s'],
       [formatDuration(2 * 3600 + 7 * 60 + 30), '2h 07m'],

@@ -88,15 +88,17 @@ export function renderCounts(report: StatusReport): string[] {
   const approx = report.approximate ? APPROX : '';
   const count = (n: number) => `${approx}${formatCount(n)}`;
   const unknown = 'unknown';
+  // Shares of "inserted" mean nothing where insertions are not counted (SQS): leave them blank.
+  const ofInserted = (percent: number | null) => (report.inserted === null ? '' : formatPercent(percent));
   const rows: string[][] = [
     ['inserted', report.inserted === null ? unknown : formatCount(report.inserted), '', report.inserted === null ? 'SQS does not count insertions' : ''],
-    ['enqueued', count(report.enqueued), `${formatPercent(report.percent.enqueued)} left`, ''],
+    ['enqueued', count(report.enqueued), report.inserted === null ? '' : `${formatPercent(report.percent.enqueued)} left`, ''],
     ['leased', count(report.leased), `${formatPercent(report.percent.leased)} of queue`, 'in flight'],
   ];
   if (report.kind === 'sqs') rows.push(['delayed', count(report.delayed), '', 'not leasable yet']);
   rows.push(
-    ['completed', report.completed === null ? unknown : formatCount(report.completed), report.completed === null ? '' : formatPercent(report.percent.completed), report.completed === null ? 'SQS does not count completions' : ''],
-    ['failed', count(report.failed), formatPercent(report.percent.failed), report.failed > 0 ? 'dead-lettered: npm run failures' : 'dead-lettered'],
+    ['completed', report.completed === null ? unknown : formatCount(report.completed), ofInserted(report.percent.completed), report.completed === null ? 'SQS does not count completions' : ''],
+    ['failed', count(report.failed), ofInserted(report.percent.failed), report.failed > 0 ? 'dead-lettered: npm run failures' : 'dead-lettered'],
   );
   return alignColumns(rows, ['left', 'right', 'right', 'left']);
 }

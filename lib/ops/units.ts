@@ -32,6 +32,7 @@ export function formatPercent(percent: number | null): string {
  * Batch tasks range from milliseconds to hours, so a fixed `/s` would read `0.0/s` for slow ones.
  */
 export function formatRate(perSecond: number): string {
+  if (perSecond <= 0) return '0/s';
   if (perSecond >= 1) return `${oneDecimal.format(perSecond)}/s`;
   if (perSecond * MINUTE >= 1) return `${oneDecimal.format(perSecond * MINUTE)}/min`;
   return `${oneDecimal.format(perSecond * HOUR)}/h`;
