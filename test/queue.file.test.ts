@@ -4,9 +4,11 @@
  * real processes racing for the same tasks.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createQueue, openQueue, Queue } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 
@@ -153,5 +155,126 @@ describe('file queue: on-disk format', () => {
     const leased = await queue.lease({ count: 5, seconds: 30 });
     assert.deepEqual(leased.map((t) => t.id), [UUIDS[0]]);
     assert.equal((await queue.counts()).enqueued, 1);
+  });
+});
+
+interface Claim {
+  id: string;
+  attempt: number;
+  pid: number;
+}
+
+/** Starts `n` racer processes, releases them at once, and collects every claim they print. */
+async function race(url: string, n: number, mode: 'delete' | 'keep', leaseSeconds = 60): Promise<Claim[]> {
+  const racer = path.join(__dirname, 'support', 'queueRacer.ts');
+  const children = Array.from({ length: n }, () =>
+    spawn(process.execPath, ['-r', 'tsx/cjs', racer, url, String(leaseSeconds), mode], { stdio: ['pipe', 'pipe', 'inherit'] }),
+  );
+  try {
+    const outputs = children.map((child) => {
+      let text = '';
+      child.stdout.setEncoding('utf8');
+      const ready = new Promise<void>((resolve) => {
+        child.stdout.on('data', (chunk: string) => {
+          text += chunk;
+          if (text.startsWith('ready\n')) resolve();
+        });
+      });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      return { ready, exited, text: () => text };
+    });
+    await Promise.all(outputs.map((o) => o.ready));
+    for (const child of children) child.stdin.write('go\n');
+    const codes = await Promise.all(outputs.map((o) => o.exited));
+    assert.deepEqual(codes, children.map(() => 0), 'every racer exits cleanly');
+    return outputs.flatMap((o) => o.text().split('\n').slice(1).filter(Boolean).map((line) => JSON.parse(line) as Claim));
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}
+
+describe('file queue: several processes racing for the same tasks', function () {
+  this.timeout(60_000);
+  let root: string;
+  beforeEach(() => {
+    root = path.join(tempRoot(), 'q');
+  });
+  afterEach(() => fs.rmSync(path.dirname(root), { recursive: true, force: true }));
+
+  it('claims each task exactly once while its lease holds', async () => {
+    const url = await createQueue(`fq://${root}`);
+    const queue = await openQueue(url);
+    await queue.insert(Array.from({ length: 600 }, (_, i) => encodeTask(['m', 'f'], { i }, root)));
+    const claims = await race(url, 4, 'keep');
+    const ids = claims.map((c) => c.id);
+    assert.equal(ids.length, 600, 'every task leased');
+    assert.equal(new Set(ids).size, 600, 'no task leased twice');
+    assert.ok(claims.every((c) => c.attempt === 1));
+    assert.ok(new Set(claims.map((c) => c.pid)).size > 1, 'more than one racer got tasks');
+    const counts = await queue.counts();
+    assert.equal(counts.leased, 600);
+    // every task's journal holds exactly its insert name and one lease name
+    for (const id of ids.slice(0, 50)) {
+      assert.equal(fs.readFileSync(path.join(root, 'movement', id), 'utf8').split('\n').filter(Boolean).length, 2);
+    }
+    await queue.close();
+  });
+
+  it('completes every task exactly once when the racers delete what they run', async () => {
+    const url = await createQueue(`fq://${root}`);
+    const queue = await openQueue(url);
+    await queue.insert(Array.from({ length: 600 }, (_, i) => encodeTask(['m', 'f'], { i }, root)));
+    const claims = await race(url, 4, 'delete');
+    assert.equal(claims.length, 600);
+    assert.equal(new Set(claims.map((c) => c.id)).size, 600);
+    const counts = await queue.counts();
+    assert.deepEqual(
+      { enqueued: counts.enqueued, inserted: counts.inserted, completed: counts.completed },
+      { enqueued: 0, inserted: 600, completed: 600 },
+    );
+    assert.deepEqual(fs.readdirSync(path.join(root, 'movement')), []);
+    assert.deepEqual(fs.readdirSync(path.join(root, 'attempts')), []);
+    await queue.close();
+  });
+
+  it('loses no insertions count when several processes insert at once', async () => {
+    const url = await createQueue(`fq://${root}`);
+    const inserter = [
+      `const { openQueue } = require(${JSON.stringify(path.resolve(__dirname, '..', 'lib', 'queue'))});`,
+      `openQueue(${JSON.stringify(url)}).then(async (q) => {`,
+      `  for (let round = 0; round < 10; round++) await q.insert(Array.from({ length: 20 }, (_, i) => JSON.stringify({ payload: [['m', 'f'], [], { i }, -1], queueName: 'x', id: require('node:crypto').randomUUID() })));`,
+      `  await q.close();`,
+      `});`,
+    ].join('\n');
+    const children = Array.from({ length: 4 }, () => spawn(process.execPath, ['-r', 'tsx/cjs', '-e', inserter], { stdio: ['ignore', 'inherit', 'inherit'] }));
+    const codes = await Promise.all(children.map((c) => new Promise((resolve) => c.once('exit', resolve))));
+    assert.deepEqual(codes, [0, 0, 0, 0]);
+    const queue = await openQueue(url);
+    const counts = await queue.counts();
+    assert.equal(counts.enqueued, 800);
+    assert.equal(counts.inserted, 800);
+    await queue.close();
+  });
+
+  it('never lets a temporary or partial file appear in queue/', async () => {
+    const url = await createQueue(`fq://${root}`);
+    const queue = await openQueue(url);
+    const seen = new Set<string>();
+    const watcher = fs.watch(path.join(root, 'queue'), (_event, name) => {
+      if (name) seen.add(String(name));
+    });
+    try {
+      await queue.insert(Array.from({ length: 500 }, (_, i) => encodeTask(['m', 'f'], { i }, root)));
+      const leased = await queue.lease({ count: 100, seconds: 30 });
+      for (const task of leased.slice(0, 50)) await queue.release(task, 5);
+      for (const task of leased.slice(50)) await queue.delete(task);
+      await sleep(200); // let the last change events arrive
+    } finally {
+      watcher.close();
+      await queue.close();
+    }
+    assert.ok(seen.size >= 500, `saw ${seen.size} names`);
+    const foreign = [...seen].filter((name) => !/^\d+--[0-9a-f-]{36}\.json$/.test(name));
+    assert.deepEqual(foreign, []);
   });
 });
