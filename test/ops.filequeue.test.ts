@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openQueue } from '../lib/queue';
 import type { Queue } from '../lib/queue/types';
-import { cliPath, exampleBodies, failureFor, ROOT, runCli } from './ops.helpers';
+import { cliPath, exampleBodies, failureFor, ROOT, runCli, type OpsCommand } from './ops.helpers';
 
 const STATUS_KEYS = [
   'queue', 'kind', 'time', 'approximate', 'inserted', 'enqueued', 'leased', 'delayed', 'completed', 'failed',
@@ -105,7 +105,7 @@ describe('ops commands on the file queue', function () {
 
   it('failures lists dead letters (table, --full, --json) and requeue puts them back', async () => {
     const url = freshUrl();
-    const { failedIds } = await seed(url, 6, 1, 3, 0);
+    const { queue, failedIds } = await seed(url, 6, 1, 3, 0);
 
     const [table, full, json] = await Promise.all([
       runCli('failures', ['--queue', url]),
@@ -139,8 +139,8 @@ describe('ops commands on the file queue', function () {
     assert.equal(rest.code, 0, rest.stderr);
     assert.match(rest.stdout, /^Requeued 2 tasks/);
 
-    const status = JSON.parse((await runCli('status', ['--queue', url, '--json'])).stdout);
-    assert.deepEqual([status.enqueued, status.failed, status.completed], [5, 0, 1]);
+    const counts = await queue.counts();
+    assert.deepEqual([counts.enqueued, counts.failed, counts.completed], [5, 0, 1]);
     const empty = await runCli('failures', ['--queue', url]);
     assert.equal(empty.code, 0);
     assert.match(empty.stdout, /^No failed tasks: nothing is dead-lettered in /);
@@ -224,12 +224,33 @@ describe('ops commands on the file queue', function () {
     assert.match(result.stdout, /^watching fq:\S+ \(file queue\)\n\S+Z inserted=2 enqueued=0 leased=0 completed=2 failed=0 drained\nqueue drained \(2 completed, 0 failed; watched \d+s\)\n$/);
   });
 
+  it('status --watch on a terminal redraws a progress bar in place', async () => {
+    const url = freshUrl();
+    await seed(url, 4, 3, 1, 0);
+    const result = await onTerminal('status', ['--queue', url, '--watch', '0.2']);
+    assert.equal(result.code, 0, result.output);
+    assert.match(result.output, /█{40} 100\.0% {2}4 of 4 done/);
+    assert.match(result.output, /\x1b\[\?25l/, 'hides the cursor while redrawing');
+    assert.match(result.output, /\x1b\[\?25h/, 'shows it again');
+    assert.match(result.output, /queue drained \(3 completed, 1 failed; watched \d+s\)\r?\nsee what failed: npm run failures/);
+  });
+
+  it('status --watch ends on Ctrl-C with exit code 130', async () => {
+    const url = freshUrl();
+    await seed(url, 2, 0, 0, 2); // leased for 10 minutes: never drains during the test
+    const result = await runCli('status', ['--queue', url, '--watch', '0.2'], {}, (out, child) => {
+      if (out.includes('enqueued=2')) child.kill('SIGINT');
+    });
+    assert.equal(result.code, 130, result.stderr);
+    assert.match(result.stdout, /inserted=2 enqueued=2 leased=2 completed=0 failed=0/);
+  });
+
   it('says how to create a queue that does not exist, and rejects bad arguments', async () => {
     const url = `fq://${path.join(dir, 'missing')}`;
-    const commands = ['status', 'failures', 'release', 'requeue'] as const;
+    const commands = ['status', 'failures', 'release', 'requeue', 'purge'] as const;
     const [bad, ...results] = await Promise.all([
       runCli('status', ['--queue', url, '--watch', 'soon']),
-      ...commands.map((command) => runCli(command, ['--queue', url])),
+      ...commands.map((command) => runCli(command, ['--queue', url, ...(command === 'purge' ? ['--yes'] : [])])),
     ]);
     results.forEach((result, i) => {
       assert.equal(result.code, 1, `${commands[i]}: ${result.stdout}`);
@@ -242,16 +263,24 @@ describe('ops commands on the file queue', function () {
   });
 });
 
-/** Runs `purge` on a pseudo-terminal (util-linux `script`) and types `answer` at the question. */
+/** Runs `purge` on a pseudo-terminal and types `answer` at the question. */
 function answerOnTerminal(args: readonly string[], answer: string): Promise<{ code: number | null; output: string }> {
-  const command = [process.execPath, '--import', 'tsx', cliPath('purge'), ...args].map(shellQuote).join(' ');
+  return onTerminal('purge', args, answer);
+}
+
+/**
+ * Runs a command on a pseudo-terminal (util-linux `script`, part of every Debian base system);
+ * types `answer` once a `(y/N)` question shows.
+ */
+function onTerminal(command: OpsCommand, args: readonly string[], answer?: string): Promise<{ code: number | null; output: string }> {
+  const line = [process.execPath, '--import', 'tsx', cliPath(command), ...args].map(shellQuote).join(' ');
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qfec', line, '/dev/null'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
     let answered = false;
     const onData = (chunk: string) => {
       output += chunk;
-      if (!answered && output.includes('(y/N)')) {
+      if (answer !== undefined && !answered && output.includes('(y/N)')) {
         answered = true;
         child.stdin.write(`${answer}\r`);
       }

@@ -2,7 +2,7 @@
  * Runs the ops commands as real child processes, the way `npm run status` does, but through
  * `node --import tsx` (≈0.35 s to start here, against ≈1.1 s for `npx tsx`, which spawns twice).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { encodeTask } from '../lib/queue/message';
 
@@ -28,7 +28,7 @@ export function runCli(
   command: OpsCommand,
   args: readonly string[],
   env: Record<string, string | undefined> = {},
-  onStdout?: (soFar: string) => void,
+  onStdout?: (soFar: string, child: ChildProcess) => void,
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', cliPath(command), ...args], {
@@ -40,7 +40,7 @@ export function runCli(
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
-      onStdout?.(stdout);
+      onStdout?.(stdout, child);
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.stdin.end();
