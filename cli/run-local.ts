@@ -36,6 +36,9 @@ interface RunLocalOptions extends CommonOptions {
 /** Exit code after Ctrl-C, as shells report a SIGINT death. */
 const INTERRUPTED_EXIT = 130;
 
+/** Signals closer together than this are one Ctrl-C delivered twice, not a second Ctrl-C. */
+const SAME_SIGNAL_MS = 1000;
+
 function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
@@ -141,9 +144,13 @@ async function main(): Promise<number> {
 
     const stopWatching = new AbortController();
     let interrupted = false;
+    let firstSignalAt = 0;
     const onSigint = () => {
+      // One Ctrl-C can arrive twice (from the terminal and relayed by npm/tsx): count it once.
+      if (interrupted && Date.now() - firstSignalAt < SAME_SIGNAL_MS) return;
       if (!interrupted) {
         interrupted = true;
+        firstSignalAt = Date.now();
         say('\nstopping: running tasks finish or are released (Ctrl-C again to release them now)');
       } else {
         say('releasing running tasks now');
