@@ -3,6 +3,7 @@
  * dev stack and its variants, with the inputs that matter. No Pulumi CLI, no cloud.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { NODE_ROLES } from '../infra/cluster';
@@ -346,5 +347,22 @@ describe('infra program: variants', () => {
     assert.match(result.error.message, /^the stack config has 2 problems \(nothing was changed\):/);
     assert.match(result.error.message, /nodePools\[1\]\.machineType e2-standrad-4: is not a machine type this stack knows; did you mean e2-standard-4\?/);
     assert.match(result.error.message, /workers\.memory 3GB: is not a memory quantity/);
+  });
+});
+
+describe('infra program: boundary', () => {
+  it('nothing the worker image or the CLIs run imports infra/ or Pulumi', () => {
+    const offenders: string[] = [];
+    const visit = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) visit(file);
+        else if (/\.[cm]?[jt]s$/.test(entry.name) && /from\s+['"](@pulumi\/|(\.\.?\/)+infra\b)|require\(['"](@pulumi\/|(\.\.?\/)+infra\b)/.test(readFileSync(file, 'utf8'))) {
+          offenders.push(path.relative(PROJECT_DIR, file));
+        }
+      }
+    };
+    for (const dir of ['worker', 'lib', 'cli', 'tasks']) visit(path.join(PROJECT_DIR, dir));
+    assert.deepEqual(offenders, []);
   });
 });
