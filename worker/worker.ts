@@ -17,6 +17,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { QueueError, TaskMessageError } from '../lib/queue/errors';
+import { formatTaskKey } from '../lib/queue/message';
 import type { FailureRecord, LeasedTask, Queue } from '../lib/queue/types';
 import type { Storage } from '../lib/storage/types';
 import type { TaskContext } from '../lib/task';
@@ -119,12 +120,17 @@ export class LeaseLostError extends Error {
 /** One leased task from lease to outcome. */
 interface Slot {
   readonly leased: LeasedTask;
+  /** The message as a runnable task, or why it cannot run. */
+  readonly parsed: { readonly task: ParsedTask; readonly storage: Storage } | { readonly error: unknown };
+  /** `module.name`, when the message named a task. */
+  readonly name?: string;
+  /** Carries the task id, name and attempt on every line. */
+  readonly log: Logger;
   readonly heartbeat: Heartbeat;
   readonly abort: AbortController;
-  /** Set by whichever path decides the outcome first: the task's own end, or shutdown. */
+  /** Set by whichever path decides the outcome first: the task's own end, a lost lease, or shutdown. */
   claimed: boolean;
   startedAt?: number;
-  parsed?: ParsedTask;
   readonly finished: Promise<void>;
   finish(): void;
 }
@@ -145,8 +151,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly counters: Counters = { succeeded: 0, failed: 0, retried: 0, deadLettered: 0, released: 0, leaseLost: 0 };
   /** Aborted by `stop()`: ends the lease loop, a long poll and idle waits at once. */
   private readonly loopAbort = new AbortController();
-  /** Wakes the loop when a slot frees up. */
-  private slotFreed = new AbortController();
+  /** Wakes the loop when a slot frees up or the worker stops. */
+  private readonly wakeOnSlot = new Wakeup();
+  /** Wakes the loop when the worker stops. */
+  private readonly wakeOnStop = new Wakeup();
   private graceTimer: NodeJS.Timeout | undefined;
   private startedAt = 0;
   private stoppedAt = 0;
@@ -255,7 +263,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private beginStopping(): void {
     if (this.stateValue === 'running') this.stateValue = 'stopping';
+    if (this.loopAbort.signal.aborted) return;
     this.loopAbort.abort();
+    this.wakeOnSlot.notify();
+    this.wakeOnStop.notify();
   }
 
   private get stopping(): boolean {
@@ -322,39 +333,38 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await this.sleep(waitMs, false);
   }
 
-  private async sleep(ms: number, wakeOnSlot: boolean): Promise<void> {
-    const signals = [this.loopAbort.signal, ...(wakeOnSlot ? [this.slotFreed.signal] : [])];
-    await delay(ms, undefined, { signal: AbortSignal.any(signals) }).catch(() => undefined);
+  private sleep(ms: number, wakeOnSlot: boolean): Promise<void> {
+    return (wakeOnSlot ? this.wakeOnSlot : this.wakeOnStop).wait(ms);
   }
 
-  private async waitForSlot(): Promise<void> {
-    const signal = AbortSignal.any([this.loopAbort.signal, this.slotFreed.signal]);
-    if (signal.aborted) return;
-    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  private waitForSlot(): Promise<void> {
+    return this.stopping ? Promise.resolve() : this.wakeOnSlot.wait();
   }
 
   private launch(task: LeasedTask): void {
     let finish!: () => void;
     const finished = new Promise<void>((resolve) => (finish = resolve));
-    const abort = new AbortController();
+    const parsed = this.parse(task);
+    const name = 'task' in parsed ? formatTaskKey(parsed.task.envelope.key) : undefined;
+    const log = this.log.child(name ? { taskId: task.id, task: name, attempt: task.attempt } : { taskId: task.id, attempt: task.attempt });
     const slot: Slot = {
       leased: task,
-      abort,
+      parsed,
+      name,
+      log,
+      abort: new AbortController(),
       claimed: false,
       finished,
       finish: () => {
         this.slots.delete(slot);
         finish();
-        // Wake the loop: a slot is free (a fresh controller for the next wait).
-        const freed = this.slotFreed;
-        this.slotFreed = new AbortController();
-        freed.abort();
+        this.wakeOnSlot.notify();
       },
       heartbeat: new Heartbeat({
         queue: this.queue,
         task,
         leaseSeconds: this.options.leaseSeconds,
-        log: this.log.child({ taskId: task.id, attempt: task.attempt }),
+        log,
         onLost: (error) => this.onLeaseLost(slot, error),
       }),
     };
@@ -362,26 +372,29 @@ export class Worker extends EventEmitter<WorkerEvents> {
     slot.heartbeat.start();
     void this.handle(slot).catch((error: unknown) => {
       // handle() catches everything it expects; reaching here is a bug worth a loud line, not a crash.
-      this.log.error({ err: error, taskId: task.id }, 'internal error while handling a task; its lease will expire');
+      log.error({ err: error }, 'internal error while handling a task; its lease will expire');
       void slot.heartbeat.stop();
       slot.finish();
     });
   }
 
-  private async handle(slot: Slot): Promise<void> {
-    const task = slot.leased;
-    let parsed: ParsedTask;
-    let storage: Storage;
+  private parse(task: LeasedTask): Slot['parsed'] {
     try {
-      parsed = this.options.registry.parse(task.body);
-      storage = this.storageFor(parsed.cloudpath ?? this.options.defaultCloudpath);
+      const parsed = this.options.registry.parse(task.body);
+      return { task: parsed, storage: this.storageFor(parsed.cloudpath ?? this.options.defaultCloudpath) };
     } catch (error) {
+      return { error };
+    }
+  }
+
+  private async handle(slot: Slot): Promise<void> {
+    const { leased: task, log } = slot;
+    if ('error' in slot.parsed) {
       // Only TaskMessageError is expected; a schema whose own refinement throws is bad params too.
+      const { error } = slot.parsed;
       const reason = error instanceof TaskMessageError ? error.reason : 'InvalidParams';
       return this.conclude(slot, { kind: 'dead-letter', reason, error, threw: false });
     }
-    slot.parsed = parsed;
-    const name = `${parsed.envelope.key[0]}.${parsed.envelope.key[1]}`;
     if (task.attempt > this.options.maxAttempts) {
       const error = new Error(
         `leased ${task.attempt} times (TQ_MAX_ATTEMPTS=${this.options.maxAttempts}) without finishing: the workers running it were killed (out of memory?) or lost its lease`,
@@ -389,28 +402,28 @@ export class Worker extends EventEmitter<WorkerEvents> {
       return this.conclude(slot, { kind: 'dead-letter', reason: 'TooManyAttempts', error, threw: false });
     }
 
-    const log = this.log.child({ taskId: task.id, task: name, attempt: task.attempt });
+    const { task: parsed, storage } = slot.parsed;
     const context: TaskContext = { taskId: task.id, attempt: task.attempt, storage, log, signal: slot.abort.signal };
     slot.startedAt = Date.now();
     log.info('task started');
-    this.emit('taskStarted', { taskId: task.id, task: name, attempt: task.attempt });
+    this.emit('taskStarted', { taskId: task.id, task: slot.name!, attempt: task.attempt });
     try {
       await parsed.definition.run(parsed.params, context);
     } catch (error) {
-      if (slot.claimed) return this.afterRelease(slot, log);
+      if (slot.claimed) return this.afterRelease(slot);
       if (task.attempt < this.options.maxAttempts) {
         const delaySeconds = retryDelaySeconds(task.attempt, this.options.maxRetryDelaySeconds);
         return this.conclude(slot, { kind: 'retry', error, delaySeconds });
       }
       return this.conclude(slot, { kind: 'dead-letter', reason: errorName(error), error, threw: true });
     }
-    if (slot.claimed) return this.afterRelease(slot, log);
+    if (slot.claimed) return this.afterRelease(slot);
     return this.conclude(slot, { kind: 'success' });
   }
 
   /** The task settled after shutdown or a lost lease already decided its fate. */
-  private afterRelease(slot: Slot, log: Logger): void {
-    log.debug({ durationMs: Date.now() - (slot.startedAt ?? Date.now()) }, 'task returned after its lease was given up; result ignored');
+  private afterRelease(slot: Slot): void {
+    slot.log.debug({ durationMs: Date.now() - (slot.startedAt ?? Date.now()) }, 'task returned after its lease was given up; result ignored');
   }
 
   private storageFor(cloudpath: string): Storage {
@@ -433,7 +446,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const latest = await slot.heartbeat.stop();
     const durationMs = slot.startedAt ? Date.now() - slot.startedAt : 0;
     const { taskId, task, attempt } = this.describe(slot);
-    const log = this.log.child({ taskId, ...(task ? { task } : {}), attempt });
+    const { log } = slot;
     const ended = (extra: Omit<TaskEndedEvent, 'taskId' | 'task' | 'attempt' | 'durationMs'>) =>
       this.emit('taskEnded', { taskId, task, attempt, durationMs, ...extra });
     try {
@@ -507,8 +520,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.counters.leaseLost++;
     const { taskId, task, attempt } = this.describe(slot);
     slot.abort.abort(new LeaseLostError(`the lease on task ${taskId} was lost: ${error.message}`));
-    this.log.error(
-      { taskId, task, attempt, err: error },
+    slot.log.error(
+      { err: error },
       'lease lost while the task ran (renewal refused): aborted it and left it to the worker that holds it now',
     );
     this.emit('taskEnded', { taskId, task, attempt, outcome: 'lease-lost', durationMs: slot.startedAt ? Date.now() - slot.startedAt : 0, threw: false });
@@ -527,7 +540,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private async releaseStarted(slot: Slot, why: string): Promise<void> {
     const { taskId, task, attempt } = this.describe(slot);
-    const log = this.log.child({ taskId, ...(task ? { task } : {}), attempt });
+    const { log } = slot;
     try {
       const latest = await slot.heartbeat.stop();
       await this.settle('release at shutdown', log, () => this.queue.release(latest, 0));
@@ -553,8 +566,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   private describe(slot: Slot): { taskId: string; task?: string; attempt: number } {
-    const key = slot.parsed?.envelope.key;
-    return { taskId: slot.leased.id, task: key ? `${key[0]}.${key[1]}` : undefined, attempt: slot.leased.attempt };
+    return { taskId: slot.leased.id, task: slot.name, attempt: slot.leased.attempt };
   }
 
   private failureRecord(task: LeasedTask, reason: string, error: unknown, withStack: boolean): FailureRecord {
@@ -568,6 +580,34 @@ export class Worker extends EventEmitter<WorkerEvents> {
       worker: this.workerId,
       failedAt: new Date().toISOString(),
     };
+  }
+}
+
+/**
+ * Lets the loop wait for "a slot freed" or "stopping" without an AbortController per event (each
+ * abort builds a DOMException with a stack: measurable at thousands of tasks per second).
+ */
+class Wakeup {
+  private readonly waiters = new Set<() => void>();
+
+  /** Resolves at the next `notify()`, or after `timeoutMs` when given. */
+  wait(timeoutMs?: number): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      this.waiters.add(done);
+      if (timeoutMs !== undefined) timer = setTimeout(done, timeoutMs);
+    });
+  }
+
+  notify(): void {
+    const waiting = [...this.waiters];
+    this.waiters.clear();
+    for (const done of waiting) done();
   }
 }
 

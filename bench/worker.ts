@@ -1,0 +1,164 @@
+/**
+ * Worker throughput: N no-op tasks drained by ONE worker process (`worker/main.ts
+ * --exit-when-empty`, logging at info as in production), on the file queue on tmpfs (/dev/shm),
+ * the file queue on disk (os.tmpdir()), and SQS on the fauxqs server. Goal (issue 4): ≥ 5,000
+ * tasks/s on tmpfs, i.e. ≥ 5× python-task-queue's poll loop (≈1,000/s at best here) and
+ * ≥ 0.5× the bare file operations a file-queue task needs, measured in the same run:
+ * rename (claim) + journal append + read + 2 unlinks (task file, journal) + completions tally.
+ *
+ *   npm run bench -- worker [--tasks 10000] [--concurrency 1,10] [--backends fq-tmpfs,fq-disk,sqs] [--log-level info]
+ *
+ * "tasks/s" is from the worker's own summary (first lease to empty queue); "wall" adds process
+ * start-up (tsx compiling the TypeScript on the fly; the bundled image starts faster).
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { createQueue, openQueue } from '../lib/queue';
+import { encodeTask } from '../lib/queue/message';
+import { noopTask } from '../test/fixtures/tasks';
+import { startFauxqs, type FauxqsServer } from '../test/support/fauxqs';
+
+const ROOT = path.resolve(__dirname, '..');
+const FIXTURE_TASKS = path.join(ROOT, 'test', 'fixtures', 'tasks', 'index.ts');
+const BACKENDS = ['fq-tmpfs', 'fq-disk', 'sqs'] as const;
+type Backend = (typeof BACKENDS)[number];
+
+interface Run {
+  readonly backend: Backend;
+  readonly concurrency: number;
+  readonly tasks: number;
+  readonly insertSeconds: number;
+  readonly workSeconds: number;
+  readonly wallSeconds: number;
+}
+
+function scratchDir(backend: Backend): string {
+  const parent = backend === 'fq-tmpfs' ? '/dev/shm' : os.tmpdir();
+  return fs.mkdtempSync(path.join(parent, 'bench-worker-'));
+}
+
+function bodies(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => encodeTask(noopTask.key, { i }, 'bench'));
+}
+
+/** Inserts the tasks, runs one worker process until the queue is empty, reads its summary line. */
+async function runOnce(backend: Backend, concurrency: number, tasks: number, logLevel: string, sqs?: FauxqsServer): Promise<Run> {
+  const dir = scratchDir(backend);
+  try {
+    const url = await createQueue(backend === 'sqs' ? `sqs://bench-worker-${process.pid}-${concurrency}-${Date.now()}` : `fq://${path.join(dir, 'queue')}`);
+    const queue = await openQueue(url);
+    let insertSeconds: number;
+    try {
+      const insertStart = performance.now();
+      const inserted = await queue.insert(bodies(tasks), { concurrency: 8 });
+      insertSeconds = (performance.now() - insertStart) / 1000;
+      if (inserted !== tasks) throw new Error(`inserted ${inserted} of ${tasks} tasks`);
+    } finally {
+      await queue.close();
+    }
+
+    const logFile = path.join(dir, 'worker.log');
+    const out = fs.openSync(logFile, 'w');
+    const wallStart = performance.now();
+    const exitCode = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        ['-r', 'tsx/cjs', path.join(ROOT, 'worker', 'main.ts'), '--queue', url, '--tasks', FIXTURE_TASKS, '--cloudpath', `file://${dir}/out`,
+          '--concurrency', String(concurrency), '--lease', '60', '--exit-when-empty', '--log-level', logLevel],
+        { cwd: ROOT, stdio: ['ignore', out, 'inherit'], env: { ...process.env, ...(sqs?.env ?? {}) } },
+      );
+      child.once('error', reject);
+      child.once('exit', resolve);
+    });
+    const wallSeconds = (performance.now() - wallStart) / 1000;
+    fs.closeSync(out);
+    const lines = fs.readFileSync(logFile, 'utf8').trim().split('\n');
+    const summary = JSON.parse(lines.at(-1)!) as { message: string; succeeded: number; durationSeconds: number };
+    if (exitCode !== 0 || summary.message !== 'worker stopped' || summary.succeeded !== tasks) {
+      throw new Error(`${backend}: worker exited ${exitCode}; last line: ${lines.at(-1)}`);
+    }
+    return { backend, concurrency, tasks, insertSeconds, workSeconds: summary.durationSeconds, wallSeconds };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The floor for a file-queue task: the same file operations, in a tight loop, no worker around them. */
+async function bareFileOperations(backend: Backend, tasks: number): Promise<number> {
+  const dir = scratchDir(backend);
+  try {
+    const root = path.join(dir, 'queue');
+    const queue = await openQueue(await createQueue(`fq://${root}`));
+    await queue.insert(bodies(tasks));
+    await queue.close();
+    const queueDir = path.join(root, 'queue');
+    const names = fs.readdirSync(queueDir).filter((name) => name.endsWith('.json'));
+    const leasedUntil = Math.floor(Date.now() / 1000) + 60;
+    const started = performance.now();
+    for (const name of names) {
+      const id = name.slice(name.indexOf('--') + 2, -'.json'.length);
+      const leased = `${leasedUntil}--${id}.json`;
+      fs.renameSync(path.join(queueDir, name), path.join(queueDir, leased));
+      fs.appendFileSync(path.join(root, 'movement', id), `${leased}\n`);
+      fs.readFileSync(path.join(queueDir, leased), 'utf8');
+      fs.unlinkSync(path.join(queueDir, leased));
+      fs.unlinkSync(path.join(root, 'movement', id));
+      fs.appendFileSync(path.join(root, 'completions'), '\0');
+    }
+    return names.length / ((performance.now() - started) / 1000);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function list(text: string): string[] {
+  return text.split(',').map((part) => part.trim()).filter(Boolean);
+}
+
+async function main(): Promise<void> {
+  const options = new Command('bench worker')
+    .addOption(new Option('--tasks <n>', 'no-op tasks per run').default('10000'))
+    .addOption(new Option('--concurrency <list>', 'worker concurrency values to try').default('1,10'))
+    .addOption(new Option('--backends <list>', `any of ${BACKENDS.join(', ')}`).default(BACKENDS.join(',')))
+    .addOption(new Option('--log-level <level>', 'the worker\'s log level (info writes two lines per task)').default('info'))
+    .parse()
+    .opts<{ tasks: string; concurrency: string; backends: string; logLevel: string }>();
+  const tasks = Number(options.tasks);
+  const backends = list(options.backends) as Backend[];
+  const unknown = backends.filter((b) => !BACKENDS.includes(b));
+  if (!Number.isInteger(tasks) || tasks <= 0 || unknown.length > 0) {
+    throw new Error(`usage: --tasks N (a positive integer), --backends ${BACKENDS.join(',')}${unknown.length ? `; unknown: ${unknown.join(', ')}` : ''}`);
+  }
+  const concurrencies = list(options.concurrency).map(Number);
+
+  const fauxqs = backends.includes('sqs') ? await startFauxqs() : undefined;
+  if (fauxqs) Object.assign(process.env, fauxqs.env);
+  const print = (text: string) => process.stdout.write(`${text}\n`);
+  print(`worker benchmark: ${tasks} no-op tasks per run, one worker process, log level ${options.logLevel}, ${os.cpus().length} CPUs`);
+  print('backend    conc  insert/s  tasks/s  per task  wall (s)');
+  try {
+    for (const backend of backends) {
+      for (const concurrency of concurrencies) {
+        const run = await runOnce(backend, concurrency, tasks, options.logLevel, fauxqs);
+        print(
+          `${backend.padEnd(9)} ${String(concurrency).padStart(5)} ${(run.tasks / run.insertSeconds).toFixed(0).padStart(9)} ${(run.tasks / run.workSeconds).toFixed(0).padStart(8)} ` +
+            `${((run.workSeconds / run.tasks) * 1e6).toFixed(0).padStart(6)} µs ${run.wallSeconds.toFixed(2).padStart(9)}`,
+        );
+      }
+      if (backend !== 'sqs') {
+        const bare = await bareFileOperations(backend, tasks);
+        print(`${backend.padEnd(9)}  bare file operations (rename+journal+read+2 unlinks+tally): ${bare.toFixed(0)} tasks/s, ${(1e6 / bare).toFixed(0)} µs per task`);
+      }
+    }
+  } finally {
+    await fauxqs?.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
