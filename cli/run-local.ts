@@ -15,6 +15,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { addCommonOptions, CommonOptions, runMain, settingsFrom } from '../lib/cli/options';
 import type { TaskSettings } from '../lib/config';
@@ -162,7 +163,12 @@ async function main(): Promise<number> {
     process.on('SIGTERM', onSigint);
 
     const allExited = Promise.all(workers.map(exited));
-    void allExited.then(() => stopWatching.abort());
+    // Once the workers are gone, give the display one more sample (it stops by itself on a drained
+    // queue, showing 100 %); a queue left non-empty (workers crashed) ends the watch after that.
+    void allExited
+      .then(() => sleep(options.interval * 1000 + 250, undefined, { signal: stopWatching.signal }))
+      .catch(() => undefined)
+      .then(() => stopWatching.abort());
     const display = process.stdout.isTTY ? terminalDisplay(process.stdout) : plainLinesDisplay(process.stdout, process.stderr);
     await watchQueue(queue, { intervalSeconds: options.interval, display, signal: stopWatching.signal });
     const codes = await allExited;
