@@ -4,6 +4,7 @@
  * test can count exactly how often, where and on which attempt a task ran.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +14,8 @@ import { encodeTask, TaskKey } from '../lib/queue/message';
 import type { DeadLetter, LeasedTask } from '../lib/queue/types';
 import { freePort, startFauxqs, useFauxqs } from './support/fauxqs';
 import { countRecords, eventually, executions, FIXTURE_TASKS, killAllWorkers, spawnWorker, startWorker, WorkerProcess } from './support/workerProcess';
+import { buildWorker } from '../scripts/build-worker';
+import { countPrimes } from '../tasks/example';
 
 type BackendName = 'fq' | 'sqs';
 
@@ -231,6 +234,30 @@ describe('worker process: configuration errors', function () {
       assert.equal(runs[index]!.stderr.trim().split('\n')[0]!.startsWith('error: '), true, runs[index]!.stderr);
       assert.doesNotMatch(runs[index]!.stderr, /\n\s+at /, 'no stack trace');
     }
+  });
+});
+
+describe('worker process: the esbuild bundle the image runs', function () {
+  this.timeout(60_000);
+  let dir: string;
+  before(() => (dir = mkdtempSync(path.join(tmpdir(), 'worker-bundle-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('drains a queue with the project tasks, configured by environment variables alone', async () => {
+    const { file } = await buildWorker({ outdir: path.join(dir, 'dist') });
+    const queueUrl = await createQueue(`fq://${path.join(dir, 'queue')}`);
+    const queue = await openQueue(queueUrl);
+    await queue.insert([0, 100].map((start) => encodeTask(countPrimes.key, { start, count: 100, label: 'bundle' }, 'bundle')));
+    await queue.close();
+    const env = { TASKQUEUE_PATH: queueUrl, CF_CLOUDPATH: `file://${path.join(dir, 'out')}`, WORKER_EXIT_WHEN_EMPTY: '1', TQ_LEASE_SECONDS: '10' };
+    // Run from an empty directory, as in the image: no config/task.env, no node_modules, no tsx.
+    const child = spawn(process.execPath, [file], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const worker = new WorkerProcess(child);
+    const exit = await worker.waitForExit(30_000);
+    assert.equal(exit.code, 0, worker.describe());
+    assert.equal(worker.summary()?.succeeded, 2);
+    const output = JSON.parse(readFileSync(path.join(dir, 'out', 'primes', '100.json'), 'utf8')) as { primes: number };
+    assert.equal(output.primes, 21); // 101 … 199 in [100, 200)
   });
 });
 
