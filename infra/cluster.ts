@@ -55,6 +55,12 @@ export interface GkeClusterArgs {
   readonly nodePools: readonly NodePool[];
 }
 
+/**
+ * The stack names its cloud resources itself (so commands and docs can name them), so a resource
+ * that must be replaced is deleted first: creating the replacement first would clash on the name.
+ */
+const NAMED = { deleteBeforeReplace: true } as const;
+
 export class GkeCluster extends pulumi.ComponentResource {
   public readonly cluster: gcp.container.Cluster;
   public readonly nodeServiceAccount: gcp.serviceaccount.Account;
@@ -71,6 +77,7 @@ export class GkeCluster extends pulumi.ComponentResource {
   constructor(name: string, args: GkeClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super('gke-batch:infra:GkeCluster', name, {}, opts);
     const parent = { parent: this };
+    const named = { parent: this, ...NAMED };
 
     this.nodeServiceAccount = new gcp.serviceaccount.Account(
       `${name}-nodes`,
@@ -79,7 +86,7 @@ export class GkeCluster extends pulumi.ComponentResource {
         accountId: serviceAccountId(args.clusterName, 'nodes'),
         displayName: `GKE nodes of ${args.clusterName} (least privilege)`,
       },
-      parent,
+      named,
     );
     const member = pulumi.interpolate`serviceAccount:${this.nodeServiceAccount.email}`;
     const roleBindings = NODE_ROLES.map(
@@ -87,7 +94,7 @@ export class GkeCluster extends pulumi.ComponentResource {
     );
 
     if (args.privateNodes && args.cloudNat) {
-      const router = new gcp.compute.Router(`${name}-router`, { name: `${args.clusterName}-router`, project: args.project, region: args.region, network: args.network }, parent);
+      const router = new gcp.compute.Router(`${name}-router`, { name: `${args.clusterName}-router`, project: args.project, region: args.region, network: args.network }, named);
       new gcp.compute.RouterNat(
         `${name}-nat`,
         {
@@ -98,7 +105,7 @@ export class GkeCluster extends pulumi.ComponentResource {
           natIpAllocateOption: 'AUTO_ONLY',
           sourceSubnetworkIpRangesToNat: 'ALL_SUBNETWORKS_ALL_IP_RANGES',
         },
-        parent,
+        named,
       );
     }
 
@@ -125,7 +132,7 @@ export class GkeCluster extends pulumi.ComponentResource {
         deletionProtection: args.deletionProtection,
         resourceLabels: { 'managed-by': 'pulumi', app: 'gke-batch' },
       },
-      { parent: this, dependsOn: roleBindings, ignoreChanges: ['nodeConfig', 'initialNodeCount'] },
+      { ...named, dependsOn: roleBindings, ignoreChanges: ['nodeConfig', 'initialNodeCount'] },
     );
 
     const pools: Record<string, gcp.container.NodePool> = {};
@@ -147,7 +154,7 @@ export class GkeCluster extends pulumi.ComponentResource {
           management: { autoRepair: true, autoUpgrade: true },
           nodeConfig: nodeConfigFor(pool, this.nodeServiceAccount.email),
         },
-        { parent: this, dependsOn: roleBindings },
+        { ...named, dependsOn: roleBindings },
       );
     }
     this.nodePools = pools;

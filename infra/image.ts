@@ -51,7 +51,8 @@ export class WorkerImage extends pulumi.ComponentResource {
           format: 'DOCKER',
           description: 'gke-batch worker images',
         },
-        { parent: this },
+        // Named by config: a replacement must not clash with the old repository's id.
+        { parent: this, deleteBeforeReplace: true },
       );
       const server = `${args.region}-docker.pkg.dev`;
       imageName = pulumi.interpolate`${server}/${args.project}/${this.repository.repositoryId}/${image.name}:${args.tag}`;

@@ -59,7 +59,8 @@ export class Workers extends pulumi.ComponentResource {
     this.googleServiceAccount = new gcp.serviceaccount.Account(
       `${name}-gsa`,
       { project: args.project, accountId: serviceAccountId(args.clusterName, 'workers'), displayName: `gke-batch workers of ${args.clusterName}` },
-      { parent: this },
+      // A fixed account id: a replacement must not clash with the old account.
+      { parent: this, deleteBeforeReplace: true },
     );
     const identityBinding = new gcp.serviceaccount.IAMMember(
       `${name}-workload-identity`,
