@@ -133,16 +133,37 @@ export class RowPreparer {
   }
 
   prepare(row: TableRow): PreparedRow | RowProblem[] {
-    const problems: RowProblem[] = [];
-    const failed = new Set<string>();
+    if (row.errors) return this.problemsOf(row);
+    // The common case, allocation-light: no problem found yet, nothing to collect.
+    const input: Record<string, JsonValue> = {};
+    for (const rule of this.rules) {
+      const value = row.values[rule.name] ?? null;
+      if (value !== null || rule.onNull === 'keep') input[rule.name] = value;
+      else if (rule.onNull === 'reject') return this.problemsOf(row);
+    }
+    let cloudpath = this.defaultCloudpath;
+    if (this.hasCloudpathColumn) {
+      const value = row.values[CLOUDPATH_COLUMN];
+      if (typeof value !== 'string' || value.trim() === '') return this.problemsOf(row);
+      cloudpath = value;
+    }
+    const parsed = this.task.params.safeParse(input);
+    if (!parsed.success) return this.problemsOf(row);
+    // zod's output is a new object, so `input` can become the message's kwargs
+    input[CLOUDPATH_COLUMN] = cloudpath;
+    return { row: row.row, line: row.line, kwargs: input, params: parsed.data, cloudpath };
+  }
+
+  /** Every problem of a row that failed, per column (the slow path, taken only for bad rows). */
+  private problemsOf(row: TableRow): RowProblem[] {
     // a row that is wrong as a whole (a CSV line with too few values) has nothing more worth saying
     const whole = row.errors?.[ROW_PROBLEM];
     if (whole !== undefined) return [{ column: ROW_PROBLEM, message: whole }];
-    if (row.errors) {
-      for (const [column, message] of Object.entries(row.errors)) {
-        problems.push({ column, message });
-        failed.add(column);
-      }
+    const problems: RowProblem[] = [];
+    const failed = new Set<string>();
+    for (const [column, message] of Object.entries(row.errors ?? {})) {
+      problems.push({ column, message });
+      failed.add(column);
     }
     const input: Record<string, JsonValue> = {};
     for (const rule of this.rules) {
@@ -154,11 +175,11 @@ export class RowPreparer {
         failed.add(rule.name);
       }
     }
-    let cloudpath = this.defaultCloudpath;
-    if (this.hasCloudpathColumn) {
+    if (this.hasCloudpathColumn && !failed.has(CLOUDPATH_COLUMN)) {
       const value = row.values[CLOUDPATH_COLUMN];
-      if (typeof value === 'string' && value.trim() !== '') cloudpath = value;
-      else if (!failed.has(CLOUDPATH_COLUMN)) problems.push({ column: CLOUDPATH_COLUMN, message: `${preview(value)} is not a cloudpath (a non-empty string like gs://bucket/prefix)` });
+      if (typeof value !== 'string' || value.trim() === '') {
+        problems.push({ column: CLOUDPATH_COLUMN, message: `${preview(value)} is not a cloudpath (a non-empty string like gs://bucket/prefix)` });
+      }
     }
     const parsed = this.task.params.safeParse(input);
     if (!parsed.success) {
@@ -170,8 +191,7 @@ export class RowPreparer {
         problems.push({ column, message: `${shown}${issue.message}` });
       }
     }
-    if (problems.length > 0 || !parsed.success) return problems;
-    return { row: row.row, line: row.line, kwargs: { ...input, [CLOUDPATH_COLUMN]: cloudpath }, params: parsed.data, cloudpath };
+    return problems;
   }
 }
 

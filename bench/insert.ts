@@ -1,0 +1,127 @@
+/**
+ * `npm run bench -- insert [--rows 1000000] [--filter]`: a parameter table of int, string and float
+ * columns inserted end to end (read, check, encode, write) into a file queue on /dev/shm and on
+ * disk, plus a dry run (no queue) to separate the pipeline from the queue's writes. Each run is a
+ * fresh child process, so its peak RSS is its own. Goals: ≥ 10,000 rows/s, ≤ 300 MB.
+ *
+ * The table is written by apache-arrow, uncompressed: apache-arrow 21 cannot write valid
+ * LZ4/ZSTD files (see lib/params/codecs.ts); the LZ4 decoder's cost is not in these figures.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Float64, Int32, Int64, RecordBatch, Table, Utf8, vectorFromArray } from 'apache-arrow';
+import { z } from 'zod';
+import { loadSettings } from '../lib/config';
+import { insertTable, type InsertSummary } from '../lib/insert';
+import { writeArrowTable } from '../lib/params/writeTable';
+import { defineTask, skipExistingOutputs } from '../lib/task';
+
+const BATCH_ROWS = 65_536; // pyarrow's default record batch size for Feather
+
+const params = z.object({
+  id: z.number().int().nonnegative(),
+  seed: z.number().int(),
+  name: z.string().min(1),
+  weight: z.number(),
+});
+
+/** A task shaped like real ones: a few ints, a string, a float. */
+const benchTask = defineTask({ key: ['bench.insert', 'work'], params, run: () => undefined });
+const benchTaskWithFilter = defineTask({ ...benchTask, filterTasks: skipExistingOutputs((row: { id: number }) => `out/${row.id}.json`) });
+
+function* batches(rows: number): Generator<RecordBatch> {
+  for (let first = 0; first < rows; first += BATCH_ROWS) {
+    const n = Math.min(BATCH_ROWS, rows - first);
+    const ids = Array.from({ length: n }, (_, i) => first + i);
+    const table = new Table({
+      id: vectorFromArray(ids.map(BigInt), new Int64()),
+      seed: vectorFromArray(ids.map((i) => (i * 7919) % 100_003), new Int32()),
+      name: vectorFromArray(ids.map((i) => `sample-${i.toString(36)}`), new Utf8()),
+      weight: vectorFromArray(ids.map((i) => i / 7), new Float64()),
+    });
+    yield* table.batches;
+  }
+}
+
+interface ChildResult {
+  readonly summary: InsertSummary;
+  readonly maxRssMb: number;
+}
+
+/** In the child: one insert, then its summary and peak RSS as JSON on stdout. */
+async function child(table: string, queueUrl: string, dryRun: boolean, filter: boolean, cloudpath: string): Promise<void> {
+  const settings = loadSettings({ env: {}, overrides: { TASKQUEUE_PATH: queueUrl, TASK_PARAMETER_FILENAME: table, CF_CLOUDPATH: cloudpath } });
+  const summary = await insertTable({ settings, task: filter ? benchTaskWithFilter : benchTask, dryRun, progress: false });
+  const result: ChildResult = { summary, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+  process.stdout.write(JSON.stringify(result));
+}
+
+function runChild(table: string, queueUrl: string, dryRun: boolean, filter: boolean, cloudpath: string): ChildResult {
+  const args = ['-r', require.resolve('tsx/cjs'), __filename, '--child', table, queueUrl, dryRun ? 'dry' : 'insert', filter ? 'filter' : 'all', cloudpath];
+  const done = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+  if (done.status !== 0) throw new Error(`benchmark child failed (exit ${done.status})`);
+  return JSON.parse(done.stdout) as ChildResult;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv[0] === '--child') {
+    const [, table, queueUrl, mode, filter, cloudpath] = argv;
+    return child(table!, queueUrl!, mode === 'dry', filter === 'filter', cloudpath!);
+  }
+  const rowsAt = argv.indexOf('--rows');
+  const rows = rowsAt >= 0 ? Number(argv[rowsAt + 1]) : 1_000_000;
+  if (!Number.isInteger(rows) || rows < 1) throw new Error('--rows takes a whole number ≥ 1');
+  const filter = argv.includes('--filter');
+
+  const disk = mkdtempSync(path.join(os.tmpdir(), 'bench-insert-'));
+  const shm = existsDir('/dev/shm') ? mkdtempSync('/dev/shm/bench-insert-') : undefined;
+  try {
+    const table = path.join(disk, 'params.feather');
+    let started = Date.now();
+    await writeArrowTable(table, batches(rows));
+    process.stdout.write(`table: ${rows.toLocaleString('en-US')} rows (int64, int32, string, float64), ${(statSync(table).size / 1e6).toFixed(1)} MB uncompressed Feather V2, written in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    process.stdout.write(`filterTasks: ${filter ? 'skipExistingOutputs (one stat per row)' : 'none'}; ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}\n\n`);
+
+    const targets: Array<[string, string, boolean, string]> = [['dry run (no queue)', `fq://${path.join(disk, 'unused')}`, true, disk]];
+    if (shm) targets.push(['file queue on /dev/shm', `fq://${path.join(shm, 'queue')}`, false, shm]);
+    targets.push([`file queue on disk (${os.tmpdir()})`, `fq://${path.join(disk, 'queue')}`, false, disk]);
+
+    const lines = [['target', 'rows', 'check s', 'insert s', 'total s', 'rows/s', 'peak RSS MB']];
+    for (const [name, queueUrl, dryRun, base] of targets) {
+      mkdirSync(path.join(base, 'outputs'), { recursive: true });
+      started = Date.now();
+      const { summary, maxRssMb } = runChild(table, queueUrl, dryRun, filter, `file://${path.join(base, 'outputs')}`);
+      lines.push([
+        name,
+        summary.inserted.toLocaleString('en-US'),
+        summary.checkSeconds.toFixed(1),
+        summary.insertSeconds.toFixed(1),
+        summary.seconds.toFixed(1),
+        Math.round(summary.read / summary.seconds).toLocaleString('en-US'),
+        maxRssMb.toFixed(0),
+      ]);
+      if (!dryRun) rmSync(queueUrl.slice('fq://'.length), { recursive: true, force: true });
+    }
+    const widths = lines[0]!.map((_, j) => Math.max(...lines.map((l) => l[j]!.length)));
+    for (const line of lines) process.stdout.write(`${line.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]!) : cell.padStart(widths[j]!))).join('  ')}\n`);
+  } finally {
+    rmSync(disk, { recursive: true, force: true });
+    if (shm) rmSync(shm, { recursive: true, force: true });
+  }
+}
+
+function existsDir(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});
