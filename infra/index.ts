@@ -1,8 +1,12 @@
-/** The Pulumi program's building blocks. Nothing outside infra/ and index.ts may import this. */
-export { GkeCluster, GkeClusterArgs, NODE_ROLES } from './cluster';
-export { WorkerImage, WorkerImageArgs } from './image';
-export { Workers, WorkersArgs } from './workers';
-export { workerPodTemplate, WorkerPodArgs } from './workerPod';
+/** The Pulumi program's building blocks. Only index.ts (the program) and tests import infra/. */
+export { GkeCluster, NODE_ROLES } from './cluster';
+export type { GkeClusterArgs } from './cluster';
+export { WorkerImage } from './image';
+export type { WorkerImageArgs } from './image';
+export { Workers } from './workers';
+export type { WorkersArgs } from './workers';
+export { workerPodTemplate, workerEnv, workerResources, workerTolerations, workerLabels, TERMINATION_MARGIN_SECONDS, WORKER_UID } from './workerPod';
+export type { WorkerPodArgs } from './workerPod';
 export { readStackConfig, StackConfigError } from './stackConfig';
 export { sizingOutput, watchCommands } from './outputs';
-export type { StackConfig } from './validate';
+export type { StackConfig, NodePool, Workers as WorkersConfig } from './validate';
