@@ -59,8 +59,9 @@ runMain(async () => {
       if (!result.drained) return INTERRUPTED;
       if (!options.json && result.last) {
         const { completed, failed } = result.last;
-        const done = completed === null ? '' : `${formatCount(completed)} completed, `;
-        process.stdout.write(`queue drained (${done}${formatCount(failed)} failed; watched ${formatDuration((Date.now() - started) / 1000)})\n`);
+        const done = `${completed === null ? '' : `${formatCount(completed)} completed, `}${formatCount(failed)} failed`;
+        const watched = formatDuration((Date.now() - started) / 1000);
+        process.stdout.write(result.emptyFromStart ? `queue is empty (${done})\n` : `queue drained (${done}; watched ${watched})\n`);
         if (failed > 0) process.stdout.write('see what failed: npm run failures\n');
       }
       return 0;

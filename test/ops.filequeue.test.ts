@@ -216,20 +216,28 @@ describe('ops commands on the file queue', function () {
     assert.ok(moving.etaSeconds !== null && moving.etaSeconds >= 0);
   });
 
-  it('status --watch prints plain lines when stdout is not a terminal', async () => {
+  it('status --watch prints plain lines when stdout is not a terminal, and ends at once on an empty queue', async () => {
     const url = freshUrl();
     await seed(url, 2, 2, 0, 0);
     const result = await runCli('status', ['--queue', url, '--watch', '0.2']);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /^watching fq:\S+ \(file queue\)\n\S+Z inserted=2 enqueued=0 leased=0 completed=2 failed=0 drained\nqueue drained \(2 completed, 0 failed; watched \d+s\)\n$/);
+    assert.match(result.stdout, /^watching fq:\S+ \(file queue\)\n\S+Z inserted=2 enqueued=0 leased=0 completed=2 failed=0 drained\nqueue is empty \(2 completed, 0 failed\)\n$/);
   });
 
-  it('status --watch on a terminal redraws a progress bar in place', async () => {
+  it('status --watch on a terminal redraws a progress bar in place until the queue drains', async () => {
     const url = freshUrl();
-    await seed(url, 4, 3, 1, 0);
-    const result = await onTerminal('status', ['--queue', url, '--watch', '0.2']);
+    const { queue } = await seed(url, 4, 2, 1, 0);
+    const [last] = await queue.lease({ count: 1, seconds: 600 });
+    let finishing: Promise<void> | undefined;
+    const result = await onTerminal('status', ['--queue', url, '--watch', '0.2'], (output) => {
+      // Complete the last task once the first frame is on screen.
+      if (!finishing && output.includes('3 of 4 done')) finishing = queue.delete(last);
+    });
+    await finishing;
     assert.equal(result.code, 0, result.output);
+    assert.match(result.output, /█{30}░{10} 75\.0% {2}3 of 4 done/);
     assert.match(result.output, /█{40} 100\.0% {2}4 of 4 done/);
+    assert.match(result.output, /\x1b\[\d+A/, 'moves the cursor up to redraw');
     assert.match(result.output, /\x1b\[\?25l/, 'hides the cursor while redrawing');
     assert.match(result.output, /\x1b\[\?25h/, 'shows it again');
     assert.match(result.output, /queue drained \(3 completed, 1 failed; watched \d+s\)\r?\nsee what failed: npm run failures/);
@@ -265,25 +273,31 @@ describe('ops commands on the file queue', function () {
 
 /** Runs `purge` on a pseudo-terminal and types `answer` at the question. */
 function answerOnTerminal(args: readonly string[], answer: string): Promise<{ code: number | null; output: string }> {
-  return onTerminal('purge', args, answer);
+  let answered = false;
+  return onTerminal('purge', args, (output, type) => {
+    if (!answered && output.includes('(y/N)')) {
+      answered = true;
+      type(`${answer}\r`);
+    }
+  });
 }
 
 /**
- * Runs a command on a pseudo-terminal (util-linux `script`, part of every Debian base system);
- * types `answer` once a `(y/N)` question shows.
+ * Runs a command on a pseudo-terminal (util-linux `script`, part of every Debian base system).
+ * `onOutput` sees the output so far and can type into the terminal.
  */
-function onTerminal(command: OpsCommand, args: readonly string[], answer?: string): Promise<{ code: number | null; output: string }> {
+function onTerminal(
+  command: OpsCommand,
+  args: readonly string[],
+  onOutput: (soFar: string, type: (keys: string) => void) => void = () => {},
+): Promise<{ code: number | null; output: string }> {
   const line = [process.execPath, '--import', 'tsx', cliPath(command), ...args].map(shellQuote).join(' ');
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qfec', line, '/dev/null'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
-    let answered = false;
     const onData = (chunk: string) => {
       output += chunk;
-      if (answer !== undefined && !answered && output.includes('(y/N)')) {
-        answered = true;
-        child.stdin.write(`${answer}\r`);
-      }
+      onOutput(output, (keys) => child.stdin.write(keys));
     };
     child.stdout.setEncoding('utf8').on('data', onData);
     child.stderr.setEncoding('utf8').on('data', onData);

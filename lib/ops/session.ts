@@ -1,19 +1,19 @@
 /** What every ops command shares: opening the queue, closing it, and argument parsers. */
 import { InvalidArgumentError } from 'commander';
 import { openQueue } from '../queue';
-import { QueueError } from '../queue/errors';
 import type { Queue } from '../queue/types';
 
-/** Opens the queue at `url`, runs `use`, and always closes it. */
+/**
+ * Opens the queue at `url`, runs `use`, and always closes it. A missing queue, missing
+ * credentials or an unreachable endpoint arrive as `QueueError`s that already say what to do
+ * (including the `npm run queue:create` command); `runMain` prints them.
+ */
 export async function withQueue<T>(url: string, use: (queue: Queue) => Promise<T>): Promise<T> {
-  let queue: Queue | undefined;
+  const queue = await openQueue(url);
   try {
-    queue = await openQueue(url);
     return await use(queue);
-  } catch (error) {
-    throw withCreateHint(error, url);
   } finally {
-    await queue?.close();
+    await queue.close();
   }
 }
 
@@ -37,11 +37,4 @@ export function integerBetween(min: number, max: number) {
 /** Commander parser for a repeatable option: `--id a --id b` → `['a', 'b']`. */
 export function collect(value: string, previous: readonly string[] = []): string[] {
   return [...previous, value];
-}
-
-/** Makes sure an error about a missing queue tells how to create one. */
-export function withCreateHint(error: unknown, queueUrl: string): unknown {
-  if (!(error instanceof QueueError) || error.code !== 'QueueNotFound' || error.message.includes('queue:create')) return error;
-  const what = error.hint ? error.message.slice(0, error.message.indexOf('\n  fix: ')) : error.message;
-  return new QueueError('QueueNotFound', what, `create it with: npm run queue:create -- --queue ${queueUrl}`, { cause: error });
 }

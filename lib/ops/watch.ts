@@ -46,6 +46,8 @@ export interface WatchResult {
   readonly last?: StatusReport;
   /** False when stopped by the signal before the queue drained. */
   readonly drained: boolean;
+  /** Every sample found the queue empty: there was nothing to watch. */
+  readonly emptyFromStart: boolean;
 }
 
 export async function watchQueue(queue: Queue, options: WatchOptions): Promise<WatchResult> {
@@ -54,6 +56,7 @@ export async function watchQueue(queue: Queue, options: WatchOptions): Promise<W
   const emptyNeeded = queue.kind === 'sqs' ? SQS_EMPTY_SAMPLES_TO_STOP : 1;
   let emptyInARow = 0;
   let last: StatusReport | undefined;
+  let samples = 0;
   try {
     while (!options.signal.aborted) {
       try {
@@ -61,9 +64,10 @@ export async function watchQueue(queue: Queue, options: WatchOptions): Promise<W
         const at = now();
         estimator.add({ at, counts });
         last = buildStatusReport(queue, counts, at, estimator.estimate());
+        samples++;
         options.display.update(last);
         emptyInARow = last.drained ? emptyInARow + 1 : 0;
-        if (emptyInARow >= emptyNeeded) return { last, drained: true };
+        if (emptyInARow >= emptyNeeded) return { last, drained: true, emptyFromStart: emptyInARow === samples };
       } catch (error) {
         // A network blip should not end a watch that may run for hours; a configuration problem should.
         if (!(error instanceof QueueError && error.transient)) throw error;
@@ -71,7 +75,7 @@ export async function watchQueue(queue: Queue, options: WatchOptions): Promise<W
       }
       await sleep(options.intervalSeconds * 1000, undefined, { signal: options.signal }).catch(() => undefined);
     }
-    return { last, drained: false };
+    return { last, drained: false, emptyFromStart: false };
   } finally {
     options.display.stop();
   }
