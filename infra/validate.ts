@@ -14,7 +14,6 @@ import {
   parseConfigValues,
   ParsedConfig,
   PROJECT,
-  RELEASE_CHANNELS,
   Taint,
   WorkersInput,
 } from './config';
@@ -117,6 +116,7 @@ export function validateStackConfig(values: ConfigValues, context: ValidateConte
   }
   warnings.push(...workers.plan.warnings);
 
+  // No problem means every key parsed, so the partial result is complete.
   const p = parsed as ParsedConfig;
   const config: StackConfig = {
     project: p.project,
@@ -164,9 +164,6 @@ function checkLocation(parsed: Partial<ParsedConfig>, { problems }: Report): voi
     if (!/^[a-z]+-[a-z]+\d+-[a-z]$/.test(zone)) problems.push(`zones[${i}] ${display(zone)}: is not a zone name; write one like us-central1-a`);
     else if (region && !zone.startsWith(`${region}-`)) problems.push(`zones[${i}] ${zone}: is not in gcp:region ${region}; use a zone of ${region}, e.g. ${region}-a`);
   });
-  if (parsed.releaseChannel && !RELEASE_CHANNELS.includes(parsed.releaseChannel)) {
-    problems.push(`releaseChannel ${parsed.releaseChannel}: must be one of ${RELEASE_CHANNELS.join(', ')}`);
-  }
 }
 
 function checkNodePools(inputs: readonly NodePoolInput[], workerPoolName: string | undefined, report: Report): NodePool[] | undefined {
