@@ -164,6 +164,15 @@ describe('insert: pipeline', () => {
     assert.match(error.message, /npm run purge/);
   });
 
+  it('a pandas index left in the table is named as such, with the fix', async () => {
+    const dir = freshDir(tmp.dir);
+    const file = await writeTable(path.join(dir, 'p.feather'), exampleColumns(2, { __index_level_0__: vectorFromArray([5n, 6n], new Int64()) }));
+    await assert.rejects(
+      insertTable({ settings: settingsFor(dir, file), task: primesLike, progress: false }),
+      /unexpected column: "__index_level_0__"[^]*a pandas index: write the table after df = df\.reset_index\(drop=True\)/,
+    );
+  });
+
   it('--task picks a task by module.name and names the choices when unknown', () => {
     assert.equal(findTask('tests.params.primes_like', [primesLike]), primesLike);
     assert.equal(findTask(undefined, [primesLike]), primesLike);

@@ -80,6 +80,9 @@ export function checkColumns(file: string, columns: readonly TableColumn[], task
   if (missing.length > 0) lines.push(`  missing column${missing.length > 1 ? 's' : ''}: ${missing.map((n) => JSON.stringify(n)).join(', ')}`);
   if (extra.length > 0) lines.push(`  unexpected column${extra.length > 1 ? 's' : ''}: ${extra.map((n) => JSON.stringify(n)).join(', ')}`);
   lines.push(`  task ${taskName} takes: ${takes} (and "${CLOUDPATH_COLUMN}", added from CF_CLOUDPATH when absent)`);
+  // pandas leaves its index behind under these names when a table is written with it
+  if (extra.some((name) => name.startsWith('__index_level_'))) lines.push('  "__index_level_N__" is a pandas index: write the table after df = df.reset_index(drop=True)');
+  if (extra.some((name) => /^Unnamed: \d+$/.test(name))) lines.push('  "Unnamed: N" is a pandas index saved to CSV: write it with df.to_csv(path, index=False)');
   lines.push(
     `  fix: ${extra.length > 0 ? `drop the extra columns (df.drop(columns=[${extra.map((n) => JSON.stringify(n)).join(', ')}])) or add them to the task's params; ` : ''}` +
       `${missing.length > 0 ? 'add the missing columns to the table; ' : ''}or pick another task with --task module.name`,
