@@ -1,0 +1,209 @@
+/**
+ * Worker scenarios as real processes against a real queue, run once per backend. Tasks come from
+ * test/fixtures/tasks and record every execution in a temp dir, so each test can count exactly
+ * how often, by which process and on which attempt a task ran.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createQueue, openQueue, Queue } from '../../lib/queue';
+import { encodeTask, TaskKey } from '../../lib/queue/message';
+import type { DeadLetter, LeasedTask } from '../../lib/queue/types';
+import { freePort, useFauxqs } from './fauxqs';
+import { countRecords, eventually, executions, FIXTURE_TASKS, killAllWorkers, spawnWorker, startWorker, WorkerProcess } from './workerProcess';
+
+let serial = 0;
+
+/**
+ * The worker's behaviour as real processes on one backend; `test/worker.fq.test.ts` and
+ * `test/worker.sqs.test.ts` run it on the file queue and on SQS (fauxqs).
+ */
+export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
+  describe(`worker processes on ${backend === 'fq' ? 'the file queue' : 'SQS (fauxqs)'}`, function () {
+    this.timeout(60_000);
+    const fauxqs = backend === 'sqs' ? useFauxqs() : undefined;
+    let dir: string;
+    let url: string;
+    let queue: Queue;
+
+    beforeEach(async () => {
+      dir = mkdtempSync(path.join(tmpdir(), 'worker-test-'));
+      const name = `worker-test-${process.pid}-${++serial}`;
+      // maxReceiveCount well above --max-attempts: the worker dead-letters, not SQS's redrive.
+      url = await createQueue(backend === 'fq' ? `fq://${path.join(dir, 'queue')}` : `sqs://${name}`, { maxReceiveCount: 100 });
+      queue = await openQueue(url);
+    });
+
+    afterEach(async () => {
+      await killAllWorkers();
+      await queue.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    const env = (): Record<string, string> => fauxqs?.server.env ?? {};
+    /** Common flags: this queue, outputs under the temp dir, the fixture tasks. */
+    const flags = (...extra: string[]) => ['--queue', url, '--cloudpath', `file://${path.join(dir, 'out')}`, '--tasks', FIXTURE_TASKS, ...extra];
+    const start = (...extra: string[]) => startWorker(flags(...extra), env());
+
+    async function insert(key: TaskKey, kwargs: Record<string, unknown>[]): Promise<void> {
+      assert.equal(await queue.insert(kwargs.map((k) => encodeTask(key, k, 'worker-test'))), kwargs.length);
+    }
+
+    const sleepTask = (name: string, ms: number, more: Record<string, unknown> = {}) => ({ dir, name, ms, ...more });
+
+    /** Leases the one task that should be visible now, polling for at most `withinMs`. */
+    async function leaseVisible(withinMs: number): Promise<LeasedTask> {
+      return eventually('the task to be leasable', async () => (await queue.lease({ count: 1, seconds: 30 }))[0], withinMs, 50);
+    }
+
+    it('runs a task 3.5× longer than its lease exactly once, two workers competing (heartbeat)', async () => {
+      const workers = await Promise.all([start('--lease', '2'), start('--lease', '2')]);
+      await insert(['fixtures', 'sleep'], [sleepTask('long', 7000)]);
+      await eventually('the task to finish', () => executions(dir, 'long', 'done').length > 0, 30_000);
+      await eventually('the queue to be empty', () => queue.isEmpty(), 10_000);
+      // A moment for a second execution's start record to land, had another worker leased it.
+      await sleep(500);
+      assert.equal(executions(dir, 'long', 'start').length, 1, 'started once');
+      assert.equal(executions(dir, 'long', 'done').length, 1, 'finished once');
+      for (const worker of workers) worker.signal('SIGTERM');
+      const exits = await Promise.all(workers.map((worker) => worker.waitForExit()));
+      assert.deepEqual(exits.map((exit) => exit.code), [0, 0]);
+      const succeeded = workers.map((worker) => Number(worker.summary()?.succeeded));
+      assert.deepEqual(succeeded.sort(), [0, 1]);
+      assert.ok(workers.every((worker) => !worker.logs.some((line) => line.severity === 'ERROR')), 'no errors logged');
+    });
+
+    it('on SIGTERM lets a running task finish within the grace period; /healthz turns 503', async () => {
+      const port = await freePort();
+      const worker = await start('--lease', '30', '--grace-seconds', '20', '--metrics-port', String(port));
+      assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+      await insert(['fixtures', 'sleep'], [sleepTask('graceful', 1500)]);
+      await worker.waitForLog((line) => line.message === 'task started');
+      worker.signal('SIGTERM');
+      await worker.waitForLog((line) => String(line.message).startsWith('stopping'));
+      assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 503);
+      const exit = await worker.waitForExit(15_000);
+      assert.equal(exit.code, 0, worker.describe());
+      assert.equal(executions(dir, 'graceful', 'done').length, 1);
+      assert.equal(await queue.isEmpty(), true);
+      assert.equal(worker.summary()?.succeeded, 1);
+      assert.equal(worker.summary()?.released, 0);
+    });
+
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      it(`on ${signal} past the grace period aborts the task, releases it at once and exits 0`, async () => {
+        const worker = await start('--lease', '30', '--grace-seconds', '1');
+        await insert(['fixtures', 'sleep'], [sleepTask('aborted', 20_000)]);
+        const started = await worker.waitForLog((line) => line.message === 'task started');
+        const signalledAt = Date.now();
+        worker.signal(signal);
+        const exit = await worker.waitForExit(15_000);
+        const exitedAfterMs = Date.now() - signalledAt;
+        assert.equal(exit.code, 0, worker.describe());
+        assert.ok(exitedAfterMs < 1000 + 6000, `exited ${exitedAfterMs} ms after ${signal}, grace 1 s`);
+        // The lease was 30 s: only the release can make it visible this soon.
+        const task = await leaseVisible(1000);
+        assert.equal(task.id, started.taskId);
+        assert.equal(task.attempt, 2);
+        assert.equal(executions(dir, 'aborted', 'start').length, 1);
+        assert.equal(executions(dir, 'aborted', 'done').length, 0, 'the abort signal stopped the task');
+        assert.equal(worker.summary()?.released, 1);
+      });
+    }
+
+    it('on a second signal releases a task that ignores its abort signal and exits at once', async () => {
+      const worker = await start('--lease', '30', '--grace-seconds', '30');
+      await insert(['fixtures', 'sleep'], [sleepTask('stubborn', 25_000, { ignore_abort: true })]);
+      const started = await worker.waitForLog((line) => line.message === 'task started');
+      worker.signal('SIGTERM');
+      await worker.waitForLog((line) => String(line.message).startsWith('stopping'));
+      await sleep(300);
+      assert.ok(worker.running, 'still in its grace period');
+      const signalledAt = Date.now();
+      worker.signal('SIGTERM');
+      const exit = await worker.waitForExit(15_000);
+      assert.equal(exit.code, 0, worker.describe());
+      assert.ok(Date.now() - signalledAt < 6000, 'exited well within the 30 s grace');
+      const task = await leaseVisible(1000);
+      assert.equal(task.id, started.taskId);
+      assert.equal(worker.summary()?.released, 1);
+    });
+
+    it('kill -9 during 300 tasks: restarted workers finish every task; only killed in-flight ones ran twice', async () => {
+      const total = 300;
+      await insert(['fixtures', 'sleep'], Array.from({ length: total }, (_, i) => sleepTask(`k${i}`, 30)));
+      const args = ['--lease', '2', '--concurrency', '2', '--exit-when-empty'];
+      const first = await Promise.all([start(...args), start(...args)]);
+      const killed = new Set<number>();
+      const replacements: WorkerProcess[] = [];
+      for (const [index, victim] of first.entries()) {
+        await eventually('progress before the kill', () => countRecords(dir, 'done') >= (index + 1) * 80, 30_000, 20);
+        assert.ok(victim.running, 'the worker was still running when killed');
+        victim.signal('SIGKILL');
+        killed.add(victim.pid);
+        replacements.push(spawnWorker(flags(...args), env()));
+      }
+      for (const worker of replacements) assert.equal((await worker.waitForExit(45_000)).code, 0, worker.describe());
+
+      let ranTwice = 0;
+      for (let i = 0; i < total; i++) {
+        const starts = executions(dir, `k${i}`, 'start');
+        assert.ok(executions(dir, `k${i}`, 'done').length >= 1, `task k${i} finished`);
+        // Every execution but the last was cut short by a kill (or finished but was not yet deleted).
+        for (const run of starts.slice(0, -1)) assert.ok(killed.has(run.pid), `task k${i} ran twice though pid ${run.pid} was not killed`);
+        if (starts.length > 1) ranTwice++;
+      }
+      assert.ok(ranTwice <= 2 * 2, `${ranTwice} tasks ran twice; at most 2 killed workers × 2 in flight may`);
+      const counts = await queue.counts();
+      assert.equal(counts.enqueued, 0);
+      if (counts.completed !== undefined) assert.equal(counts.completed, total);
+    });
+
+    it('dead-letters a poison task after --max-attempts and bad messages at once, while the rest finish', async () => {
+      const otherOutputs = path.join(dir, 'elsewhere');
+      await insert(['fixtures', 'sleep'], [1, 2, 3, 4, 5].map((i) => sleepTask(`ok${i}`, 10)));
+      await insert(['fixtures', 'poison'], [{ dir, name: 'poison', message: 'poisoned on purpose' }]);
+      await insert(['fixtures', 'echo'], [{ name: 'here', value: 1 }, { name: 'there', value: 2, cloudpath: `file://${otherOutputs}` }]);
+      await insert(['fixtures', 'echo'], [{ name: 'bad', value: 'not a number' }]);
+      await insert(['fixtures', 'missing'], [{ name: 'unknown' }]);
+      assert.equal(await queue.insert(['{"this is": "not a task"}']), 1);
+
+      const worker = spawnWorker(flags('--max-attempts', '3', '--max-retry-delay', '1', '--lease', '10', '--exit-when-empty'), env());
+      const exit = await worker.waitForExit(45_000);
+      assert.equal(exit.code, 0, worker.describe());
+
+      assert.deepEqual(executions(dir, 'poison', 'start').map((run) => run.attempt), [1, 2, 3]);
+      for (let i = 1; i <= 5; i++) assert.equal(executions(dir, `ok${i}`, 'done').length, 1);
+      const here = JSON.parse(readFileSync(path.join(dir, 'out', 'echo', 'here.json'), 'utf8')) as { params: unknown; attempt: number };
+      assert.deepEqual(here.params, { name: 'here', value: 1 });
+      assert.equal(here.attempt, 1);
+      // The message's own cloudpath wins over CF_CLOUDPATH.
+      assert.deepEqual((JSON.parse(readFileSync(path.join(otherOutputs, 'echo', 'there.json'), 'utf8')) as { params: unknown }).params, { name: 'there', value: 2 });
+
+      const dead: DeadLetter[] = [];
+      for await (const letter of queue.listDeadLetters()) dead.push(letter);
+      const byReason = new Map(dead.map((letter) => [letter.failure?.reason, letter]));
+      assert.deepEqual([...byReason.keys()].sort(), ['Error', 'InvalidParams', 'MalformedTask', 'UnknownTask'], JSON.stringify(dead, null, 2));
+      const poison = byReason.get('Error')!.failure!;
+      assert.equal(poison.message, 'poisoned on purpose');
+      assert.equal(poison.attempts, 3);
+      assert.match(poison.stack ?? '', /poisoned on purpose[\s\S]*fixtures/);
+      assert.match(poison.worker, new RegExp(`:${worker.pid}$`));
+      assert.ok(Math.abs(Date.parse(poison.failedAt) - Date.now()) < 60_000, poison.failedAt);
+      assert.match(byReason.get('InvalidParams')!.failure!.message, /value/);
+      assert.match(byReason.get('UnknownTask')!.failure!.message, /fixtures\.missing/);
+      assert.match(byReason.get('MalformedTask')!.failure!.message, /^malformed task message: /);
+      assert.equal((JSON.parse(byReason.get('MalformedTask')!.body) as Record<string, unknown>)['this is'], 'not a task');
+
+      const summary = worker.summary()!;
+      assert.deepEqual(
+        { succeeded: summary.succeeded, failed: summary.failed, retried: summary.retried, deadLettered: summary.deadLettered },
+        { succeeded: 7, failed: 3, retried: 2, deadLettered: 4 },
+      );
+      assert.equal(await queue.isEmpty(), true);
+    });
+  });
+}
+
