@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from './cli/options';
 import type { TaskSettings } from './config';
-import { csvKindsFor, checkColumns, PreparedRow, RowPreparer, ValidationReport } from './params/validate';
+import { csvKindsFor, checkColumns, MESSAGE_SIZE, PreparedRow, RowPreparer, ValidationReport } from './params/validate';
 import { DEFAULT_CHUNK_ROWS, openTable, ParamTable } from './params/readTable';
 import { startProgress, ProgressOptions } from './params/progress';
 import { writeExampleParams, EXAMPLE_ROWS } from './params/exampleTable';
@@ -160,7 +160,7 @@ async function checkRows(
         const bytes = Buffer.byteLength(encodeTask(task.key, prepared.kwargs, queueName, SIZING_ID), 'utf8');
         if (bytes > maxBytes) {
           report.add(row, [{
-            column: '(message size)',
+            column: MESSAGE_SIZE,
             message: `the task message is ${bytes.toLocaleString('en-US')} bytes; a queue message holds at most ${maxBytes.toLocaleString('en-US')} (${Math.round(maxBytes / 1024)} KiB): keep big inputs in files under the cloudpath and pass their names`,
           }]);
         }

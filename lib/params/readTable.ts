@@ -15,9 +15,8 @@ import path from 'node:path';
 import { AsyncRecordBatchFileReader, AsyncRecordBatchStreamReader, RecordBatch, RecordBatchReader, Schema } from 'apache-arrow';
 import { parse as parseCsv, CsvError } from 'csv-parse';
 import { UserError } from '../cli/options';
-import { CorruptBufferError } from './codecs';
+import { CorruptBufferError } from './codecs'; // importing it registers the LZ4/ZSTD decoders
 import { CellError, compileColumn, CompiledColumn, JsonValue, UnsupportedTypeError } from './convert';
-import './codecs';
 
 export type TableFormat = 'arrow-file' | 'arrow-stream' | 'csv';
 

@@ -10,6 +10,9 @@ import { AnyTaskDefinition, CLOUDPATH_COLUMN } from '../task';
 import type { JsonValue } from './convert';
 import { CsvKind, ROW_PROBLEM, RowPlace, TableColumn, TableRow } from './readTable';
 
+/** The pseudo-column that messages over the queue's size limit are reported under. */
+export const MESSAGE_SIZE = '(message size)';
+
 /** What a missing value (null, NaN, empty CSV cell) becomes for one parameter. */
 type NullPolicy = 'keep' | 'omit' | 'reject';
 
@@ -238,7 +241,7 @@ export class ValidationReport {
     ];
     for (const [column, { count, samples }] of this.byColumn) {
       const type = columnTypes.get(column);
-      const label = column === ROW_PROBLEM ? 'whole rows' : `column "${column}"${type ? ` (${type})` : ''}`;
+      const label = column === ROW_PROBLEM ? 'whole rows' : column === MESSAGE_SIZE ? 'message size' : `column "${column}"${type ? ` (${type})` : ''}`;
       lines.push(`  ${label}: ${count.toLocaleString('en-US')} row${count === 1 ? '' : 's'}${count > samples.length ? `, the first ${samples.length}:` : ':'}`);
       for (const sample of samples) lines.push(`    ${sample}`);
     }

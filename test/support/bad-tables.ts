@@ -233,7 +233,7 @@ export const BAD_TABLES: readonly BadTable[] = [
   {
     name: 'message too large',
     make: (dir) => writeTable(path.join(dir, 'huge.feather'), exampleColumns(3, { label: vectorFromArray(['small', 'x'.repeat(300_000), 'small'], new Utf8()) })),
-    expected: [/column "\(message size\)": 1 row:\n    row 1: the task message is 300,\d{3} bytes; a queue message holds at most 262,144 \(256 KiB\)/],
+    expected: [/message size: 1 row:\n    row 1: the task message is 300,\d{3} bytes; a queue message holds at most 262,144 \(256 KiB\)/],
   },
 ];
 
