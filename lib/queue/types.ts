@@ -48,7 +48,7 @@ export interface LeaseOptions {
 export interface InsertOptions {
   /** Delay before the tasks become leasable, in seconds (SQS: at most 900). */
   readonly delaySeconds?: number;
-  /** Calls in flight at once (SQS batches of 10; file queue: parallel file writes). */
+  /** Calls in flight at once (SQS batches of 10, default 16; file queue: ignored, its sequential synchronous writes beat parallel async ones). */
   readonly concurrency?: number;
   /** Called after each flushed batch with the number of tasks it stored. */
   readonly onProgress?: (inserted: number) => void;
