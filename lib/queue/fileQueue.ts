@@ -5,6 +5,7 @@
  * fcntl `lockf`, so we do not take Python's journal locks: see docs/queue.md for what that means.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { QueueError } from './errors';
 import { addInsertions, readCounter, resetCounters } from './fileQueueCounter';
@@ -43,6 +44,8 @@ export class FileQueue implements Queue {
   /** Lease calls share one directory stream: run them one at a time. */
   private leaseChain: Promise<unknown> = Promise.resolve();
   private knownDirs = new Set<string>();
+  /** Set once this instance has made sure the layout exists (insert creates it, like Python). */
+  private layoutReady = false;
 
   /** `root` must be absolute; use `openQueue('fq://...')`. */
   constructor(readonly root: string) {
@@ -54,12 +57,13 @@ export class FileQueue implements Queue {
   /** Creates the directories and `insertions` (= 0) when missing; idempotent. */
   create(): void {
     this.guard('create the queue', () => this.layout.create());
+    this.layoutReady = true;
   }
 
   async insert(bodies: Iterable<string> | AsyncIterable<string>, options: InsertOptions = {}): Promise<number> {
     const delay = Math.ceil(options.delaySeconds ?? 0);
     const timestamp = delay > 0 ? nowSeconds() + delay : 0;
-    this.create();
+    if (!this.layoutReady) this.create();
     let total = 0;
     let unCounted = 0;
     const flush = async () => {
@@ -104,7 +108,7 @@ export class FileQueue implements Queue {
   }
 
   lease(options: LeaseOptions): Promise<LeasedTask[]> {
-    if (!(options.seconds > 0)) throw new RangeError(`lease seconds must be > 0, got ${options.seconds}`);
+    if (!(options.seconds > 0)) return Promise.reject(new RangeError(`lease seconds must be > 0, got ${options.seconds}`));
     const run = this.leaseChain.then(() => this.guardAsync('lease tasks', () => this.leaseNow(options)));
     this.leaseChain = run.catch(() => undefined);
     return run;
@@ -236,7 +240,7 @@ export class FileQueue implements Queue {
   private readDeadLetter(name: string): DeadLetter | undefined {
     let text: string;
     try {
-      text = fs.readFileSync(`${this.layout.deadDir}/${name}`, 'utf8');
+      text = fs.readFileSync(path.join(this.layout.deadDir, name), 'utf8');
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return undefined; // requeued meanwhile
       throw error;
@@ -436,7 +440,7 @@ async function removeFilesIn(dir: string): Promise<void> {
     handle.closeSync();
   }
   for (let i = 0; i < names.length; i++) {
-    unlinkIfPresent(`${dir}/${names[i]}`);
+    unlinkIfPresent(path.join(dir, names[i]!));
     if (i % 10_000 === 9_999) await yieldToEventLoop();
   }
 }

@@ -415,10 +415,14 @@ export class SqsQueue implements Queue {
         skipped.push(...messages.filter((m) => !move.includes(m)).map((m) => m.ReceiptHandle!));
         if (move.length === 0) continue;
         await this.insert(move.map((m) => m.Body ?? ''));
-        await this.call('delete from', deadUrl, () =>
+        const deleted = await this.call('delete from', deadUrl, () =>
           this.client.send(new DeleteMessageBatchCommand({ QueueUrl: deadUrl, Entries: move.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) })),
         );
         moved += move.length;
+        if (deleted.Failed?.length) {
+          const first = deleted.Failed[0]!;
+          throw new QueueError('BackendError', `requeued ${moved} task(s), but ${deleted.Failed.length} of them could not be removed from ${deadUrl} (${first.Code}: ${first.Message}); they will show up there again as duplicates`, 'list them with `npm run failures` and delete the duplicates, or requeue again later');
+        }
       }
     } finally {
       await this.restoreVisibility(deadUrl, skipped);
@@ -443,6 +447,7 @@ export class SqsQueue implements Queue {
     });
   }
 
+  /** Best effort: an entry that fails here (e.g. its handle expired) becomes visible by itself anyway. */
   private async restoreVisibility(queueUrl: string, handles: readonly string[]): Promise<void> {
     for (let i = 0; i < handles.length; i += MAX_BATCH) {
       const entries = handles.slice(i, i + MAX_BATCH).map((handle, j) => ({ Id: String(j), ReceiptHandle: handle, VisibilityTimeout: 0 }));
