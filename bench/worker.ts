@@ -6,10 +6,13 @@
  * ≥ 0.5× the bare file operations a file-queue task needs, measured in the same run:
  * rename (claim) + journal append + read + 2 unlinks (task file, journal) + completions tally.
  *
- *   npm run bench -- worker [--tasks 10000] [--concurrency 1,10] [--backends fq-tmpfs,fq-disk,sqs] [--log-level info]
+ *   npm run bench -- worker [--tasks 10000] [--concurrency 1,10] [--backends fq-tmpfs,fq-disk,sqs]
  *
  * "tasks/s" is from the worker's own summary (first lease to empty queue); "wall" adds process
  * start-up (tsx compiling the TypeScript on the fly; the bundled image starts faster).
+ * "tasks/CPU-s" divides by the worker process's CPU time instead: on a busy shared machine it is
+ * the steadier estimate of what one idle core would do (SQS excepted: there the server's work
+ * and the round trips dominate, and the server runs outside the worker).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -32,6 +35,8 @@ interface Run {
   readonly tasks: number;
   readonly insertSeconds: number;
   readonly workSeconds: number;
+  /** The worker process's CPU time while it ran: the figure that contention on a shared machine distorts least. */
+  readonly cpuSeconds: number;
   readonly wallSeconds: number;
 }
 
@@ -45,7 +50,7 @@ function bodies(count: number): string[] {
 }
 
 /** Inserts the tasks, runs one worker process until the queue is empty, reads its summary line. */
-async function runOnce(backend: Backend, concurrency: number, tasks: number, logLevel: string, sqs?: FauxqsServer): Promise<Run> {
+async function runOnce(backend: Backend, concurrency: number, tasks: number, sqs?: FauxqsServer): Promise<Run> {
   const dir = scratchDir(backend);
   try {
     const url = await createQueue(backend === 'sqs' ? `sqs://bench-worker-${process.pid}-${concurrency}-${Date.now()}` : `fq://${path.join(dir, 'queue')}`);
@@ -67,7 +72,7 @@ async function runOnce(backend: Backend, concurrency: number, tasks: number, log
       const child = spawn(
         process.execPath,
         ['-r', 'tsx/cjs', path.join(ROOT, 'worker', 'main.ts'), '--queue', url, '--tasks', FIXTURE_TASKS, '--cloudpath', `file://${dir}/out`,
-          '--concurrency', String(concurrency), '--lease', '60', '--exit-when-empty', '--log-level', logLevel],
+          '--concurrency', String(concurrency), '--lease', '60', '--exit-when-empty', '--log-level', 'info'],
         { cwd: ROOT, stdio: ['ignore', out, 'inherit'], env: { ...process.env, ...(sqs?.env ?? {}) } },
       );
       child.once('error', reject);
@@ -76,18 +81,21 @@ async function runOnce(backend: Backend, concurrency: number, tasks: number, log
     const wallSeconds = (performance.now() - wallStart) / 1000;
     fs.closeSync(out);
     const lines = fs.readFileSync(logFile, 'utf8').trim().split('\n');
-    const summary = JSON.parse(lines.at(-1)!) as { message: string; succeeded: number; durationSeconds: number };
+    const summary = JSON.parse(lines.at(-1)!) as { message: string; succeeded: number; durationSeconds: number; cpuSeconds: number };
     if (exitCode !== 0 || summary.message !== 'worker stopped' || summary.succeeded !== tasks) {
       throw new Error(`${backend}: worker exited ${exitCode}; last line: ${lines.at(-1)}`);
     }
-    return { backend, concurrency, tasks, insertSeconds, workSeconds: summary.durationSeconds, wallSeconds };
+    return { backend, concurrency, tasks, insertSeconds, workSeconds: summary.durationSeconds, cpuSeconds: summary.cpuSeconds, wallSeconds };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** The floor for a file-queue task: the same file operations, in a tight loop, no worker around them. */
-async function bareFileOperations(backend: Backend, tasks: number): Promise<number> {
+/**
+ * The floor for a file-queue task: the same file operations, in a tight loop, no worker around
+ * them. Resolves with tasks per second of wall time and per second of CPU time.
+ */
+async function bareFileOperations(backend: Backend, tasks: number): Promise<{ perSecond: number; perCpuSecond: number }> {
   const dir = scratchDir(backend);
   try {
     const root = path.join(dir, 'queue');
@@ -98,6 +106,7 @@ async function bareFileOperations(backend: Backend, tasks: number): Promise<numb
     const names = fs.readdirSync(queueDir).filter((name) => name.endsWith('.json'));
     const leasedUntil = Math.floor(Date.now() / 1000) + 60;
     const started = performance.now();
+    const cpu = process.cpuUsage();
     for (const name of names) {
       const id = name.slice(name.indexOf('--') + 2, -'.json'.length);
       const leased = `${leasedUntil}--${id}.json`;
@@ -108,7 +117,35 @@ async function bareFileOperations(backend: Backend, tasks: number): Promise<numb
       fs.unlinkSync(path.join(root, 'movement', id));
       fs.appendFileSync(path.join(root, 'completions'), '\0');
     }
-    return names.length / ((performance.now() - started) / 1000);
+    const { user, system } = process.cpuUsage(cpu);
+    return { perSecond: names.length / ((performance.now() - started) / 1000), perCpuSecond: names.length / ((user + system) / 1e6) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The queue module alone: lease one task, delete it, repeat, in this process with no worker around
+ * it. Separates the queue's cost from the worker's in the table.
+ */
+async function queueOnly(backend: Backend, tasks: number): Promise<{ perSecond: number; perCpuSecond: number }> {
+  const dir = scratchDir(backend);
+  try {
+    const queue = await openQueue(await createQueue(`fq://${path.join(dir, 'queue')}`));
+    await queue.insert(bodies(tasks));
+    const started = performance.now();
+    const cpu = process.cpuUsage();
+    let done = 0;
+    for (;;) {
+      const [task] = await queue.lease({ count: 1, seconds: 60 });
+      if (!task) break;
+      await queue.delete(task);
+      done++;
+    }
+    const { user, system } = process.cpuUsage(cpu);
+    await queue.close();
+    if (done !== tasks) throw new Error(`queue-only loop finished ${done} of ${tasks} tasks`);
+    return { perSecond: done / ((performance.now() - started) / 1000), perCpuSecond: done / ((user + system) / 1e6) };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -123,9 +160,8 @@ async function main(): Promise<void> {
     .addOption(new Option('--tasks <n>', 'no-op tasks per run').default('10000'))
     .addOption(new Option('--concurrency <list>', 'worker concurrency values to try').default('1,10'))
     .addOption(new Option('--backends <list>', `any of ${BACKENDS.join(', ')}`).default(BACKENDS.join(',')))
-    .addOption(new Option('--log-level <level>', 'the worker\'s log level (info writes two lines per task)').default('info'))
     .parse()
-    .opts<{ tasks: string; concurrency: string; backends: string; logLevel: string }>();
+    .opts<{ tasks: string; concurrency: string; backends: string }>();
   const tasks = Number(options.tasks);
   const backends = list(options.backends) as Backend[];
   const unknown = backends.filter((b) => !BACKENDS.includes(b));
@@ -137,20 +173,26 @@ async function main(): Promise<void> {
   const fauxqs = backends.includes('sqs') ? await startFauxqs() : undefined;
   if (fauxqs) Object.assign(process.env, fauxqs.env);
   const print = (text: string) => process.stdout.write(`${text}\n`);
-  print(`worker benchmark: ${tasks} no-op tasks per run, one worker process, log level ${options.logLevel}, ${os.cpus().length} CPUs`);
-  print('backend    conc  insert/s  tasks/s  per task  wall (s)');
+  print(`worker benchmark: ${tasks} no-op tasks per run, one worker process logging at info (two lines per task), ${os.cpus().length} CPUs`);
+  print('backend    conc  insert/s  tasks/s  per task  tasks/CPU-s  CPU per task  wall (s)');
   try {
     for (const backend of backends) {
       for (const concurrency of concurrencies) {
-        const run = await runOnce(backend, concurrency, tasks, options.logLevel, fauxqs);
+        const run = await runOnce(backend, concurrency, tasks, fauxqs);
         print(
           `${backend.padEnd(9)} ${String(concurrency).padStart(5)} ${(run.tasks / run.insertSeconds).toFixed(0).padStart(9)} ${(run.tasks / run.workSeconds).toFixed(0).padStart(8)} ` +
-            `${((run.workSeconds / run.tasks) * 1e6).toFixed(0).padStart(6)} µs ${run.wallSeconds.toFixed(2).padStart(9)}`,
+            `${((run.workSeconds / run.tasks) * 1e6).toFixed(0).padStart(6)} µs ${(run.tasks / run.cpuSeconds).toFixed(0).padStart(12)} ` +
+            `${((run.cpuSeconds / run.tasks) * 1e6).toFixed(0).padStart(10)} µs ${run.wallSeconds.toFixed(2).padStart(9)}`,
         );
       }
       if (backend !== 'sqs') {
+        const alone = await queueOnly(backend, tasks);
+        print(`${backend.padEnd(9)}  queue module alone (lease 1 + delete, no worker): ${alone.perSecond.toFixed(0)} tasks/s, ${alone.perCpuSecond.toFixed(0)} tasks/CPU-s`);
         const bare = await bareFileOperations(backend, tasks);
-        print(`${backend.padEnd(9)}  bare file operations (rename+journal+read+2 unlinks+tally): ${bare.toFixed(0)} tasks/s, ${(1e6 / bare).toFixed(0)} µs per task`);
+        print(
+          `${backend.padEnd(9)}  bare file operations (rename+journal+read+2 unlinks+tally): ${bare.perSecond.toFixed(0)} tasks/s (${(1e6 / bare.perSecond).toFixed(0)} µs per task), ` +
+            `${bare.perCpuSecond.toFixed(0)} tasks/CPU-s`,
+        );
       }
     }
   } finally {

@@ -95,6 +95,11 @@ export interface WorkerSummary {
   readonly released: number;
   readonly leaseLost: number;
   readonly durationSeconds: number;
+  /**
+   * CPU time (user + system) this process spent while the worker ran: divided by
+   * `durationSeconds`, how busy the worker kept its core (near 1: CPU-bound, raise pods, not concurrency).
+   */
+  readonly cpuSeconds: number;
 }
 
 export interface WorkerEvents {
@@ -135,7 +140,7 @@ interface Slot {
   finish(): void;
 }
 
-type Counters = { -readonly [K in keyof Omit<WorkerSummary, 'durationSeconds'>]: number };
+type Counters = { -readonly [K in keyof Omit<WorkerSummary, 'durationSeconds' | 'cpuSeconds'>]: number };
 
 export class Worker extends EventEmitter<WorkerEvents> {
   private readonly queue: Queue;
@@ -158,6 +163,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private graceTimer: NodeJS.Timeout | undefined;
   private startedAt = 0;
   private stoppedAt = 0;
+  private startedCpu: NodeJS.CpuUsage | undefined;
+  private stoppedCpu: NodeJS.CpuUsage | undefined;
   private fatal: unknown;
   private stateValue: WorkerState = 'new';
   private stoppedPromise: Promise<WorkerSummary> | undefined;
@@ -186,7 +193,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   summary(): WorkerSummary {
     const end = this.stoppedAt || Date.now();
-    return { ...this.counters, durationSeconds: this.startedAt ? (end - this.startedAt) / SECOND : 0 };
+    const cpu = this.stoppedCpu ?? (this.startedCpu ? process.cpuUsage(this.startedCpu) : undefined);
+    return {
+      ...this.counters,
+      durationSeconds: this.startedAt ? (end - this.startedAt) / SECOND : 0,
+      cpuSeconds: cpu ? Math.round((cpu.user + cpu.system) / 1000) / 1000 : 0,
+    };
   }
 
   /**
@@ -199,6 +211,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.stateValue === 'stopped') return Promise.resolve(this.summary()); // stop() came first
     this.stateValue = 'running';
     this.startedAt = Date.now();
+    this.startedCpu = process.cpuUsage();
     this.stoppedPromise = this.run();
     return this.stoppedPromise;
   }
@@ -254,6 +267,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.stateValue = 'stopped';
     this.stoppedAt = Date.now();
+    this.stoppedCpu = this.startedCpu && process.cpuUsage(this.startedCpu);
     const summary = this.summary();
     this.log.info(summary, 'worker stopped');
     this.emit('stopped', summary);
