@@ -60,9 +60,10 @@ function bareFileQueue(root: string, n: number): Measurement {
     const id = randomUUID();
     const name = `0--${id}.json`;
     const tmp = path.join(root, 'tmp', id);
+    // the order the queue module uses: journal, then the task written aside and renamed in
+    fs.writeFileSync(path.join(movementDir, id), `${name}\n`, { flag: 'wx' });
     fs.writeFileSync(tmp, body);
     fs.renameSync(tmp, path.join(queueDir, name));
-    fs.writeFileSync(path.join(movementDir, id), `${name}\n`);
   }
   const insertPerSecond = rate(n, started);
 
