@@ -132,7 +132,7 @@ interface Slot {
   /** Carries the task id, name and attempt on every line. */
   readonly log: Logger;
   readonly heartbeat: Heartbeat;
-  readonly abort: AbortController;
+  readonly abort: LazyAbort;
   /** Set by whichever path decides the outcome first: the task's own end, a lost lease, or shutdown. */
   claimed: boolean;
   startedAt?: number;
@@ -366,7 +366,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       parsed,
       name,
       log,
-      abort: new AbortController(),
+      abort: new LazyAbort(),
       claimed: false,
       finished,
       finish: () => {
@@ -417,7 +417,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
 
     const { task: parsed, storage } = slot.parsed;
-    const context: TaskContext = { taskId: task.id, attempt: task.attempt, storage, log, signal: slot.abort.signal };
+    const { abort } = slot;
+    const context: TaskContext = {
+      taskId: task.id,
+      attempt: task.attempt,
+      storage,
+      log,
+      get signal() {
+        return abort.signal;
+      },
+    };
     slot.startedAt = Date.now();
     log.info('task started');
     this.emit('taskStarted', { taskId: task.id, task: slot.name!, attempt: task.attempt });
@@ -594,6 +603,31 @@ export class Worker extends EventEmitter<WorkerEvents> {
       worker: this.workerId,
       failedAt: new Date().toISOString(),
     };
+  }
+}
+
+/**
+ * An AbortController made only when the task reads `context.signal`: creating one costs about as
+ * much as a file-queue rename, and most tasks never look at it.
+ */
+class LazyAbort {
+  private controller: AbortController | undefined;
+  private reason: unknown;
+  private aborted = false;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
   }
 }
 
