@@ -73,6 +73,7 @@ export class Heartbeat {
     try {
       // Kept even when stop() came meanwhile: the old handle is no longer valid.
       this.current = await queue.renew(this.current, leaseSeconds);
+      log.debug({ leaseExpiresAt: new Date(this.current.leaseExpiresAt).toISOString() }, 'lease renewed');
     } catch (error) {
       if (error instanceof QueueError && error.code === 'LeaseLost') {
         this.stopped = true;

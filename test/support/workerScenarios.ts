@@ -59,7 +59,7 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
     }
 
     it('runs a task 3.5× longer than its lease exactly once, two workers competing (heartbeat)', async () => {
-      const workers = await Promise.all([start('--lease', '2'), start('--lease', '2')]);
+      const workers = await Promise.all([start('--lease', '2', '--log-level', 'debug'), start('--lease', '2', '--log-level', 'debug')]);
       await insert(['fixtures', 'sleep'], [sleepTask('long', 7000)]);
       await eventually('the task to finish', () => executions(dir, 'long', 'done').length > 0, 30_000);
       await eventually('the queue to be empty', () => queue.isEmpty(), 10_000);
@@ -67,6 +67,9 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
       await sleep(500);
       assert.equal(executions(dir, 'long', 'start').length, 1, 'started once');
       assert.equal(executions(dir, 'long', 'done').length, 1, 'finished once');
+      // Renewed every 2/3 s for 7 s: about ten renewals, by the worker that ran it.
+      const renewals = workers.flatMap((worker) => worker.logs.filter((line) => line.message === 'lease renewed'));
+      assert.ok(renewals.length >= 6, `${renewals.length} renewals`);
       for (const worker of workers) worker.signal('SIGTERM');
       const exits = await Promise.all(workers.map((worker) => worker.waitForExit()));
       assert.deepEqual(exits.map((exit) => exit.code), [0, 0]);
