@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { UserError } from '../lib/cli/options';
 import { createQueue, openQueue, Queue } from '../lib/queue';
@@ -16,6 +17,7 @@ import type { DeadLetter } from '../lib/queue/types';
 import { openStorage } from '../lib/storage';
 import { defineTask } from '../lib/task';
 import { Backoff, backoffDelay, retryDelaySeconds } from '../worker/backoff';
+import { Heartbeat } from '../worker/lease';
 import { createLogger, Logger } from '../worker/logger';
 import { serveMetrics, workerMetrics } from '../worker/metrics';
 import { loadTaskModule, TaskRegistry } from '../worker/registry';
@@ -174,6 +176,24 @@ describe('Worker embedded on a file queue', function () {
     const summary = await done;
     assert.equal(summary.leaseLost, 1);
     assert.equal(summary.succeeded, 0);
+  });
+
+  it('warns as a lease nears the backend\'s ceiling and says when it cannot be extended', async () => {
+    await queue.insert([encodeTask(['fixtures', 'noop'], { i: 1 }, 'q')]);
+    const [leased] = await queue.lease({ count: 1, seconds: 1 });
+    // The ceiling as SQS would report it (12 h after receipt), brought within reach of a test.
+    const task = { ...leased!, leaseCeilingAt: Date.now() + 500 };
+    const { log, lines } = memoryLogger('debug');
+    const heartbeat = new Heartbeat({ queue, task, leaseSeconds: 1, log, onLost: () => assert.fail('lease lost') });
+    heartbeat.start();
+    await eventually('the ceiling error', () => lines.some((line) => line.severity === 'ERROR'), 5000, 20);
+    const renewed = lines.filter((line) => line.message === 'lease renewed').length;
+    await sleep(1000);
+    await heartbeat.stop();
+    assert.match(String(lines.find((line) => line.severity === 'WARNING')?.message), /nears the queue's lease limit/);
+    assert.match(String(lines.find((line) => line.severity === 'ERROR')?.message), /cannot be extended past .*another worker will start it again/);
+    assert.equal(lines.filter((line) => line.message === 'lease renewed').length, renewed, 'no renewal after the last possible one');
+    await queue.delete(heartbeat.task);
   });
 
   it('dead-letters a task leased more than --max-attempts times without running it', async () => {
