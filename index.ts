@@ -1,13 +1,15 @@
 /**
- * The gke-batch Pulumi program: worker image, GKE cluster and node pools, worker Deployment.
+ * The gke-batch Pulumi program: worker image, GKE cluster and node pools, and the workers (a Job
+ * that drains the queue, or a Deployment KEDA scales with it: docs/scaling.md).
  * Config: Pulumi.<stack>.yaml (keys and defaults in infra/config.ts; guide in docs/deploy.md).
  */
 import * as pulumi from '@pulumi/pulumi';
-import { GkeCluster, readStackConfig, sizingOutput, watchCommands, WorkerImage, Workers } from './infra';
+import { fullScaleInput, GkeCluster, readStackConfig, scalingOutput, scalingSummary, sizingOutput, systemPoolName, watchCommands, WorkerImage, Workers } from './infra';
 
 // Validate everything before declaring anything: a bad config changes nothing in the cloud.
 const { config, warnings } = readStackConfig();
 pulumi.log.info(`plan: ${config.plan.summary}`);
+pulumi.log.info(scalingSummary(fullScaleInput(config)));
 for (const warning of warnings) pulumi.log.warn(warning);
 
 const image = new WorkerImage('worker', { project: config.project, region: config.region, image: config.image, tag: pulumi.getStack() });
@@ -39,6 +41,8 @@ const workers = new Workers('workers', {
   cloudpath: config.cloudpath,
   outputBucket: config.outputBucket,
   aws: { region: config.aws.region, accessKeyId: pulumi.secret(config.aws.accessKeyId), secretAccessKey: pulumi.secret(config.aws.secretAccessKey) },
+  scaling: config.scaling,
+  systemPool: systemPoolName(config.nodePools, config.workerPool.name),
 });
 
 export const clusterName = cluster.clusterName;
@@ -51,4 +55,5 @@ export const workerCount = workers.replicas;
 export const nodePools = config.nodePools.map((pool) => pool.name);
 export const sizing = sizingOutput(config);
 export const plan = config.plan.summary;
+export const scaling = scalingOutput(config);
 export const watch = watchCommands(config);

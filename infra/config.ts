@@ -1,7 +1,7 @@
 /**
  * The stack's configuration schema: every key with its type, default, unit and a doc line, in one
  * place. Values live in `Pulumi.<stack>.yaml` under the `gke-batch:` namespace (plus `gcp:project`
- * and `gcp:region`); structured keys (nodePools, workers, image, aws, sizing) are set with
+ * and `gcp:region`); structured keys (nodePools, workers, image, aws, sizing, scaling) are set with
  * `pulumi config set --path gke-batch:workers.cpu 1`.
  *
  * This module parses shapes and types only; `validate.ts` checks how the values fit together
@@ -9,7 +9,10 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
+import { DEFAULT_BACKOFF_LIMIT } from './drainJob';
+import { DEFAULT_COOLDOWN_SECONDS, KEDA_CHART_REPO, KEDA_CHART_VERSION } from './keda';
 import { parseCpuMillis, parseMemoryMiB, quantityHint } from './quantity';
+import { SCALING_MODES } from './scaling';
 import { closest } from './suggest';
 
 /** The Pulumi project name, and so the config namespace. */
@@ -128,6 +131,37 @@ export const sizingSchema = z.strictObject({
   memorySlackPercent: wholeNumber(0, 50, 'percent').default(3).describe('Allocatable memory held back for the autoscaler\'s stricter model, in percent. Default 3.'),
 });
 
+export const scalingSchema = z.strictObject({
+  mode: z
+    .enum(SCALING_MODES, { error: `must be ${SCALING_MODES.join(' or ')}` })
+    .default('drain')
+    .describe('drain (default): a Job whose workers exit once the queue is empty, then nodes scale to zero; continuous: a Deployment KEDA scales with the SQS queue.'),
+  run: z
+    .preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string({ error: 'must be a run id such as 2' }))
+    .default('1')
+    .describe('drain: the run id, part of the Job\'s name; set a new one (2, 3, 2026-05-01) and pulumi up to start a new run. Default "1".'),
+  maxWorkers: wholeNumber(1, 100000, 'workers')
+    .optional()
+    .describe('Most workers at once: the Job\'s parallelism (drain) or KEDA\'s maximum (continuous); at most what the pool holds. Default: workers.replicas.'),
+  queueLength: wholeNumber(1, 10000, 'tasks').optional().describe('continuous: tasks (waiting + in flight) per worker KEDA aims for. Default: workers.concurrency.'),
+  backoffLimit: wholeNumber(0, 10000, 'crashes')
+    .default(DEFAULT_BACKOFF_LIMIT)
+    .describe(`drain: worker crashes tolerated before the Job fails (spot preemptions do not count). Default ${DEFAULT_BACKOFF_LIMIT}.`),
+  cooldownSeconds: wholeNumber(0, 86400, 'seconds')
+    .default(DEFAULT_COOLDOWN_SECONDS)
+    .describe(`continuous: seconds the queue must stay empty before the workers scale to zero. Default ${DEFAULT_COOLDOWN_SECONDS}.`),
+  kedaChartVersion: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/, 'must be an exact chart version such as 2.20.2, not a range')
+    .default(KEDA_CHART_VERSION)
+    .describe(`continuous: version of KEDA's Helm chart, pinned. Default ${KEDA_CHART_VERSION}.`),
+  kedaChartRepo: z
+    .string()
+    .regex(/^(https|oci):\/\/\S+$/, 'must be an https:// or oci:// Helm repository URL')
+    .default(KEDA_CHART_REPO)
+    .describe(`continuous: Helm repository holding the keda chart. Default ${KEDA_CHART_REPO}.`),
+});
+
 // ---------------------------------------------------------------------------------------------
 // Top-level keys of the `gke-batch:` namespace.
 
@@ -154,6 +188,7 @@ export const structuredKeys = {
   image: imageSchema.prefault({}).describe('The worker image: built from the Dockerfile, or an existing one.'),
   aws: awsSchema.prefault({}).describe('AWS credentials and region for SQS (set the keys with --secret).'),
   sizing: sizingSchema.prefault({}).describe('What each node keeps for itself before workers fit.'),
+  scaling: scalingSchema.prefault({}).describe('How the workers run and scale: drain (a Job) or continuous (KEDA); see docs/scaling.md.'),
 } as const;
 
 /** One field of each structured key, for messages that show how `--path` works. */
@@ -164,6 +199,7 @@ const PATH_EXAMPLES: Readonly<Record<StructuredKey, string>> = {
   image: 'image.existing REPO/NAME@sha256:DIGEST',
   aws: 'aws.region us-east-1',
   sizing: 'sizing.daemonSetCpu 460m',
+  scaling: 'scaling.mode continuous',
 };
 
 export type ScalarKey = keyof typeof scalarKeys;
@@ -179,6 +215,7 @@ export type WorkersInput = z.output<typeof workersSchema>;
 export type ImageInput = z.output<typeof imageSchema>;
 export type AwsInput = z.output<typeof awsSchema>;
 export type SizingInput = z.output<typeof sizingSchema>;
+export type ScalingConfigInput = z.output<typeof scalingSchema>;
 export type Taint = z.output<typeof taint>;
 
 /** Every key after parsing, before the cross-checks in validate.ts. */
@@ -200,6 +237,7 @@ export interface ParsedConfig {
   readonly image: ImageInput;
   readonly aws: AwsInput;
   readonly sizing: SizingInput;
+  readonly scaling: ScalingConfigInput;
 }
 
 function defaultNodePools(): z.input<typeof nodePoolSchema>[] {

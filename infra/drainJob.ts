@@ -20,7 +20,7 @@
  */
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { TERMINATION_MARGIN_SECONDS } from './workerPod';
+import { TERMINATION_MARGIN_SECONDS, WorkerContainer, WorkerPodSpec } from './workerPod';
 
 /** The variable that makes the worker exit 0 once the queue is empty (same as `--exit-when-empty`). */
 export const EXIT_WHEN_EMPTY_ENV = 'WORKER_EXIT_WHEN_EMPTY';
@@ -39,21 +39,14 @@ export const RUN_LABEL = 'gke-batch/run';
 const MAX_JOB_NAME_LENGTH = 63;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-/** A worker container as the Workers component declares it; `env` is a plain list so the Job can add to it. */
-export type WorkerContainer = Omit<k8s.types.input.core.v1.Container, 'env'> & {
-  readonly env?: readonly k8s.types.input.core.v1.EnvVar[];
-};
-
-/** The worker pod as the Deployment would run it. Restart policy and termination grace are the Job's to set. */
+/** The worker pod as the Deployment would run it. */
 export interface WorkerPodTemplate {
   /** Labels on every worker pod. */
   readonly labels: Readonly<Record<string, string>>;
   /** Annotations on every worker pod. */
   readonly annotations?: Readonly<Record<string, string>>;
-  /** Pod spec: service account, security context, node selector, tolerations, volumes, ... */
-  readonly spec: Omit<k8s.types.input.core.v1.PodSpec, 'containers' | 'restartPolicy' | 'terminationGracePeriodSeconds'> & {
-    readonly containers: readonly WorkerContainer[];
-  };
+  /** Pod spec: service account, security context, node selector, tolerations, volumes, ... (`restartPolicy` and `terminationGracePeriodSeconds` are the Job's to set). */
+  readonly spec: WorkerPodSpec;
   /** Name of the container that runs the worker (it gets WORKER_EXIT_WHEN_EMPTY=1). */
   readonly workerContainer: string;
 }

@@ -8,5 +8,6 @@ export type { WorkersArgs } from './workers';
 export { workerPodTemplate, workerEnv, workerResources, workerTolerations, workerLabels, TERMINATION_MARGIN_SECONDS, WORKER_UID } from './workerPod';
 export type { WorkerPodArgs } from './workerPod';
 export { readStackConfig, StackConfigError } from './stackConfig';
-export { sizingOutput, watchCommands } from './outputs';
+export { fullScaleInput, scalingOutput, sizingOutput, watchCommands } from './outputs';
+export { scalingSummary, systemPoolName } from './scaling';
 export type { StackConfig, NodePool, Workers as WorkersConfig } from './validate';

@@ -18,6 +18,8 @@ export const WORKER_APP_LABEL = 'gke-batch-worker';
 /** Names of the Kubernetes objects the stack creates, fixed so the kubectl commands are exact. */
 export const K8S_NAMES = {
   deployment: 'workers',
+  /** Prefix of the drain-mode Job: `workers-run-<run id>`. */
+  job: 'workers',
   serviceAccount: 'worker',
   awsSecret: 'aws-credentials',
   container: 'worker',

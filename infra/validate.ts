@@ -19,6 +19,8 @@ import {
 } from './config';
 import { ACCELERATOR_TYPES, DISK_TYPES, MACHINE_FAMILIES, MACHINE_TYPES, machineType, MachineType } from './machineTypes';
 import { floorTo, formatCpu, parseCpuMillis, parseMemoryMiB } from './quantity';
+import { K8S_NAMES } from './names';
+import { checkScaling, poolTaints, Scaling } from './scaling';
 import { fitOnNode, planWorkers, SizingPlan, SystemOverhead } from './sizing';
 import { didYouMean } from './suggest';
 
@@ -71,7 +73,7 @@ export interface AwsSettings {
 }
 
 /** The validated stack config: every default resolved, every cross-check passed. */
-export interface StackConfig extends Omit<ParsedConfig, 'nodePools' | 'workers' | 'queueUrl' | 'cloudpath' | 'aws' | 'sizing' | 'subnetwork'> {
+export interface StackConfig extends Omit<ParsedConfig, 'nodePools' | 'workers' | 'queueUrl' | 'cloudpath' | 'aws' | 'sizing' | 'subnetwork' | 'scaling'> {
   /** A zone for a zonal cluster (one zone configured), else the region. */
   readonly location: string;
   readonly subnetwork?: string;
@@ -85,6 +87,8 @@ export interface StackConfig extends Omit<ParsedConfig, 'nodePools' | 'workers' 
   readonly aws: AwsSettings;
   readonly overhead: SystemOverhead;
   readonly plan: SizingPlan;
+  /** Drain or continuous, with the most workers and the nodes they need (docs/scaling.md). */
+  readonly scaling: Scaling;
 }
 
 export type Validation =
@@ -109,8 +113,30 @@ export function validateStackConfig(values: ConfigValues, context: ValidateConte
 
   let workers: { workers: Workers; pool: NodePool; plan: SizingPlan } | undefined;
   if (parsed.workers && pools && overhead) workers = checkWorkers(parsed.workers, pools, overhead, context.taskDefaults, report);
+  const scaling =
+    parsed.scaling && pools && workers && queue
+      ? checkScaling(
+          parsed.scaling,
+          {
+            queueUrl: queue.url,
+            defaultWorkers: workers.plan.replicas,
+            capacity: workers.plan.capacity,
+            workersPerNode: workers.plan.workersPerNode,
+            pool: { name: workers.pool.name, maxNodes: workers.pool.maxNodes, index: pools.indexOf(workers.pool) },
+            concurrency: workers.workers.concurrency,
+            jobBaseName: K8S_NAMES.job,
+          },
+          problems,
+        )
+      : undefined;
+  if (workers && !workers.pool.spot && workers.pool.minNodes === 0 && !workers.pool.taints.some((t) => t.effect !== 'PreferNoSchedule')) {
+    warnings.push(
+      `nodePools[${pools?.indexOf(workers.pool)}] ${workers.pool.name}: the workers' pool has no NoSchedule taint, so other pods may land there and keep ` +
+        `idle nodes from scaling to zero; add one: pulumi config set --path '${PROJECT}:nodePools[${pools?.indexOf(workers.pool)}].taints[0].key' gke-batch/workers`,
+    );
+  }
 
-  if (problems.length > 0 || !workers || !pools || !image || !overhead || !queue || !outputs || !aws) {
+  if (problems.length > 0 || !workers || !pools || !image || !overhead || !queue || !outputs || !aws || !scaling) {
     if (problems.length === 0) problems.push('the stack config could not be read (no problem was reported; this is a bug in infra/validate.ts)');
     return { ok: false, problems, warnings };
   }
@@ -140,6 +166,7 @@ export function validateStackConfig(values: ConfigValues, context: ValidateConte
     aws,
     overhead,
     plan: workers.plan,
+    scaling,
   };
   return { ok: true, config, warnings };
 }
@@ -200,13 +227,16 @@ function checkNodePools(inputs: readonly NodePoolInput[], workerPoolName: string
         problems.push(`${key}.taints[${t}].key ${display(taint.key)}: is not a Kubernetes taint key; write one like gke-batch/workers`);
       }
     });
-    if (machine) pools.push({ ...input, machine, spot: input.spot ?? input.name === workerPoolName });
+    const spot = input.spot ?? input.name === workerPoolName;
+    if (machine) pools.push({ ...input, machine, spot, taints: poolTaints(input.taints, spot) });
   });
 
-  const systemCapable = inputs.some((pool) => pool.maxNodes > 0 && !pool.taints.some((t) => t.effect !== 'PreferNoSchedule'));
+  const systemCapable = inputs.some(
+    (pool) => pool.maxNodes > 0 && !poolTaints(pool.taints, pool.spot ?? pool.name === workerPoolName).some((t) => t.effect !== 'PreferNoSchedule'),
+  );
   if (!systemCapable) {
     problems.push(
-      'nodePools: every pool is tainted (or has maxNodes 0), so system pods such as kube-dns have nowhere to run; ' +
+      'nodePools: every pool is tainted (spot pools get GKE\'s spot taint) or has maxNodes 0, so system pods such as kube-dns have nowhere to run; ' +
         `add an untainted pool, e.g. pulumi config set --path '${PROJECT}:nodePools[${inputs.length}].name' system`,
     );
   }

@@ -19,6 +19,18 @@ export const TERMINATION_MARGIN_SECONDS = 10;
 
 export const GPU_RESOURCE = 'nvidia.com/gpu';
 
+/** A container with a plain `env` list, so a workload (the drain Job) can add to it. */
+export type WorkerContainer = Omit<k8s.types.input.core.v1.Container, 'env'> & { env?: k8s.types.input.core.v1.EnvVar[] };
+
+/** The pod spec as plain data down to the containers (leaf values may be Outputs). */
+export type WorkerPodSpec = Omit<k8s.types.input.core.v1.PodSpec, 'containers'> & { containers: WorkerContainer[] };
+
+/** The worker pod template; it is a `PodTemplateSpec`, typed precisely so other workloads can adapt it. */
+export interface WorkerPodTemplateSpec {
+  metadata: { labels: Record<string, string> };
+  spec: WorkerPodSpec;
+}
+
 export interface WorkerPodArgs {
   /** Image reference, by digest. */
   readonly image: pulumi.Input<string>;
@@ -74,7 +86,7 @@ export function workerTolerations(pool: NodePool): k8s.types.input.core.v1.Toler
   return tolerations;
 }
 
-export function workerPodTemplate(args: WorkerPodArgs): k8s.types.input.core.v1.PodTemplateSpec {
+export function workerPodTemplate(args: WorkerPodArgs): WorkerPodTemplateSpec {
   return {
     metadata: { labels: workerLabels() },
     spec: {

@@ -1,13 +1,18 @@
 /**
  * Workers: everything the worker pods need inside and around the cluster: a namespace, a Kubernetes
  * service account bound through Workload Identity to a Google service account that may write the
- * output bucket, a Secret with the AWS keys, and the Deployment that runs the worker pod template.
+ * output bucket, a Secret with the AWS keys, and the workload that runs the worker pod template:
+ * in drain mode a Job whose workers exit when the queue is empty, in continuous mode a Deployment
+ * that KEDA scales with the queue (docs/scaling.md).
  */
 import * as gcp from '@pulumi/gcp';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import { createDrainJob } from './drainJob';
+import { Keda, KEDA_INITIAL_REPLICAS, kedaOwnedDeploymentOptions, SqsQueueScaler } from './keda';
 import { K8S_NAMES, serviceAccountId } from './names';
-import { workerLabels, workerPodTemplate } from './workerPod';
+import type { Scaling } from './scaling';
+import { WorkerPodTemplateSpec, workerLabels, workerPodTemplate } from './workerPod';
 import type { NodePool, Workers as WorkersConfig } from './validate';
 
 /** Read and write objects in the output bucket, nothing more (no bucket or IAM changes). */
@@ -36,6 +41,10 @@ export interface WorkersArgs {
   readonly outputBucket?: string;
   /** AWS region and keys for SQS (the keys as Pulumi secrets). */
   readonly aws: { readonly region: string; readonly accessKeyId: pulumi.Input<string>; readonly secretAccessKey: pulumi.Input<string> };
+  /** Drain (a Job) or continuous (a KEDA-scaled Deployment), with the most workers. */
+  readonly scaling: Scaling;
+  /** continuous: the always-on pool KEDA's own pods run on (undefined: wherever they fit). */
+  readonly systemPool?: string;
 }
 
 export class Workers extends pulumi.ComponentResource {
@@ -43,9 +52,16 @@ export class Workers extends pulumi.ComponentResource {
   public readonly serviceAccountName: pulumi.Output<string>;
   public readonly awsSecretName: pulumi.Output<string>;
   public readonly googleServiceAccount: gcp.serviceaccount.Account;
-  /** The pod template the Deployment runs; other workloads (a Job, a scaled Deployment) can reuse it. */
-  public readonly podTemplate: k8s.types.input.core.v1.PodTemplateSpec;
-  public readonly deployment: k8s.apps.v1.Deployment;
+  /** The pod template the workload runs. */
+  public readonly podTemplate: WorkerPodTemplateSpec;
+  /** drain: the Job of this run. */
+  public readonly job?: k8s.batch.v1.Job;
+  /** continuous: the Deployment KEDA scales. */
+  public readonly deployment?: k8s.apps.v1.Deployment;
+  /** continuous: KEDA and the scaler on the queue. */
+  public readonly keda?: Keda;
+  public readonly scaler?: SqsQueueScaler;
+  /** The most workers at once (the Job's parallelism, KEDA's maximum). */
   public readonly replicas: number;
 
   constructor(name: string, args: WorkersArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -116,28 +132,67 @@ export class Workers extends pulumi.ComponentResource {
       awsSecretName: this.awsSecretName,
       serviceAccountName: this.serviceAccountName,
     });
-    this.replicas = args.workers.replicas;
+    const scaling = args.scaling;
+    this.replicas = scaling.maxWorkers;
 
-    this.deployment = new k8s.apps.v1.Deployment(
-      `${name}-deployment`,
-      {
-        metadata: {
-          name: K8S_NAMES.deployment,
+    if (scaling.mode === 'drain') {
+      this.job = createDrainJob(
+        `${name}-job`,
+        {
           namespace: this.namespace,
-          labels: workerLabels(),
-          // Pods may wait minutes for the autoscaler to add nodes: do not fail the deploy over it.
-          annotations: { 'pulumi.com/skipAwait': 'true' },
+          baseName: K8S_NAMES.job,
+          runId: scaling.run,
+          parallelism: scaling.maxWorkers,
+          backoffLimit: scaling.backoffLimit,
+          graceSeconds: args.workers.graceSeconds,
+          pod: { labels: this.podTemplate.metadata.labels, spec: this.podTemplate.spec, workerContainer: K8S_NAMES.container },
         },
-        spec: {
-          replicas: args.workers.replicas,
-          selector: { matchLabels: workerLabels() },
-          // The pool is sized for the replicas: a surge pod would only wait for a node that never comes.
-          strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: '25%' } },
-          template: this.podTemplate,
+        { ...k8sOpts, dependsOn: grants },
+      );
+    } else {
+      this.deployment = new k8s.apps.v1.Deployment(
+        `${name}-deployment`,
+        {
+          metadata: {
+            name: K8S_NAMES.deployment,
+            namespace: this.namespace,
+            labels: workerLabels(),
+            // Pods may wait minutes for the autoscaler to add nodes: do not fail the deploy over it.
+            annotations: { 'pulumi.com/skipAwait': 'true' },
+          },
+          spec: {
+            // KEDA sets the count from here on; Pulumi never touches it again (ignoreChanges).
+            replicas: KEDA_INITIAL_REPLICAS,
+            selector: { matchLabels: workerLabels() },
+            // The pool is sized for the replicas: a surge pod would only wait for a node that never comes.
+            strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: '25%' } },
+            template: this.podTemplate,
+          },
         },
-      },
-      { ...k8sOpts, dependsOn: grants },
-    );
+        kedaOwnedDeploymentOptions({ ...k8sOpts, dependsOn: grants }),
+      );
+      const systemPool = args.systemPool ? { 'cloud.google.com/gke-nodepool': args.systemPool } : undefined;
+      this.keda = new Keda(
+        `${name}-keda`,
+        { chartVersion: scaling.kedaChartVersion, chartRepo: scaling.kedaChartRepo, nodeSelector: systemPool },
+        { parent: this, provider: args.provider },
+      );
+      this.scaler = new SqsQueueScaler(
+        `${name}-scaler`,
+        {
+          keda: this.keda,
+          namespace: this.namespace,
+          deploymentName: this.deployment.metadata.name,
+          queueUrl: args.queueUrl,
+          awsRegion: args.aws.region,
+          queueLength: scaling.queueLength,
+          maxReplicas: scaling.maxWorkers,
+          cooldownSeconds: scaling.cooldownSeconds,
+          credentials: { secretName: this.awsSecretName },
+        },
+        { parent: this, provider: args.provider },
+      );
+    }
 
     this.registerOutputs({ namespace: this.namespace, serviceAccountName: this.serviceAccountName, replicas: this.replicas });
   }

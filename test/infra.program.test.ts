@@ -25,7 +25,8 @@ const T = {
   namespace: 'kubernetes:core/v1:Namespace',
   ksa: 'kubernetes:core/v1:ServiceAccount',
   secret: 'kubernetes:core/v1:Secret',
-  deployment: 'kubernetes:apps/v1:Deployment',
+  // The dev stack drains the queue with a Job; continuous mode (test/infra.scaling.test.ts) runs a Deployment.
+  job: 'kubernetes:batch/v1:Job',
 } as const;
 
 const COMPONENTS = ['gke-batch:infra:GkeCluster', 'gke-batch:infra:WorkerImage', 'gke-batch:infra:Workers'];
@@ -64,7 +65,7 @@ function one(result: ProgramRun, type: string): Inputs {
 }
 
 function podSpec(result: ProgramRun): Inputs {
-  return one(result, T.deployment).spec.template.spec;
+  return one(result, T.job).spec.template.spec;
 }
 
 function workerContainer(result: ProgramRun): Inputs {
@@ -92,7 +93,7 @@ describe('infra program: the dev stack', () => {
     }
     assert.equal(ofType(dev, T.cluster)[0].parentType, 'gke-batch:infra:GkeCluster');
     assert.equal(ofType(dev, T.image)[0].parentType, 'gke-batch:infra:WorkerImage');
-    assert.equal(ofType(dev, T.deployment)[0].parentType, 'gke-batch:infra:Workers');
+    assert.equal(ofType(dev, T.job)[0].parentType, 'gke-batch:infra:Workers');
   });
 
   it('builds a GKE Standard cluster without its default pool, with Workload Identity, release channel and no deletion protection', () => {
@@ -185,8 +186,8 @@ describe('infra program: the dev stack', () => {
       const entry = env.find((e) => e.name === name);
       assert.deepEqual(entry, { name, valueFrom: { secretKeyRef: { name: 'aws-credentials', key: name } } });
     }
-    const serialized = JSON.stringify(one(dev, T.deployment));
-    assert.ok(!serialized.includes(FAKE_AWS.secretAccessKey) && !serialized.includes(FAKE_AWS.accessKeyId), 'no key anywhere in the Deployment');
+    const serialized = JSON.stringify(one(dev, T.job));
+    assert.ok(!serialized.includes(FAKE_AWS.secretAccessKey) && !serialized.includes(FAKE_AWS.accessKeyId), 'no key anywhere in the Job');
   });
 
   it('passes the task settings to the worker as environment variables', () => {
@@ -199,14 +200,16 @@ describe('infra program: the dev stack', () => {
       WORKER_CONCURRENCY: '1',
       WORKER_GRACE_SECONDS: '10',
       AWS_REGION: 'us-east-1',
+      // Drain mode: each worker exits once the queue is empty, so the Job completes.
+      WORKER_EXIT_WHEN_EMPTY: '1',
     });
   });
 
   it('runs the workers as a hardened, non-root pod on the workers\' pool with requests from the sizing plan', () => {
-    const deployment = one(dev, T.deployment);
-    assert.equal(deployment.metadata.annotations['pulumi.com/skipAwait'], 'true');
-    assert.equal(deployment.metadata.namespace, 'gke-batch');
-    assert.equal(deployment.spec.replicas, 30, 'auto: 3 workers/node × 10 nodes');
+    const job = one(dev, T.job);
+    assert.equal(job.metadata.annotations['pulumi.com/skipAwait'], 'true');
+    assert.equal(job.metadata.namespace, 'gke-batch');
+    assert.equal(job.spec.parallelism, 30, 'auto: 3 workers/node × 10 nodes');
     const spec = podSpec(dev);
     assert.equal(spec.terminationGracePeriodSeconds, 10 + TERMINATION_MARGIN_SECONDS);
     assert.ok(spec.terminationGracePeriodSeconds > 10);
@@ -220,14 +223,14 @@ describe('infra program: the dev stack', () => {
     assert.deepEqual(spec.tolerations, [{ key: 'gke-batch/workers', operator: 'Equal', value: 'true', effect: 'NoSchedule' }]);
   });
 
-  it('declares a Deployment the Kubernetes API schema accepts', async () => {
-    const { Deployment } = await import('kubernetes-models/apps/v1/Deployment');
+  it('declares a Job the Kubernetes API schema accepts', async () => {
+    const { Job } = await import('kubernetes-models/batch/v1/Job');
     // validate() comes from the package's Model base class, whose types this project's
     // moduleResolution ("node") cannot see; it throws with the schema errors.
-    const validate = (manifest: Inputs) => (new Deployment(manifest as ConstructorParameters<typeof Deployment>[0]) as unknown as { validate(): void }).validate();
-    const deployment = one(dev, T.deployment);
-    assert.doesNotThrow(() => validate(deployment));
-    const broken = structuredClone(deployment);
+    const validate = (manifest: Inputs) => (new Job(manifest as ConstructorParameters<typeof Job>[0]) as unknown as { validate(): void }).validate();
+    const job = one(dev, T.job);
+    assert.doesNotThrow(() => validate(job));
+    const broken = structuredClone(job);
     broken.spec.template.spec.securityContext.runAsUser = 'nobody';
     assert.throws(() => validate(broken), /runAsUser/, 'the schema check can fail');
   });
@@ -248,7 +251,7 @@ describe('infra program: the dev stack', () => {
     const watch = dev.outputs.watch as string[];
     assert.ok(watch.includes('gcloud container clusters get-credentials gke-batch-dev --location us-central1 --project my-gcp-project'));
     assert.ok(watch.includes('kubectl -n gke-batch get pods -l app.kubernetes.io/name=gke-batch-worker -o wide --watch'));
-    assert.deepEqual(dev.logs.info, [`plan: ${dev.outputs.plan}`]);
+    assert.deepEqual(dev.logs.info, [`plan: ${dev.outputs.plan}`, (dev.outputs.scaling as Inputs).summary]);
     assert.deepEqual(dev.logs.warn, []);
   });
 });
@@ -265,7 +268,7 @@ describe('infra program: variants', () => {
     assert.deepEqual(pool?.inputs.nodeConfig.guestAccelerators, [{ type: 'nvidia-tesla-t4', count: 2, gpuDriverInstallationConfig: { gpuDriverVersion: 'DEFAULT' } }]);
     assert.deepEqual(workerContainer(result).resources, { requests: { cpu: '4', memory: '16Gi', 'nvidia.com/gpu': '1' }, limits: { memory: '16Gi', 'nvidia.com/gpu': '1' } });
     assert.ok((podSpec(result).tolerations as Inputs[]).some((t) => t.key === 'nvidia.com/gpu' && t.operator === 'Exists'));
-    assert.equal(one(result, T.deployment).spec.replicas, 8, '2 GPUs/node × 4 nodes');
+    assert.equal(one(result, T.job).spec.parallelism, 8, '2 GPUs/node × 4 nodes');
   });
 
   it('an on-demand workers pool', async () => {
@@ -304,12 +307,12 @@ describe('infra program: variants', () => {
     assert.deepEqual(pools.sort(), ['big:n2-highmem-8:true', 'system:e2-standard-2:false', 'workers:e2-standard-4:true']);
     assert.deepEqual(podSpec(result).nodeSelector, { 'cloud.google.com/gke-nodepool': 'big' });
     assert.deepEqual(podSpec(result).tolerations, [{ key: 'big', operator: 'Equal', value: 'true', effect: 'NoExecute' }]);
-    assert.equal(one(result, T.deployment).spec.replicas, 15, '3 × 14Gi per n2-highmem-8 node × 5 nodes');
+    assert.equal(one(result, T.job).spec.parallelism, 15, '3 × 14Gi per n2-highmem-8 node × 5 nodes');
   });
 
   it('a fixed replica count instead of auto', async () => {
     const result = succeeded(await run((c) => (c.workers.replicas = 7)));
-    assert.equal(one(result, T.deployment).spec.replicas, 7);
+    assert.equal(one(result, T.job).spec.parallelism, 7);
     assert.equal(result.outputs.workerCount, 7);
     assert.equal((result.outputs.sizing as Inputs).replicasMode, 'fixed');
   });
