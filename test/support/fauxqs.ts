@@ -65,7 +65,7 @@ export async function startFauxqs(): Promise<FauxqsServer> {
     port,
     env,
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;
