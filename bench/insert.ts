@@ -1,14 +1,16 @@
 /**
- * `npm run bench -- insert [--rows 1000000] [--filter]`: a parameter table of int, string and float
- * columns inserted end to end (read, check, encode, write) into a file queue on /dev/shm and on
- * disk, plus a dry run (no queue) to separate the pipeline from the queue's writes. Each run is a
- * fresh child process, so its peak RSS is its own. Goals: ≥ 10,000 rows/s, ≤ 300 MB.
+ * `npm run bench -- insert [--rows 1000000] [--disk-rows 100000] [--filter]`: a parameter table of
+ * int, string and float columns inserted end to end (read, check, encode, write) into a file queue
+ * on /dev/shm and on disk, plus a dry run (no queue) to separate the pipeline from the queue's
+ * writes. Each run is a fresh child process, so its peak RSS is its own. Goals: ≥ 10,000 rows/s,
+ * ≤ 300 MB. A file queue costs three file-system operations per task (journal, task file, rename);
+ * the "plain fs" lines time just those, so the queue figures can be read against the machine.
  *
  * The table is written by apache-arrow, uncompressed: apache-arrow 21 cannot write valid
  * LZ4/ZSTD files (see lib/params/codecs.ts); the LZ4 decoder's cost is not in these figures.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Float64, Int32, Int64, RecordBatch, Table, Utf8, vectorFromArray } from 'apache-arrow';
@@ -75,26 +77,37 @@ async function main(): Promise<void> {
   const rows = rowsAt >= 0 ? Number(argv[rowsAt + 1]) : 1_000_000;
   if (!Number.isInteger(rows) || rows < 1) throw new Error('--rows takes a whole number ≥ 1');
   const filter = argv.includes('--filter');
+  const diskAt = argv.indexOf('--disk-rows');
+  const diskRows = diskAt >= 0 ? Number(argv[diskAt + 1]) : Math.min(rows, 100_000);
 
   const disk = mkdtempSync(path.join(os.tmpdir(), 'bench-insert-'));
   const shm = existsDir('/dev/shm') ? mkdtempSync('/dev/shm/bench-insert-') : undefined;
   try {
     const table = path.join(disk, 'params.feather');
-    let started = Date.now();
+    const started = Date.now();
     await writeArrowTable(table, batches(rows));
     process.stdout.write(`table: ${rows.toLocaleString('en-US')} rows (int64, int32, string, float64), ${(statSync(table).size / 1e6).toFixed(1)} MB uncompressed Feather V2, written in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     process.stdout.write(`filterTasks: ${filter ? 'skipExistingOutputs (one stat per row)' : 'none'}; ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}\n\n`);
 
-    const targets: Array<[string, string, boolean, string]> = [['dry run (no queue)', `fq://${path.join(disk, 'unused')}`, true, disk]];
-    if (shm) targets.push(['file queue on /dev/shm', `fq://${path.join(shm, 'queue')}`, false, shm]);
-    targets.push([`file queue on disk (${os.tmpdir()})`, `fq://${path.join(disk, 'queue')}`, false, disk]);
+    for (const [name, base] of [['/dev/shm', shm], [`disk (${os.tmpdir()})`, disk]] as const) {
+      if (base) process.stdout.write(`plain fs on ${name}: ${plainFsRate(base).toLocaleString('en-US')} tasks/s (journal + task file + rename, 2,000 tasks)\n`);
+    }
+    process.stdout.write('\n');
 
-    const lines = [['target', 'rows', 'check s', 'insert s', 'total s', 'rows/s', 'peak RSS MB']];
-    for (const [name, queueUrl, dryRun, base] of targets) {
+    const diskTable = diskRows < rows ? path.join(disk, 'disk-params.feather') : table;
+    if (diskTable !== table) await writeArrowTable(diskTable, batches(diskRows));
+    const targets: Array<[string, string, string, boolean, string]> = [['dry run (no queue)', table, `fq://${path.join(disk, 'unused')}`, true, disk]];
+    if (shm) targets.push(['file queue on /dev/shm', table, `fq://${path.join(shm, 'queue')}`, false, shm]);
+    targets.push([`file queue on disk (${os.tmpdir()})`, diskTable, `fq://${path.join(disk, 'queue')}`, false, disk]);
+
+    // each line as soon as its run ends: the disk run can take minutes
+    const widths = [34, 10, 8, 9, 8, 8, 12];
+    const print = (cells: string[]) => process.stdout.write(`${cells.map((c, j) => (j === 0 ? c.padEnd(widths[j]!) : c.padStart(widths[j]!))).join('  ')}\n`);
+    print(['target', 'rows', 'check s', 'insert s', 'total s', 'rows/s', 'peak RSS MB']);
+    for (const [name, file, queueUrl, dryRun, base] of targets) {
       mkdirSync(path.join(base, 'outputs'), { recursive: true });
-      started = Date.now();
-      const { summary, maxRssMb } = runChild(table, queueUrl, dryRun, filter, `file://${path.join(base, 'outputs')}`);
-      lines.push([
+      const { summary, maxRssMb } = runChild(file, queueUrl, dryRun, filter, `file://${path.join(base, 'outputs')}`);
+      print([
         name,
         summary.inserted.toLocaleString('en-US'),
         summary.checkSeconds.toFixed(1),
@@ -105,12 +118,25 @@ async function main(): Promise<void> {
       ]);
       if (!dryRun) rmSync(queueUrl.slice('fq://'.length), { recursive: true, force: true });
     }
-    const widths = lines[0]!.map((_, j) => Math.max(...lines.map((l) => l[j]!.length)));
-    for (const line of lines) process.stdout.write(`${line.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]!) : cell.padStart(widths[j]!))).join('  ')}\n`);
   } finally {
     rmSync(disk, { recursive: true, force: true });
     if (shm) rmSync(shm, { recursive: true, force: true });
   }
+}
+
+/** The file-system floor of a file queue: what its three operations per task cost here. */
+function plainFsRate(base: string): number {
+  const dir = mkdtempSync(path.join(base, 'plain-fs-'));
+  const tasks = 2000;
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < tasks; i++) {
+    writeFileSync(path.join(dir, `journal-${i}`), `0--${i}.json\n`, { flag: 'wx' });
+    writeFileSync(path.join(dir, `tmp-${i}`), '{"payload":[]}');
+    renameSync(path.join(dir, `tmp-${i}`), path.join(dir, `0--${i}.json`));
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  rmSync(dir, { recursive: true, force: true });
+  return Math.round(tasks / seconds);
 }
 
 function existsDir(dir: string): boolean {
