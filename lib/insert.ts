@@ -96,7 +96,11 @@ export async function ensureExampleTable(settings: TaskSettings, task: AnyTaskDe
   log(`created ${settings.paramsFile}: the example table (${EXAMPLE_ROWS} rows; npm run example:params writes it again)`);
 }
 
-/** The queue name messages carry: the queue's own URL; before it is opened, the URL it will normalise to. */
+/**
+ * The queue name a dry run sizes messages with (the queue is not opened): exact for file queues and
+ * SQS https URLs; for `sqs://NAME` the real https URL is ~50 bytes longer, which the real run's
+ * check, made before anything is inserted, accounts for.
+ */
 function plannedQueueName(url: string): string {
   const location = parseQueueUrl(url);
   return location.kind === 'fq' ? `fq://${location.root}` : (location.queueUrl ?? url);
