@@ -9,14 +9,15 @@
  * Pods use `restartPolicy: Never` so that a `podFailurePolicy` can tell a node going away (spot
  * preemption, node drain, eviction: the pod carries the `DisruptionTarget` condition) from a worker
  * that crashed. Disruptions are ignored, i.e. the pod is replaced without using up `backoffLimit`;
- * crashes count, and `backoffLimit` of them fail the Job (a broken image or bad settings stop there
- * instead of looping). `OnFailure` would restart the container in place, but Kubernetes allows
- * a pod failure policy only with `Never`, so every spot preemption would eat into the limit. `Never`
- * also keeps a crashed pod (and its logs) around until the Job is cleaned up.
+ * crashes count, and `backoffLimit` of them fail the Job (a broken image stops there instead of
+ * looping); the worker's "bad configuration" exit code fails the Job at once. `OnFailure` would
+ * restart the container in place, but Kubernetes allows a pod failure policy only with `Never`, so
+ * every spot preemption would eat into the limit. `Never` also keeps a crashed pod (and its logs)
+ * around until the Job is cleaned up.
  *
  * A new batch needs a new Job: the Job's name ends in the run id (`<name>-run-<runId>`), so changing
- * the run id in the stack config (`pulumi config set scaling.run 2`) makes `pulumi up` replace the
- * finished Job with a fresh one. See docs/scaling.md.
+ * the run id in the stack config (`pulumi config set --path gke-batch:scaling.run 2`) makes
+ * `pulumi up` replace the finished Job with a fresh one. See docs/scaling.md.
  */
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
@@ -28,6 +29,9 @@ export const EXIT_WHEN_EMPTY_ENV = 'WORKER_EXIT_WHEN_EMPTY';
 
 /** Default time a finished Job (and its pods' logs) stays in the cluster: one day. */
 export const DEFAULT_TTL_SECONDS_AFTER_FINISHED = 24 * 60 * 60;
+
+/** The worker's exit code for bad configuration (docs/worker.md): every retry would fail the same way. */
+export const CONFIG_ERROR_EXIT_CODE = 2;
 
 /** Kubernetes' default `backoffLimit`. */
 export const DEFAULT_BACKOFF_LIMIT = 6;
@@ -130,7 +134,12 @@ export function drainJobManifest(args: DrainJobArgs): k8s.types.input.batch.v1.J
       ttlSecondsAfterFinished: args.ttlSecondsAfterFinished ?? DEFAULT_TTL_SECONDS_AFTER_FINISHED,
       podReplacementPolicy: 'Failed',
       podFailurePolicy: {
-        rules: [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }],
+        rules: [
+          // The node went away (spot preemption, drain, eviction): replace the pod, count nothing.
+          { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+          // Bad settings fail every pod alike: stop at the first instead of backing off six times.
+          { action: 'FailJob', onExitCodes: { containerName: args.pod.workerContainer, operator: 'In', values: [CONFIG_ERROR_EXIT_CODE] } },
+        ],
       },
       template: {
         metadata: {

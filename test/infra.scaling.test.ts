@@ -92,7 +92,12 @@ describe('infra/drainJob: the drain-mode Job', () => {
     assert.equal(pod.spec?.restartPolicy, 'Never');
     assert.equal(pod.spec?.terminationGracePeriodSeconds, 55);
     assert.equal(terminationGraceSeconds(45), 55);
-    assert.deepEqual(spec.podFailurePolicy, { rules: [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }] });
+    assert.deepEqual(spec.podFailurePolicy, {
+      rules: [
+        { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+        { action: 'FailJob', onExitCodes: { containerName: 'worker', operator: 'In', values: [2] } },
+      ],
+    });
     assert.equal(spec.podReplacementPolicy, 'Failed');
     assert.equal(pod.metadata?.annotations?.['cluster-autoscaler.kubernetes.io/safe-to-evict'], 'false');
     assert.equal(pod.metadata?.annotations?.['example.com/owner'], 'batch');
