@@ -10,7 +10,7 @@
  * LZ4/ZSTD files (see lib/params/codecs.ts); the LZ4 decoder's cost is not in these figures.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Float64, Int32, Int64, RecordBatch, Table, Utf8, vectorFromArray } from 'apache-arrow';
@@ -52,11 +52,25 @@ interface ChildResult {
   readonly maxRssMb: number;
 }
 
+/**
+ * This process's own peak RSS. Linux's getrusage maxRSS survives exec, so a child would report its
+ * parent's size at fork time when that was larger; /proc's VmHWM belongs to this process image only.
+ */
+function peakRssMb(): number {
+  try {
+    const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (hwm) return Number(hwm[1]) / 1024;
+  } catch {
+    // not Linux: fall back to getrusage
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
+
 /** In the child: one insert, then its summary and peak RSS as JSON on stdout. */
 async function child(table: string, queueUrl: string, dryRun: boolean, filter: boolean, cloudpath: string): Promise<void> {
   const settings = loadSettings({ env: {}, overrides: { TASKQUEUE_PATH: queueUrl, TASK_PARAMETER_FILENAME: table, CF_CLOUDPATH: cloudpath } });
   const summary = await insertTable({ settings, task: filter ? benchTaskWithFilter : benchTask, dryRun, progress: false });
-  const result: ChildResult = { summary, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+  const result: ChildResult = { summary, maxRssMb: peakRssMb() };
   process.stdout.write(JSON.stringify(result));
 }
 
