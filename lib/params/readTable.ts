@@ -154,7 +154,7 @@ async function sniff(file: string): Promise<TableFormat> {
 function openError(file: string, error: NodeJS.ErrnoException): TableError {
   switch (error.code) {
     case 'ENOENT':
-      return fail(file, 'does not exist', 'check the name (TASK_PARAMETER_FILENAME in config/task.env, or --params FILE)');
+      return fail(file, 'does not exist', "check the name (TASK_PARAMETER_FILENAME in config/task.env, or --params FILE); `npm run example:params` writes the example task's table");
     case 'ENOTDIR':
       return fail(file, 'cannot be opened: a folder in its path is a file', 'check the path (TASK_PARAMETER_FILENAME or --params FILE)');
     case 'EACCES':
