@@ -157,7 +157,7 @@ export const scalingSchema = z.strictObject({
     .describe(`continuous: version of KEDA's Helm chart, pinned. Default ${KEDA_CHART_VERSION}.`),
   kedaChartRepo: z
     .string()
-    .regex(/^(https|oci):\/\/\S+$/, 'must be an https:// or oci:// Helm repository URL')
+    .regex(/^https:\/\/\S+$/, 'must be the https:// URL of a Helm chart repository (one with an index.yaml)')
     .default(KEDA_CHART_REPO)
     .describe(`continuous: Helm repository holding the keda chart. Default ${KEDA_CHART_REPO}.`),
 });
