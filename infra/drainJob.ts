@@ -126,6 +126,10 @@ export function drainJobManifest(args: DrainJobArgs): k8s.types.input.batch.v1.J
       annotations: {
         // Pulumi would otherwise wait for the whole batch to finish (and time out).
         'pulumi.com/skipAwait': 'true',
+        // skipAwait also skips waiting for a delete; a foreground delete would leave the Job in
+        // place until its pods are gone, and a replacement under the same name would clash with
+        // it. Background: the Job goes at once, its pods are stopped (and release their tasks) after.
+        'pulumi.com/deletionPropagationPolicy': 'background',
       },
     },
     spec: {

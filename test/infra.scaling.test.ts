@@ -121,6 +121,7 @@ describe('infra/drainJob: the drain-mode Job', () => {
     assert.equal(job.spec?.ttlSecondsAfterFinished, 86400);
     assert.equal(plainJob(drainArgs({ ttlSecondsAfterFinished: 600 })).spec?.ttlSecondsAfterFinished, 600);
     assert.equal(job.metadata?.annotations?.['pulumi.com/skipAwait'], 'true');
+    assert.equal(job.metadata?.annotations?.['pulumi.com/deletionPropagationPolicy'], 'background', 'a same-name replacement must not wait for the old pods');
     assert.equal(job.metadata?.labels?.['gke-batch/run'], '7');
   });
 
