@@ -169,9 +169,10 @@ export function drainJobManifest(args: DrainJobArgs): k8s.types.input.batch.v1.J
 }
 
 /**
- * Declares the drain Job. A changed run id renames the Job and a changed pod template (new image,
- * new requests) cannot be applied to a Job in place: both replace it, the old one deleted first so
- * two runs never compete for nodes. `parallelism` changes apply in place to a running Job.
+ * Declares the drain Job. A changed run id renames the Job; a changed pod template (new image, new
+ * requests) or parallelism cannot be applied in place by Pulumi's Kubernetes provider. All of them
+ * replace the Job, the old one deleted first so two runs never compete for nodes; its workers
+ * release their tasks and the new Job's workers carry on.
  */
 export function createDrainJob(name: string, args: DrainJobArgs, opts: pulumi.CustomResourceOptions = {}): k8s.batch.v1.Job {
   return new k8s.batch.v1.Job(name, drainJobManifest(args), {
