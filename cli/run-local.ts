@@ -25,6 +25,7 @@ import { formatCount, formatDuration, formatRate } from '../lib/ops/units';
 import { createQueue, openQueue } from '../lib/queue';
 import type { Queue, QueueCounts } from '../lib/queue/types';
 import { parseQueueUrl } from '../lib/queue/url';
+import { EXIT_STOPPED_BEFORE_DRAINED } from '../worker/exitCodes';
 
 interface RunLocalOptions extends CommonOptions {
   workers: number;
@@ -177,7 +178,8 @@ async function main(): Promise<number> {
 
     const after = await queue.counts();
     for (const line of summaryLines(before, after, (Date.now() - started) / 1000, settings, options.logDir)) say(line);
-    const crashed = codes.filter((code) => code !== 0).length;
+    // After Ctrl-C a worker says "stopped before the queue was drained" (exit 3): expected, not a crash.
+    const crashed = codes.filter((code) => code !== 0 && !(interrupted && code === EXIT_STOPPED_BEFORE_DRAINED)).length;
     if (crashed > 0) say(`${crashed} worker process(es) exited with an error: see ${options.logDir}`);
     if (interrupted) {
       say('interrupted: nothing was lost; run npm start again to resume');

@@ -21,6 +21,7 @@
  */
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import { EXIT_BAD_CONFIG, EXIT_STOPPED_BEFORE_DRAINED } from '../worker/exitCodes';
 import { TERMINATION_MARGIN_SECONDS, WorkerContainer, WorkerPodSpec } from './workerPod';
 
 /** The variable that makes the worker exit 0 once the queue is empty (same as `--exit-when-empty`). */
@@ -30,8 +31,9 @@ export const EXIT_WHEN_EMPTY_ENV = 'WORKER_EXIT_WHEN_EMPTY';
 /** Default time a finished Job (and its pods' logs) stays in the cluster: one day. */
 export const DEFAULT_TTL_SECONDS_AFTER_FINISHED = 24 * 60 * 60;
 
-/** The worker's exit code for bad configuration (docs/worker.md): every retry would fail the same way. */
-export const CONFIG_ERROR_EXIT_CODE = 2;
+/** The worker's exit codes the pod failure policy tells apart (docs/worker.md). */
+export const CONFIG_ERROR_EXIT_CODE = EXIT_BAD_CONFIG;
+export const STOPPED_BEFORE_DRAINED_EXIT_CODE = EXIT_STOPPED_BEFORE_DRAINED;
 
 /** Kubernetes' default `backoffLimit`. */
 export const DEFAULT_BACKOFF_LIMIT = 6;
@@ -141,6 +143,9 @@ export function drainJobManifest(args: DrainJobArgs): k8s.types.input.batch.v1.J
         rules: [
           // The node went away (spot preemption, drain, eviction): replace the pod, count nothing.
           { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+          // A worker stopped by SIGTERM while tasks remain (evicted, scaled away, deleted by hand)
+          // says so with its own exit code: replace it, count nothing. Exit 0 would end the run.
+          { action: 'Ignore', onExitCodes: { containerName: args.pod.workerContainer, operator: 'In', values: [STOPPED_BEFORE_DRAINED_EXIT_CODE] } },
           // Bad settings fail every pod alike: stop at the first instead of backing off six times.
           { action: 'FailJob', onExitCodes: { containerName: args.pod.workerContainer, operator: 'In', values: [CONFIG_ERROR_EXIT_CODE] } },
         ],

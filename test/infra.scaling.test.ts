@@ -95,6 +95,7 @@ describe('infra/drainJob: the drain-mode Job', () => {
     assert.deepEqual(spec.podFailurePolicy, {
       rules: [
         { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+        { action: 'Ignore', onExitCodes: { containerName: 'worker', operator: 'In', values: [3] } },
         { action: 'FailJob', onExitCodes: { containerName: 'worker', operator: 'In', values: [2] } },
       ],
     });

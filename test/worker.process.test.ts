@@ -117,3 +117,37 @@ async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Pr
     }
   }
 }
+
+describe('worker process: exit codes with --exit-when-empty (what a Kubernetes Job reads)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  before(() => (dir = mkdtempSync(path.join(tmpdir(), 'worker-exit-'))));
+  after(async () => {
+    await killAllWorkers();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('exits 3 when stopped while tasks remain, and 0 once the queue is drained', async () => {
+    const queueUrl = await createQueue(`fq://${path.join(dir, 'queue')}`);
+    const queue = await openQueue(queueUrl);
+    const sleepKwargs = (name: string, ms: number) => ({ dir, name, ms });
+    await queue.insert([encodeTask(['fixtures', 'sleep'], sleepKwargs('long', 20_000), queueUrl)]);
+    const args = ['--queue', queueUrl, '--tasks', FIXTURE_TASKS, '--exit-when-empty', '--grace-seconds', '1', '--cloudpath', `file://${path.join(dir, 'out')}`];
+
+    const stopped = await startWorker(args);
+    await stopped.waitForLog((line) => line.message === 'task started');
+    stopped.signal('SIGTERM');
+    const early = await stopped.waitForExit(15_000);
+    assert.equal(early.code, 3, stopped.describe());
+    assert.equal((await queue.counts()).enqueued, 1, 'the task went back to the queue');
+
+    // Replace the long task by a short one: this worker drains the queue and says so with 0.
+    await queue.purge();
+    await queue.insert([encodeTask(['fixtures', 'sleep'], sleepKwargs('short', 10), queueUrl)]);
+    const drainer = spawnWorker(args);
+    const done = await drainer.waitForExit(30_000);
+    assert.equal(done.code, 0, drainer.describe());
+    assert.equal(await queue.isEmpty(), true);
+    await queue.close();
+  });
+});

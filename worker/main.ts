@@ -3,7 +3,9 @@
  * with --exit-when-empty, until the queue is empty. The container image runs this file bundled by
  * esbuild (`node worker.js`), configured by environment variables alone.
  *
- * Exit codes: 0 stopped cleanly; 1 the queue refused the worker while it ran; 2 bad configuration.
+ * Exit codes: 0 stopped cleanly (with --exit-when-empty: the queue is drained); 1 the queue refused
+ * the worker while it ran; 2 bad configuration; 3 (--exit-when-empty only) stopped by a signal while
+ * work remains, so a Kubernetes work-queue Job replaces the pod instead of counting the run as done.
  */
 import { Command, Option } from 'commander';
 import { hostname } from 'node:os';
@@ -18,6 +20,7 @@ import { Backoff, SECOND } from './backoff';
 import { createLogger, isLogLevel, LOG_LEVELS, Logger } from './logger';
 import { serveMetrics, workerMetrics } from './metrics';
 import { loadTaskModule, TaskRegistry } from './registry';
+import { EXIT_BAD_CONFIG, EXIT_OK, EXIT_STOPPED_BEFORE_DRAINED } from './exitCodes';
 import { Worker } from './worker';
 
 interface WorkerCliOptions extends CommonOptions {
@@ -108,7 +111,7 @@ async function main(): Promise<number> {
   } catch (error) {
     if (!isUserFacingError(error)) throw error;
     process.stderr.write(`error: ${error.message}\n`);
-    return 2;
+    return EXIT_BAD_CONFIG;
   }
   const { settings, registry, log } = config;
 
@@ -121,7 +124,7 @@ async function main(): Promise<number> {
     log.info({ signal }, signals === 1 ? `received ${signal}: shutting down` : `received ${signal} again: releasing tasks and exiting now`);
     startup.abort();
     void worker?.stop();
-    if (signals === 2) setTimeout(() => process.exit(0), FORCED_EXIT_MS).unref();
+    if (signals === 2) setTimeout(() => process.exit(settings.exitWhenEmpty ? EXIT_STOPPED_BEFORE_DRAINED : EXIT_OK), FORCED_EXIT_MS).unref();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -132,9 +135,9 @@ async function main(): Promise<number> {
   } catch (error) {
     if (!isUserFacingError(error)) throw error;
     process.stderr.write(`error: TASKQUEUE_PATH=${settings.queueUrl}: ${error.message}\n`);
-    return 2;
+    return EXIT_BAD_CONFIG;
   }
-  if (!queue) return 0;
+  if (!queue) return EXIT_OK;
 
   worker = new Worker({
     queue,
@@ -157,16 +160,20 @@ async function main(): Promise<number> {
     } catch (error) {
       process.stderr.write(`error: WORKER_METRICS_PORT=${settings.metricsPort}: cannot listen (${(error as Error).message}); pick a free port or unset it\n`);
       await queue.close();
-      return 2;
+      return EXIT_BAD_CONFIG;
     }
   }
   try {
     await worker.start();
+    if (settings.exitWhenEmpty && signals > 0 && !(await queue.isEmpty().catch(() => false))) {
+      log.info({ exitCode: EXIT_STOPPED_BEFORE_DRAINED }, 'stopped before the queue was drained');
+      return EXIT_STOPPED_BEFORE_DRAINED;
+    }
   } finally {
     await metrics?.close();
     await queue.close();
   }
-  return 0;
+  return EXIT_OK;
 }
 
 // Exit explicitly: a task that ignored its abort signal must not keep a stopped worker alive.
