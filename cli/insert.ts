@@ -2,7 +2,8 @@
  * `npm run insert`: one task per row of the parameter table, checked against the task's parameter
  * schema before anything is inserted. See docs/params.md.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { integerBetween } from '../lib/cli/args';
 import { addCommonOptions, runMain, settingsFrom, type CommonOptions } from '../lib/cli/options';
 import { findTask, insertTable, type InsertSummary } from '../lib/insert';
 
@@ -14,19 +15,14 @@ interface InsertCliOptions extends CommonOptions {
   concurrency?: number;
 }
 
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
-  return n;
-}
 
 const program = addCommonOptions(
   new Command('npm run insert --')
     .description('Insert one task per row of the parameter table (TASK_PARAMETER_FILENAME) into the queue (TASKQUEUE_PATH).')
     .option('--task <module.name>', 'the task to insert (default: the first in tasks/index.ts)')
     .option('-n, --dry-run', 'check and filter the table and show the first tasks; do not touch the queue')
-    .option('--show <count>', 'tasks a dry run prints', positiveInteger, 5)
-    .option('--concurrency <count>', 'insert calls in flight (default: the queue backend\'s)', positiveInteger)
+    .option('--show <count>', 'tasks a dry run prints', integerBetween(1), 5)
+    .option('--concurrency <count>', 'insert calls in flight (default: the queue backend\'s)', integerBetween(1))
     .option('--json', 'print the summary as one JSON object')
     .addHelpText(
       'after',

@@ -3,7 +3,8 @@
  * column's Arrow type and what a task receives, the row count and the first rows exactly as the
  * inserter converts them. A value that cannot be converted faithfully is an error, never printed.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { integerBetween } from '../lib/cli/args';
 import { addCommonOptions, runMain, settingsFrom, UserError, type CommonOptions } from '../lib/cli/options';
 import { findTask } from '../lib/insert';
 import { inspectTable, type TableInspection } from '../lib/params/inspect';
@@ -15,17 +16,12 @@ interface ParamsCliOptions extends CommonOptions {
   json?: boolean;
 }
 
-function count(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
-  return n;
-}
 
 const program = addCommonOptions(
   new Command('npm run params --')
     .description('Show a parameter table as the inserter reads it: schema, row count and first rows.')
     .argument('[file]', 'the table (default: --params, else TASK_PARAMETER_FILENAME)')
-    .option('--rows <count>', 'first rows to show', count, 10)
+    .option('--rows <count>', 'first rows to show', integerBetween(0), 10)
     .option('--task <module.name>', 'task whose schema types CSV columns (default: the first in tasks/index.ts)')
     .option('--json', 'print one JSON object: {file, format, rows, columns, firstRows}')
     .addHelpText('after', '\nRows are numbered from 0, as pandas shows them. Type mapping: docs/params.md.'),

@@ -7,7 +7,7 @@
 import { Command, Option } from 'commander';
 import { addCommonOptions, runMain, settingsFrom, type CommonOptions } from '../lib/cli/options';
 import { createQueue, parseQueueUrl } from '../lib/queue';
-import { integerBetween } from '../lib/ops/session';
+import { integerBetween } from '../lib/cli/args';
 
 interface CreateOptions extends CommonOptions {
   maxAttempts?: number;

@@ -4,7 +4,8 @@
  */
 import { Command, Option } from 'commander';
 import { addCommonOptions, runMain, settingsFrom, UserError, type CommonOptions } from '../lib/cli/options';
-import { collect, withQueue } from '../lib/ops/session';
+import { collect } from '../lib/cli/args';
+import { withQueue } from '../lib/ops/session';
 import { formatCount } from '../lib/ops/units';
 
 interface RequeueOptions extends CommonOptions {

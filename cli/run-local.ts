@@ -16,7 +16,8 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { integerBetween, parseSeconds } from '../lib/cli/args';
 import { addCommonOptions, CommonOptions, runMain, settingsFrom } from '../lib/cli/options';
 import type { TaskSettings } from '../lib/config';
 import { findTask, insertTable } from '../lib/insert';
@@ -41,26 +42,16 @@ const INTERRUPTED_EXIT = 130;
 /** Signals closer together than this are one Ctrl-C delivered twice, not a second Ctrl-C. */
 const SAME_SIGNAL_MS = 1000;
 
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
-  return n;
-}
 
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number of seconds > 0');
-  return n;
-}
 
 const program = addCommonOptions(
   new Command('npm start --')
     .description('Run the job locally: insert the parameter table, run workers until the queue is drained, show progress and a summary.')
-    .addOption(new Option('--workers <n>', 'worker processes to run (one per CPU by default)').argParser(positiveInteger).default(availableParallelism()))
+    .addOption(new Option('--workers <n>', 'worker processes to run (one per CPU by default)').argParser(integerBetween(1)).default(availableParallelism()))
     .option('--task <module.name>', 'the task to insert (default: the first in tasks/index.ts)')
     .option('--fresh', 'purge the queue first instead of resuming tasks left by an interrupted run')
     .option('--log-dir <dir>', 'where each worker writes its JSON log', 'local/logs')
-    .addOption(new Option('--interval <seconds>', 'progress refresh interval').argParser(positiveNumber).default(1))
+    .addOption(new Option('--interval <seconds>', 'progress refresh interval').argParser(parseSeconds).default(1))
     .addHelpText('after', '\nCtrl-C stops cleanly (tasks are finished or released); run npm start again to resume.'),
 );
 

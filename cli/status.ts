@@ -4,7 +4,8 @@
  */
 import { Command, Option } from 'commander';
 import { addCommonOptions, runMain, settingsFrom, type CommonOptions } from '../lib/cli/options';
-import { parseSeconds, withQueue } from '../lib/ops/session';
+import { parseSeconds } from '../lib/cli/args';
+import { withQueue } from '../lib/ops/session';
 import { buildStatusReport, renderCounts, renderHeader, renderThroughput } from '../lib/ops/status';
 import { jsonLinesDisplay, plainLinesDisplay, terminalDisplay, watchQueue } from '../lib/ops/watch';
 import { formatCount, formatDuration } from '../lib/ops/units';
