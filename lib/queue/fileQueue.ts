@@ -36,6 +36,9 @@ import type {
 /** Tasks written between two updates of `insertions` (and two progress reports). */
 const INSERT_CHUNK = 1000;
 
+/** What python-task-queue's tally appends to `completions` per completed task. */
+const COMPLETION_BYTE = Buffer.alloc(1);
+
 export class FileQueue implements Queue {
   readonly kind = 'fq' as const;
   readonly url: string;
@@ -46,6 +49,11 @@ export class FileQueue implements Queue {
   private knownDirs = new Set<string>();
   /** Set once this instance has made sure the layout exists (insert creates it, like Python). */
   private layoutReady = false;
+  /**
+   * `completions`, open for appending across deletes: one write per completed task instead of
+   * open+write+close. Python's rezero truncates the file in place, so the descriptor stays valid.
+   */
+  private completionsFd: number | undefined;
 
   /** `root` must be absolute; use `openQueue('fq://...')`. */
   constructor(readonly root: string) {
@@ -115,7 +123,7 @@ export class FileQueue implements Queue {
   }
 
   private async leaseNow({ count, seconds }: LeaseOptions): Promise<LeasedTask[]> {
-    this.requireQueueDir();
+    // No existence check per call: a missing queue/ fails the directory scan, mapped to QueueNotFound.
     this.ensureDir(this.layout.movementDir);
     this.ensureDir(this.layout.attemptsDir);
     const leased: LeasedTask[] = [];
@@ -185,8 +193,13 @@ export class FileQueue implements Queue {
 
   async delete(task: LeasedTask): Promise<void> {
     this.guard('delete a task', () => {
-      if (this.removeTask(task)) tallyByte(this.layout.completionsFile);
+      if (this.removeTask(task)) this.tallyCompletion();
     });
+  }
+
+  private tallyCompletion(): void {
+    this.completionsFd ??= fs.openSync(this.layout.completionsFile, 'a');
+    fs.writeSync(this.completionsFd, COMPLETION_BYTE);
   }
 
   async deadLetter(task: LeasedTask, failure: FailureRecord): Promise<void> {
@@ -341,6 +354,8 @@ export class FileQueue implements Queue {
   async close(): Promise<void> {
     await this.leaseChain;
     this.candidates.close();
+    if (this.completionsFd !== undefined) fs.closeSync(this.completionsFd);
+    this.completionsFd = undefined;
   }
 
   private async forEachTaskFile(visit: (timestamp: number, id: string, name: string) => void): Promise<void> {
