@@ -11,6 +11,7 @@ import { QueueError } from './errors';
 import { addInsertions, readCounter, resetCounters } from './fileQueueCounter';
 import {
   appendLine,
+  appendLineSized,
   assignTaskId,
   errnoCode,
   FileQueueLayout,
@@ -143,8 +144,13 @@ export class FileQueue implements Queue {
     const { id } = parseTaskFileName(name)!;
     const leasedName = taskFileName(until, id);
     if (!this.renameTask(name, leasedName)) return undefined;
-    appendLine(this.layout.journalPath(id), `${leasedName}\n`);
-    const attempt = tallyByte(this.layout.attemptsPath(id));
+    const line = `${leasedName}\n`;
+    const journalBefore = appendLineSized(this.layout.journalPath(id), line) - Buffer.byteLength(line);
+    // A journal holding a single name (the insert) means no lease before this one: attempt 1, and
+    // no tally file to write now or unlink later (most tasks). Later leases tally in attempts/<id>,
+    // which counts the leases after the first. Two names take at least twice the shortest name.
+    const firstLease = journalBefore < 2 * Buffer.byteLength(`${taskFileName(0, id)}\n`);
+    const attempt = firstLease ? 1 : 1 + tallyByte(this.layout.attemptsPath(id));
     let body: string;
     try {
       body = fs.readFileSync(this.layout.taskPath(leasedName), 'utf8');
@@ -229,7 +235,7 @@ export class FileQueue implements Queue {
       }
     }
     if (unlinkIfPresent(journal)) removed = true;
-    unlinkIfPresent(this.layout.attemptsPath(task.id));
+    if (task.attempt > 1) unlinkIfPresent(this.layout.attemptsPath(task.id)); // attempt 1 never wrote one
     return removed;
   }
 

@@ -129,6 +129,17 @@ export function appendLine(file: string, line: string): void {
   fs.appendFileSync(file, line);
 }
 
+/** Appends a line and returns the file's size afterwards. */
+export function appendLineSized(file: string, line: string): number {
+  const fd = fs.openSync(file, 'a');
+  try {
+    fs.writeSync(fd, line);
+    return fs.fstatSync(fd).size;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 const ONE_BYTE = Buffer.alloc(1);
 
 /** Appends one byte and returns the file's new size (the tally). */
