@@ -6,6 +6,11 @@ import { Command, Option } from 'commander';
 import { ConfigError, EnvValues, loadSettings, TaskSettings } from '../config';
 import { QueueError } from '../queue/errors';
 
+// The AWS SDK prints a multi-line notice on Node 20 about SDK releases after January 2027 needing
+// Node 22. The SDK version here is pinned, so the notice says nothing about this program; it would
+// only bury the commands' own output. (Node 22 runs everything as well.)
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export interface CommonOptions {
   envFile?: string;
   queue?: string;
