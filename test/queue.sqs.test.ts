@@ -4,6 +4,7 @@ import { GetQueueAttributesCommand, GetQueueUrlCommand, SetQueueAttributesComman
 import { createQueue, LeasedTask, openQueue, Queue, QueueError, QueueErrorCode } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 import { freePort, useFauxqs } from './support/fauxqs';
+import { withEnv } from './support/env';
 
 function rejectsWith(code: QueueErrorCode, ...patterns: RegExp[]) {
   return (error: unknown) => {
@@ -14,22 +15,6 @@ function rejectsWith(code: QueueErrorCode, ...patterns: RegExp[]) {
   };
 }
 
-/** Runs `fn` with some environment variables changed, restoring them after. */
-async function withEnv<T>(changes: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(changes).map((key) => [key, process.env[key]]));
-  const apply = (values: Record<string, string | undefined>) => {
-    for (const [key, value] of Object.entries(values)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  };
-  apply(changes);
-  try {
-    return await fn();
-  } finally {
-    apply(saved);
-  }
-}
 
 describe('SQS queue', () => {
   useFauxqs();

@@ -14,23 +14,8 @@ import { ApiError, Storage as GcsClient } from '@google-cloud/storage';
 import { openStorage, StorageError } from '../lib/storage';
 import { classifyGcsError } from '../lib/storage/gcsErrors';
 import { freePort } from './support/fauxqs';
+import { withEnv } from './support/env';
 
-/** Runs `fn` with these environment variables set (undefined: removed), then restores them. */
-async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(vars).map((key) => [key, process.env[key]]));
-  const apply = (values: Record<string, string | undefined>) => {
-    for (const [key, value] of Object.entries(values)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  };
-  apply(vars);
-  try {
-    return await fn();
-  } finally {
-    apply(saved);
-  }
-}
 
 async function failureOf(attempt: () => Promise<unknown>): Promise<StorageError> {
   try {

@@ -8,6 +8,7 @@ import { openStorage, Storage, StorageError } from '../lib/storage';
 import { mapBounded } from '../lib/storage/bounded';
 import { classifyS3Error } from '../lib/storage/s3Errors';
 import { freePort, useFauxqs } from './support/fauxqs';
+import { withEnv } from './support/env';
 
 const BUCKET = 's3-specifics';
 
@@ -17,22 +18,6 @@ async function keysOf(storage: Storage, prefix?: string): Promise<string[]> {
   return keys.sort();
 }
 
-/** Runs `fn` with these environment variables set (undefined: removed), then restores them. */
-async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(vars).map((key) => [key, process.env[key]]));
-  const apply = (values: Record<string, string | undefined>) => {
-    for (const [key, value] of Object.entries(values)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  };
-  apply(vars);
-  try {
-    return await fn();
-  } finally {
-    apply(saved);
-  }
-}
 
 function expectStorageError(code: StorageError['code'], ...fragments: string[]) {
   return (error: unknown): boolean => {

@@ -13,6 +13,7 @@ import { buildWorker } from '../scripts/build-worker';
 import { countPrimes } from '../tasks/example';
 import { freePort, startFauxqs } from './support/fauxqs';
 import { eventually, FIXTURE_TASKS, killAllWorkers, spawnWorker, startWorker, WorkerProcess } from './support/workerProcess';
+import { withEnv } from './support/env';
 
 describe('worker process: configuration errors', function () {
   this.timeout(30_000);
@@ -103,20 +104,6 @@ describe('worker process: SQS unreachable', function () {
 });
 
 const SQS_TEST_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' };
-
-/** Runs `fn` with these environment variables set in this process, then restores them. */
-async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
-  Object.assign(process.env, env);
-  try {
-    return await fn();
-  } finally {
-    for (const [key, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  }
-}
 
 describe('worker process: exit codes with --exit-when-empty (what a Kubernetes Job reads)', function () {
   this.timeout(60_000);
