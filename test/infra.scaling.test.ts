@@ -732,12 +732,12 @@ describe('infra program: spot pools, taints and placement', () => {
 
   it('reports bad scaling settings, each with its key, value and fix, all at once', async () => {
     const result = await runStack((v) => {
-      Object.assign(v.scaling, { mode: 'burst', kedaChartVersion: '^2.20', backoffLimit: -1, kedaChartRepo: 'oci://ghcr.io/kedacore/charts' });
+      Object.assign(v.scaling, { mode: 'burst', kedaChartVersion: '^2.20', backoffLimit: -1, kedaChartRepo: 'oci://charts.example.invalid/keda' });
     });
     assert.equal(result.resources.length, 0);
     const message = result.error?.message ?? '';
     assert.match(message, /the stack config has 4 problems/);
-    assert.match(message, /scaling\.kedaChartRepo oci:\/\/ghcr\.io\/kedacore\/charts: must be the https:\/\/ URL of a Helm chart repository/);
+    assert.match(message, /scaling\.kedaChartRepo oci:\/\/charts\.example\.invalid\/keda: must be the https:\/\/ URL of a Helm chart repository/);
     assert.match(message, /scaling\.mode burst: must be drain or continuous/);
     assert.match(message, /scaling\.kedaChartVersion \^2\.20: must be an exact chart version such as 2\.20\.2, not a range/);
     assert.match(message, /scaling\.backoffLimit -1: must be at least 0 crashes/);
