@@ -51,7 +51,6 @@ export interface TaskDefinition<S extends ParamsSchema = ParamsSchema> {
  * parameter types differ per task, and the worker only ever calls `run` with what that task's own
  * schema parsed, so the list needs no common parameter type.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyTaskDefinition = TaskDefinition<any>;
 
 /** Declares a task; the identity function that gives `run` its parameter types. */
