@@ -1,4 +1,5 @@
 /** Typed queue errors: each says what went wrong and what to do about it. */
+import { FixableError } from '../errors';
 
 export type QueueErrorCode =
   | 'InvalidQueueUrl'
@@ -12,18 +13,8 @@ export type QueueErrorCode =
   | 'UnsupportedOperation'
   | 'BackendError';
 
-export class QueueError extends Error {
+export class QueueError extends FixableError<QueueErrorCode> {
   override readonly name = 'QueueError';
-
-  constructor(
-    readonly code: QueueErrorCode,
-    message: string,
-    /** One sentence on how to fix it, shown after the message. */
-    readonly hint?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(hint ? `${message}\n  fix: ${hint}` : message, options);
-  }
 
   /** Worth retrying with backoff (the backend may come back), as opposed to a configuration problem. */
   get transient(): boolean {

@@ -1,4 +1,5 @@
 /** Typed storage errors: each names the cloudpath or key and says what to do about it. */
+import { FixableError } from '../errors';
 
 export type StorageErrorCode =
   /** The cloudpath is malformed or uses a scheme we do not support. */
@@ -16,20 +17,8 @@ export type StorageErrorCode =
   /** Anything else the backend reported, e.g. 5xx after the client's retries. */
   | 'BackendError';
 
-export class StorageError extends Error {
+export class StorageError extends FixableError<StorageErrorCode> {
   override readonly name = 'StorageError';
-  /** `runMain` prints user-facing errors as one message, without a stack trace. */
-  readonly userFacing = true;
-
-  constructor(
-    readonly code: StorageErrorCode,
-    message: string,
-    /** One sentence on how to fix it, shown after the message. */
-    readonly hint?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(hint ? `${message}\n  fix: ${hint}` : message, options);
-  }
 
   /** Worth retrying later (the service may come back), as opposed to a configuration problem. */
   get transient(): boolean {
