@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openQueue } from '../lib/queue';
 import type { Queue } from '../lib/queue/types';
-import { cliPath, exampleBodies, failureFor, ROOT, runCli, type OpsCommand } from './ops.helpers';
+import { cliPath, completeSlowly, exampleBodies, failureFor, ROOT, runCli, type OpsCommand } from './ops.helpers';
 
 const STATUS_KEYS = [
   'queue', 'kind', 'time', 'approximate', 'inserted', 'enqueued', 'leased', 'delayed', 'completed', 'failed',
@@ -195,12 +195,7 @@ describe('ops commands on the file queue', function () {
     const watch = runCli('status', ['--queue', url, '--watch', '0.2', '--json'], {}, (out) => out.includes('\n') && firstSample());
     // Work the queue while the watch samples it (from its first sample on): one task per ~60 ms.
     await sampled;
-    for (;;) {
-      const [task] = await queue.lease({ count: 1, seconds: 60 });
-      if (!task) break;
-      await new Promise((resolve) => setTimeout(resolve, 60));
-      await queue.delete(task);
-    }
+    await completeSlowly(queue, 60);
     const result = await watch;
     assert.equal(result.code, 0, result.stderr);
     const reports = result.stdout.trim().split('\n').map((line) => JSON.parse(line));

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { encodeTask } from '../lib/queue/message';
+import type { Queue } from '../lib/queue/types';
 
 export const ROOT = path.resolve(__dirname, '..');
 
@@ -68,4 +69,14 @@ export function failureFor(task: { id: string; body: string; attempt: number }, 
     worker: 'test-host/1',
     failedAt: new Date().toISOString(),
   };
+}
+
+/** Works the queue like a slow worker: lease one task, wait `msEach`, delete it, until none is left. */
+export async function completeSlowly(queue: Queue, msEach: number): Promise<void> {
+  for (;;) {
+    const [task] = await queue.lease({ count: 1, seconds: 60 });
+    if (!task) return;
+    await new Promise((resolve) => setTimeout(resolve, msEach));
+    await queue.delete(task);
+  }
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { openQueue } from '../lib/queue';
 import type { Queue } from '../lib/queue/types';
-import { exampleBodies, failureFor, runCli } from './ops.helpers';
+import { completeSlowly, exampleBodies, failureFor, runCli } from './ops.helpers';
 import { freePort, useFauxqs } from './support/fauxqs';
 
 describe('ops commands on SQS (fauxqs)', function () {
@@ -146,12 +146,7 @@ describe('ops commands on SQS (fauxqs)', function () {
     const sampled = new Promise<void>((resolve) => (firstSample = resolve));
     const watch = runCli('status', ['--queue', url, '--watch', '0.2', '--json'], {}, (out) => out.includes('\n') && firstSample());
     await sampled;
-    for (;;) {
-      const [task] = await queue.lease({ count: 1, seconds: 60 });
-      if (!task) break;
-      await new Promise((resolve) => setTimeout(resolve, 60));
-      await queue.delete(task);
-    }
+    await completeSlowly(queue, 60);
     const result = await watch;
     assert.equal(result.code, 0, result.stderr);
     const reports = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
