@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openQueue } from '../lib/queue';
 import type { Queue } from '../lib/queue/types';
-import { cliPath, completeSlowly, exampleBodies, failureFor, ROOT, runCli, type OpsCommand } from './ops.helpers';
+import { cliPath, watchWhileCompleting, exampleBodies, failureFor, ROOT, runCli, type OpsCommand } from './ops.helpers';
 
 const STATUS_KEYS = [
   'queue', 'kind', 'time', 'approximate', 'inserted', 'enqueued', 'leased', 'delayed', 'completed', 'failed',
@@ -190,13 +190,7 @@ describe('ops commands on the file queue', function () {
   it('status --watch --json samples until the queue drains, with throughput and ETA', async () => {
     const url = freshUrl();
     const { queue } = await seed(url, 12, 0, 0, 0);
-    let firstSample: () => void = () => {};
-    const sampled = new Promise<void>((resolve) => (firstSample = resolve));
-    const watch = runCli('status', ['--queue', url, '--watch', '0.2', '--json'], {}, (out) => out.includes('\n') && firstSample());
-    // Work the queue while the watch samples it (from its first sample on): one task per ~60 ms.
-    await sampled;
-    await completeSlowly(queue, 60);
-    const result = await watch;
+    const result = await watchWhileCompleting(url, queue);
     assert.equal(result.code, 0, result.stderr);
     const reports = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
     assert.ok(reports.length >= 3, `several samples, got ${reports.length}`);

@@ -80,3 +80,16 @@ export async function completeSlowly(queue: Queue, msEach: number): Promise<void
     await queue.delete(task);
   }
 }
+
+/**
+ * Runs `status --watch 0.2 --json` and, from its first sample on, works the queue like a slow
+ * worker (one task per ~60 ms) until it is empty; resolves with the watch's result.
+ */
+export async function watchWhileCompleting(url: string, queue: Queue): Promise<CliResult> {
+  let firstSample: () => void = () => {};
+  const sampled = new Promise<void>((resolve) => (firstSample = resolve));
+  const watch = runCli('status', ['--queue', url, '--watch', '0.2', '--json'], {}, (out) => out.includes('\n') && firstSample());
+  await sampled;
+  await completeSlowly(queue, 60);
+  return watch;
+}

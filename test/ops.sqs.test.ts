@@ -5,7 +5,7 @@ import path from 'node:path';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { openQueue } from '../lib/queue';
 import type { Queue } from '../lib/queue/types';
-import { completeSlowly, exampleBodies, failureFor, runCli } from './ops.helpers';
+import { watchWhileCompleting, exampleBodies, failureFor, runCli } from './ops.helpers';
 import { freePort, useFauxqs } from './support/fauxqs';
 
 describe('ops commands on SQS (fauxqs)', function () {
@@ -142,12 +142,7 @@ describe('ops commands on SQS (fauxqs)', function () {
   it('status --watch measures the fall of enqueued and stops after two empty samples', async () => {
     const { url, queue } = await createFresh();
     await queue.insert(exampleBodies(8));
-    let firstSample: () => void = () => {};
-    const sampled = new Promise<void>((resolve) => (firstSample = resolve));
-    const watch = runCli('status', ['--queue', url, '--watch', '0.2', '--json'], {}, (out) => out.includes('\n') && firstSample());
-    await sampled;
-    await completeSlowly(queue, 60);
-    const result = await watch;
+    const result = await watchWhileCompleting(url, queue);
     assert.equal(result.code, 0, result.stderr);
     const reports = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
     const drained = reports.filter((r) => r.drained);
