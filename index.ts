@@ -4,7 +4,18 @@
  * Config: Pulumi.<stack>.yaml (keys and defaults in infra/config.ts; guide in docs/deploy.md).
  */
 import * as pulumi from '@pulumi/pulumi';
-import { fullScaleInput, GkeCluster, readStackConfig, scalingOutput, scalingSummary, sizingOutput, systemPoolName, watchCommands, WorkerImage, Workers } from './infra';
+import {
+  fullScaleInput,
+  GkeCluster,
+  readStackConfig,
+  scalingOutput,
+  scalingSummary,
+  sizingOutput,
+  systemPoolName,
+  watchCommands,
+  WorkerImage,
+  Workers,
+} from './infra';
 
 // Validate everything before declaring anything: a bad config changes nothing in the cloud.
 const { config, warnings } = readStackConfig();
@@ -12,7 +23,12 @@ pulumi.log.info(`plan: ${config.plan.summary}`);
 pulumi.log.info(scalingSummary(fullScaleInput(config)));
 for (const warning of warnings) pulumi.log.warn(warning);
 
-const image = new WorkerImage('worker', { project: config.project, region: config.region, image: config.image, tag: pulumi.getStack() });
+const image = new WorkerImage('worker', {
+  project: config.project,
+  region: config.region,
+  image: config.image,
+  tag: pulumi.getStack(),
+});
 
 const cluster = new GkeCluster('gke', {
   project: config.project,
@@ -40,7 +56,11 @@ const workers = new Workers('workers', {
   queueUrl: config.queueUrl,
   cloudpath: config.cloudpath,
   outputBucket: config.outputBucket,
-  aws: { region: config.aws.region, accessKeyId: pulumi.secret(config.aws.accessKeyId), secretAccessKey: pulumi.secret(config.aws.secretAccessKey) },
+  aws: {
+    region: config.aws.region,
+    accessKeyId: pulumi.secret(config.aws.accessKeyId),
+    secretAccessKey: pulumi.secret(config.aws.secretAccessKey),
+  },
   scaling: config.scaling,
   systemPool: systemPoolName(config.nodePools, config.workerPool.name),
 });

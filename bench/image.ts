@@ -39,13 +39,27 @@ async function startToFirstLease(run: number): Promise<number> {
   const name = `gke-batch-bench-${process.pid}-${run}`;
   try {
     // A long task, so it is still leased whenever the poll looks.
-    await queue.insert([encodeTask(countPrimes.key, { start: 0, count: 10, label: 'bench', sleep_ms: 60_000 }, 'bench')]);
+    await queue.insert([
+      encodeTask(countPrimes.key, { start: 0, count: 10, label: 'bench', sleep_ms: 60_000 }, 'bench'),
+    ]);
     makeWritableByAnyone(dir);
-    await docker(['create', '--name', name, '--volume', `${dir}:${dir}`, '--env', `TASKQUEUE_PATH=${queueUrl}`, '--env', `CF_CLOUDPATH=file://${dir}/outputs`, IMAGE]);
+    await docker([
+      'create',
+      '--name',
+      name,
+      '--volume',
+      `${dir}:${dir}`,
+      '--env',
+      `TASKQUEUE_PATH=${queueUrl}`,
+      '--env',
+      `CF_CLOUDPATH=file://${dir}/outputs`,
+      IMAGE,
+    ]);
     const started = performance.now();
     const start = docker(['start', name]);
     while ((await queue.counts()).leased === 0) {
-      if (performance.now() - started > GIVE_UP_MS) throw new Error(`run ${run}: no task leased within ${GIVE_UP_MS} ms; see docker logs ${name}`);
+      if (performance.now() - started > GIVE_UP_MS)
+        throw new Error(`run ${run}: no task leased within ${GIVE_UP_MS} ms; see docker logs ${name}`);
       await sleep(POLL_MS);
     }
     const elapsed = performance.now() - started;
@@ -80,11 +94,13 @@ function summary(samples: readonly number[]): string {
 async function main(): Promise<void> {
   const options = new Command('bench image')
     .description('worker image size against its base, and container start → first task leased')
-    .addOption(new Option('--runs <n>', 'containers started per measurement').default('5').argParser((value) => {
-      const runs = Number(value);
-      if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${value} must be a whole number ≥ 1`);
-      return runs;
-    }))
+    .addOption(
+      new Option('--runs <n>', 'containers started per measurement').default('5').argParser((value) => {
+        const runs = Number(value);
+        if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${value} must be a whole number ≥ 1`);
+        return runs;
+      }),
+    )
     .parse()
     .opts<{ runs: number }>();
 
@@ -94,11 +110,15 @@ async function main(): Promise<void> {
   const baseImage = await testBaseImage((line) => process.stdout.write(`${line}\n`));
   const buildStarted = performance.now();
   await buildWorkerImage(IMAGE, baseImage);
-  process.stdout.write(`built ${IMAGE} on ${baseImage} in ${((performance.now() - buildStarted) / 1000).toFixed(0)} s (layer cache included)\n`);
+  process.stdout.write(
+    `built ${IMAGE} on ${baseImage} in ${((performance.now() - buildStarted) / 1000).toFixed(0)} s (layer cache included)\n`,
+  );
 
   const [size, base] = await Promise.all([imageSize(IMAGE), imageSize(baseImage)]);
   const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
-  process.stdout.write(`image size: ${mb(size)} = base ${mb(base)} + worker ${mb(size - base)} (goal: worker ≤ 40 MB)\n`);
+  process.stdout.write(
+    `image size: ${mb(size)} = base ${mb(base)} + worker ${mb(size - base)} (goal: worker ≤ 40 MB)\n`,
+  );
 
   const bare: number[] = [];
   const lease: number[] = [];

@@ -31,7 +31,10 @@ const params = z.object({
 
 /** A task shaped like real ones: a few ints, a string, a float. */
 const benchTask = defineTask({ key: ['bench.insert', 'work'], params, run: () => undefined });
-const benchTaskWithFilter = defineTask({ ...benchTask, filterTasks: skipExistingOutputs((row: { id: number }) => `out/${row.id}.json`) });
+const benchTaskWithFilter = defineTask({
+  ...benchTask,
+  filterTasks: skipExistingOutputs((row: { id: number }) => `out/${row.id}.json`),
+});
 
 function* batches(rows: number): Generator<RecordBatch> {
   for (let first = 0; first < rows; first += BATCH_ROWS) {
@@ -39,9 +42,18 @@ function* batches(rows: number): Generator<RecordBatch> {
     const ids = Array.from({ length: n }, (_, i) => first + i);
     const table = new Table({
       id: vectorFromArray(ids.map(BigInt), new Int64()),
-      seed: vectorFromArray(ids.map((i) => (i * 7919) % 100_003), new Int32()),
-      name: vectorFromArray(ids.map((i) => `sample-${i.toString(36)}`), new Utf8()),
-      weight: vectorFromArray(ids.map((i) => i / 7), new Float64()),
+      seed: vectorFromArray(
+        ids.map((i) => (i * 7919) % 100_003),
+        new Int32(),
+      ),
+      name: vectorFromArray(
+        ids.map((i) => `sample-${i.toString(36)}`),
+        new Utf8(),
+      ),
+      weight: vectorFromArray(
+        ids.map((i) => i / 7),
+        new Float64(),
+      ),
     });
     yield* table.batches;
   }
@@ -67,16 +79,44 @@ function peakRssMb(): number {
 }
 
 /** In the child: one insert, then its summary and peak RSS as JSON on stdout. */
-async function child(table: string, queueUrl: string, dryRun: boolean, filter: boolean, cloudpath: string): Promise<void> {
-  const settings = loadSettings({ env: {}, overrides: { TASKQUEUE_PATH: queueUrl, TASK_PARAMETER_FILENAME: table, CF_CLOUDPATH: cloudpath } });
-  const summary = await insertTable({ settings, task: filter ? benchTaskWithFilter : benchTask, dryRun, progress: false });
+async function child(
+  table: string,
+  queueUrl: string,
+  dryRun: boolean,
+  filter: boolean,
+  cloudpath: string,
+): Promise<void> {
+  const settings = loadSettings({
+    env: {},
+    overrides: { TASKQUEUE_PATH: queueUrl, TASK_PARAMETER_FILENAME: table, CF_CLOUDPATH: cloudpath },
+  });
+  const summary = await insertTable({
+    settings,
+    task: filter ? benchTaskWithFilter : benchTask,
+    dryRun,
+    progress: false,
+  });
   const result: ChildResult = { summary, maxRssMb: peakRssMb() };
   process.stdout.write(JSON.stringify(result));
 }
 
 function runChild(table: string, queueUrl: string, dryRun: boolean, filter: boolean, cloudpath: string): ChildResult {
-  const args = ['-r', require.resolve('tsx/cjs'), __filename, '--child', table, queueUrl, dryRun ? 'dry' : 'insert', filter ? 'filter' : 'all', cloudpath];
-  const done = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+  const args = [
+    '-r',
+    require.resolve('tsx/cjs'),
+    __filename,
+    '--child',
+    table,
+    queueUrl,
+    dryRun ? 'dry' : 'insert',
+    filter ? 'filter' : 'all',
+    cloudpath,
+  ];
+  const done = spawnSync(process.execPath, args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+  });
   if (done.status !== 0) throw new Error(`benchmark child failed (exit ${done.status})`);
   return JSON.parse(done.stdout) as ChildResult;
 }
@@ -100,23 +140,38 @@ async function main(): Promise<void> {
     const table = path.join(disk, 'params.feather');
     const started = Date.now();
     await writeArrowTable(table, batches(rows));
-    process.stdout.write(`table: ${rows.toLocaleString('en-US')} rows (int64, int32, string, float64), ${(statSync(table).size / 1e6).toFixed(1)} MB uncompressed Feather V2, written in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-    process.stdout.write(`filterTasks: ${filter ? 'skipExistingOutputs (one stat per row)' : 'none'}; ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}\n\n`);
+    process.stdout.write(
+      `table: ${rows.toLocaleString('en-US')} rows (int64, int32, string, float64), ${(statSync(table).size / 1e6).toFixed(1)} MB uncompressed Feather V2, written in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
+    process.stdout.write(
+      `filterTasks: ${filter ? 'skipExistingOutputs (one stat per row)' : 'none'}; ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}\n\n`,
+    );
 
-    for (const [name, base] of [['/dev/shm', shm], [`disk (${os.tmpdir()})`, disk]] as const) {
-      if (base) process.stdout.write(`plain fs on ${name}: ${plainFsRate(base).toLocaleString('en-US')} tasks/s (journal + task file + rename, 2,000 tasks)\n`);
+    for (const [name, base] of [
+      ['/dev/shm', shm],
+      [`disk (${os.tmpdir()})`, disk],
+    ] as const) {
+      if (base)
+        process.stdout.write(
+          `plain fs on ${name}: ${plainFsRate(base).toLocaleString('en-US')} tasks/s (journal + task file + rename, 2,000 tasks)\n`,
+        );
     }
     process.stdout.write('\n');
 
     const diskTable = diskRows < rows ? path.join(disk, 'disk-params.feather') : table;
     if (diskTable !== table) await writeArrowTable(diskTable, batches(diskRows));
-    const targets: Array<[string, string, string, boolean, string]> = [['dry run (no queue)', table, `fq://${path.join(disk, 'unused')}`, true, disk]];
+    const targets: Array<[string, string, string, boolean, string]> = [
+      ['dry run (no queue)', table, `fq://${path.join(disk, 'unused')}`, true, disk],
+    ];
     if (shm) targets.push(['file queue on /dev/shm', table, `fq://${path.join(shm, 'queue')}`, false, shm]);
     targets.push([`file queue on disk (${os.tmpdir()})`, diskTable, `fq://${path.join(disk, 'queue')}`, false, disk]);
 
     // each line as soon as its run ends: the disk run can take minutes
     const widths = [34, 10, 8, 9, 8, 8, 12];
-    const print = (cells: string[]) => process.stdout.write(`${cells.map((c, j) => (j === 0 ? c.padEnd(widths[j]!) : c.padStart(widths[j]!))).join('  ')}\n`);
+    const print = (cells: string[]) =>
+      process.stdout.write(
+        `${cells.map((c, j) => (j === 0 ? c.padEnd(widths[j]!) : c.padStart(widths[j]!))).join('  ')}\n`,
+      );
     print(['target', 'rows', 'check s', 'insert s', 'total s', 'rows/s', 'peak RSS MB']);
     for (const [name, file, queueUrl, dryRun, base] of targets) {
       mkdirSync(path.join(base, 'outputs'), { recursive: true });

@@ -9,12 +9,7 @@
  * loop (and ReceiveMessage+DeleteMessage loop) at the same concurrency. Each measurement runs in
  * its own child process, so its peak memory (max RSS) is its own. Figures are medians of rounds.
  */
-import {
-  DeleteMessageCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -116,7 +111,12 @@ async function bareSqs(url: string, n: number, concurrency: number): Promise<Mea
       while (next < payloads.length) {
         const batch = payloads.slice(next, next + 10);
         next += 10;
-        await client.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: batch.map((body, i) => ({ Id: String(i), MessageBody: body })) }));
+        await client.send(
+          new SendMessageBatchCommand({
+            QueueUrl: url,
+            Entries: batch.map((body, i) => ({ Id: String(i), MessageBody: body })),
+          }),
+        );
       }
     }),
   );
@@ -127,7 +127,14 @@ async function bareSqs(url: string, n: number, concurrency: number): Promise<Mea
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (done < n) {
-        const reply = await client.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 600, WaitTimeSeconds: 1 }));
+        const reply = await client.send(
+          new ReceiveMessageCommand({
+            QueueUrl: url,
+            MaxNumberOfMessages: 10,
+            VisibilityTimeout: 600,
+            WaitTimeSeconds: 1,
+          }),
+        );
         for (const message of reply.Messages ?? []) {
           await client.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle }));
           done++;
@@ -179,13 +186,35 @@ async function measure(phase: Phase, target: string, n: number, concurrency: num
   }
 }
 
-function runChild(phase: Phase, target: string, n: number, concurrency: number, env: NodeJS.ProcessEnv = process.env): Measurement {
-  const child = spawnSync(process.execPath, ['-r', 'tsx/cjs', __filename, '--child', phase, '--target', target, '--tasks', String(n), '--concurrency', String(concurrency)], {
-    env,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 1 << 20,
-  });
+function runChild(
+  phase: Phase,
+  target: string,
+  n: number,
+  concurrency: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Measurement {
+  const child = spawnSync(
+    process.execPath,
+    [
+      '-r',
+      'tsx/cjs',
+      __filename,
+      '--child',
+      phase,
+      '--target',
+      target,
+      '--tasks',
+      String(n),
+      '--concurrency',
+      String(concurrency),
+    ],
+    {
+      env,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 20,
+    },
+  );
   if (child.status !== 0) throw new Error(`benchmark child ${phase} failed with status ${child.status}`);
   const last = child.stdout.trim().split('\n').pop() ?? '';
   return JSON.parse(last) as Measurement;
@@ -243,13 +272,19 @@ async function sqsRounds(n: number, concurrency: number, rounds: number): Promis
     const bare: Measurement[] = [];
     const ours: Measurement[] = [];
     for (let round = 0; round < rounds; round++) {
-      const order: Array<'sqs-bare' | 'sqs-ours'> = round % 2 === 0 ? ['sqs-bare', 'sqs-ours'] : ['sqs-ours', 'sqs-bare'];
+      const order: Array<'sqs-bare' | 'sqs-ours'> =
+        round % 2 === 0 ? ['sqs-bare', 'sqs-ours'] : ['sqs-ours', 'sqs-bare'];
       for (const phase of order) {
         const url = await createQueue(`sqs://bench-${phase}-${round}`);
         (phase === 'sqs-bare' ? bare : ours).push(runChild(phase, url, n, concurrency, env));
       }
     }
-    report(`SQS (fauxqs on this machine), ${concurrency} calls in flight`, summarise(bare), summarise(ours), 'bare SDK calls');
+    report(
+      `SQS (fauxqs on this machine), ${concurrency} calls in flight`,
+      summarise(bare),
+      summarise(ours),
+      'bare SDK calls',
+    );
   } finally {
     await server.stop();
   }
@@ -280,7 +315,9 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
-  process.stdout.write(`queue benchmark: ${n.toLocaleString('en-US')} trivial tasks, median of ${rounds} round(s), ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}\n\n`);
+  process.stdout.write(
+    `queue benchmark: ${n.toLocaleString('en-US')} trivial tasks, median of ${rounds} round(s), ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}\n\n`,
+  );
   fileQueueRounds(`file queue on ${values.dir}`, values.dir, n, rounds);
   if (!values['skip-disk']) fileQueueRounds(`file queue on ${values['disk-dir']}`, values['disk-dir'], n, rounds);
   if (!values['skip-sqs']) await sqsRounds(n, concurrency, rounds);

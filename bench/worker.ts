@@ -53,7 +53,11 @@ function bodies(count: number): string[] {
 async function runOnce(backend: Backend, concurrency: number, tasks: number, sqs?: FauxqsServer): Promise<Run> {
   const dir = scratchDir(backend);
   try {
-    const url = await createQueue(backend === 'sqs' ? `sqs://bench-worker-${process.pid}-${concurrency}-${Date.now()}` : `fq://${path.join(dir, 'queue')}`);
+    const url = await createQueue(
+      backend === 'sqs'
+        ? `sqs://bench-worker-${process.pid}-${concurrency}-${Date.now()}`
+        : `fq://${path.join(dir, 'queue')}`,
+    );
     const queue = await openQueue(url);
     let insertSeconds: number;
     try {
@@ -71,8 +75,24 @@ async function runOnce(backend: Backend, concurrency: number, tasks: number, sqs
     const exitCode = await new Promise<number | null>((resolve, reject) => {
       const child = spawn(
         process.execPath,
-        ['-r', 'tsx/cjs', path.join(ROOT, 'worker', 'main.ts'), '--queue', url, '--tasks', FIXTURE_TASKS, '--cloudpath', `file://${dir}/out`,
-          '--concurrency', String(concurrency), '--lease', '60', '--exit-when-empty', '--log-level', 'info'],
+        [
+          '-r',
+          'tsx/cjs',
+          path.join(ROOT, 'worker', 'main.ts'),
+          '--queue',
+          url,
+          '--tasks',
+          FIXTURE_TASKS,
+          '--cloudpath',
+          `file://${dir}/out`,
+          '--concurrency',
+          String(concurrency),
+          '--lease',
+          '60',
+          '--exit-when-empty',
+          '--log-level',
+          'info',
+        ],
         { cwd: ROOT, stdio: ['ignore', out, 'inherit'], env: { ...process.env, ...(sqs?.env ?? {}) } },
       );
       child.once('error', reject);
@@ -81,11 +101,24 @@ async function runOnce(backend: Backend, concurrency: number, tasks: number, sqs
     const wallSeconds = (performance.now() - wallStart) / 1000;
     fs.closeSync(out);
     const lines = fs.readFileSync(logFile, 'utf8').trim().split('\n');
-    const summary = JSON.parse(lines.at(-1)!) as { message: string; succeeded: number; durationSeconds: number; cpuSeconds: number };
+    const summary = JSON.parse(lines.at(-1)!) as {
+      message: string;
+      succeeded: number;
+      durationSeconds: number;
+      cpuSeconds: number;
+    };
     if (exitCode !== 0 || summary.message !== 'worker stopped' || summary.succeeded !== tasks) {
       throw new Error(`${backend}: worker exited ${exitCode}; last line: ${lines.at(-1)}`);
     }
-    return { backend, concurrency, tasks, insertSeconds, workSeconds: summary.durationSeconds, cpuSeconds: summary.cpuSeconds, wallSeconds };
+    return {
+      backend,
+      concurrency,
+      tasks,
+      insertSeconds,
+      workSeconds: summary.durationSeconds,
+      cpuSeconds: summary.cpuSeconds,
+      wallSeconds,
+    };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -95,7 +128,10 @@ async function runOnce(backend: Backend, concurrency: number, tasks: number, sqs
  * The floor for a file-queue task: the same file operations, in a tight loop, no worker around
  * them. Resolves with tasks per second of wall time and per second of CPU time.
  */
-async function bareFileOperations(backend: Backend, tasks: number): Promise<{ perSecond: number; perCpuSecond: number }> {
+async function bareFileOperations(
+  backend: Backend,
+  tasks: number,
+): Promise<{ perSecond: number; perCpuSecond: number }> {
   const dir = scratchDir(backend);
   try {
     const root = path.join(dir, 'queue');
@@ -118,7 +154,10 @@ async function bareFileOperations(backend: Backend, tasks: number): Promise<{ pe
       fs.appendFileSync(path.join(root, 'completions'), '\0');
     }
     const { user, system } = process.cpuUsage(cpu);
-    return { perSecond: names.length / ((performance.now() - started) / 1000), perCpuSecond: names.length / ((user + system) / 1e6) };
+    return {
+      perSecond: names.length / ((performance.now() - started) / 1000),
+      perCpuSecond: names.length / ((user + system) / 1e6),
+    };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -152,7 +191,10 @@ async function queueOnly(backend: Backend, tasks: number): Promise<{ perSecond: 
 }
 
 function list(text: string): string[] {
-  return text.split(',').map((part) => part.trim()).filter(Boolean);
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
 }
 
 async function main(): Promise<void> {
@@ -166,14 +208,18 @@ async function main(): Promise<void> {
   const backends = list(options.backends) as Backend[];
   const unknown = backends.filter((b) => !BACKENDS.includes(b));
   if (!Number.isInteger(tasks) || tasks <= 0 || unknown.length > 0) {
-    throw new Error(`usage: --tasks N (a positive integer), --backends ${BACKENDS.join(',')}${unknown.length ? `; unknown: ${unknown.join(', ')}` : ''}`);
+    throw new Error(
+      `usage: --tasks N (a positive integer), --backends ${BACKENDS.join(',')}${unknown.length ? `; unknown: ${unknown.join(', ')}` : ''}`,
+    );
   }
   const concurrencies = list(options.concurrency).map(Number);
 
   const fauxqs = backends.includes('sqs') ? await startFauxqs() : undefined;
   if (fauxqs) Object.assign(process.env, fauxqs.env);
   const print = (text: string) => process.stdout.write(`${text}\n`);
-  print(`worker benchmark: ${tasks} no-op tasks per run, one worker process logging at info (two lines per task), ${os.cpus().length} CPUs`);
+  print(
+    `worker benchmark: ${tasks} no-op tasks per run, one worker process logging at info (two lines per task), ${os.cpus().length} CPUs`,
+  );
   print('backend    conc  insert/s  tasks/s  per task  tasks/CPU-s  CPU per task  wall (s)');
   try {
     for (const backend of backends) {
@@ -187,7 +233,9 @@ async function main(): Promise<void> {
       }
       if (backend !== 'sqs') {
         const alone = await queueOnly(backend, tasks);
-        print(`${backend.padEnd(9)}  queue module alone (lease 1 + delete, no worker): ${alone.perSecond.toFixed(0)} tasks/s, ${alone.perCpuSecond.toFixed(0)} tasks/CPU-s`);
+        print(
+          `${backend.padEnd(9)}  queue module alone (lease 1 + delete, no worker): ${alone.perSecond.toFixed(0)} tasks/s, ${alone.perCpuSecond.toFixed(0)} tasks/CPU-s`,
+        );
         const bare = await bareFileOperations(backend, tasks);
         print(
           `${backend.padEnd(9)}  bare file operations (rename+journal+read+2 unlinks+tally): ${bare.perSecond.toFixed(0)} tasks/s (${(1e6 / bare.perSecond).toFixed(0)} µs per task), ` +

@@ -15,14 +15,15 @@ interface InsertCliOptions extends CommonOptions {
   concurrency?: number;
 }
 
-
 const program = addCommonOptions(
   new Command('npm run insert --')
-    .description('Insert one task per row of the parameter table (TASK_PARAMETER_FILENAME) into the queue (TASKQUEUE_PATH).')
+    .description(
+      'Insert one task per row of the parameter table (TASK_PARAMETER_FILENAME) into the queue (TASKQUEUE_PATH).',
+    )
     .option('--task <module.name>', 'the task to insert (default: the first in tasks/index.ts)')
     .option('-n, --dry-run', 'check and filter the table and show the first tasks; do not touch the queue')
     .option('--show <count>', 'tasks a dry run prints', integerBetween(1), 5)
-    .option('--concurrency <count>', 'insert calls in flight (default: the queue backend\'s)', integerBetween(1))
+    .option('--concurrency <count>', "insert calls in flight (default: the queue backend's)", integerBetween(1))
     .option('--json', 'print the summary as one JSON object')
     .addHelpText(
       'after',
@@ -40,7 +41,9 @@ function render(summary: InsertSummary): string {
         `${n(summary.inserted)} tasks would be inserted into ${summary.queue} (task ${summary.task}); nothing was inserted`,
     );
     if (summary.firstTasks && summary.firstTasks.length > 0) {
-      lines.push(`first ${summary.firstTasks.length} task${summary.firstTasks.length > 1 ? 's' : ''} (keyword arguments):`);
+      lines.push(
+        `first ${summary.firstTasks.length} task${summary.firstTasks.length > 1 ? 's' : ''} (keyword arguments):`,
+      );
       for (const kwargs of summary.firstTasks) lines.push(`  ${JSON.stringify(kwargs)}`);
     }
   } else {

@@ -16,7 +16,6 @@ interface ParamsCliOptions extends CommonOptions {
   json?: boolean;
 }
 
-
 const program = addCommonOptions(
   new Command('npm run params --')
     .description('Show a parameter table as the inserter reads it: schema, row count and first rows.')
@@ -33,12 +32,24 @@ function pad(cells: string[][]): string[] {
 }
 
 function render(result: TableInspection): string {
-  const lines = [`${result.file}: ${result.format}, ${result.rows.toLocaleString('en-US')} rows, ${result.columns.length} columns`, ''];
-  lines.push(...pad([['column', 'arrow type', 'task receives'], ...result.columns.map((c) => [c.name, c.arrowType, c.jsonType])]).map((l) => `  ${l}`));
+  const lines = [
+    `${result.file}: ${result.format}, ${result.rows.toLocaleString('en-US')} rows, ${result.columns.length} columns`,
+    '',
+  ];
+  lines.push(
+    ...pad([
+      ['column', 'arrow type', 'task receives'],
+      ...result.columns.map((c) => [c.name, c.arrowType, c.jsonType]),
+    ]).map((l) => `  ${l}`),
+  );
   if (result.firstRows.length > 0) {
-    lines.push('', `first ${result.firstRows.length} row${result.firstRows.length > 1 ? 's' : ''}, as the inserter converts them (numbered from 0, as pandas shows them):`);
+    lines.push(
+      '',
+      `first ${result.firstRows.length} row${result.firstRows.length > 1 ? 's' : ''}, as the inserter converts them (numbered from 0, as pandas shows them):`,
+    );
     const width = String(result.firstRows.at(-1)!.row).length;
-    for (const { row, values } of result.firstRows) lines.push(`  ${String(row).padStart(width)}  ${JSON.stringify(values)}`);
+    for (const { row, values } of result.firstRows)
+      lines.push(`  ${String(row).padStart(width)}  ${JSON.stringify(values)}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -50,7 +61,10 @@ runMain(async () => {
     throw new UserError(`two tables named: ${file} and --params ${options.params}; name one`);
   }
   const settings = settingsFrom({ ...options, params: file ?? options.params });
-  const result = await inspectTable(settings.paramsFile, { rows: options.rows, csvKinds: csvKindsFor(findTask(options.task)) });
+  const result = await inspectTable(settings.paramsFile, {
+    rows: options.rows,
+    csvKinds: csvKindsFor(findTask(options.task)),
+  });
   process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : render(result));
   return 0;
 });

@@ -45,9 +45,12 @@ runMain(async () => {
     }
     await queue.purge();
     if (options.json) {
-      process.stdout.write(`${JSON.stringify({ queue: queue.url, purged: true, removed: before.enqueued, failed: before.failed, approximate: before.approximate })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ queue: queue.url, purged: true, removed: before.enqueued, failed: before.failed, approximate: before.approximate })}\n`,
+      );
     } else {
-      const later = queue.kind === 'sqs' ? ' SQS deletes them within 60 s and allows one purge per queue per 60 s.' : '';
+      const later =
+        queue.kind === 'sqs' ? ' SQS deletes them within 60 s and allows one purge per queue per 60 s.' : '';
       process.stdout.write(`Purged ${queue.url}: removed ${what}.${later}\n`);
     }
     return 0;

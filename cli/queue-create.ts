@@ -26,13 +26,19 @@ function redriveReceiveCount(maxAttempts: number): number {
 
 const program = addCommonOptions(
   new Command('npm run queue:create --')
-    .description('Create the queue (SQS: with a dead-letter queue and redrive policy; fq: the directory layout). Safe to run again.')
-    .addOption(
-      new Option('--max-attempts <n>', 'attempts before a task is dead-lettered (TQ_MAX_ATTEMPTS); SQS redrive is set one above').argParser(
-        integerBetween(1, 999),
-      ),
+    .description(
+      'Create the queue (SQS: with a dead-letter queue and redrive policy; fq: the directory layout). Safe to run again.',
     )
-    .option('--json', 'print one JSON object: {queue, kind, deadLetterQueue, maxAttempts, maxReceiveCount, leaseSeconds}'),
+    .addOption(
+      new Option(
+        '--max-attempts <n>',
+        'attempts before a task is dead-lettered (TQ_MAX_ATTEMPTS); SQS redrive is set one above',
+      ).argParser(integerBetween(1, 999)),
+    )
+    .option(
+      '--json',
+      'print one JSON object: {queue, kind, deadLetterQueue, maxAttempts, maxReceiveCount, leaseSeconds}',
+    ),
 ).parse();
 
 runMain(async () => {
@@ -62,7 +68,11 @@ runMain(async () => {
         `lease:             ${leaseSeconds} s (default visibility timeout)`,
       ]
     : [`file queue:        ${url}`];
-  lines.push('', 'Use it: put this line in your env file (config/task.env, or the file you pass with -e):', `TASKQUEUE_PATH=${url}`);
+  lines.push(
+    '',
+    'Use it: put this line in your env file (config/task.env, or the file you pass with -e):',
+    `TASKQUEUE_PATH=${url}`,
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 });

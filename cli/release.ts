@@ -25,7 +25,10 @@ runMain(async () => {
     const released = await queue.releaseAll();
     if (options.json) process.stdout.write(`${JSON.stringify({ queue: queue.url, released })}\n`);
     else if (released === 0) process.stdout.write(`Nothing to release: no task is leased in ${queue.url}.\n`);
-    else process.stdout.write(`Released ${formatCount(released)} leased ${released === 1 ? 'task' : 'tasks'}: available to workers now.\n`);
+    else
+      process.stdout.write(
+        `Released ${formatCount(released)} leased ${released === 1 ? 'task' : 'tasks'}: available to workers now.\n`,
+      );
     return 0;
   });
 });

@@ -16,7 +16,11 @@ interface RequeueOptions extends CommonOptions {
 const program = addCommonOptions(
   new Command('npm run requeue --')
     .description('Move dead-lettered tasks back to the queue: all of them, or those given with --id.')
-    .addOption(new Option('--id <id>', 'requeue only this task id (repeat for several; ids from npm run failures)').argParser(collect).default([]))
+    .addOption(
+      new Option('--id <id>', 'requeue only this task id (repeat for several; ids from npm run failures)')
+        .argParser(collect)
+        .default([]),
+    )
     .option('--json', 'print one JSON object: {queue, requested, moved}'),
 ).parse();
 
@@ -43,7 +47,9 @@ runMain(async () => {
     } else if (moved === 0) {
       process.stdout.write(`Nothing to requeue: no dead-lettered tasks in ${queue.url}.\n`);
     } else {
-      process.stdout.write(`Requeued ${formatCount(moved)} ${moved === 1 ? 'task' : 'tasks'}: workers will run ${moved === 1 ? 'it' : 'them'} again.\n`);
+      process.stdout.write(
+        `Requeued ${formatCount(moved)} ${moved === 1 ? 'task' : 'tasks'}: workers will run ${moved === 1 ? 'it' : 'them'} again.\n`,
+      );
     }
     return 0;
   });

@@ -42,12 +42,16 @@ const INTERRUPTED_EXIT = 130;
 /** Signals closer together than this are one Ctrl-C delivered twice, not a second Ctrl-C. */
 const SAME_SIGNAL_MS = 1000;
 
-
-
 const program = addCommonOptions(
   new Command('npm start --')
-    .description('Run the job locally: insert the parameter table, run workers until the queue is drained, show progress and a summary.')
-    .addOption(new Option('--workers <n>', 'worker processes to run (one per CPU by default)').argParser(integerBetween(1)).default(availableParallelism()))
+    .description(
+      'Run the job locally: insert the parameter table, run workers until the queue is drained, show progress and a summary.',
+    )
+    .addOption(
+      new Option('--workers <n>', 'worker processes to run (one per CPU by default)')
+        .argParser(integerBetween(1))
+        .default(availableParallelism()),
+    )
     .option('--task <module.name>', 'the task to insert (default: the first in tasks/index.ts)')
     .option('--fresh', 'purge the queue first instead of resuming tasks left by an interrupted run')
     .option('--log-dir <dir>', 'where each worker writes its JSON log', 'local/logs')
@@ -95,7 +99,13 @@ function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-function summaryLines(before: QueueCounts, after: QueueCounts, seconds: number, settings: TaskSettings, logDir: string): string[] {
+function summaryLines(
+  before: QueueCounts,
+  after: QueueCounts,
+  seconds: number,
+  settings: TaskSettings,
+  logDir: string,
+): string[] {
   const completed = (after.completed ?? 0) - (before.completed ?? 0);
   const failed = after.failed - before.failed;
   const lines = [
@@ -104,7 +114,10 @@ function summaryLines(before: QueueCounts, after: QueueCounts, seconds: number, 
     `outputs: ${settings.cloudpath}`,
     `worker logs: ${logDir}/worker-*.log`,
   ];
-  if (after.failed > 0) lines.push(`${formatCount(after.failed)} task(s) are dead-lettered: npm run failures (then npm run requeue once fixed)`);
+  if (after.failed > 0)
+    lines.push(
+      `${formatCount(after.failed)} task(s) are dead-lettered: npm run failures (then npm run requeue once fixed)`,
+    );
   return lines;
 }
 
@@ -123,7 +136,9 @@ async function main(): Promise<number> {
     }
     const before = await queue.counts();
     if (before.enqueued > 0) {
-      say(`resuming: ${formatCount(before.enqueued)} tasks are still in ${queue.url} from an earlier run (use --fresh to start over)`);
+      say(
+        `resuming: ${formatCount(before.enqueued)} tasks are still in ${queue.url} from an earlier run (use --fresh to start over)`,
+      );
     } else {
       const inserted = await insertTable({ settings, task, log: say });
       say(
@@ -161,7 +176,9 @@ async function main(): Promise<number> {
       .then(() => sleep(options.interval * 1000 + 250, undefined, { signal: stopWatching.signal }))
       .catch(() => undefined)
       .then(() => stopWatching.abort());
-    const display = process.stdout.isTTY ? terminalDisplay(process.stdout) : plainLinesDisplay(process.stdout, process.stderr);
+    const display = process.stdout.isTTY
+      ? terminalDisplay(process.stdout)
+      : plainLinesDisplay(process.stdout, process.stderr);
     await watchQueue(queue, { intervalSeconds: options.interval, display, signal: stopWatching.signal });
     const codes = await allExited;
     process.off('SIGINT', onSigint);

@@ -23,7 +23,10 @@ const program = addCommonOptions(
   new Command('npm run status --')
     .description('Show the queue: inserted, enqueued, leased, completed and failed tasks, with percentages.')
     .addOption(
-      new Option('-w, --watch [seconds]', 'refresh every SECONDS with a progress bar, throughput and ETA until the queue drains')
+      new Option(
+        '-w, --watch [seconds]',
+        'refresh every SECONDS with a progress bar, throughput and ETA until the queue drains',
+      )
         .preset(String(DEFAULT_WATCH_SECONDS))
         .argParser(parseSeconds),
     )
@@ -42,7 +45,10 @@ runMain(async () => {
     if (options.watch === undefined) {
       const report = buildStatusReport(queue, await queue.counts(), Date.now());
       if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      else process.stdout.write([renderHeader(report), ...renderCounts(report), renderThroughput(report, Date.now())].join('\n') + '\n');
+      else
+        process.stdout.write(
+          [renderHeader(report), ...renderCounts(report), renderThroughput(report, Date.now())].join('\n') + '\n',
+        );
       return 0;
     }
 
@@ -62,7 +68,9 @@ runMain(async () => {
         const { completed, failed } = result.last;
         const done = `${completed === null ? '' : `${formatCount(completed)} completed, `}${formatCount(failed)} failed`;
         const watched = formatDuration((Date.now() - started) / 1000);
-        process.stdout.write(result.emptyFromStart ? `queue is empty (${done})\n` : `queue drained (${done}; watched ${watched})\n`);
+        process.stdout.write(
+          result.emptyFromStart ? `queue is empty (${done})\n` : `queue drained (${done}; watched ${watched})\n`,
+        );
         if (failed > 0) process.stdout.write('see what failed: npm run failures\n');
       }
       return 0;

@@ -90,11 +90,20 @@ export class GkeCluster extends pulumi.ComponentResource {
     );
     const member = pulumi.interpolate`serviceAccount:${this.nodeServiceAccount.email}`;
     const roleBindings = NODE_ROLES.map(
-      (role) => new gcp.projects.IAMMember(`${name}-nodes-${role.replace(/^roles\//, '').replace(/\./g, '-')}`, { project: args.project, role, member }, parent),
+      (role) =>
+        new gcp.projects.IAMMember(
+          `${name}-nodes-${role.replace(/^roles\//, '').replace(/\./g, '-')}`,
+          { project: args.project, role, member },
+          parent,
+        ),
     );
 
     if (args.privateNodes && args.cloudNat) {
-      const router = new gcp.compute.Router(`${name}-router`, { name: `${args.clusterName}-router`, project: args.project, region: args.region, network: args.network }, named);
+      const router = new gcp.compute.Router(
+        `${name}-router`,
+        { name: `${args.clusterName}-router`, project: args.project, region: args.region, network: args.network },
+        named,
+      );
       new gcp.compute.RouterNat(
         `${name}-nat`,
         {
@@ -128,7 +137,9 @@ export class GkeCluster extends pulumi.ComponentResource {
         // Dataplane V2: the node sizing's DaemonSet budget assumes anetd.
         datapathProvider: 'ADVANCED_DATAPATH',
         workloadIdentityConfig: { workloadPool: `${args.project}.svc.id.goog` },
-        privateClusterConfig: args.privateNodes ? { enablePrivateNodes: true, enablePrivateEndpoint: false } : undefined,
+        privateClusterConfig: args.privateNodes
+          ? { enablePrivateNodes: true, enablePrivateEndpoint: false }
+          : undefined,
         deletionProtection: args.deletionProtection,
         resourceLabels: { 'managed-by': 'pulumi', app: 'gke-batch' },
       },
@@ -160,22 +171,37 @@ export class GkeCluster extends pulumi.ComponentResource {
     this.nodePools = pools;
 
     this.clusterName = this.cluster.name;
-    this.workloadPool = this.cluster.workloadIdentityConfig.apply((wi) => wi?.workloadPool ?? `${args.project}.svc.id.goog`);
+    this.workloadPool = this.cluster.workloadIdentityConfig.apply(
+      (wi) => wi?.workloadPool ?? `${args.project}.svc.id.goog`,
+    );
     this.kubeconfig = pulumi.secret(
       pulumi
         .all([this.cluster.name, this.cluster.endpoint, this.cluster.masterAuth])
         .apply(([clusterName, endpoint, auth]) =>
-          kubeconfig({ project: args.project, location: args.location, clusterName, endpoint, caCertificate: auth.clusterCaCertificate ?? '' }),
+          kubeconfig({
+            project: args.project,
+            location: args.location,
+            clusterName,
+            endpoint,
+            caCertificate: auth.clusterCaCertificate ?? '',
+          }),
         ),
     );
     this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig }, parent);
 
-    this.registerOutputs({ clusterName: this.clusterName, workloadPool: this.workloadPool, kubeconfig: this.kubeconfig });
+    this.registerOutputs({
+      clusterName: this.clusterName,
+      workloadPool: this.workloadPool,
+      kubeconfig: this.kubeconfig,
+    });
   }
 }
 
 /** The node pool's node config: machine, spot, disk, labels, taints, GPUs, the node SA. */
-export function nodeConfigFor(pool: NodePool, serviceAccount: pulumi.Input<string>): gcp.types.input.container.NodePoolNodeConfig {
+export function nodeConfigFor(
+  pool: NodePool,
+  serviceAccount: pulumi.Input<string>,
+): gcp.types.input.container.NodePoolNodeConfig {
   return {
     machineType: pool.machine.name,
     spot: pool.spot,

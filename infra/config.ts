@@ -42,7 +42,11 @@ const quantity = (kind: 'cpu' | 'memory') =>
     (v) => (typeof v === 'number' ? String(v) : v),
     z.string({ error: `must be a Kubernetes ${kind} quantity` }).superRefine((text, ctx) => {
       const value = kind === 'cpu' ? parseCpuMillis(text) : parseMemoryMiB(text);
-      if (value === undefined) ctx.addIssue({ code: 'custom', message: `is not a ${kind === 'cpu' ? 'CPU' : 'memory'} quantity: ${quantityHint(text, kind)}` });
+      if (value === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          message: `is not a ${kind === 'cpu' ? 'CPU' : 'memory'} quantity: ${quantityHint(text, kind)}`,
+        });
       else if (value <= 0) ctx.addIssue({ code: 'custom', message: 'must be more than zero' });
     }),
   );
@@ -52,7 +56,10 @@ const gkeName = (max: number) =>
   z
     .string({ error: 'must be a name' })
     .max(max, `must be at most ${max} characters`)
-    .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, 'must be lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen');
+    .regex(
+      /^[a-z]([-a-z0-9]*[a-z0-9])?$/,
+      'must be lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen',
+    );
 
 const labelMap = z.record(
   z.string().regex(/^([a-z0-9.-]+\/)?[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$/i, 'is not a valid label key'),
@@ -68,88 +75,172 @@ export const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as 
 const taint = z.strictObject({
   key: z.string().min(1, 'is empty').describe('Taint key, e.g. "gke-batch/workers".'),
   value: z.string().default('true').describe('Taint value. Default "true".'),
-  effect: z.enum(TAINT_EFFECTS, { error: `must be one of ${TAINT_EFFECTS.join(', ')}` }).default('NoSchedule').describe('NoSchedule (default), PreferNoSchedule or NoExecute.'),
+  effect: z
+    .enum(TAINT_EFFECTS, { error: `must be one of ${TAINT_EFFECTS.join(', ')}` })
+    .default('NoSchedule')
+    .describe('NoSchedule (default), PreferNoSchedule or NoExecute.'),
 });
 
 const gpu = z.strictObject({
-  type: z.string().min(1, 'is empty').describe('Accelerator type, e.g. "nvidia-tesla-t4" (n1 machines) or "nvidia-l4" (g2 machines).'),
-  count: wholeNumber(1, 16, 'GPUs').default(1).describe('GPUs per node. Default 1; for g2 machines it must equal the GPUs the type comes with.'),
+  type: z
+    .string()
+    .min(1, 'is empty')
+    .describe('Accelerator type, e.g. "nvidia-tesla-t4" (n1 machines) or "nvidia-l4" (g2 machines).'),
+  count: wholeNumber(1, 16, 'GPUs')
+    .default(1)
+    .describe('GPUs per node. Default 1; for g2 machines it must equal the GPUs the type comes with.'),
 });
 
 export const nodePoolSchema = z.strictObject({
   name: gkeName(40).describe('Node pool name; the workers pick their pool by it (workers.nodePool).'),
-  machineType: z.string({ error: 'must be a machine type name' }).default('e2-standard-4').describe('Compute Engine machine type, e.g. "e2-standard-4". Default e2-standard-4.'),
-  minNodes: wholeNumber(0, 1000, 'nodes').default(0).describe('Fewest nodes the autoscaler keeps, across all zones. Default 0 (scale to zero).'),
-  maxNodes: wholeNumber(0, 1000, 'nodes').default(3).describe('Most nodes the autoscaler adds, across all zones. Default 3.'),
-  spot: bool().optional().describe('Spot VMs (cheap, preemptible with 30 s notice). Default: true for the workers\' pool, false for others.'),
+  machineType: z
+    .string({ error: 'must be a machine type name' })
+    .default('e2-standard-4')
+    .describe('Compute Engine machine type, e.g. "e2-standard-4". Default e2-standard-4.'),
+  minNodes: wholeNumber(0, 1000, 'nodes')
+    .default(0)
+    .describe('Fewest nodes the autoscaler keeps, across all zones. Default 0 (scale to zero).'),
+  maxNodes: wholeNumber(0, 1000, 'nodes')
+    .default(3)
+    .describe('Most nodes the autoscaler adds, across all zones. Default 3.'),
+  spot: bool()
+    .optional()
+    .describe("Spot VMs (cheap, preemptible with 30 s notice). Default: true for the workers' pool, false for others."),
   diskSizeGb: wholeNumber(10, 65536, 'GB').default(50).describe('Boot disk size in GB. Default 50.'),
-  diskType: z.string().default('pd-balanced').describe('Boot disk type: pd-balanced (default), pd-standard, pd-ssd or hyperdisk-balanced.'),
+  diskType: z
+    .string()
+    .default('pd-balanced')
+    .describe('Boot disk type: pd-balanced (default), pd-standard, pd-ssd or hyperdisk-balanced.'),
   labels: labelMap.default({}).describe('Extra Kubernetes node labels. Default none.'),
-  taints: z.array(taint, { error: 'must be a list of {key, value, effect}' }).default([]).describe('Node taints; the workers tolerate their own pool\'s taints. Default none.'),
+  taints: z
+    .array(taint, { error: 'must be a list of {key, value, effect}' })
+    .default([])
+    .describe("Node taints; the workers tolerate their own pool's taints. Default none."),
   gpu: gpu.optional().describe('GPUs attached to every node: {type, count}. Default none.'),
 });
 
 export const workersSchema = z.strictObject({
   nodePool: z.string().default('workers').describe('Name of the node pool the workers run on. Default "workers".'),
   namespace: gkeName(63).default('gke-batch').describe('Kubernetes namespace for the workers. Default "gke-batch".'),
-  cpu: quantity('cpu').default('1').describe('CPU request per worker pod (Kubernetes quantity: "1", "500m"). Default 1.'),
+  cpu: quantity('cpu')
+    .default('1')
+    .describe('CPU request per worker pod (Kubernetes quantity: "1", "500m"). Default 1.'),
   memory: quantity('memory').default('3Gi').describe('Memory request per worker pod ("3Gi", "3000Mi"). Default 3Gi.'),
-  memoryLimit: quantity('memory').optional().describe('Memory limit per worker pod; above it the pod is OOM-killed. Default: equal to workers.memory.'),
-  gpus: wholeNumber(0, 16, 'GPUs').optional().describe('GPUs per worker pod (nvidia.com/gpu). Default 1 on a GPU pool, else 0.'),
+  memoryLimit: quantity('memory')
+    .optional()
+    .describe('Memory limit per worker pod; above it the pod is OOM-killed. Default: equal to workers.memory.'),
+  gpus: wholeNumber(0, 16, 'GPUs')
+    .optional()
+    .describe('GPUs per worker pod (nvidia.com/gpu). Default 1 on a GPU pool, else 0.'),
   replicas: z
-    .preprocess(numeric, z.union([z.literal('auto'), z.number().int().min(0, 'must be "auto" or a whole number of pods, 0 or more')], { error: 'must be "auto" or a whole number of pods' }))
+    .preprocess(
+      numeric,
+      z.union([z.literal('auto'), z.number().int().min(0, 'must be "auto" or a whole number of pods, 0 or more')], {
+        error: 'must be "auto" or a whole number of pods',
+      }),
+    )
     .default('auto')
     .describe('Worker pods: a number, or "auto" for workers per node × the pool\'s maxNodes. Default auto.'),
-  concurrency: wholeNumber(1, 1000, 'tasks').optional().describe('Tasks one worker runs at once (WORKER_CONCURRENCY). Default from config/task.env.'),
-  leaseSeconds: wholeNumber(1, 43200, 'seconds').optional().describe('Task lease in seconds (TQ_LEASE_SECONDS; SQS caps it at 43200). Default from config/task.env.'),
-  graceSeconds: wholeNumber(0, 3600, 'seconds').optional().describe('Seconds running tasks get to finish after SIGTERM (WORKER_GRACE_SECONDS). Default from config/task.env.'),
-  maxAttempts: wholeNumber(1, 1000, 'attempts').optional().describe('Attempts before a failing task is dead-lettered (TQ_MAX_ATTEMPTS). Default from config/task.env.'),
+  concurrency: wholeNumber(1, 1000, 'tasks')
+    .optional()
+    .describe('Tasks one worker runs at once (WORKER_CONCURRENCY). Default from config/task.env.'),
+  leaseSeconds: wholeNumber(1, 43200, 'seconds')
+    .optional()
+    .describe('Task lease in seconds (TQ_LEASE_SECONDS; SQS caps it at 43200). Default from config/task.env.'),
+  graceSeconds: wholeNumber(0, 3600, 'seconds')
+    .optional()
+    .describe(
+      'Seconds running tasks get to finish after SIGTERM (WORKER_GRACE_SECONDS). Default from config/task.env.',
+    ),
+  maxAttempts: wholeNumber(1, 1000, 'attempts')
+    .optional()
+    .describe('Attempts before a failing task is dead-lettered (TQ_MAX_ATTEMPTS). Default from config/task.env.'),
 });
 
 export const imageSchema = z.strictObject({
-  existing: z.string().min(1, 'is empty').optional().describe('Use this image as is (best by digest: repo/name@sha256:...) instead of building one. Default: build.'),
+  existing: z
+    .string()
+    .min(1, 'is empty')
+    .optional()
+    .describe('Use this image as is (best by digest: repo/name@sha256:...) instead of building one. Default: build.'),
   context: z.string().default('.').describe('Docker build context, relative to the project directory. Default ".".'),
-  dockerfile: z.string().default('Dockerfile').describe('Dockerfile, relative to the build context. Default "Dockerfile".'),
-  platform: z.string().default('linux/amd64').describe('Build platform; GKE nodes of the listed families are linux/amd64. Default linux/amd64.'),
+  dockerfile: z
+    .string()
+    .default('Dockerfile')
+    .describe('Dockerfile, relative to the build context. Default "Dockerfile".'),
+  platform: z
+    .string()
+    .default('linux/amd64')
+    .describe('Build platform; GKE nodes of the listed families are linux/amd64. Default linux/amd64.'),
   registry: z
     .string()
     .default('artifact-registry')
-    .describe('"artifact-registry" (default: a repository the stack creates) or an image repository to push to, e.g. "docker.io/me/gke-batch-worker".'),
-  repository: gkeName(63).default('gke-batch').describe('Artifact Registry repository id the stack creates. Default "gke-batch".'),
-  name: z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*$/, 'must be lowercase letters, digits and . _ -').default('worker').describe('Image name inside the Artifact Registry repository. Default "worker".'),
+    .describe(
+      '"artifact-registry" (default: a repository the stack creates) or an image repository to push to, e.g. "docker.io/me/gke-batch-worker".',
+    ),
+  repository: gkeName(63)
+    .default('gke-batch')
+    .describe('Artifact Registry repository id the stack creates. Default "gke-batch".'),
+  name: z
+    .string()
+    .regex(/^[a-z0-9]+([._-][a-z0-9]+)*$/, 'must be lowercase letters, digits and . _ -')
+    .default('worker')
+    .describe('Image name inside the Artifact Registry repository. Default "worker".'),
 });
 
 export const awsSchema = z.strictObject({
   region: z.string().optional().describe('AWS region of the SQS queue. Default: the region in an https:// queue URL.'),
-  accessKeyId: z.string().min(1, 'is empty').optional().describe('AWS access key id for SQS (and S3 outputs). Set with --secret.'),
+  accessKeyId: z
+    .string()
+    .min(1, 'is empty')
+    .optional()
+    .describe('AWS access key id for SQS (and S3 outputs). Set with --secret.'),
   secretAccessKey: z.string().min(1, 'is empty').optional().describe('AWS secret access key. Set with --secret.'),
 });
 
 export const sizingSchema = z.strictObject({
-  daemonSetCpu: quantity('cpu').default('460m').describe('CPU the system DaemonSets request on every node. Default 460m (Dataplane V2 + Workload Identity).'),
-  daemonSetMemory: quantity('memory').default('420Mi').describe('Memory the system DaemonSets request on every node. Default 420Mi.'),
-  memorySlackPercent: wholeNumber(0, 50, 'percent').default(3).describe('Allocatable memory held back for the autoscaler\'s stricter model, in percent. Default 3.'),
+  daemonSetCpu: quantity('cpu')
+    .default('460m')
+    .describe('CPU the system DaemonSets request on every node. Default 460m (Dataplane V2 + Workload Identity).'),
+  daemonSetMemory: quantity('memory')
+    .default('420Mi')
+    .describe('Memory the system DaemonSets request on every node. Default 420Mi.'),
+  memorySlackPercent: wholeNumber(0, 50, 'percent')
+    .default(3)
+    .describe("Allocatable memory held back for the autoscaler's stricter model, in percent. Default 3."),
 });
 
 export const scalingSchema = z.strictObject({
   mode: z
     .enum(SCALING_MODES, { error: `must be ${SCALING_MODES.join(' or ')}` })
     .default('drain')
-    .describe('drain (default): a Job whose workers exit once the queue is empty, then nodes scale to zero; continuous: a Deployment KEDA scales with the SQS queue.'),
+    .describe(
+      'drain (default): a Job whose workers exit once the queue is empty, then nodes scale to zero; continuous: a Deployment KEDA scales with the SQS queue.',
+    ),
   run: z
     .preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string({ error: 'must be a run id such as 2' }))
     .default('1')
-    .describe('drain: the run id, part of the Job\'s name; set a new one (2, 3, 2026-05-01) and pulumi up to start a new run. Default "1".'),
+    .describe(
+      'drain: the run id, part of the Job\'s name; set a new one (2, 3, 2026-05-01) and pulumi up to start a new run. Default "1".',
+    ),
   maxWorkers: wholeNumber(1, 100000, 'workers')
     .optional()
-    .describe('Most workers at once: the Job\'s parallelism (drain) or KEDA\'s maximum (continuous); at most what the pool holds. Default: workers.replicas.'),
-  queueLength: wholeNumber(1, 10000, 'tasks').optional().describe('continuous: tasks (waiting + in flight) per worker KEDA aims for. Default: workers.concurrency.'),
+    .describe(
+      "Most workers at once: the Job's parallelism (drain) or KEDA's maximum (continuous); at most what the pool holds. Default: workers.replicas.",
+    ),
+  queueLength: wholeNumber(1, 10000, 'tasks')
+    .optional()
+    .describe('continuous: tasks (waiting + in flight) per worker KEDA aims for. Default: workers.concurrency.'),
   backoffLimit: wholeNumber(0, 10000, 'crashes')
     .default(DEFAULT_BACKOFF_LIMIT)
-    .describe(`drain: worker crashes tolerated before the Job fails (spot preemptions do not count). Default ${DEFAULT_BACKOFF_LIMIT}.`),
+    .describe(
+      `drain: worker crashes tolerated before the Job fails (spot preemptions do not count). Default ${DEFAULT_BACKOFF_LIMIT}.`,
+    ),
   cooldownSeconds: wholeNumber(0, 86400, 'seconds')
     .default(DEFAULT_COOLDOWN_SECONDS)
-    .describe(`continuous: seconds the queue must stay empty before the workers scale to zero. Default ${DEFAULT_COOLDOWN_SECONDS}.`),
+    .describe(
+      `continuous: seconds the queue must stay empty before the workers scale to zero. Default ${DEFAULT_COOLDOWN_SECONDS}.`,
+    ),
   kedaChartVersion: z
     .string()
     .regex(/^\d+\.\d+\.\d+$/, 'must be an exact chart version such as 2.20.2, not a range')
@@ -170,25 +261,55 @@ export const RELEASE_CHANNELS = ['RAPID', 'REGULAR', 'STABLE', 'EXTENDED'] as co
 /** Keys that are plain values; `Pulumi.yaml` declares their types too. */
 export const scalarKeys = {
   clusterName: gkeName(40).default('gke-batch').describe('GKE cluster name; also prefixes the service accounts.'),
-  releaseChannel: z.enum(RELEASE_CHANNELS, { error: `must be one of ${RELEASE_CHANNELS.join(', ')}` }).default('REGULAR').describe('GKE release channel: RAPID, REGULAR, STABLE or EXTENDED.'),
+  releaseChannel: z
+    .enum(RELEASE_CHANNELS, { error: `must be one of ${RELEASE_CHANNELS.join(', ')}` })
+    .default('REGULAR')
+    .describe('GKE release channel: RAPID, REGULAR, STABLE or EXTENDED.'),
   network: z.string().min(1, 'is empty').default('default').describe('VPC network the cluster joins.'),
-  subnetwork: z.string().default('').describe('Subnetwork in the region for the nodes; empty for the network\'s default.'),
+  subnetwork: z
+    .string()
+    .default('')
+    .describe("Subnetwork in the region for the nodes; empty for the network's default."),
   privateNodes: bool().default(false).describe('Give nodes no external IP (they reach SQS through Cloud NAT).'),
-  cloudNat: bool().default(true).describe('With privateNodes, create a Cloud Router and Cloud NAT so nodes reach the internet.'),
+  cloudNat: bool()
+    .default(true)
+    .describe('With privateNodes, create a Cloud Router and Cloud NAT so nodes reach the internet.'),
   deletionProtection: bool().default(false).describe('Refuse to delete the cluster; off so that pulumi destroy works.'),
-  queueUrl: z.string().min(1, 'is empty').optional().describe('Queue the workers lease from (TASKQUEUE_PATH): sqs://NAME or an https:// SQS URL. Default from config/task.env.'),
-  cloudpath: z.string().min(1, 'is empty').optional().describe('Where task outputs go (CF_CLOUDPATH): gs://BUCKET/PREFIX or s3://BUCKET/PREFIX. Default from config/task.env.'),
+  queueUrl: z
+    .string()
+    .min(1, 'is empty')
+    .optional()
+    .describe(
+      'Queue the workers lease from (TASKQUEUE_PATH): sqs://NAME or an https:// SQS URL. Default from config/task.env.',
+    ),
+  cloudpath: z
+    .string()
+    .min(1, 'is empty')
+    .optional()
+    .describe(
+      'Where task outputs go (CF_CLOUDPATH): gs://BUCKET/PREFIX or s3://BUCKET/PREFIX. Default from config/task.env.',
+    ),
 } as const;
 
 /** Keys whose values are JSON (lists and objects). */
 export const structuredKeys = {
-  zones: z.array(z.string(), { error: 'must be a list of zone names' }).default([]).describe('Zones for the nodes. One zone: a zonal cluster there; several or none: a regional cluster in gcp:region.'),
-  nodePools: z.array(nodePoolSchema, { error: 'must be a list of node pools' }).prefault(defaultNodePools()).describe('Node pools, each autoscaled between minNodes and maxNodes.'),
+  zones: z
+    .array(z.string(), { error: 'must be a list of zone names' })
+    .default([])
+    .describe(
+      'Zones for the nodes. One zone: a zonal cluster there; several or none: a regional cluster in gcp:region.',
+    ),
+  nodePools: z
+    .array(nodePoolSchema, { error: 'must be a list of node pools' })
+    .prefault(defaultNodePools())
+    .describe('Node pools, each autoscaled between minNodes and maxNodes.'),
   workers: workersSchema.prefault({}).describe('The worker pods.'),
   image: imageSchema.prefault({}).describe('The worker image: built from the Dockerfile, or an existing one.'),
   aws: awsSchema.prefault({}).describe('AWS credentials and region for SQS (set the keys with --secret).'),
   sizing: sizingSchema.prefault({}).describe('What each node keeps for itself before workers fit.'),
-  scaling: scalingSchema.prefault({}).describe('How the workers run and scale: drain (a Job) or continuous (KEDA); see docs/scaling.md.'),
+  scaling: scalingSchema
+    .prefault({})
+    .describe('How the workers run and scale: drain (a Job) or continuous (KEDA); see docs/scaling.md.'),
 } as const;
 
 /** One field of each structured key, for messages that show how `--path` works. */
@@ -205,7 +326,10 @@ const PATH_EXAMPLES: Readonly<Record<StructuredKey, string>> = {
 export type ScalarKey = keyof typeof scalarKeys;
 export type StructuredKey = keyof typeof structuredKeys;
 export type ConfigKey = ScalarKey | StructuredKey;
-export const CONFIG_KEYS: readonly ConfigKey[] = [...(Object.keys(scalarKeys) as ScalarKey[]), ...(Object.keys(structuredKeys) as StructuredKey[])];
+export const CONFIG_KEYS: readonly ConfigKey[] = [
+  ...(Object.keys(scalarKeys) as ScalarKey[]),
+  ...(Object.keys(structuredKeys) as StructuredKey[]),
+];
 
 /** The two keys read from the gcp provider's namespace, so the provider and the stack agree. */
 export const GCP_KEYS = ['gcp:project', 'gcp:region'] as const;
@@ -243,7 +367,13 @@ export interface ParsedConfig {
 function defaultNodePools(): z.input<typeof nodePoolSchema>[] {
   return [
     { name: 'system', machineType: 'e2-standard-2', minNodes: 1, maxNodes: 1, spot: false },
-    { name: 'workers', machineType: 'e2-standard-4', minNodes: 0, maxNodes: 10, taints: [{ key: 'gke-batch/workers', value: 'true', effect: 'NoSchedule' }] },
+    {
+      name: 'workers',
+      machineType: 'e2-standard-4',
+      minNodes: 0,
+      maxNodes: 10,
+      taints: [{ key: 'gke-batch/workers', value: 'true', effect: 'NoSchedule' }],
+    },
   ];
 }
 
@@ -276,7 +406,11 @@ export function parseConfigValues(values: ConfigValues): ParseResult {
     const value = values[key]?.trim();
     const short = key.slice('gcp:'.length);
     if (value) out[short] = value;
-    else failed.add(short), problems.push(`${key} is not set: pulumi config set ${key} ${short === 'project' ? 'MY-PROJECT-ID' : 'us-central1'}`);
+    else
+      (failed.add(short),
+        problems.push(
+          `${key} is not set: pulumi config set ${key} ${short === 'project' ? 'MY-PROJECT-ID' : 'us-central1'}`,
+        ));
   }
 
   const known = new Set<string>(CONFIG_KEYS);
@@ -285,7 +419,9 @@ export function parseConfigValues(values: ConfigValues): ParseResult {
     const key = fullKey.slice(PROJECT.length + 1);
     if (!known.has(key)) {
       const hint = suggestKey(key, CONFIG_KEYS);
-      problems.push(`${fullKey} is not a setting of this stack${hint ? `: did you mean ${PROJECT}:${hint}?` : `; known keys: ${CONFIG_KEYS.join(', ')}`}`);
+      problems.push(
+        `${fullKey} is not a setting of this stack${hint ? `: did you mean ${PROJECT}:${hint}?` : `; known keys: ${CONFIG_KEYS.join(', ')}`}`,
+      );
     }
   }
 
@@ -298,7 +434,9 @@ export function parseConfigValues(values: ConfigValues): ParseResult {
         input = JSON.parse(raw);
       } catch {
         failed.add(key);
-        problems.push(`${key} ${JSON.stringify(raw)} is not structured config: set its fields with --path, e.g. pulumi config set --path ${PROJECT}:${PATH_EXAMPLES[key as StructuredKey]}`);
+        problems.push(
+          `${key} ${JSON.stringify(raw)} is not structured config: set its fields with --path, e.g. pulumi config set --path ${PROJECT}:${PATH_EXAMPLES[key as StructuredKey]}`,
+        );
         continue;
       }
     }
@@ -377,12 +515,17 @@ export function display(value: unknown): string {
 export function describeKeys(): Array<{ key: string; doc: string }> {
   const rows: Array<{ key: string; doc: string }> = [];
   for (const key of CONFIG_KEYS) {
-    const schema = (key in scalarKeys ? scalarKeys[key as ScalarKey] : structuredKeys[key as StructuredKey]) as z.ZodType;
+    const schema = (
+      key in scalarKeys ? scalarKeys[key as ScalarKey] : structuredKeys[key as StructuredKey]
+    ) as z.ZodType;
     rows.push({ key, doc: schema.description ?? '' });
     const shape = schemaAt(key, key === 'nodePools' ? [0] : []);
     if (key !== 'zones' && shape) {
       for (const [field, fieldSchema] of Object.entries(shape)) {
-        rows.push({ key: `${key}${key === 'nodePools' ? '[].' : '.'}${field}`, doc: (fieldSchema as z.ZodType).description ?? '' });
+        rows.push({
+          key: `${key}${key === 'nodePools' ? '[].' : '.'}${field}`,
+          doc: (fieldSchema as z.ZodType).description ?? '',
+        });
       }
     }
   }

@@ -27,7 +27,6 @@ import { TERMINATION_MARGIN_SECONDS, WorkerContainer, WorkerPodSpec } from './wo
 /** The variable that makes the worker exit 0 once the queue is empty (same as `--exit-when-empty`). */
 export const EXIT_WHEN_EMPTY_ENV = 'WORKER_EXIT_WHEN_EMPTY';
 
-
 /** Default time a finished Job (and its pods' logs) stays in the cluster: one day. */
 export const DEFAULT_TTL_SECONDS_AFTER_FINISHED = 24 * 60 * 60;
 
@@ -112,9 +111,11 @@ export function drainJobManifest(args: DrainJobArgs): k8s.types.input.batch.v1.J
   const problems: string[] = [];
   const runProblem = runIdProblem(args.baseName, args.runId);
   if (runProblem) problems.push(runProblem);
-  if (!Number.isInteger(args.parallelism) || args.parallelism < 1) problems.push(`parallelism must be a whole number ≥ 1, got ${args.parallelism}`);
+  if (!Number.isInteger(args.parallelism) || args.parallelism < 1)
+    problems.push(`parallelism must be a whole number ≥ 1, got ${args.parallelism}`);
   const backoffLimit = args.backoffLimit ?? DEFAULT_BACKOFF_LIMIT;
-  if (!Number.isInteger(backoffLimit) || backoffLimit < 0) problems.push(`backoffLimit must be a whole number ≥ 0, got ${backoffLimit}`);
+  if (!Number.isInteger(backoffLimit) || backoffLimit < 0)
+    problems.push(`backoffLimit must be a whole number ≥ 0, got ${backoffLimit}`);
   if (!args.pod.spec.containers.some((container) => container.name === args.pod.workerContainer)) {
     problems.push(`the pod has no container named ${args.pod.workerContainer}`);
   }
@@ -145,9 +146,19 @@ export function drainJobManifest(args: DrainJobArgs): k8s.types.input.batch.v1.J
           { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
           // A worker stopped by SIGTERM while tasks remain (evicted, scaled away, deleted by hand)
           // says so with its own exit code: replace it, count nothing. Exit 0 would end the run.
-          { action: 'Ignore', onExitCodes: { containerName: args.pod.workerContainer, operator: 'In', values: [STOPPED_BEFORE_DRAINED_EXIT_CODE] } },
+          {
+            action: 'Ignore',
+            onExitCodes: {
+              containerName: args.pod.workerContainer,
+              operator: 'In',
+              values: [STOPPED_BEFORE_DRAINED_EXIT_CODE],
+            },
+          },
           // Bad settings fail every pod alike: stop at the first instead of backing off six times.
-          { action: 'FailJob', onExitCodes: { containerName: args.pod.workerContainer, operator: 'In', values: [CONFIG_ERROR_EXIT_CODE] } },
+          {
+            action: 'FailJob',
+            onExitCodes: { containerName: args.pod.workerContainer, operator: 'In', values: [CONFIG_ERROR_EXIT_CODE] },
+          },
         ],
       },
       template: {
@@ -179,7 +190,11 @@ export function drainJobManifest(args: DrainJobArgs): k8s.types.input.batch.v1.J
  * replace the Job, the old one deleted first so two runs never compete for nodes; its workers
  * release their tasks and the new Job's workers carry on.
  */
-export function createDrainJob(name: string, args: DrainJobArgs, opts: pulumi.CustomResourceOptions = {}): k8s.batch.v1.Job {
+export function createDrainJob(
+  name: string,
+  args: DrainJobArgs,
+  opts: pulumi.CustomResourceOptions = {},
+): k8s.batch.v1.Job {
   return new k8s.batch.v1.Job(name, drainJobManifest(args), {
     ...opts,
     deleteBeforeReplace: true,

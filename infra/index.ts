@@ -5,7 +5,15 @@ export { WorkerImage } from './image';
 export type { WorkerImageArgs } from './image';
 export { Workers } from './workers';
 export type { WorkersArgs } from './workers';
-export { workerPodTemplate, workerEnv, workerResources, workerTolerations, workerLabels, TERMINATION_MARGIN_SECONDS, WORKER_UID } from './workerPod';
+export {
+  workerPodTemplate,
+  workerEnv,
+  workerResources,
+  workerTolerations,
+  workerLabels,
+  TERMINATION_MARGIN_SECONDS,
+  WORKER_UID,
+} from './workerPod';
 export type { WorkerPodArgs } from './workerPod';
 export { readStackConfig, StackConfigError } from './stackConfig';
 export { fullScaleInput, scalingOutput, sizingOutput, watchCommands } from './outputs';

@@ -37,7 +37,9 @@ export interface SqsQueueAddress {
  */
 export function parseSqsQueueUrl(url: string): SqsQueueAddress | undefined {
   const match =
-    /^https:\/\/(?:sqs\.([a-z0-9-]+)|([a-z0-9-]+)\.queue)\.amazonaws\.com(?:\.cn)?\/(\d{12})\/([A-Za-z0-9_-]{1,80}(?:\.fifo)?)\/?$/.exec(url.trim());
+    /^https:\/\/(?:sqs\.([a-z0-9-]+)|([a-z0-9-]+)\.queue)\.amazonaws\.com(?:\.cn)?\/(\d{12})\/([A-Za-z0-9_-]{1,80}(?:\.fifo)?)\/?$/.exec(
+      url.trim(),
+    );
   if (!match) return undefined;
   return { region: match[1] ?? match[2], accountId: match[3], name: match[4] };
 }
@@ -129,16 +131,21 @@ export interface SqsQueueScalerArgs {
 }
 
 /** Checks the numbers and the queue URL; returns the region to use. Throws one error listing every problem. */
-export function checkScalerArgs(args: Omit<SqsQueueScalerArgs, 'keda' | 'namespace' | 'deploymentName' | 'credentials'>): string {
+export function checkScalerArgs(
+  args: Omit<SqsQueueScalerArgs, 'keda' | 'namespace' | 'deploymentName' | 'credentials'>,
+): string {
   const problems: string[] = [];
   const address = parseSqsQueueUrl(args.queueUrl);
-  if (!address) problems.push(`queue ${args.queueUrl} is not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)`);
+  if (!address)
+    problems.push(`queue ${args.queueUrl} is not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)`);
   const min = args.minReplicas ?? 0;
   const wholeAtLeast = (value: number, least: number) => Number.isInteger(value) && value >= least;
   if (!wholeAtLeast(min, 0)) problems.push(`minReplicas must be a whole number ≥ 0, got ${min}`);
-  if (!wholeAtLeast(args.maxReplicas, 1)) problems.push(`maxReplicas must be a whole number ≥ 1, got ${args.maxReplicas}`);
+  if (!wholeAtLeast(args.maxReplicas, 1))
+    problems.push(`maxReplicas must be a whole number ≥ 1, got ${args.maxReplicas}`);
   else if (args.maxReplicas < min) problems.push(`maxReplicas ${args.maxReplicas} is below minReplicas ${min}`);
-  if (args.queueLength !== undefined && !wholeAtLeast(args.queueLength, 1)) problems.push(`queueLength must be a whole number ≥ 1, got ${args.queueLength}`);
+  if (args.queueLength !== undefined && !wholeAtLeast(args.queueLength, 1))
+    problems.push(`queueLength must be a whole number ≥ 1, got ${args.queueLength}`);
   if (problems.length > 0) throw new Error(`SQS queue scaler: ${problems.join('; ')}`);
   return args.awsRegion ?? address!.region; // address is set: a missing one is a problem above
 }

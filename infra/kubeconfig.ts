@@ -21,7 +21,9 @@ export function kubeconfig(args: KubeconfigArgs): string {
   const config = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name, cluster: { server: `https://${args.endpoint}`, 'certificate-authority-data': args.caCertificate } }],
+    clusters: [
+      { name, cluster: { server: `https://${args.endpoint}`, 'certificate-authority-data': args.caCertificate } },
+    ],
     contexts: [{ name, context: { cluster: name, user: name } }],
     'current-context': name,
     users: [

@@ -76,7 +76,15 @@ function buildTable(): ReadonlyMap<string, MachineType> {
   }
   for (const [vcpus, memoryGiB, gpus] of G2) {
     const name = `g2-standard-${vcpus}`;
-    table.set(name, { name, family: 'g2', shape: 'standard', vcpus, memoryGiB, sharedCore: false, attachedGpus: { type: 'nvidia-l4', count: gpus } });
+    table.set(name, {
+      name,
+      family: 'g2',
+      shape: 'standard',
+      vcpus,
+      memoryGiB,
+      sharedCore: false,
+      attachedGpus: { type: 'nvidia-l4', count: gpus },
+    });
   }
   for (const type of SHARED_CORE) table.set(type.name, type);
   return table;

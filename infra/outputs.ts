@@ -48,7 +48,9 @@ export function scalingOutput(config: StackConfig) {
     mode: config.scaling.mode,
     maxWorkers: config.scaling.maxWorkers,
     workerNodesAtFullScale: config.scaling.workerNodes,
-    ...(config.scaling.mode === 'drain' ? { job: config.scaling.jobName } : { queueLength: config.scaling.queueLength }),
+    ...(config.scaling.mode === 'drain'
+      ? { job: config.scaling.jobName }
+      : { queueLength: config.scaling.queueLength }),
     estimatedUsdPerHourAtFullScale: cost ? Math.round(cost.total * 1000) / 1000 : null,
     estimateBasis: cost ? PRICE_SOURCE : `no estimate: ${missing.join(', ')}`,
     summary: scalingSummary(input),
@@ -62,8 +64,14 @@ export function watchCommands(config: StackConfig): string[] {
   return [
     `gcloud container clusters get-credentials ${config.clusterName} --location ${config.location} --project ${config.project}`,
     ...(config.scaling.mode === 'drain'
-      ? [`kubectl -n ${ns} get job ${config.scaling.jobName} --watch`, `kubectl -n ${ns} wait --for=condition=complete job/${config.scaling.jobName} --timeout=24h`]
-      : [`kubectl -n ${ns} get scaledobject ${K8S_NAMES.deployment}`, `kubectl -n ${ns} get hpa keda-hpa-${K8S_NAMES.deployment} --watch`]),
+      ? [
+          `kubectl -n ${ns} get job ${config.scaling.jobName} --watch`,
+          `kubectl -n ${ns} wait --for=condition=complete job/${config.scaling.jobName} --timeout=24h`,
+        ]
+      : [
+          `kubectl -n ${ns} get scaledobject ${K8S_NAMES.deployment}`,
+          `kubectl -n ${ns} get hpa keda-hpa-${K8S_NAMES.deployment} --watch`,
+        ]),
     `kubectl -n ${ns} get pods -l ${selector} -o wide --watch`,
     `kubectl -n ${ns} logs -l ${selector} --prefix --follow --max-log-requests ${Math.max(5, Math.min(config.workers.replicas, 50))}`,
     `kubectl get nodes -l cloud.google.com/gke-nodepool=${config.workerPool.name} --watch`,

@@ -111,7 +111,8 @@ export function pricedMachineTypes(): string[] {
 }
 
 function assertNodeCount(nodes: number): void {
-  if (!Number.isInteger(nodes) || nodes < 0) throw new RangeError(`node count must be a whole number ≥ 0, got ${nodes}`);
+  if (!Number.isInteger(nodes) || nodes < 0)
+    throw new RangeError(`node count must be a whole number ≥ 0, got ${nodes}`);
 }
 
 /**

@@ -4,7 +4,13 @@
  */
 import { drainJobName, runIdProblem } from './drainJob';
 import { parseSqsQueueUrl, SqsQueueAddress } from './keda';
-import { estimateDiskHourlyCost, estimateHourlyCost, formatHourly, GKE_CLUSTER_FEE_PER_HOUR, PRICE_SOURCE } from './pricing';
+import {
+  estimateDiskHourlyCost,
+  estimateHourlyCost,
+  formatHourly,
+  GKE_CLUSTER_FEE_PER_HOUR,
+  PRICE_SOURCE,
+} from './pricing';
 
 export const SCALING_MODES = ['drain', 'continuous'] as const;
 export type ScalingMode = (typeof SCALING_MODES)[number];
@@ -39,7 +45,10 @@ export function systemPoolName(
   pools: ReadonlyArray<{ readonly name: string; readonly maxNodes: number; readonly taints: readonly NodeTaint[] }>,
   workerPoolName: string,
 ): string | undefined {
-  return pools.find((pool) => pool.name !== workerPoolName && pool.maxNodes > 0 && pool.taints.every((t) => t.effect === 'PreferNoSchedule'))?.name;
+  return pools.find(
+    (pool) =>
+      pool.name !== workerPoolName && pool.maxNodes > 0 && pool.taints.every((t) => t.effect === 'PreferNoSchedule'),
+  )?.name;
 }
 
 /** The `scaling` config section after parsing (config.ts), before the checks below. */
@@ -89,7 +98,9 @@ export function checkScaling(input: ScalingInput, context: ScalingContext, probl
   const maxWorkers = input.maxWorkers ?? context.defaultWorkers;
   const from = input.maxWorkers === undefined ? ' (from workers.replicas)' : '';
   if (maxWorkers < 1) {
-    problems.push(`scaling.maxWorkers ${maxWorkers}${from}: no worker would ever run; set scaling.maxWorkers to 1 or more`);
+    problems.push(
+      `scaling.maxWorkers ${maxWorkers}${from}: no worker would ever run; set scaling.maxWorkers to 1 or more`,
+    );
   } else if (maxWorkers > context.capacity) {
     const nodes = Math.ceil(maxWorkers / context.workersPerNode);
     problems.push(
@@ -163,7 +174,10 @@ export function workerNodesFor(maxWorkers: number, workersPerNode: number, maxNo
 }
 
 /** Cost per hour at full scale, or the plain reason there is none (a machine type without a price). */
-export function estimateFullScaleCost(input: FullScaleInput): { readonly cost?: FullScaleCost; readonly missing: readonly string[] } {
+export function estimateFullScaleCost(input: FullScaleInput): {
+  readonly cost?: FullScaleCost;
+  readonly missing: readonly string[];
+} {
   const missing: string[] = [];
   const excluded = new Set<string>();
   const poolCost = (pool: PoolToPrice, nodes: number): number => {

@@ -117,7 +117,12 @@ export interface NodeFit {
 }
 
 /** How many workers of `request` fit on one node with `gpusPerNode` GPUs. */
-export function fitOnNode(machine: MachineCapacity, request: WorkerRequest, gpusPerNode = 0, overhead: SystemOverhead = DEFAULT_OVERHEAD): NodeFit {
+export function fitOnNode(
+  machine: MachineCapacity,
+  request: WorkerRequest,
+  gpusPerNode = 0,
+  overhead: SystemOverhead = DEFAULT_OVERHEAD,
+): NodeFit {
   const available = availableForWorkers(machine, overhead);
   const bounds: Array<[Limit, number]> = [
     ['cpu', Math.floor(available.cpuMillis / request.cpuMillis)],
@@ -207,7 +212,14 @@ export function idleWarnings(input: Pick<PlanInput, 'machineTypeName' | 'request
   if (fit.workersPerNode === 0) return [];
   const n = fit.workersPerNode;
   const warnings: string[] = [];
-  const check = (kind: 'cpu' | 'memory', fraction: number, idle: string, available: number, current: number, show: (v: number) => string) => {
+  const check = (
+    kind: 'cpu' | 'memory',
+    fraction: number,
+    idle: string,
+    available: number,
+    current: number,
+    show: (v: number) => string,
+  ) => {
     if (fraction <= IDLE_WARNING_FRACTION) return;
     const fill = show(available / n);
     const oneMore = fit.limitedBy === kind ? ` or lower it to ${show(available / (n + 1))} to fit ${n + 1}` : '';
@@ -216,8 +228,22 @@ export function idleWarnings(input: Pick<PlanInput, 'machineTypeName' | 'request
         `raise it to ${fill} to use it with ${n} workers/node${oneMore}`,
     );
   };
-  check('cpu', fit.idleCpuFraction, formatCpu(fit.idle.cpuMillis), fit.available.cpuMillis, input.request.cpuMillis, toCpuQuantity);
-  check('memory', fit.idleMemoryFraction, formatMemory(fit.idle.memoryMiB), fit.available.memoryMiB, input.request.memoryMiB, toMemoryQuantity);
+  check(
+    'cpu',
+    fit.idleCpuFraction,
+    formatCpu(fit.idle.cpuMillis),
+    fit.available.cpuMillis,
+    input.request.cpuMillis,
+    toCpuQuantity,
+  );
+  check(
+    'memory',
+    fit.idleMemoryFraction,
+    formatMemory(fit.idle.memoryMiB),
+    fit.available.memoryMiB,
+    input.request.memoryMiB,
+    toMemoryQuantity,
+  );
   return warnings;
 }
 

@@ -20,7 +20,9 @@ export const TERMINATION_MARGIN_SECONDS = 10;
 export const GPU_RESOURCE = 'nvidia.com/gpu';
 
 /** A container with a plain `env` list, so a workload (the drain Job) can add to it. */
-export type WorkerContainer = Omit<k8s.types.input.core.v1.Container, 'env'> & { env?: k8s.types.input.core.v1.EnvVar[] };
+export type WorkerContainer = Omit<k8s.types.input.core.v1.Container, 'env'> & {
+  env?: k8s.types.input.core.v1.EnvVar[];
+};
 
 /** The pod spec as plain data down to the containers (leaf values may be Outputs). */
 export type WorkerPodSpec = Omit<k8s.types.input.core.v1.PodSpec, 'containers'> & { containers: WorkerContainer[] };
@@ -50,7 +52,11 @@ export interface WorkerPodArgs {
 
 /** Labels on every worker pod; the workload's selector uses them. */
 export function workerLabels(): Record<string, string> {
-  return { 'app.kubernetes.io/name': WORKER_APP_LABEL, 'app.kubernetes.io/part-of': 'gke-batch', 'app.kubernetes.io/component': 'worker' };
+  return {
+    'app.kubernetes.io/name': WORKER_APP_LABEL,
+    'app.kubernetes.io/part-of': 'gke-batch',
+    'app.kubernetes.io/component': 'worker',
+  };
 }
 
 /** The task settings the worker reads (lib/config.ts), plus AWS credentials from the Secret. */
@@ -81,7 +87,12 @@ export function workerResources(workers: Workers): k8s.types.input.core.v1.Resou
 
 /** Tolerations for the pool's own taints (and GKE's GPU taint on GPU pools). */
 export function workerTolerations(pool: NodePool): k8s.types.input.core.v1.Toleration[] {
-  const tolerations: k8s.types.input.core.v1.Toleration[] = pool.taints.map((t) => ({ key: t.key, operator: 'Equal', value: t.value, effect: t.effect }));
+  const tolerations: k8s.types.input.core.v1.Toleration[] = pool.taints.map((t) => ({
+    key: t.key,
+    operator: 'Equal',
+    value: t.value,
+    effect: t.effect,
+  }));
   if (pool.gpu) tolerations.push({ key: GPU_RESOURCE, operator: 'Exists', effect: 'NoSchedule' });
   return tolerations;
 }

@@ -40,7 +40,11 @@ export interface WorkersArgs {
   /** The gs:// bucket of the cloudpath, when outputs go to Cloud Storage. */
   readonly outputBucket?: string;
   /** AWS region and keys for SQS (the keys as Pulumi secrets). */
-  readonly aws: { readonly region: string; readonly accessKeyId: pulumi.Input<string>; readonly secretAccessKey: pulumi.Input<string> };
+  readonly aws: {
+    readonly region: string;
+    readonly accessKeyId: pulumi.Input<string>;
+    readonly secretAccessKey: pulumi.Input<string>;
+  };
   /** Drain (a Job) or continuous (a KEDA-scaled Deployment), with the most workers. */
   readonly scaling: Scaling;
   /** continuous: the always-on pool KEDA's own pods run on (undefined: wherever they fit). */
@@ -68,13 +72,21 @@ export class Workers extends pulumi.ComponentResource {
     super('gke-batch:infra:Workers', name, {}, opts);
     const k8sOpts = { parent: this, provider: args.provider };
 
-    const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.workers.namespace, labels: { 'app.kubernetes.io/part-of': 'gke-batch' } } }, k8sOpts);
+    const namespace = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      { metadata: { name: args.workers.namespace, labels: { 'app.kubernetes.io/part-of': 'gke-batch' } } },
+      k8sOpts,
+    );
     this.namespace = namespace.metadata.name;
 
     // Workload Identity: pods running as the KSA act as the GSA, which alone may touch the bucket.
     this.googleServiceAccount = new gcp.serviceaccount.Account(
       `${name}-gsa`,
-      { project: args.project, accountId: serviceAccountId(args.clusterName, 'workers'), displayName: `gke-batch workers of ${args.clusterName}` },
+      {
+        project: args.project,
+        accountId: serviceAccountId(args.clusterName, 'workers'),
+        displayName: `gke-batch workers of ${args.clusterName}`,
+      },
       // A fixed account id: a replacement must not clash with the old account.
       { parent: this, deleteBeforeReplace: true },
     );
@@ -92,7 +104,11 @@ export class Workers extends pulumi.ComponentResource {
       grants.push(
         new gcp.storage.BucketIAMMember(
           `${name}-output-bucket`,
-          { bucket: args.outputBucket, role: OUTPUT_BUCKET_ROLE, member: pulumi.interpolate`serviceAccount:${this.googleServiceAccount.email}` },
+          {
+            bucket: args.outputBucket,
+            role: OUTPUT_BUCKET_ROLE,
+            member: pulumi.interpolate`serviceAccount:${this.googleServiceAccount.email}`,
+          },
           { parent: this },
         ),
       );
@@ -116,7 +132,10 @@ export class Workers extends pulumi.ComponentResource {
       {
         metadata: { name: K8S_NAMES.awsSecret, namespace: this.namespace },
         type: 'Opaque',
-        stringData: { AWS_ACCESS_KEY_ID: pulumi.secret(args.aws.accessKeyId), AWS_SECRET_ACCESS_KEY: pulumi.secret(args.aws.secretAccessKey) },
+        stringData: {
+          AWS_ACCESS_KEY_ID: pulumi.secret(args.aws.accessKeyId),
+          AWS_SECRET_ACCESS_KEY: pulumi.secret(args.aws.secretAccessKey),
+        },
       },
       k8sOpts,
     );
@@ -145,7 +164,11 @@ export class Workers extends pulumi.ComponentResource {
           parallelism: scaling.maxWorkers,
           backoffLimit: scaling.backoffLimit,
           graceSeconds: args.workers.graceSeconds,
-          pod: { labels: this.podTemplate.metadata.labels, spec: this.podTemplate.spec, workerContainer: K8S_NAMES.container },
+          pod: {
+            labels: this.podTemplate.metadata.labels,
+            spec: this.podTemplate.spec,
+            workerContainer: K8S_NAMES.container,
+          },
         },
         { ...k8sOpts, dependsOn: grants },
       );
@@ -194,6 +217,10 @@ export class Workers extends pulumi.ComponentResource {
       );
     }
 
-    this.registerOutputs({ namespace: this.namespace, serviceAccountName: this.serviceAccountName, replicas: this.replicas });
+    this.registerOutputs({
+      namespace: this.namespace,
+      serviceAccountName: this.serviceAccountName,
+      replicas: this.replicas,
+    });
   }
 }

@@ -50,7 +50,12 @@ const integer = (min: number, max: number, unit: string) =>
     .trim()
     .regex(/^\d+$/, { message: `must be a whole number of ${unit}` })
     .transform(Number)
-    .pipe(z.number().min(min, { message: `must be at least ${min} ${unit}` }).max(max, { message: `must be at most ${max} ${unit}` }));
+    .pipe(
+      z
+        .number()
+        .min(min, { message: `must be at least ${min} ${unit}` })
+        .max(max, { message: `must be at most ${max} ${unit}` }),
+    );
 
 const queueUrl = z
   .string()
@@ -162,7 +167,12 @@ export function loadSettings(options: LoadSettingsOptions = {}): TaskSettings {
     ['flag', pick(options.overrides ?? {})],
     ['environment', pick(options.env ?? process.env)],
     ['env-file', options.envFile ? readEnvFile(options.envFile, problems, 'env file') : {}],
-    ['shipped-default', existsSync(shippedFile) && statSync(shippedFile).isFile() ? readEnvFile(shippedFile, problems, 'shipped env file') : {}],
+    [
+      'shipped-default',
+      existsSync(shippedFile) && statSync(shippedFile).isFile()
+        ? readEnvFile(shippedFile, problems, 'shipped env file')
+        : {},
+    ],
   ];
 
   const raw: Record<string, string | undefined> = {};

@@ -80,7 +80,8 @@ export function findTask(name?: string, registry: readonly AnyTaskDefinition[] =
   if (registry.length === 0) throw new UserError('tasks/index.ts lists no tasks: add yours to its `tasks` array');
   if (name === undefined) return registry[0]!;
   const found = registry.find((t) => formatTaskKey(t.key) === name);
-  if (!found) throw new UserError(`no task ${JSON.stringify(name)} in tasks/index.ts; the tasks are: ${names.join(', ')}`);
+  if (!found)
+    throw new UserError(`no task ${JSON.stringify(name)} in tasks/index.ts; the tasks are: ${names.join(', ')}`);
   return found;
 }
 
@@ -88,12 +89,18 @@ export function findTask(name?: string, registry: readonly AnyTaskDefinition[] =
  * A fresh clone has no table yet: when the table is the shipped default and the task the example
  * one, write the example table; otherwise the reader's "does not exist" error says what to do.
  */
-export async function ensureExampleTable(settings: TaskSettings, task: AnyTaskDefinition, log: (line: string) => void): Promise<void> {
+export async function ensureExampleTable(
+  settings: TaskSettings,
+  task: AnyTaskDefinition,
+  log: (line: string) => void,
+): Promise<void> {
   const source = settings.sources.TASK_PARAMETER_FILENAME;
   const isDefault = source === 'shipped-default' || source === 'built-in-default';
   if (existsSync(settings.paramsFile) || !isDefault || formatTaskKey(task.key) !== EXAMPLE_TASK) return;
   await writeExampleParams(settings.paramsFile);
-  log(`created ${settings.paramsFile}: the example table (${EXAMPLE_ROWS} rows; npm run example:params writes it again)`);
+  log(
+    `created ${settings.paramsFile}: the example table (${EXAMPLE_ROWS} rows; npm run example:params writes it again)`,
+  );
 }
 
 /**
@@ -107,7 +114,11 @@ function plannedQueueName(url: string): string {
 }
 
 /** Runs the task's filter on one chunk, per distinct cloudpath, keeping table order. */
-async function filterChunk(task: AnyTaskDefinition, rows: PreparedRow[], storages: Map<string, Storage>): Promise<PreparedRow[]> {
+async function filterChunk(
+  task: AnyTaskDefinition,
+  rows: PreparedRow[],
+  storages: Map<string, Storage>,
+): Promise<PreparedRow[]> {
   const filter = task.filterTasks;
   if (!filter || rows.length === 0) return rows;
   const groups = new Map<string, PreparedRow[]>();
@@ -121,7 +132,10 @@ async function filterChunk(task: AnyTaskDefinition, rows: PreparedRow[], storage
     let storage = storages.get(cloudpath);
     if (!storage) storages.set(cloudpath, (storage = openStorage(cloudpath)));
     const byParams = new Map(group.map((row) => [row.params, row]));
-    const kept = await filter(group.map((row) => row.params), storage);
+    const kept = await filter(
+      group.map((row) => row.params),
+      storage,
+    );
     for (const params of kept) {
       const row = byParams.get(params);
       if (!row) {
@@ -163,10 +177,12 @@ async function checkRows(
         }
         const bytes = Buffer.byteLength(encodeTask(task.key, prepared.kwargs, queueName, SIZING_ID), 'utf8');
         if (bytes > maxBytes) {
-          report.add(row, [{
-            column: MESSAGE_SIZE,
-            message: `the task message is ${bytes.toLocaleString('en-US')} bytes; a queue message holds at most ${maxBytes.toLocaleString('en-US')} (${Math.round(maxBytes / 1024)} KiB): keep big inputs in files under the cloudpath and pass their names`,
-          }]);
+          report.add(row, [
+            {
+              column: MESSAGE_SIZE,
+              message: `the task message is ${bytes.toLocaleString('en-US')} bytes; a queue message holds at most ${maxBytes.toLocaleString('en-US')} (${Math.round(maxBytes / 1024)} KiB): keep big inputs in files under the cloudpath and pass their names`,
+            },
+          ]);
         }
       }
       read += chunk.length;
@@ -194,7 +210,9 @@ async function* rowsToInsert(
     for (const row of chunk) {
       const result = preparer.prepare(row);
       if (Array.isArray(result)) {
-        throw new UserError(`${table.file} changed while inserting: row ${row.row} no longer passes the checks (${result[0]!.column}: ${result[0]!.message})`);
+        throw new UserError(
+          `${table.file} changed while inserting: row ${row.row} no longer passes the checks (${result[0]!.column}: ${result[0]!.message})`,
+        );
       }
       prepared.push(result);
     }
@@ -203,7 +221,10 @@ async function* rowsToInsert(
       kept = await filterChunk(task, prepared, storages);
     } catch (error) {
       if (error instanceof UserError) throw error;
-      throw new UserError(`filterTasks of task ${formatTaskKey(task.key)} failed on rows ${prepared[0]!.row}–${prepared.at(-1)!.row}: ${describeError(error)}`, { cause: error });
+      throw new UserError(
+        `filterTasks of task ${formatTaskKey(task.key)} failed on rows ${prepared[0]!.row}–${prepared.at(-1)!.row}: ${describeError(error)}`,
+        { cause: error },
+      );
     }
     counts.read += chunk.length;
     counts.skipped += chunk.length - kept.length;
@@ -214,7 +235,13 @@ async function* rowsToInsert(
   }
 }
 
-function interrupted(error: unknown, inserted: number, total: number, counts: { lastRow: number }, queue: string): UserError {
+function interrupted(
+  error: unknown,
+  inserted: number,
+  total: number,
+  counts: { lastRow: number },
+  queue: string,
+): UserError {
   return new UserError(
     [
       `inserting stopped after ${inserted.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} rows were handled: ${describeError(error)}`,
@@ -254,7 +281,8 @@ export async function insertTable(options: InsertTableOptions): Promise<InsertSu
     const counts = { read: 0, skipped: 0, lastRow: -1 };
     const firstTasks: Array<Record<string, unknown>> = [];
     let inserted = 0;
-    const bar = progress === false ? undefined : startProgress(options.dryRun ? 'filtering' : 'inserting', rows, progress);
+    const bar =
+      progress === false ? undefined : startProgress(options.dryRun ? 'filtering' : 'inserting', rows, progress);
     const show = () => bar?.update(inserted + counts.skipped, `${counts.skipped.toLocaleString('en-US')} skipped`);
     try {
       if (!queue) {
@@ -285,7 +313,9 @@ export async function insertTable(options: InsertTableOptions): Promise<InsertSu
       bar?.stop();
     }
     if (counts.read !== rows) {
-      throw new UserError(`${table.file} changed while inserting: it had ${rows} rows when checked and ${counts.read} when inserted; ${inserted} tasks were inserted`);
+      throw new UserError(
+        `${table.file} changed while inserting: it had ${rows} rows when checked and ${counts.read} when inserted; ${inserted} tasks were inserted`,
+      );
     }
     const finished = Date.now();
     const seconds = (finished - started) / 1000;

@@ -63,11 +63,15 @@ if (require.main === module) {
   buildWorker({ outdir }).then(
     ({ file, bytes, mapBytes }) => {
       const mb = (n: number) => (n / 1e6).toFixed(1);
-      process.stdout.write(`built ${path.relative(process.cwd(), file)}: ${mb(bytes)} MB (+ ${mb(mapBytes)} MB source map)\n`);
+      process.stdout.write(
+        `built ${path.relative(process.cwd(), file)}: ${mb(bytes)} MB (+ ${mb(mapBytes)} MB source map)\n`,
+      );
     },
     (error: unknown) => {
       // esbuild has already printed each error with its file and line.
-      process.stderr.write(`error: bundling the worker failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(
+        `error: bundling the worker failed: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
       process.exitCode = 1;
     },
   );

@@ -8,7 +8,6 @@ import { runMain } from '../lib/cli/options';
 import { DEFAULTS } from '../lib/config';
 import { EXAMPLE_ROWS, writeExampleParams } from '../lib/params/exampleTable';
 
-
 const program = new Command('npm run example:params --')
   .description("Write the example task's parameter table (tasks/example.ts) as Feather V2.")
   .option('--rows <count>', 'rows to write', integerBetween(1), EXAMPLE_ROWS)
@@ -18,5 +17,7 @@ const program = new Command('npm run example:params --')
 runMain(async () => {
   const { rows, out } = program.opts<{ rows: number; out: string }>();
   await writeExampleParams(out, rows);
-  process.stdout.write(`wrote ${out}: ${rows.toLocaleString('en-US')} rows (start, count, label, sleep_ms); check it with npm run params -- ${out}\n`);
+  process.stdout.write(
+    `wrote ${out}: ${rows.toLocaleString('en-US')} rows (start, count, label, sleep_ms); check it with npm run params -- ${out}\n`,
+  );
 });

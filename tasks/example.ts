@@ -38,7 +38,13 @@ export const countPrimes = defineTask({
     if (sleep_ms > 0) await sleep(sleep_ms, undefined, { signal });
     const primes: number[] = [];
     for (let n = start; n < start + count; n++) if (isPrime(n)) primes.push(n);
-    await storage.putJson(outputKey({ start }), { start, count, label, primes: primes.length, largest: primes.at(-1) ?? null });
+    await storage.putJson(outputKey({ start }), {
+      start,
+      count,
+      label,
+      primes: primes.length,
+      largest: primes.at(-1) ?? null,
+    });
     log.debug({ start, primes: primes.length }, 'counted primes');
   },
 });

@@ -57,7 +57,7 @@ describe('task settings loader', () => {
     assert.match(error.message, /TASKQUEUE_PATH="redis:\/\/q" \(from flag\) must be fq:\/\/DIR/);
   });
 
-  it('rejects a lease above SQS\'s 12-hour ceiling', () => {
+  it("rejects a lease above SQS's 12-hour ceiling", () => {
     assert.throws(() => loadSettings({ env: { TQ_LEASE_SECONDS: '43201' } }), /must be at most 43200 seconds/);
   });
 

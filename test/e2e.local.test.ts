@@ -5,7 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,7 +29,7 @@ function readmeLocalCommand(): string {
   const block = /```sh\n([\s\S]*?)```/.exec(readme);
   assert.ok(block, 'README.md has no ```sh block');
   const line = block[1]!.split('\n').find((l) => l.includes('npm start'));
-  assert.ok(line, 'the README\'s first command block does not run npm start');
+  assert.ok(line, "the README's first command block does not run npm start");
   return line.replace(/#.*$/, '').trim();
 }
 
@@ -93,7 +104,10 @@ describe('npm start on a fresh copy of the project (end to end)', function () {
     const dir = freshCopy();
     copies.push(dir);
     const rows = 120;
-    const csv = ['start,count,label,sleep_ms', ...Array.from({ length: rows }, (_, i) => `${i * 100},100,row ${i},150`)].join('\n');
+    const csv = [
+      'start,count,label,sleep_ms',
+      ...Array.from({ length: rows }, (_, i) => `${i * 100},100,row ${i},150`),
+    ].join('\n');
     mkdirSync(path.join(dir, 'local'), { recursive: true });
     writeFileSync(path.join(dir, 'local', 'slow.csv'), `${csv}\n`);
     const command = 'npm start -- --params local/slow.csv --workers 2';

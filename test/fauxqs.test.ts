@@ -10,7 +10,10 @@ describe('test support: fauxqs server', () => {
     const created = await sqs.send(new CreateQueueCommand({ QueueName: 'support-check' }));
     assert.ok(created.QueueUrl?.includes('support-check'));
     const listed = await sqs.send(new ListQueuesCommand({}));
-    assert.ok(listed.QueueUrls?.some((url) => url.endsWith('/support-check')), fauxqs.server.endpoint);
+    assert.ok(
+      listed.QueueUrls?.some((url) => url.endsWith('/support-check')),
+      fauxqs.server.endpoint,
+    );
     sqs.destroy();
   });
 });

@@ -89,13 +89,21 @@ if (!daemon.reachable) {
     }
 
     /** A file queue holding one count_primes task per row, writable by any UID. */
-    async function fileQueueWith(rows: ReadonlyArray<{ start: number; count: number; sleep_ms?: number }>): Promise<QueueFixture> {
+    async function fileQueueWith(
+      rows: ReadonlyArray<{ start: number; count: number; sleep_ms?: number }>,
+    ): Promise<QueueFixture> {
       const dir = scratch();
       const queueUrl = `fq://${path.join(dir, 'queue')}`;
       const outputs = path.join(dir, 'outputs');
       const queue = await openQueue(queueUrl);
       queues.push(queue);
-      const bodies = rows.map((row) => encodeTask(countPrimes.key, { label: `from ${row.start}`, sleep_ms: 0, ...row, cloudpath: `file://${outputs}` }, 'image-test'));
+      const bodies = rows.map((row) =>
+        encodeTask(
+          countPrimes.key,
+          { label: `from ${row.start}`, sleep_ms: 0, ...row, cloudpath: `file://${outputs}` },
+          'image-test',
+        ),
+      );
       assert.equal(await queue.insert(bodies), rows.length);
       makeWritableByAnyone(dir);
       return { dir, queue, queueUrl, outputs };
@@ -104,7 +112,11 @@ if (!daemon.reachable) {
     /** `docker run` arguments that mount the fixture and point the worker at it, by environment only. */
     function workerArgs(fixture: QueueFixture, env: Record<string, string> = {}): string[] {
       const settings = { TASKQUEUE_PATH: fixture.queueUrl, CF_CLOUDPATH: `file://${fixture.outputs}`, ...env };
-      return ['--volume', `${fixture.dir}:${fixture.dir}`, ...Object.entries(settings).flatMap(([key, value]) => ['--env', `${key}=${value}`])];
+      return [
+        '--volume',
+        `${fixture.dir}:${fixture.dir}`,
+        ...Object.entries(settings).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
+      ];
     }
 
     async function waitForExit(name: string, timeoutMs: number): Promise<number> {
@@ -115,7 +127,12 @@ if (!daemon.reachable) {
     function assertOutputs(outputs: string, rows: ReadonlyArray<{ start: number; count: number }>): void {
       for (const { start, count } of rows) {
         const file = path.join(outputs, 'primes', `${start}.json`);
-        const written = JSON.parse(readFileSync(file, 'utf8')) as { start: number; count: number; primes: number; largest: number | null };
+        const written = JSON.parse(readFileSync(file, 'utf8')) as {
+          start: number;
+          count: number;
+          primes: number;
+          largest: number | null;
+        };
         const expected = primesIn(start, count);
         assert.deepEqual(
           { start: written.start, count: written.count, primes: written.primes, largest: written.largest },
@@ -129,8 +146,13 @@ if (!daemon.reachable) {
       this.timeout(120_000);
       const [size, base] = await Promise.all([imageSize(IMAGE), imageSize(baseImage)]);
       const added = size - base;
-      process.stdout.write(`      image ${(size / MB).toFixed(1)} MB = base ${(base / MB).toFixed(1)} MB + worker ${(added / MB).toFixed(1)} MB\n`);
-      assert.ok(added > 0 && added <= 40 * MB, `the worker adds ${(added / MB).toFixed(1)} MB to the base image (limit 40 MB)`);
+      process.stdout.write(
+        `      image ${(size / MB).toFixed(1)} MB = base ${(base / MB).toFixed(1)} MB + worker ${(added / MB).toFixed(1)} MB\n`,
+      );
+      assert.ok(
+        added > 0 && added <= 40 * MB,
+        `the worker adds ${(added / MB).toFixed(1)} MB to the base image (limit 40 MB)`,
+      );
 
       const [files, baseFiles] = await Promise.all([imageFileList(IMAGE), imageFileList(baseImage)]);
       const inBase = new Set(baseFiles);
@@ -139,29 +161,64 @@ if (!daemon.reachable) {
         ['/app/', '/app/worker.js', '/app/worker.js.map'],
         'the final stage adds exactly the bundle and its source map',
       );
-      const forbidden = /\/node_modules\/(@pulumi|typescript|mocha|esbuild|@esbuild|tsx|fauxqs)\/|(^|\/)\.env$|\.env$|Pulumi\.[^/]*\.ya?ml$|\/\.pulumi\/|\/\.git\/|package-lock\.json$/;
-      assert.deepEqual(files.filter((file) => forbidden.test(file)), [], 'dev tooling, env files or Pulumi state in the image');
+      const forbidden =
+        /\/node_modules\/(@pulumi|typescript|mocha|esbuild|@esbuild|tsx|fauxqs)\/|(^|\/)\.env$|\.env$|Pulumi\.[^/]*\.ya?ml$|\/\.pulumi\/|\/\.git\/|package-lock\.json$/;
+      assert.deepEqual(
+        files.filter((file) => forbidden.test(file)),
+        [],
+        'dev tooling, env files or Pulumi state in the image',
+      );
 
-      const [config] = JSON.parse((await docker(['image', 'inspect', IMAGE])).stdout) as Array<{ Config: { User: string; Entrypoint: string[]; Env: string[]; WorkingDir: string } }>;
+      const [config] = JSON.parse((await docker(['image', 'inspect', IMAGE])).stdout) as Array<{
+        Config: { User: string; Entrypoint: string[]; Env: string[]; WorkingDir: string };
+      }>;
       assert.equal(config!.Config.User, '10001:10001');
       assert.equal(config!.Config.Entrypoint[0], 'node', 'exec-form ENTRYPOINT: node is PID 1, no shell in between');
       assert.equal(config!.Config.Entrypoint.at(-1), '/app/worker.js');
       assert.ok(config!.Config.Env.includes('NODE_ENV=production'));
       assert.ok(config!.Config.Env.includes('TMPDIR=/tmp'));
-      const leakyEnv = config!.Config.Env.filter((entry) => /(SECRET|TOKEN|PASSWORD|CREDENTIAL|ACCESS_KEY|TASKQUEUE_PATH|CF_CLOUDPATH)[^=]*=/i.test(entry));
+      const leakyEnv = config!.Config.Env.filter((entry) =>
+        /(SECRET|TOKEN|PASSWORD|CREDENTIAL|ACCESS_KEY|TASKQUEUE_PATH|CF_CLOUDPATH)[^=]*=/i.test(entry),
+      );
       assert.deepEqual(leakyEnv, [], 'credentials or task settings baked into the image');
       const history = (await docker(['history', '--no-trunc', '--format', '{{.CreatedBy}}', IMAGE])).stdout;
-      assert.doesNotMatch(history, /BEGIN CERTIFICATE|EXTRA_CA_CERTS|NPM_REGISTRY/, 'build-time settings leaked into the final image history');
+      assert.doesNotMatch(
+        history,
+        /BEGIN CERTIFICATE|EXTRA_CA_CERTS|NPM_REGISTRY/,
+        'build-time settings leaked into the final image history',
+      );
     });
 
     it('.dockerignore keeps secrets, env files, node_modules, tests, local state and Pulumi state out of the build context', async function () {
       this.timeout(120_000);
       const context = scratch();
       const files = [
-        'package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build-worker.ts', 'lib/a.ts', 'tasks/b.ts', 'worker/c.ts',
-        '.env', 'config/task.env', 'lib/.env', 'tasks/prod.env', 'worker/.env.local', 'lib/service-account.pem', 'lib/gcp-credentials.json',
-        'Pulumi.dev.yaml', 'infra/Pulumi.prod.yaml', '.pulumi/stacks/dev.json', 'node_modules/pkg/index.js', 'lib/node_modules/pkg/index.js',
-        'test/image.test.ts', 'local/queue/queue/0--id.json', 'dist/worker.js', '.git/config', 'docs/image.md', 'bench/image.ts', 'scripts/other.sh',
+        'package.json',
+        'package-lock.json',
+        'tsconfig.json',
+        'scripts/build-worker.ts',
+        'lib/a.ts',
+        'tasks/b.ts',
+        'worker/c.ts',
+        '.env',
+        'config/task.env',
+        'lib/.env',
+        'tasks/prod.env',
+        'worker/.env.local',
+        'lib/service-account.pem',
+        'lib/gcp-credentials.json',
+        'Pulumi.dev.yaml',
+        'infra/Pulumi.prod.yaml',
+        '.pulumi/stacks/dev.json',
+        'node_modules/pkg/index.js',
+        'lib/node_modules/pkg/index.js',
+        'test/image.test.ts',
+        'local/queue/queue/0--id.json',
+        'dist/worker.js',
+        '.git/config',
+        'docs/image.md',
+        'bench/image.ts',
+        'scripts/other.sh',
       ];
       for (const file of files) {
         mkdirSync(path.dirname(path.join(context, file)), { recursive: true });
@@ -174,8 +231,18 @@ if (!daemon.reachable) {
         env: { ...process.env, DOCKER_BUILDKIT: '0' },
       });
       try {
-        const sent = (await imageFileList(probe)).filter((file) => file.startsWith('/context/') && !file.endsWith('/')).map((file) => file.slice('/context/'.length));
-        assert.deepEqual(sent.sort(), ['lib/a.ts', 'package-lock.json', 'package.json', 'scripts/build-worker.ts', 'tasks/b.ts', 'tsconfig.json', 'worker/c.ts']);
+        const sent = (await imageFileList(probe))
+          .filter((file) => file.startsWith('/context/') && !file.endsWith('/'))
+          .map((file) => file.slice('/context/'.length));
+        assert.deepEqual(sent.sort(), [
+          'lib/a.ts',
+          'package-lock.json',
+          'package.json',
+          'scripts/build-worker.ts',
+          'tasks/b.ts',
+          'tsconfig.json',
+          'worker/c.ts',
+        ]);
       } finally {
         await docker(['rmi', '--force', probe], { allowFailure: true });
       }
@@ -198,10 +265,17 @@ if (!daemon.reachable) {
       assertOutputs(fixture.outputs, rows);
       // pino writes to stdout itself (no worker-thread transport): one Cloud Logging JSON entry per line.
       const lines = logs.stdout.trim().split('\n');
-      for (const line of lines) assert.ok(typeof (JSON.parse(line) as { severity?: unknown }).severity === 'string', `not a JSON log line: ${line}`);
+      for (const line of lines)
+        assert.ok(
+          typeof (JSON.parse(line) as { severity?: unknown }).severity === 'string',
+          `not a JSON log line: ${line}`,
+        );
       assert.equal(logs.stderr, '', 'nothing on stderr');
       const counts = await fixture.queue.counts();
-      assert.deepEqual({ enqueued: counts.enqueued, completed: counts.completed, failed: counts.failed }, { enqueued: 0, completed: rows.length, failed: 0 });
+      assert.deepEqual(
+        { enqueued: counts.enqueued, completed: counts.completed, failed: counts.failed },
+        { enqueued: 0, completed: rows.length, failed: 0 },
+      );
     });
 
     it('on docker stop releases the running task at once and exits 0 within the grace period', async function () {
@@ -215,21 +289,37 @@ if (!daemon.reachable) {
 
       const stopTimeoutSeconds = 30;
       const started = Date.now();
-      await docker(['stop', '--time', String(stopTimeoutSeconds), name], { timeoutMs: (stopTimeoutSeconds + 30) * 1000 });
+      await docker(['stop', '--time', String(stopTimeoutSeconds), name], {
+        timeoutMs: (stopTimeoutSeconds + 30) * 1000,
+      });
       const stopSeconds = (Date.now() - started) / 1000;
 
       const counts = await fixture.queue.counts();
-      assert.deepEqual({ enqueued: counts.enqueued, leased: counts.leased }, { enqueued: 1, leased: 0 }, 'the task is back in the queue, unleased');
+      assert.deepEqual(
+        { enqueued: counts.enqueued, leased: counts.leased },
+        { enqueued: 1, leased: 0 },
+        'the task is back in the queue, unleased',
+      );
       const [again] = await fixture.queue.lease({ count: 1, seconds: 60 });
       assert.ok(again, 'the released task can be leased again right away');
       await fixture.queue.release(again);
 
-      const state = JSON.parse((await docker(['inspect', '--format', '{{json .State}}', name])).stdout) as { ExitCode: number; OOMKilled: boolean };
+      const state = JSON.parse((await docker(['inspect', '--format', '{{json .State}}', name])).stdout) as {
+        ExitCode: number;
+        OOMKilled: boolean;
+      };
       const logs = await docker(['logs', name]);
-      assert.equal(state.ExitCode, 0, `exit code 0, not 137 (SIGKILL after the stop timeout); logs:\n${logs.stdout}${logs.stderr}`);
+      assert.equal(
+        state.ExitCode,
+        0,
+        `exit code 0, not 137 (SIGKILL after the stop timeout); logs:\n${logs.stdout}${logs.stderr}`,
+      );
       assert.match(logs.stdout, /received SIGTERM/, 'node as PID 1 saw the SIGTERM');
       // Generous slack for a contended CPU; SIGTERM ignored would take the full stop timeout.
-      assert.ok(stopSeconds < graceSeconds + 10, `docker stop took ${stopSeconds.toFixed(1)} s with a ${graceSeconds} s grace period`);
+      assert.ok(
+        stopSeconds < graceSeconds + 10,
+        `docker stop took ${stopSeconds.toFixed(1)} s with a ${graceSeconds} s grace period`,
+      );
     });
 
     it('runs as a random non-root UID with a read-only root filesystem and a tmpfs /tmp', async function () {
@@ -242,10 +332,19 @@ if (!daemon.reachable) {
       const uid = 20_000 + Math.floor(Math.random() * 40_000);
       const name = containerName('readonly');
       await docker([
-        'run', '--detach', '--name', name,
-        '--user', `${uid}:${uid}`,
-        '--read-only', '--tmpfs', '/tmp',
-        '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
+        'run',
+        '--detach',
+        '--name',
+        name,
+        '--user',
+        `${uid}:${uid}`,
+        '--read-only',
+        '--tmpfs',
+        '/tmp',
+        '--cap-drop',
+        'ALL',
+        '--security-opt',
+        'no-new-privileges',
         ...workerArgs(fixture, { WORKER_EXIT_WHEN_EMPTY: '1' }),
         IMAGE,
       ]);

@@ -52,14 +52,24 @@ describe('infra/pricing', () => {
     for (const type of types) {
       const price = machinePrice(type);
       assert.ok(price, type);
-      assert.ok(price.spot > 0 && price.spot < 0.5 * price.onDemand, `${type}: spot ${price.spot} vs on-demand ${price.onDemand}`);
+      assert.ok(
+        price.spot > 0 && price.spot < 0.5 * price.onDemand,
+        `${type}: spot ${price.spot} vs on-demand ${price.onDemand}`,
+      );
     }
   });
 
   it('prices every machine type the stack accepts, except those that come with GPUs', () => {
     const unpriced = [...MACHINE_TYPES.values()].filter((type) => !machinePrice(type.name)).map((type) => type.name);
-    assert.deepEqual(unpriced.filter((name) => !name.startsWith('g2-')), []);
-    assert.deepEqual(pricedMachineTypes().filter((name) => !MACHINE_TYPES.has(name)), [], 'priced types the stack does not know');
+    assert.deepEqual(
+      unpriced.filter((name) => !name.startsWith('g2-')),
+      [],
+    );
+    assert.deepEqual(
+      pricedMachineTypes().filter((name) => !MACHINE_TYPES.has(name)),
+      [],
+      'priced types the stack does not know',
+    );
   });
 
   it('scales linearly with size within a class and orders highcpu < standard < highmem', () => {
@@ -67,13 +77,25 @@ describe('infra/pricing', () => {
     close(perVcpu('n2-standard-32', 32), perVcpu('n2-standard-2', 2), 'n2-standard per vCPU');
     close(perVcpu('c3-highcpu-176', 176), perVcpu('c3-highcpu-4', 4), 'c3-highcpu per vCPU');
     for (const family of ['e2', 'n2', 'n2d']) {
-      const [cpu, std, mem] = ['highcpu', 'standard', 'highmem'].map((cls) => machinePrice(`${family}-${cls}-8`)!.onDemand);
+      const [cpu, std, mem] = ['highcpu', 'standard', 'highmem'].map(
+        (cls) => machinePrice(`${family}-${cls}-8`)!.onDemand,
+      );
       assert.ok(cpu < std && std < mem, `${family}: ${cpu} < ${std} < ${mem}`);
     }
   });
 
   it('returns undefined, not a guess, for types it does not know', () => {
-    for (const type of ['e2-standrad-4', 'e2-standard-3', 'n1-standard-3', 'g2-standard-4', 'a2-highgpu-1g', 'c2-standard-2', 'custom-4-16384', '', 'E2-STANDARD-4']) {
+    for (const type of [
+      'e2-standrad-4',
+      'e2-standard-3',
+      'n1-standard-3',
+      'g2-standard-4',
+      'a2-highgpu-1g',
+      'c2-standard-2',
+      'custom-4-16384',
+      '',
+      'E2-STANDARD-4',
+    ]) {
       assert.equal(machinePrice(type), undefined, type);
       assert.equal(estimateHourlyCost(type, 3, true), undefined, type);
     }

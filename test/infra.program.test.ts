@@ -8,7 +8,18 @@ import path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { NODE_ROLES } from '../infra/cluster';
 import { TERMINATION_MARGIN_SECONDS, WORKER_UID } from '../infra/workerPod';
-import { DeclaredResource, FAKE_CA, FAKE_DIGEST, FAKE_ENDPOINT, Inputs, isSecretInput, PROJECT_DIR, ProgramRun, readStackFile, runProgram } from './support/pulumiProgram';
+import {
+  DeclaredResource,
+  FAKE_CA,
+  FAKE_DIGEST,
+  FAKE_ENDPOINT,
+  Inputs,
+  isSecretInput,
+  PROJECT_DIR,
+  ProgramRun,
+  readStackFile,
+  runProgram,
+} from './support/pulumiProgram';
 
 const T = {
   cluster: 'gcp:container/cluster:Cluster',
@@ -44,12 +55,20 @@ function devConfig(): Config {
 }
 
 /** Runs the program on the dev config changed by `change`; the aws key is secret, as `--secret` makes it. */
-function run(change: (config: Config & { pools: Config[]; workers: Config }) => void = () => undefined): Promise<ProgramRun> {
+function run(
+  change: (config: Config & { pools: Config[]; workers: Config }) => void = () => undefined,
+): Promise<ProgramRun> {
   const config = devConfig();
-  change(Object.assign(config, { pools: config['gke-batch:nodePools'] as Config[], workers: config['gke-batch:workers'] as Config }));
+  change(
+    Object.assign(config, {
+      pools: config['gke-batch:nodePools'] as Config[],
+      workers: config['gke-batch:workers'] as Config,
+    }),
+  );
   const values: Record<string, string> = {};
   for (const [key, value] of Object.entries(config)) {
-    if (key !== 'pools' && key !== 'workers' && value !== undefined) values[key] = typeof value === 'string' ? value : JSON.stringify(value);
+    if (key !== 'pools' && key !== 'workers' && value !== undefined)
+      values[key] = typeof value === 'string' ? value : JSON.stringify(value);
   }
   return runProgram(values, ['gke-batch:aws']);
 }
@@ -86,10 +105,16 @@ describe('infra program: the dev stack', () => {
   });
 
   it('declares every resource type, each child parented to its component', () => {
-    for (const type of Object.values(T).filter((t) => t !== T.router && t !== T.nat)) assert.ok(ofType(dev, type).length > 0, `${type} declared`);
+    for (const type of Object.values(T).filter((t) => t !== T.router && t !== T.nat))
+      assert.ok(ofType(dev, type).length > 0, `${type} declared`);
     for (const resource of dev.resources) {
-      if (COMPONENTS.includes(resource.type)) assert.equal(resource.parentType, undefined, `${resource.type} is top-level`);
-      else assert.ok(resource.parentType && COMPONENTS.includes(resource.parentType), `${resource.type} ${resource.name} has a component parent, not ${resource.parentType}`);
+      if (COMPONENTS.includes(resource.type))
+        assert.equal(resource.parentType, undefined, `${resource.type} is top-level`);
+      else
+        assert.ok(
+          resource.parentType && COMPONENTS.includes(resource.parentType),
+          `${resource.type} ${resource.name} has a component parent, not ${resource.parentType}`,
+        );
     }
     assert.equal(ofType(dev, T.cluster)[0].parentType, 'gke-batch:infra:GkeCluster');
     assert.equal(ofType(dev, T.image)[0].parentType, 'gke-batch:infra:WorkerImage');
@@ -149,19 +174,26 @@ describe('infra program: the dev stack', () => {
 
   it('builds the image from the Dockerfile into a new Artifact Registry repository and deploys it by digest', () => {
     const repository = one(dev, T.repository);
-    assert.deepEqual([repository.repositoryId, repository.format, repository.location], ['gke-batch', 'DOCKER', 'us-central1']);
+    assert.deepEqual(
+      [repository.repositoryId, repository.format, repository.location],
+      ['gke-batch', 'DOCKER', 'us-central1'],
+    );
     const image = one(dev, T.image);
     assert.equal(image.imageName, 'us-central1-docker.pkg.dev/my-gcp-project/gke-batch/worker:dev');
     assert.deepEqual(image.build, { context: '.', dockerfile: 'Dockerfile', platform: 'linux/amd64' });
     assert.ok(isSecretInput(image.registry), 'registry credentials are secret');
-    assert.deepEqual(image.registry.value, { server: 'us-central1-docker.pkg.dev', username: 'oauth2accesstoken', password: 'fake-access-token' });
+    assert.deepEqual(image.registry.value, {
+      server: 'us-central1-docker.pkg.dev',
+      username: 'oauth2accesstoken',
+      password: 'fake-access-token',
+    });
     const ref = `us-central1-docker.pkg.dev/my-gcp-project/gke-batch/worker@${FAKE_DIGEST}`;
     assert.equal(dev.outputs.imageRef, ref);
     assert.equal(dev.outputs.imageDigest, FAKE_DIGEST);
     assert.equal(workerContainer(dev).image, ref);
   });
 
-  it('binds the workers\' Kubernetes service account to a Google service account with access to the output bucket', () => {
+  it("binds the workers' Kubernetes service account to a Google service account with access to the output bucket", () => {
     const gsa = ofType(dev, T.account).find((a) => a.name === 'workers-gsa');
     assert.ok(gsa);
     const email = `${gsa.inputs.accountId}@my-gcp-project.iam.gserviceaccount.com`;
@@ -170,9 +202,17 @@ describe('infra program: the dev stack', () => {
     assert.equal(binding.member, 'serviceAccount:my-gcp-project.svc.id.goog[gke-batch/worker]');
     assert.equal(binding.serviceAccountId, `projects/my-gcp-project/serviceAccounts/${email}`);
     const ksa = one(dev, T.ksa);
-    assert.deepEqual(ksa.metadata, { name: 'worker', namespace: 'gke-batch', annotations: { 'iam.gke.io/gcp-service-account': email } });
+    assert.deepEqual(ksa.metadata, {
+      name: 'worker',
+      namespace: 'gke-batch',
+      annotations: { 'iam.gke.io/gcp-service-account': email },
+    });
     const bucket = one(dev, T.bucketMember);
-    assert.deepEqual(bucket, { bucket: 'my-gcp-project-gke-batch', role: 'roles/storage.objectUser', member: `serviceAccount:${email}` });
+    assert.deepEqual(bucket, {
+      bucket: 'my-gcp-project-gke-batch',
+      role: 'roles/storage.objectUser',
+      member: `serviceAccount:${email}`,
+    });
     assert.equal(podSpec(dev).serviceAccountName, 'worker');
   });
 
@@ -180,18 +220,26 @@ describe('infra program: the dev stack', () => {
     const secret = one(dev, T.secret);
     assert.equal(secret.metadata.name, 'aws-credentials');
     assert.ok(isSecretInput(secret.stringData), 'stringData is a Pulumi secret');
-    assert.deepEqual(secret.stringData.value, { AWS_ACCESS_KEY_ID: FAKE_AWS.accessKeyId, AWS_SECRET_ACCESS_KEY: FAKE_AWS.secretAccessKey });
+    assert.deepEqual(secret.stringData.value, {
+      AWS_ACCESS_KEY_ID: FAKE_AWS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: FAKE_AWS.secretAccessKey,
+    });
     const env = workerContainer(dev).env as Inputs[];
     for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
       const entry = env.find((e) => e.name === name);
       assert.deepEqual(entry, { name, valueFrom: { secretKeyRef: { name: 'aws-credentials', key: name } } });
     }
     const serialized = JSON.stringify(one(dev, T.job));
-    assert.ok(!serialized.includes(FAKE_AWS.secretAccessKey) && !serialized.includes(FAKE_AWS.accessKeyId), 'no key anywhere in the Job');
+    assert.ok(
+      !serialized.includes(FAKE_AWS.secretAccessKey) && !serialized.includes(FAKE_AWS.accessKeyId),
+      'no key anywhere in the Job',
+    );
   });
 
   it('passes the task settings to the worker as environment variables', () => {
-    const env = Object.fromEntries((workerContainer(dev).env as Inputs[]).filter((e) => 'value' in e).map((e) => [e.name, e.value]));
+    const env = Object.fromEntries(
+      (workerContainer(dev).env as Inputs[]).filter((e) => 'value' in e).map((e) => [e.name, e.value]),
+    );
     assert.deepEqual(env, {
       TASKQUEUE_PATH: 'sqs://gke-batch-dev',
       TQ_LEASE_SECONDS: '60',
@@ -205,7 +253,7 @@ describe('infra program: the dev stack', () => {
     });
   });
 
-  it('runs the workers as a hardened, non-root pod on the workers\' pool with requests from the sizing plan', () => {
+  it("runs the workers as a hardened, non-root pod on the workers' pool with requests from the sizing plan", () => {
     const job = one(dev, T.job);
     assert.equal(job.metadata.annotations['pulumi.com/skipAwait'], 'true');
     assert.equal(job.metadata.namespace, 'gke-batch');
@@ -213,21 +261,36 @@ describe('infra program: the dev stack', () => {
     const spec = podSpec(dev);
     assert.equal(spec.terminationGracePeriodSeconds, 10 + TERMINATION_MARGIN_SECONDS);
     assert.ok(spec.terminationGracePeriodSeconds > 10);
-    assert.deepEqual(spec.securityContext, { runAsNonRoot: true, runAsUser: WORKER_UID, runAsGroup: WORKER_UID, fsGroup: WORKER_UID, seccompProfile: { type: 'RuntimeDefault' } });
+    assert.deepEqual(spec.securityContext, {
+      runAsNonRoot: true,
+      runAsUser: WORKER_UID,
+      runAsGroup: WORKER_UID,
+      fsGroup: WORKER_UID,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     const container = workerContainer(dev);
-    assert.deepEqual(container.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: WORKER_UID, capabilities: { drop: ['ALL'] } });
+    assert.deepEqual(container.securityContext, {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      runAsUser: WORKER_UID,
+      capabilities: { drop: ['ALL'] },
+    });
     assert.deepEqual(container.resources, { requests: { cpu: '1', memory: '4Gi' }, limits: { memory: '4Gi' } });
     assert.deepEqual(container.volumeMounts, [{ name: 'tmp', mountPath: '/tmp' }]);
     assert.deepEqual(spec.volumes, [{ name: 'tmp', emptyDir: {} }]);
     assert.deepEqual(spec.nodeSelector, { 'cloud.google.com/gke-nodepool': 'workers' });
-    assert.deepEqual(spec.tolerations, [{ key: 'gke-batch/workers', operator: 'Equal', value: 'true', effect: 'NoSchedule' }]);
+    assert.deepEqual(spec.tolerations, [
+      { key: 'gke-batch/workers', operator: 'Equal', value: 'true', effect: 'NoSchedule' },
+    ]);
   });
 
   it('declares a Job the Kubernetes API schema accepts', async () => {
     const { Job } = await import('kubernetes-models/batch/v1/Job');
     // validate() comes from the package's Model base class, whose types this project's
     // moduleResolution ("node") cannot see; it throws with the schema errors.
-    const validate = (manifest: Inputs) => (new Job(manifest as ConstructorParameters<typeof Job>[0]) as unknown as { validate(): void }).validate();
+    const validate = (manifest: Inputs) =>
+      (new Job(manifest as ConstructorParameters<typeof Job>[0]) as unknown as { validate(): void }).validate();
     const job = one(dev, T.job);
     assert.doesNotThrow(() => validate(job));
     const broken = structuredClone(job);
@@ -246,28 +309,51 @@ describe('infra program: the dev stack', () => {
     assert.equal(kubeconfig.clusters[0].cluster['certificate-authority-data'], FAKE_CA);
     assert.equal(kubeconfig.users[0].user.exec.command, 'gke-gcloud-auth-plugin');
     const sizing = dev.outputs.sizing as Inputs;
-    assert.deepEqual([sizing.workersPerNode, sizing.replicas, sizing.maxNodes, sizing.idleCpuMillisPerNode], [3, 30, 10, 460]);
-    assert.equal(dev.outputs.plan, 'e2-standard-4 × 0–10 nodes, 3 workers/node (1 vCPU, 4 GiB each), 30 workers (auto), 0.46 vCPU and 505 MiB idle per node');
+    assert.deepEqual(
+      [sizing.workersPerNode, sizing.replicas, sizing.maxNodes, sizing.idleCpuMillisPerNode],
+      [3, 30, 10, 460],
+    );
+    assert.equal(
+      dev.outputs.plan,
+      'e2-standard-4 × 0–10 nodes, 3 workers/node (1 vCPU, 4 GiB each), 30 workers (auto), 0.46 vCPU and 505 MiB idle per node',
+    );
     const watch = dev.outputs.watch as string[];
-    assert.ok(watch.includes('gcloud container clusters get-credentials gke-batch-dev --location us-central1 --project my-gcp-project'));
-    assert.ok(watch.includes('kubectl -n gke-batch get pods -l app.kubernetes.io/name=gke-batch-worker -o wide --watch'));
+    assert.ok(
+      watch.includes(
+        'gcloud container clusters get-credentials gke-batch-dev --location us-central1 --project my-gcp-project',
+      ),
+    );
+    assert.ok(
+      watch.includes('kubectl -n gke-batch get pods -l app.kubernetes.io/name=gke-batch-worker -o wide --watch'),
+    );
     assert.deepEqual(dev.logs.info, [`plan: ${dev.outputs.plan}`, (dev.outputs.scaling as Inputs).summary]);
     assert.deepEqual(dev.logs.warn, []);
   });
 });
 
 describe('infra program: variants', () => {
-  it('a GPU pool: accelerators with the driver installed, a GPU per worker, GKE\'s GPU taint tolerated', async () => {
+  it("a GPU pool: accelerators with the driver installed, a GPU per worker, GKE's GPU taint tolerated", async () => {
     const result = succeeded(
       await run((c) => {
-        Object.assign(c.pools[1], { machineType: 'n1-standard-16', gpu: { type: 'nvidia-tesla-t4', count: 2 }, maxNodes: 4 });
+        Object.assign(c.pools[1], {
+          machineType: 'n1-standard-16',
+          gpu: { type: 'nvidia-tesla-t4', count: 2 },
+          maxNodes: 4,
+        });
         Object.assign(c.workers, { cpu: '4', memory: '16Gi' });
       }),
     );
     const pool = ofType(result, T.nodePool).find((p) => p.inputs.name === 'workers');
-    assert.deepEqual(pool?.inputs.nodeConfig.guestAccelerators, [{ type: 'nvidia-tesla-t4', count: 2, gpuDriverInstallationConfig: { gpuDriverVersion: 'DEFAULT' } }]);
-    assert.deepEqual(workerContainer(result).resources, { requests: { cpu: '4', memory: '16Gi', 'nvidia.com/gpu': '1' }, limits: { memory: '16Gi', 'nvidia.com/gpu': '1' } });
-    assert.ok((podSpec(result).tolerations as Inputs[]).some((t) => t.key === 'nvidia.com/gpu' && t.operator === 'Exists'));
+    assert.deepEqual(pool?.inputs.nodeConfig.guestAccelerators, [
+      { type: 'nvidia-tesla-t4', count: 2, gpuDriverInstallationConfig: { gpuDriverVersion: 'DEFAULT' } },
+    ]);
+    assert.deepEqual(workerContainer(result).resources, {
+      requests: { cpu: '4', memory: '16Gi', 'nvidia.com/gpu': '1' },
+      limits: { memory: '16Gi', 'nvidia.com/gpu': '1' },
+    });
+    assert.ok(
+      (podSpec(result).tolerations as Inputs[]).some((t) => t.key === 'nvidia.com/gpu' && t.operator === 'Exists'),
+    );
     assert.equal(one(result, T.job).spec.parallelism, 8, '2 GPUs/node × 4 nodes');
   });
 
@@ -287,8 +373,10 @@ describe('infra program: variants', () => {
     assert.equal(result.outputs.imageDigest, `sha256:${'c'.repeat(64)}`);
   });
 
-  it('another registry: built and pushed there with docker\'s own login, no Artifact Registry repository', async () => {
-    const result = succeeded(await run((c) => ((c['gke-batch:image'] as Config).registry = 'docker.io/me/gke-batch-worker')));
+  it("another registry: built and pushed there with docker's own login, no Artifact Registry repository", async () => {
+    const result = succeeded(
+      await run((c) => ((c['gke-batch:image'] as Config).registry = 'docker.io/me/gke-batch-worker')),
+    );
     assert.equal(ofType(result, T.repository).length, 0);
     const image = one(result, T.image);
     assert.equal(image.imageName, 'docker.io/me/gke-batch-worker:dev');
@@ -299,14 +387,28 @@ describe('infra program: variants', () => {
   it('several pools: one NodePool each, the workers on the one they name', async () => {
     const result = succeeded(
       await run((c) => {
-        c.pools.push({ name: 'big', machineType: 'n2-highmem-8', minNodes: 0, maxNodes: 5, taints: [{ key: 'big', effect: 'NoExecute' }] });
+        c.pools.push({
+          name: 'big',
+          machineType: 'n2-highmem-8',
+          minNodes: 0,
+          maxNodes: 5,
+          taints: [{ key: 'big', effect: 'NoExecute' }],
+        });
         Object.assign(c.workers, { nodePool: 'big', cpu: '2', memory: '14Gi' });
       }),
     );
-    const pools = ofType(result, T.nodePool).map((p) => `${p.inputs.name}:${p.inputs.nodeConfig.machineType}:${p.inputs.nodeConfig.spot}`);
-    assert.deepEqual(pools.sort(), ['big:n2-highmem-8:true', 'system:e2-standard-2:false', 'workers:e2-standard-4:true']);
+    const pools = ofType(result, T.nodePool).map(
+      (p) => `${p.inputs.name}:${p.inputs.nodeConfig.machineType}:${p.inputs.nodeConfig.spot}`,
+    );
+    assert.deepEqual(pools.sort(), [
+      'big:n2-highmem-8:true',
+      'system:e2-standard-2:false',
+      'workers:e2-standard-4:true',
+    ]);
     assert.deepEqual(podSpec(result).nodeSelector, { 'cloud.google.com/gke-nodepool': 'big' });
-    assert.deepEqual(podSpec(result).tolerations, [{ key: 'big', operator: 'Equal', value: 'true', effect: 'NoExecute' }]);
+    assert.deepEqual(podSpec(result).tolerations, [
+      { key: 'big', operator: 'Equal', value: 'true', effect: 'NoExecute' },
+    ]);
     assert.equal(one(result, T.job).spec.parallelism, 15, '3 × 14Gi per n2-highmem-8 node × 5 nodes');
   });
 
@@ -348,7 +450,10 @@ describe('infra program: variants', () => {
     assert.ok(result.error);
     assert.ok(pulumi.RunError.isInstance(result.error), 'Pulumi prints a RunError without a stack trace');
     assert.match(result.error.message, /^the stack config has 2 problems \(nothing was changed\):/);
-    assert.match(result.error.message, /nodePools\[1\]\.machineType e2-standrad-4: is not a machine type this stack knows; did you mean e2-standard-4\?/);
+    assert.match(
+      result.error.message,
+      /nodePools\[1\]\.machineType e2-standrad-4: is not a machine type this stack knows; did you mean e2-standard-4\?/,
+    );
     assert.match(result.error.message, /workers\.memory 3GB: is not a memory quantity/);
   });
 });
@@ -360,7 +465,12 @@ describe('infra program: boundary', () => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
         const file = path.join(dir, entry.name);
         if (entry.isDirectory()) visit(file);
-        else if (/\.[cm]?[jt]s$/.test(entry.name) && /from\s+['"](@pulumi\/|(\.\.?\/)+infra\b)|require\(['"](@pulumi\/|(\.\.?\/)+infra\b)/.test(readFileSync(file, 'utf8'))) {
+        else if (
+          /\.[cm]?[jt]s$/.test(entry.name) &&
+          /from\s+['"](@pulumi\/|(\.\.?\/)+infra\b)|require\(['"](@pulumi\/|(\.\.?\/)+infra\b)/.test(
+            readFileSync(file, 'utf8'),
+          )
+        ) {
           offenders.push(path.relative(PROJECT_DIR, file));
         }
       }

@@ -34,7 +34,16 @@ import { SPOT_TAINT } from '../infra/scaling';
 import { validateStackConfig } from '../infra/validate';
 import { Workers } from '../infra/workers';
 import { DeclaredResource, PROJECT_DIR, ProgramRun, readStackFile, runProgram } from './support/pulumiProgram';
-import { checkScaling, estimateFullScaleCost, FullScaleInput, PoolToPrice, ScalingContext, ScalingInput, scalingSummary, workerNodesFor } from '../infra/scaling';
+import {
+  checkScaling,
+  estimateFullScaleCost,
+  FullScaleInput,
+  PoolToPrice,
+  ScalingContext,
+  ScalingInput,
+  scalingSummary,
+  workerNodesFor,
+} from '../infra/scaling';
 
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/primes';
 
@@ -65,7 +74,16 @@ function podTemplate(): DrainJobArgs['pod'] {
 }
 
 function drainArgs(overrides: Partial<DrainJobArgs> = {}): DrainJobArgs {
-  return { namespace: 'batch', baseName: 'workers', runId: '7', parallelism: 12, backoffLimit: 4, graceSeconds: 20, pod: podTemplate(), ...overrides };
+  return {
+    namespace: 'batch',
+    baseName: 'workers',
+    runId: '7',
+    parallelism: 12,
+    backoffLimit: 4,
+    graceSeconds: 20,
+    pod: podTemplate(),
+    ...overrides,
+  };
 }
 
 /**
@@ -111,7 +129,11 @@ describe('infra/drainJob: the drain-mode Job', () => {
       env('worker').filter((v) => v.name === EXIT_WHEN_EMPTY_ENV),
       [{ name: EXIT_WHEN_EMPTY_ENV, value: '1' }],
     );
-    assert.deepEqual(env('worker').map((v) => v.name), ['TASKQUEUE_PATH', 'AWS_ACCESS_KEY_ID', EXIT_WHEN_EMPTY_ENV], 'the other variables are kept');
+    assert.deepEqual(
+      env('worker').map((v) => v.name),
+      ['TASKQUEUE_PATH', 'AWS_ACCESS_KEY_ID', EXIT_WHEN_EMPTY_ENV],
+      'the other variables are kept',
+    );
     assert.deepEqual(env('sidecar'), []);
     // The caller's template is not modified.
     assert.equal(podTemplate().spec.containers[0].env?.[1].value, '0');
@@ -122,7 +144,11 @@ describe('infra/drainJob: the drain-mode Job', () => {
     assert.equal(job.spec?.ttlSecondsAfterFinished, 86400);
     assert.equal(plainJob(drainArgs({ ttlSecondsAfterFinished: 600 })).spec?.ttlSecondsAfterFinished, 600);
     assert.equal(job.metadata?.annotations?.['pulumi.com/skipAwait'], 'true');
-    assert.equal(job.metadata?.annotations?.['pulumi.com/deletionPropagationPolicy'], 'background', 'a same-name replacement must not wait for the old pods');
+    assert.equal(
+      job.metadata?.annotations?.['pulumi.com/deletionPropagationPolicy'],
+      'background',
+      'a same-name replacement must not wait for the old pods',
+    );
     assert.equal(job.metadata?.labels?.['gke-batch/run'], '7');
   });
 
@@ -136,13 +162,24 @@ describe('infra/drainJob: the drain-mode Job', () => {
     job.validate();
     assert.equal(job.kind, 'Job');
     // The validation is real: a string where a number belongs fails it.
-    const broken = new Job({ ...plainJob(drainArgs()), spec: { ...plainJob(drainArgs()).spec!, parallelism: 'twelve' as unknown as number } }) as Validated;
+    const broken = new Job({
+      ...plainJob(drainArgs()),
+      spec: { ...plainJob(drainArgs()).spec!, parallelism: 'twelve' as unknown as number },
+    }) as Validated;
     assert.throws(() => broken.validate(), /parallelism/);
   });
 
   it('reports every bad argument at once', () => {
     assert.throws(
-      () => drainJobManifest(drainArgs({ runId: 'Run_2', parallelism: 0, backoffLimit: -1, pod: { ...podTemplate(), workerContainer: 'app' } })),
+      () =>
+        drainJobManifest(
+          drainArgs({
+            runId: 'Run_2',
+            parallelism: 0,
+            backoffLimit: -1,
+            pod: { ...podTemplate(), workerContainer: 'app' },
+          }),
+        ),
       (error: Error) =>
         /run id "Run_2" must be lowercase/.test(error.message) &&
         /parallelism must be a whole number ≥ 1, got 0/.test(error.message) &&
@@ -153,10 +190,15 @@ describe('infra/drainJob: the drain-mode Job', () => {
 
   it('accepts run ids that make a valid Job name and explains the ones that do not', () => {
     assert.equal(drainJobName('workers', '2026-05-01'), 'workers-run-2026-05-01');
-    for (const ok of ['1', '42', '2026-05-01', 'a', 'rerun-3']) assert.equal(runIdProblem('workers', ok), undefined, ok);
-    for (const bad of ['', '-1', '1-', 'A', 'run 2', 'x.y']) assert.match(runIdProblem('workers', bad) ?? '', /lowercase letters/, bad);
+    for (const ok of ['1', '42', '2026-05-01', 'a', 'rerun-3'])
+      assert.equal(runIdProblem('workers', ok), undefined, ok);
+    for (const bad of ['', '-1', '1-', 'A', 'run 2', 'x.y'])
+      assert.match(runIdProblem('workers', bad) ?? '', /lowercase letters/, bad);
     const long = 'x'.repeat(60);
-    assert.match(runIdProblem('workers', long) ?? '', /72 characters long; Kubernetes allows 63: use at most 51 characters/);
+    assert.match(
+      runIdProblem('workers', long) ?? '',
+      /72 characters long; Kubernetes allows 63: use at most 51 characters/,
+    );
     assert.equal(runIdProblem('workers', 'x'.repeat(51)), undefined);
     assert.match(runIdProblem('workers', 'x'.repeat(52)) ?? '', /use at most 51/);
   });
@@ -170,7 +212,12 @@ describe('infra/keda: queue URL and scaler arguments', () => {
       accountId: '123456789012',
       name: 'jobs.fifo',
     });
-    for (const bad of ['sqs://primes', 'fq://./local/queue', 'https://sqs.eu-west-1.amazonaws.com/primes', 'http://localhost:4566/000000000000/q']) {
+    for (const bad of [
+      'sqs://primes',
+      'fq://./local/queue',
+      'https://sqs.eu-west-1.amazonaws.com/primes',
+      'http://localhost:4566/000000000000/q',
+    ]) {
       assert.equal(parseSqsQueueUrl(bad), undefined, bad);
     }
   });
@@ -186,13 +233,32 @@ describe('infra/keda: queue URL and scaler arguments', () => {
         /maxReplicas must be a whole number ≥ 1, got 0/.test(error.message) &&
         /queueLength must be a whole number ≥ 1, got 0.5/.test(error.message),
     );
-    assert.throws(() => checkScalerArgs({ queueUrl: QUEUE_URL, minReplicas: 4, maxReplicas: 3 }), /maxReplicas 3 is below minReplicas 4/);
+    assert.throws(
+      () => checkScalerArgs({ queueUrl: QUEUE_URL, minReplicas: 4, maxReplicas: 3 }),
+      /maxReplicas 3 is below minReplicas 4/,
+    );
   });
 });
 
 describe('infra/scaling: full-scale nodes and cost', () => {
-  const workers: PoolToPrice = { name: 'workers', machineType: 'e2-standard-4', spot: true, diskType: 'pd-balanced', diskSizeGb: 50, minNodes: 0, maxNodes: 10 };
-  const system: PoolToPrice = { name: 'system', machineType: 'e2-standard-2', spot: false, diskType: 'pd-balanced', diskSizeGb: 50, minNodes: 1, maxNodes: 1 };
+  const workers: PoolToPrice = {
+    name: 'workers',
+    machineType: 'e2-standard-4',
+    spot: true,
+    diskType: 'pd-balanced',
+    diskSizeGb: 50,
+    minNodes: 0,
+    maxNodes: 10,
+  };
+  const system: PoolToPrice = {
+    name: 'system',
+    machineType: 'e2-standard-2',
+    spot: false,
+    diskType: 'pd-balanced',
+    diskSizeGb: 50,
+    minNodes: 1,
+    maxNodes: 1,
+  };
   const input = (overrides: Partial<FullScaleInput> = {}): FullScaleInput => ({
     mode: 'drain',
     maxWorkers: 30,
@@ -224,22 +290,39 @@ describe('infra/scaling: full-scale nodes and cost', () => {
 
   it('prints the mode, the workers, the nodes and the estimate with its source', () => {
     const line = scalingSummary(input({ mode: 'continuous' }));
-    assert.match(line, /^scaling: continuous, up to 30 workers on 10 × e2-standard-4 spot nodes \(3 per node\); ≈ \$0\.\d{3}\/h at full scale: /);
-    assert.match(line, /worker nodes \$0\.\d{3}\/h, other pools at their minimum \$0\.\d{3}\/h, GKE cluster fee \$0\.100\/h/);
+    assert.match(
+      line,
+      /^scaling: continuous, up to 30 workers on 10 × e2-standard-4 spot nodes \(3 per node\); ≈ \$0\.\d{3}\/h at full scale: /,
+    );
+    assert.match(
+      line,
+      /worker nodes \$0\.\d{3}\/h, other pools at their minimum \$0\.\d{3}\/h, GKE cluster fee \$0\.100\/h/,
+    );
     assert.match(line, /\(us-central1 list prices as of \d{4}-\d{2}, approximate\)$/);
     const onDemand = scalingSummary(input({ workerPool: { ...workers, spot: false }, maxWorkers: 3 }));
     assert.match(onDemand, /up to 3 workers on 1 × e2-standard-4 node \(3 per node\)/);
   });
 
   it('says plainly when a machine type has no price', () => {
-    const line = scalingSummary(input({ workerPool: { ...workers, machineType: 'g2-standard-8', gpu: { type: 'nvidia-l4', count: 1 } } }));
+    const line = scalingSummary(
+      input({ workerPool: { ...workers, machineType: 'g2-standard-8', gpu: { type: 'nvidia-l4', count: 1 } } }),
+    );
     assert.match(line, /; no cost estimate: no price for machine type g2-standard-8 \(pool workers\)$/);
     const system2 = scalingSummary(input({ otherPools: [{ ...system, machineType: 'n4-standard-2' }] }));
     assert.match(system2, /no cost estimate: no price for machine type n4-standard-2 \(pool system\)$/);
   });
 
   it('names what the estimate leaves out: GPUs, disks without a flat price', () => {
-    const line = scalingSummary(input({ workerPool: { ...workers, machineType: 'n1-standard-8', gpu: { type: 'nvidia-tesla-t4', count: 1 }, diskType: 'hyperdisk-balanced' } }));
+    const line = scalingSummary(
+      input({
+        workerPool: {
+          ...workers,
+          machineType: 'n1-standard-8',
+          gpu: { type: 'nvidia-tesla-t4', count: 1 },
+          diskType: 'hyperdisk-balanced',
+        },
+      }),
+    );
     assert.match(line, /approximate; hyperdisk-balanced disks and GPUs not included\)$/);
   });
 });
@@ -279,11 +362,15 @@ describe('infra/scaling: checking the scaling section', () => {
   });
 
   it('continuous mode reads the region and account from the queue URL, and refuses sqs://NAME', () => {
-    assert.deepEqual(check(section({ mode: 'continuous' })).scaling?.queue, { region: 'eu-west-1', accountId: '123456789012', name: 'primes' });
+    assert.deepEqual(check(section({ mode: 'continuous' })).scaling?.queue, {
+      region: 'eu-west-1',
+      accountId: '123456789012',
+      name: 'primes',
+    });
     const { scaling, problems } = check(section({ mode: 'continuous' }), { ...context, queueUrl: 'sqs://primes' });
     assert.equal(scaling, undefined);
     assert.deepEqual(problems, [
-      'scaling.mode continuous: KEDA reads the queue\'s length and needs its full URL, but queueUrl is sqs://primes; ' +
+      "scaling.mode continuous: KEDA reads the queue's length and needs its full URL, but queueUrl is sqs://primes; " +
         'set queueUrl https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (npm run queue:create prints it), or use scaling.mode drain',
     ]);
     assert.deepEqual(check(section({ mode: 'drain' }), { ...context, queueUrl: 'sqs://primes' }).problems, []);
@@ -298,7 +385,11 @@ describe('infra/scaling: checking the scaling section', () => {
     assert.deepEqual(check(section(), { ...context, defaultWorkers: 0 }).problems, [
       'scaling.maxWorkers 0 (from workers.replicas): no worker would ever run; set scaling.maxWorkers to 1 or more',
     ]);
-    assert.deepEqual(check(section({ mode: 'continuous', run: 'Run 2' })).problems, [], 'the run id only matters in drain mode');
+    assert.deepEqual(
+      check(section({ mode: 'continuous', run: 'Run 2' })).problems,
+      [],
+      'the run id only matters in drain mode',
+    );
   });
 });
 
@@ -317,7 +408,10 @@ describe('scaling resources under Pulumi mocks', function () {
   const promiseOf = <T>(output: pulumi.Output<T>): Promise<T> => new Promise((resolve) => output.apply(resolve));
   const find = (type: string, name: string) => {
     const found = registered.find((r) => r.type === type && r.name === name);
-    assert.ok(found, `${type} ${name} was not registered; got ${registered.map((r) => `${r.type} ${r.name}`).join(', ')}`);
+    assert.ok(
+      found,
+      `${type} ${name} was not registered; got ${registered.map((r) => `${r.type} ${r.name}`).join(', ')}`,
+    );
     return found;
   };
 
@@ -334,14 +428,19 @@ describe('scaling resources under Pulumi mocks', function () {
       'scaling-test',
       false,
     );
-    parent = new pulumi.ComponentResource('test:index:Parent', 'parent', {}, {
-      transformations: [
-        ({ name, opts }) => {
-          options.set(name, opts);
-          return undefined;
-        },
-      ],
-    });
+    parent = new pulumi.ComponentResource(
+      'test:index:Parent',
+      'parent',
+      {},
+      {
+        transformations: [
+          ({ name, opts }) => {
+            options.set(name, opts);
+            return undefined;
+          },
+        ],
+      },
+    );
   });
 
   describe('drain mode', () => {
@@ -384,7 +483,11 @@ describe('scaling resources under Pulumi mocks', function () {
         },
         { parent },
       );
-      await Promise.all([promiseOf(keda.namespace), promiseOf(scaler.hpaName), promiseOf(scaler.triggerAuthentication.urn)]);
+      await Promise.all([
+        promiseOf(keda.namespace),
+        promiseOf(scaler.hpaName),
+        promiseOf(scaler.triggerAuthentication.urn),
+      ]);
     });
 
     it('installs the pinned KEDA chart from the official repository into the keda namespace', () => {
@@ -408,7 +511,12 @@ describe('scaling resources under Pulumi mocks', function () {
       assert.equal(scaled.spec.triggers.length, 1);
       const [trigger] = scaled.spec.triggers;
       assert.equal(trigger.type, 'aws-sqs-queue');
-      assert.deepEqual(trigger.metadata, { queueURL: QUEUE_URL, awsRegion: 'eu-west-1', queueLength: '2', scaleOnInFlight: 'true' });
+      assert.deepEqual(trigger.metadata, {
+        queueURL: QUEUE_URL,
+        awsRegion: 'eu-west-1',
+        queueLength: '2',
+        scaleOnInFlight: 'true',
+      });
       assert.equal(trigger.authenticationRef.name, 'workers-sqs');
       assert.equal(await promiseOf(scaler.hpaName), 'keda-hpa-workers');
     });
@@ -457,7 +565,14 @@ describe('scaling resources under Pulumi mocks', function () {
       values['gke-batch:queueUrl'] = DEV_QUEUE_URL;
       values['gke-batch:scaling'] = { mode, run: '5' };
       const result = validateStackConfig(asConfig(values), {
-        taskDefaults: { queueUrl: 'fq://./local/queue', cloudpath: 'file://./local/outputs', leaseSeconds: 60, maxAttempts: 5, concurrency: 1, graceSeconds: 20 },
+        taskDefaults: {
+          queueUrl: 'fq://./local/queue',
+          cloudpath: 'file://./local/outputs',
+          leaseSeconds: 60,
+          maxAttempts: 5,
+          concurrency: 1,
+          graceSeconds: 20,
+        },
         projectDir: PROJECT_DIR,
         fileExists: () => true,
       });
@@ -480,14 +595,22 @@ describe('scaling resources under Pulumi mocks', function () {
           queueUrl: config.queueUrl,
           cloudpath: config.cloudpath,
           outputBucket: config.outputBucket,
-          aws: { region: config.aws.region, accessKeyId: pulumi.secret('AKIAFAKE'), secretAccessKey: pulumi.secret('fake') },
+          aws: {
+            region: config.aws.region,
+            accessKeyId: pulumi.secret('AKIAFAKE'),
+            secretAccessKey: pulumi.secret('fake'),
+          },
           scaling: config.scaling,
           systemPool: 'system',
         },
         { parent },
       );
       await promiseOf(workers.namespace);
-      await Promise.all([workers.job?.urn, workers.deployment?.urn, workers.scaler?.hpaName].filter((o) => o !== undefined).map((o) => promiseOf(o as pulumi.Output<string>)));
+      await Promise.all(
+        [workers.job?.urn, workers.deployment?.urn, workers.scaler?.hpaName]
+          .filter((o) => o !== undefined)
+          .map((o) => promiseOf(o as pulumi.Output<string>)),
+      );
       return workers;
     };
 
@@ -496,7 +619,10 @@ describe('scaling resources under Pulumi mocks', function () {
       assert.ok(workers.deployment && workers.scaler && !workers.job);
       assert.deepEqual(options.get('wc-deployment')?.ignoreChanges, ['spec.replicas']);
       assert.equal(find('kubernetes:apps/v1:Deployment', 'wc-deployment').inputs.spec.replicas, 0);
-      assert.equal(find('kubernetes:keda.sh/v1alpha1:ScaledObject', 'wc-scaler-scaledobject').inputs.spec.scaleTargetRef.name, 'workers');
+      assert.equal(
+        find('kubernetes:keda.sh/v1alpha1:ScaledObject', 'wc-scaler-scaledobject').inputs.spec.scaleTargetRef.name,
+        'workers',
+      );
     });
 
     it('drain: the Job of run 5, replaced old-first when the run changes, and no Deployment', async () => {
@@ -532,17 +658,31 @@ function devStack(): StackValues {
   for (const [key, value] of Object.entries(readStackFile(path.join(PROJECT_DIR, 'Pulumi.dev.yaml')))) {
     values[key] = value.startsWith('{') || value.startsWith('[') ? JSON.parse(value) : value;
   }
-  values['gke-batch:aws'] = { ...(values['gke-batch:aws'] as object), accessKeyId: 'AKIAFAKEFAKEFAKE', secretAccessKey: 'fake-secret-value' };
+  values['gke-batch:aws'] = {
+    ...(values['gke-batch:aws'] as object),
+    accessKeyId: 'AKIAFAKEFAKEFAKE',
+    secretAccessKey: 'fake-secret-value',
+  };
   return values;
 }
 
 function asConfig(values: StackValues): Record<string, string> {
-  return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]));
+  return Object.fromEntries(
+    Object.entries(values).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]),
+  );
 }
 
-function runStack(change: (values: StackValues & { scaling: Json; pools: Json[]; workers: Json }) => void = () => undefined): Promise<ProgramRun> {
+function runStack(
+  change: (values: StackValues & { scaling: Json; pools: Json[]; workers: Json }) => void = () => undefined,
+): Promise<ProgramRun> {
   const values = devStack();
-  change(Object.assign(values, { scaling: values['gke-batch:scaling'] as Json, pools: values['gke-batch:nodePools'] as Json[], workers: values['gke-batch:workers'] as Json }));
+  change(
+    Object.assign(values, {
+      scaling: values['gke-batch:scaling'] as Json,
+      pools: values['gke-batch:nodePools'] as Json[],
+      workers: values['gke-batch:workers'] as Json,
+    }),
+  );
   const { scaling: _s, pools: _p, workers: _w, ...plain } = values;
   return runProgram(asConfig(plain), ['gke-batch:aws']);
 }
@@ -568,7 +708,7 @@ describe('infra program: drain mode (the dev stack)', () => {
     dev = ok(await runStack());
   });
 
-  it('runs the workers as a work-queue Job on the workers\' pool, and nothing of KEDA', () => {
+  it("runs the workers as a work-queue Job on the workers' pool, and nothing of KEDA", () => {
     const job = only(dev, T.job);
     assert.equal(job.metadata.name, 'workers-run-1');
     assert.equal(job.metadata.namespace, 'gke-batch');
@@ -581,7 +721,8 @@ describe('infra program: drain mode (the dev stack)', () => {
     assert.deepEqual(pod.nodeSelector, { 'cloud.google.com/gke-nodepool': 'workers' });
     assert.ok((pod.containers[0].env as Json[]).some((e) => e.name === EXIT_WHEN_EMPTY_ENV && e.value === '1'));
     assert.equal(ofType(dev, T.job)[0].parentType, 'gke-batch:infra:Workers');
-    for (const type of [T.deployment, T.release, T.scaledObject, T.triggerAuth]) assert.equal(ofType(dev, type).length, 0, type);
+    for (const type of [T.deployment, T.release, T.scaledObject, T.triggerAuth])
+      assert.equal(ofType(dev, type).length, 0, type);
   });
 
   it('prints the mode, the workers, their nodes and the cost at full scale, and exports them', () => {
@@ -590,8 +731,14 @@ describe('infra program: drain mode (the dev stack)', () => {
     assert.equal(scaling.maxWorkers, 30);
     assert.equal(scaling.workerNodesAtFullScale, 10);
     assert.equal(scaling.job, 'workers-run-1');
-    assert.ok(scaling.estimatedUsdPerHourAtFullScale > 0.3 && scaling.estimatedUsdPerHourAtFullScale < 1.5, String(scaling.estimatedUsdPerHourAtFullScale));
-    assert.match(scaling.summary, /^scaling: drain, up to 30 workers on 10 × e2-standard-4 spot nodes \(3 per node\); ≈ \$0\.\d+\/h at full scale: /);
+    assert.ok(
+      scaling.estimatedUsdPerHourAtFullScale > 0.3 && scaling.estimatedUsdPerHourAtFullScale < 1.5,
+      String(scaling.estimatedUsdPerHourAtFullScale),
+    );
+    assert.match(
+      scaling.summary,
+      /^scaling: drain, up to 30 workers on 10 × e2-standard-4 spot nodes \(3 per node\); ≈ \$0\.\d+\/h at full scale: /,
+    );
     assert.ok(dev.logs.info.includes(scaling.summary), 'the summary is logged at preview');
     assert.ok((dev.outputs.watch as string[]).includes('kubectl -n gke-batch get job workers-run-1 --watch'));
   });
@@ -611,7 +758,7 @@ describe('infra program: drain mode (the dev stack)', () => {
     assert.equal(result.outputs.workerCount, 12);
   });
 
-  it('says plainly when the workers\' machine type has no price', async () => {
+  it("says plainly when the workers' machine type has no price", async () => {
     const result = ok(
       await runStack((v) => {
         Object.assign(v.pools[1], { machineType: 'g2-standard-8', gpu: { type: 'nvidia-l4', count: 1 }, maxNodes: 2 });
@@ -656,14 +803,19 @@ describe('infra program: continuous mode', () => {
     assert.equal(ofType(result, T.release)[0].parentType, 'gke-batch:scaling:Keda');
   });
 
-  it('scales the Deployment on the queue with the workers\' own AWS Secret, in-flight tasks counted, 0 to maxWorkers', () => {
+  it("scales the Deployment on the queue with the workers' own AWS Secret, in-flight tasks counted, 0 to maxWorkers", () => {
     const scaled = only(result, T.scaledObject);
     assert.equal(scaled.metadata.namespace, 'gke-batch');
     assert.deepEqual(scaled.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'workers' });
     assert.equal(scaled.spec.minReplicaCount, 0);
     assert.equal(scaled.spec.maxReplicaCount, 20);
     assert.equal(scaled.spec.cooldownPeriod, 300);
-    assert.deepEqual(scaled.spec.triggers[0].metadata, { queueURL: DEV_QUEUE_URL, awsRegion: 'us-east-1', queueLength: '4', scaleOnInFlight: 'true' });
+    assert.deepEqual(scaled.spec.triggers[0].metadata, {
+      queueURL: DEV_QUEUE_URL,
+      awsRegion: 'us-east-1',
+      queueLength: '4',
+      scaleOnInFlight: 'true',
+    });
     const auth = only(result, T.triggerAuth);
     assert.equal(scaled.spec.triggers[0].authenticationRef.name, auth.metadata.name);
     assert.deepEqual(
@@ -675,13 +827,18 @@ describe('infra program: continuous mode', () => {
 
   it('declares a Deployment the Kubernetes API schema accepts', async () => {
     const { Deployment } = await import('kubernetes-models/apps/v1/Deployment');
-    const deployment = new Deployment(only(result, T.deployment) as ConstructorParameters<typeof Deployment>[0]) as unknown as { validate(): void };
+    const deployment = new Deployment(
+      only(result, T.deployment) as ConstructorParameters<typeof Deployment>[0],
+    ) as unknown as { validate(): void };
     assert.doesNotThrow(() => deployment.validate());
   });
 
   it('exports the mode and the commands to watch KEDA scale', () => {
     const scaling = result.outputs.scaling as Json;
-    assert.deepEqual([scaling.mode, scaling.maxWorkers, scaling.workerNodesAtFullScale, scaling.queueLength], ['continuous', 20, 7, 4]);
+    assert.deepEqual(
+      [scaling.mode, scaling.maxWorkers, scaling.workerNodesAtFullScale, scaling.queueLength],
+      ['continuous', 20, 7, 4],
+    );
     assert.match(scaling.summary, /^scaling: continuous, up to 20 workers on 7 × e2-standard-4 spot nodes/);
     assert.ok((result.outputs.watch as string[]).includes('kubectl -n gke-batch get hpa keda-hpa-workers --watch'));
   });
@@ -689,28 +846,39 @@ describe('infra program: continuous mode', () => {
   it('refuses sqs://NAME (KEDA needs the account) before declaring anything', async () => {
     const failed = await runStack((v) => (v.scaling.mode = 'continuous'));
     assert.equal(failed.resources.length, 0);
-    assert.match(failed.error?.message ?? '', /scaling\.mode continuous: KEDA reads the queue's length and needs its full URL, but queueUrl is sqs:\/\/gke-batch-dev/);
+    assert.match(
+      failed.error?.message ?? '',
+      /scaling\.mode continuous: KEDA reads the queue's length and needs its full URL, but queueUrl is sqs:\/\/gke-batch-dev/,
+    );
   });
 });
 
 describe('infra program: spot pools, taints and placement', () => {
-  it('gives a spot pool without a NoSchedule taint GKE\'s spot taint, which the workers tolerate', async () => {
+  it("gives a spot pool without a NoSchedule taint GKE's spot taint, which the workers tolerate", async () => {
     const result = ok(
       await runStack((v) => {
         v.pools.push({ name: 'cheap', machineType: 'n2d-standard-8', minNodes: 0, maxNodes: 4, spot: true });
         Object.assign(v.workers, { nodePool: 'cheap' });
       }),
     );
-    const taints = Object.fromEntries(ofType(result, T.nodePool).map((p) => [p.inputs.name, p.inputs.nodeConfig.taints]));
+    const taints = Object.fromEntries(
+      ofType(result, T.nodePool).map((p) => [p.inputs.name, p.inputs.nodeConfig.taints]),
+    );
     assert.deepEqual(taints.cheap, [{ key: SPOT_TAINT.key, value: 'true', effect: 'NO_SCHEDULE' }]);
     assert.deepEqual(taints.system, [], 'the system pool keeps taking system pods');
-    assert.deepEqual(taints.workers, [{ key: 'gke-batch/workers', value: 'true', effect: 'NO_SCHEDULE' }], 'a pool that already keeps pods out gets nothing more');
+    assert.deepEqual(
+      taints.workers,
+      [{ key: 'gke-batch/workers', value: 'true', effect: 'NO_SCHEDULE' }],
+      'a pool that already keeps pods out gets nothing more',
+    );
     const pod = only(result, T.job).spec.template.spec;
     assert.deepEqual(pod.nodeSelector, { 'cloud.google.com/gke-nodepool': 'cheap' });
-    assert.deepEqual(pod.tolerations, [{ key: SPOT_TAINT.key, operator: 'Equal', value: 'true', effect: 'NoSchedule' }]);
+    assert.deepEqual(pod.tolerations, [
+      { key: SPOT_TAINT.key, operator: 'Equal', value: 'true', effect: 'NoSchedule' },
+    ]);
   });
 
-  it('an on-demand pool stays untainted; an untainted workers\' pool is warned about', async () => {
+  it("an on-demand pool stays untainted; an untainted workers' pool is warned about", async () => {
     const result = ok(
       await runStack((v) => {
         Object.assign(v.pools[1], { spot: false, taints: [] });
@@ -719,7 +887,10 @@ describe('infra program: spot pools, taints and placement', () => {
     const workersPool = ofType(result, T.nodePool).find((p) => p.inputs.name === 'workers');
     assert.deepEqual(workersPool?.inputs.nodeConfig.taints, []);
     assert.deepEqual(only(result, T.job).spec.template.spec.tolerations, []);
-    assert.ok(result.logs.warn.some((w) => /nodePools\[1\] workers: the workers' pool has no NoSchedule taint/.test(w)), result.logs.warn.join('\n'));
+    assert.ok(
+      result.logs.warn.some((w) => /nodePools\[1\] workers: the workers' pool has no NoSchedule taint/.test(w)),
+      result.logs.warn.join('\n'),
+    );
   });
 
   it('refuses a cluster whose only pool is spot: system pods would have no node', async () => {
@@ -727,22 +898,39 @@ describe('infra program: spot pools, taints and placement', () => {
       v['gke-batch:nodePools'] = [{ name: 'workers', machineType: 'e2-standard-4', minNodes: 0, maxNodes: 5 }];
     });
     assert.equal(result.resources.length, 0);
-    assert.match(result.error?.message ?? '', /every pool is tainted \(spot pools get GKE's spot taint\) or has maxNodes 0/);
+    assert.match(
+      result.error?.message ?? '',
+      /every pool is tainted \(spot pools get GKE's spot taint\) or has maxNodes 0/,
+    );
   });
 
   it('reports bad scaling settings, each with its key, value and fix, all at once', async () => {
     const result = await runStack((v) => {
-      Object.assign(v.scaling, { mode: 'burst', kedaChartVersion: '^2.20', backoffLimit: -1, kedaChartRepo: 'oci://charts.example.invalid/keda' });
+      Object.assign(v.scaling, {
+        mode: 'burst',
+        kedaChartVersion: '^2.20',
+        backoffLimit: -1,
+        kedaChartRepo: 'oci://charts.example.invalid/keda',
+      });
     });
     assert.equal(result.resources.length, 0);
     const message = result.error?.message ?? '';
     assert.match(message, /the stack config has 4 problems/);
-    assert.match(message, /scaling\.kedaChartRepo oci:\/\/charts\.example\.invalid\/keda: must be the https:\/\/ URL of a Helm chart repository/);
+    assert.match(
+      message,
+      /scaling\.kedaChartRepo oci:\/\/charts\.example\.invalid\/keda: must be the https:\/\/ URL of a Helm chart repository/,
+    );
     assert.match(message, /scaling\.mode burst: must be drain or continuous/);
-    assert.match(message, /scaling\.kedaChartVersion \^2\.20: must be an exact chart version such as 2\.20\.2, not a range/);
+    assert.match(
+      message,
+      /scaling\.kedaChartVersion \^2\.20: must be an exact chart version such as 2\.20\.2, not a range/,
+    );
     assert.match(message, /scaling\.backoffLimit -1: must be at least 0 crashes/);
     const tooMany = await runStack((v) => Object.assign(v.scaling, { maxWorkers: 31, run: 'Next_Run' }));
-    assert.match(tooMany.error?.message ?? '', /scaling\.maxWorkers 31: pool workers holds at most 30 workers \(3\/node × 10 nodes\); raise nodePools\[1\]\.maxNodes to 11/);
+    assert.match(
+      tooMany.error?.message ?? '',
+      /scaling\.maxWorkers 31: pool workers holds at most 30 workers \(3\/node × 10 nodes\); raise nodePools\[1\]\.maxNodes to 11/,
+    );
     assert.match(tooMany.error?.message ?? '', /scaling\.run Next_Run: must be lowercase letters/);
   });
 });

@@ -4,7 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { ACCELERATOR_TYPES, MACHINE_TYPES, machineType } from '../infra/machineTypes';
-import { formatCpu, formatMemory, parseCpuMillis, parseMemoryMiB, parseQuantity, quantityHint, toMemoryQuantity } from '../infra/quantity';
+import {
+  formatCpu,
+  formatMemory,
+  parseCpuMillis,
+  parseMemoryMiB,
+  parseQuantity,
+  quantityHint,
+  toMemoryQuantity,
+} from '../infra/quantity';
 import {
   allocatable,
   availableForWorkers,
@@ -85,10 +93,18 @@ describe('infra sizing: workers per node', () => {
   });
 
   it('takes a configurable DaemonSet budget out of every node', () => {
-    const lean = fitOnNode(e2s4(), { cpuMillis: 1000, memoryMiB: 1024, gpus: 0 }, 0, { cpuMillis: 0, memoryMiB: 0, memorySlackPercent: 0 });
+    const lean = fitOnNode(e2s4(), { cpuMillis: 1000, memoryMiB: 1024, gpus: 0 }, 0, {
+      cpuMillis: 0,
+      memoryMiB: 0,
+      memorySlackPercent: 0,
+    });
     assert.equal(lean.workersPerNode, 3, '3920m still holds only 3 whole vCPUs');
     assert.equal(lean.available.cpuMillis, 3920);
-    const heavy = fitOnNode(e2s4(), { cpuMillis: 850, memoryMiB: 1024, gpus: 0 }, 0, { cpuMillis: 600, memoryMiB: 420, memorySlackPercent: 3 });
+    const heavy = fitOnNode(e2s4(), { cpuMillis: 850, memoryMiB: 1024, gpus: 0 }, 0, {
+      cpuMillis: 600,
+      memoryMiB: 420,
+      memorySlackPercent: 3,
+    });
     assert.equal(heavy.workersPerNode, 3, '3320m fits three 850m workers, not four');
   });
 
@@ -107,11 +123,21 @@ describe('infra sizing: workers per node', () => {
     assert.equal(plan.nodesNeeded, 10);
     assert.equal(plan.idlePerNode.cpuMillis, 460);
     assert.equal(plan.idleCpuPercent, 13);
-    assert.match(plan.summary, /^e2-standard-4 × 0–10 nodes, 3 workers\/node \(1 vCPU, 3 GiB each\), 30 workers \(auto\), 0\.46 vCPU and 3\.49 GiB idle per node$/);
+    assert.match(
+      plan.summary,
+      /^e2-standard-4 × 0–10 nodes, 3 workers\/node \(1 vCPU, 3 GiB each\), 30 workers \(auto\), 0\.46 vCPU and 3\.49 GiB idle per node$/,
+    );
   });
 
   it('keeps a fixed replica count and needs only the nodes it fills', () => {
-    const plan = planWorkers({ machineTypeName: 'e2-standard-4', machine: e2s4(), minNodes: 0, maxNodes: 10, request: { cpuMillis: 1000, memoryMiB: 4096, gpus: 0 }, replicas: 7 });
+    const plan = planWorkers({
+      machineTypeName: 'e2-standard-4',
+      machine: e2s4(),
+      minNodes: 0,
+      maxNodes: 10,
+      request: { cpuMillis: 1000, memoryMiB: 4096, gpus: 0 },
+      replicas: 7,
+    });
     assert.equal(plan.replicas, 7);
     assert.equal(plan.capacity, 30);
     assert.equal(plan.nodesNeeded, 3);
@@ -119,18 +145,42 @@ describe('infra sizing: workers per node', () => {
   });
 
   it('warns when more than 15 % of a node sits idle, with the request that fills it', () => {
-    const plan = planWorkers({ machineTypeName: 'e2-standard-4', machine: e2s4(), minNodes: 0, maxNodes: 3, request: { cpuMillis: 1000, memoryMiB: 3072, gpus: 0 }, replicas: 'auto' });
+    const plan = planWorkers({
+      machineTypeName: 'e2-standard-4',
+      machine: e2s4(),
+      minNodes: 0,
+      maxNodes: 3,
+      request: { cpuMillis: 1000, memoryMiB: 3072, gpus: 0 },
+      replicas: 'auto',
+    });
     assert.equal(plan.warnings.length, 1, 'CPU idles 13 % (no warning); memory idles 28 %');
-    assert.match(plan.warnings[0], /^3\.49 GiB \(28 %\) of each e2-standard-4 node would sit idle with workers\.memory 3Gi: raise it to 4264Mi to use it with 3 workers\/node$/);
+    assert.match(
+      plan.warnings[0],
+      /^3\.49 GiB \(28 %\) of each e2-standard-4 node would sit idle with workers\.memory 3Gi: raise it to 4264Mi to use it with 3 workers\/node$/,
+    );
 
-    const cpuBound = planWorkers({ machineTypeName: 'e2-standard-4', machine: e2s4(), minNodes: 0, maxNodes: 3, request: { cpuMillis: 1200, memoryMiB: 4096, gpus: 0 }, replicas: 'auto' });
+    const cpuBound = planWorkers({
+      machineTypeName: 'e2-standard-4',
+      machine: e2s4(),
+      minNodes: 0,
+      maxNodes: 3,
+      request: { cpuMillis: 1200, memoryMiB: 4096, gpus: 0 },
+      replicas: 'auto',
+    });
     const cpuWarning = cpuBound.warnings.find((w) => w.includes('workers.cpu'));
     assert.ok(cpuWarning, 'two 1200m workers leave 1060m (31 %) idle');
     assert.match(cpuWarning, /raise it to 1730m to use it with 2 workers\/node or lower it to 1153m to fit 3$/);
   });
 
   it('gives no idle warning for a node the workers fill', () => {
-    const plan = planWorkers({ machineTypeName: 'e2-standard-4', machine: e2s4(), minNodes: 0, maxNodes: 3, request: { cpuMillis: 1150, memoryMiB: 4264, gpus: 0 }, replicas: 'auto' });
+    const plan = planWorkers({
+      machineTypeName: 'e2-standard-4',
+      machine: e2s4(),
+      minNodes: 0,
+      maxNodes: 3,
+      request: { cpuMillis: 1150, memoryMiB: 4264, gpus: 0 },
+      replicas: 'auto',
+    });
     assert.deepEqual(plan.warnings, []);
   });
 });
@@ -186,7 +236,10 @@ describe('infra sizing: machine table and suggestions', () => {
       assert.deepEqual([machine(name).vcpus, machine(name).memoryGiB], [vcpus, memoryGiB], name);
     }
     for (const family of ['e2', 'n2', 'n2d', 'c2', 'c3', 't2d']) {
-      assert.ok([...MACHINE_TYPES.values()].some((t) => t.family === family && t.shape === 'standard'), family);
+      assert.ok(
+        [...MACHINE_TYPES.values()].some((t) => t.family === family && t.shape === 'standard'),
+        family,
+      );
     }
     assert.equal(machine('e2-medium').sharedCore, true);
     assert.deepEqual(machine('g2-standard-24').attachedGpus, { type: 'nvidia-l4', count: 2 });

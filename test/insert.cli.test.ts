@@ -24,7 +24,11 @@ function run(script: string, args: string[], cwd: string): Promise<Run> {
   const env: NodeJS.ProcessEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
   for (const key of ENV_KEYS) delete env[key];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', TSX, path.join(ROOT, script), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['-r', TSX, path.join(ROOT, script), ...args], {
+      cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -42,15 +46,29 @@ describe('insert and params commands (child processes)', function () {
     const dir = path.join(tmp.dir, 'ok');
     mkdirSync(dir);
     const file = await writeTable(path.join(dir, 'p.feather'), exampleColumns(300));
-    const result = await run('cli/insert.ts', ['--params', file, '--queue', 'fq://./q', '--cloudpath', 'file://./out'], dir);
+    const result = await run(
+      'cli/insert.ts',
+      ['--params', file, '--queue', 'fq://./q', '--cloudpath', 'file://./out'],
+      dir,
+    );
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /^inserted 300 tasks of tasks\.example\.count_primes into fq:\/\/.*\/ok\/q\n  read 300 rows, skipped 0 \(work already done\), inserted 300 in [\d.]+ s \([\d,]+ tasks\/s\)\n$/);
-    assert.match(result.stderr, /checking p\.feather \(Arrow IPC file \/ Feather V2\) against task tasks\.example\.count_primes/);
+    assert.match(
+      result.stdout,
+      /^inserted 300 tasks of tasks\.example\.count_primes into fq:\/\/.*\/ok\/q\n  read 300 rows, skipped 0 \(work already done\), inserted 300 in [\d.]+ s \([\d,]+ tasks\/s\)\n$/,
+    );
+    assert.match(
+      result.stderr,
+      /checking p\.feather \(Arrow IPC file \/ Feather V2\) against task tasks\.example\.count_primes/,
+    );
     assert.match(result.stderr, /inserting 300\/300 \(100%\) rows, [\d,]+ rows\/s, ETA 0 s, 0 skipped/);
     assert.equal(readdirSync(path.join(dir, 'q', 'queue')).length, 300);
 
     // again: nothing is done yet (no worker ran), so everything is queued a second time; --json for scripts
-    const again = await run('cli/insert.ts', ['--params', file, '--queue', 'fq://./q', '--cloudpath', 'file://./out', '--json'], dir);
+    const again = await run(
+      'cli/insert.ts',
+      ['--params', file, '--queue', 'fq://./q', '--cloudpath', 'file://./out', '--json'],
+      dir,
+    );
     assert.equal(again.code, 0, again.stderr);
     const summary = JSON.parse(again.stdout) as Record<string, unknown>;
     assert.equal(summary.inserted, 300);
@@ -66,7 +84,10 @@ describe('insert and params commands (child processes)', function () {
     const result = await run('cli/insert.ts', ['--params', file, '--queue', 'fq://./q'], dir);
     assert.equal(result.code, 1);
     assert.equal(result.stdout, '');
-    assert.match(result.stderr, /^error: .*p\.feather: the columns do not match the parameters of task tasks\.example\.count_primes; nothing was inserted\.\n  missing column: "count"\n/);
+    assert.match(
+      result.stderr,
+      /^error: .*p\.feather: the columns do not match the parameters of task tasks\.example\.count_primes; nothing was inserted\.\n  missing column: "count"\n/,
+    );
     assert.doesNotMatch(result.stderr, /at .*\.ts:\d+/, 'no stack trace');
     assert.equal(existsSync(path.join(dir, 'q')), false);
   });
@@ -74,10 +95,16 @@ describe('insert and params commands (child processes)', function () {
   it('npm run insert on a Feather V1 file says how to re-save it', async () => {
     const dir = path.join(tmp.dir, 'v1');
     mkdirSync(dir);
-    writeFileSync(path.join(dir, 'old.feather'), Buffer.concat([Buffer.from('FEA1'), Buffer.alloc(16), Buffer.from('FEA1')]));
+    writeFileSync(
+      path.join(dir, 'old.feather'),
+      Buffer.concat([Buffer.from('FEA1'), Buffer.alloc(16), Buffer.from('FEA1')]),
+    );
     const result = await run('cli/insert.ts', ['--params', 'old.feather', '--queue', 'fq://./q'], dir);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /error: old\.feather: is a Feather V1 file .*\n  fix: re-save it as Feather V2 with pandas >= 1\.1 \/ pyarrow/);
+    assert.match(
+      result.stderr,
+      /error: old\.feather: is a Feather V1 file .*\n  fix: re-save it as Feather V2 with pandas >= 1\.1 \/ pyarrow/,
+    );
     assert.equal(existsSync(path.join(dir, 'q')), false);
   });
 
@@ -85,10 +112,20 @@ describe('insert and params commands (child processes)', function () {
     const dir = path.join(tmp.dir, 'dry');
     mkdirSync(dir);
     const file = await writeTable(path.join(dir, 'p.feather'), exampleColumns(20));
-    const result = await run('cli/insert.ts', ['--params', file, '--queue', 'fq://./q', '--cloudpath', 'file://./out', '--dry-run', '--show', '2'], dir);
+    const result = await run(
+      'cli/insert.ts',
+      ['--params', file, '--queue', 'fq://./q', '--cloudpath', 'file://./out', '--dry-run', '--show', '2'],
+      dir,
+    );
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /^dry run: 20 rows checked, 0 skipped by filterTasks, 20 tasks would be inserted into fq:\/\/.*\/dry\/q \(task tasks\.example\.count_primes\); nothing was inserted\n/);
-    assert.match(result.stdout, /first 2 tasks \(keyword arguments\):\n  \{"start":0,"count":10,"label":"row 0","sleep_ms":0,"cloudpath":"file:\/\/\.\/out"\}\n  \{"start":10,/);
+    assert.match(
+      result.stdout,
+      /^dry run: 20 rows checked, 0 skipped by filterTasks, 20 tasks would be inserted into fq:\/\/.*\/dry\/q \(task tasks\.example\.count_primes\); nothing was inserted\n/,
+    );
+    assert.match(
+      result.stdout,
+      /first 2 tasks \(keyword arguments\):\n  \{"start":0,"count":10,"label":"row 0","sleep_ms":0,"cloudpath":"file:\/\/\.\/out"\}\n  \{"start":10,/,
+    );
     assert.equal(existsSync(path.join(dir, 'q')), false);
   });
 
@@ -97,8 +134,14 @@ describe('insert and params commands (child processes)', function () {
     mkdirSync(dir);
     const result = await run('cli/insert.ts', [], dir);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stderr, /created local\/params\.feather: the example table \(1000 rows; npm run example:params writes it again\)/);
-    assert.match(result.stdout, /inserted 1,000 tasks of tasks\.example\.count_primes into fq:\/\/.*\/fresh\/local\/queue/);
+    assert.match(
+      result.stderr,
+      /created local\/params\.feather: the example table \(1000 rows; npm run example:params writes it again\)/,
+    );
+    assert.match(
+      result.stdout,
+      /inserted 1,000 tasks of tasks\.example\.count_primes into fq:\/\/.*\/fresh\/local\/queue/,
+    );
     assert.equal(readdirSync(path.join(dir, 'local', 'queue', 'queue')).length, 1000);
   });
 
@@ -107,14 +150,29 @@ describe('insert and params commands (child processes)', function () {
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /generated_lz4\.arrow_file: Arrow IPC file \/ Feather V2, 60 rows, 2 columns/);
     assert.match(text.stdout, /ints +int64 +number \(exact up to ±2\^53 − 1\)\n  strs +string +string/);
-    assert.match(text.stdout, /first 2 rows, as the inserter converts them \(numbered from 0, as pandas shows them\):\n  0  \{"ints":42,"strs":"foo"\}\n  1  \{"ints":43,"strs":"bar"\}/);
+    assert.match(
+      text.stdout,
+      /first 2 rows, as the inserter converts them \(numbered from 0, as pandas shows them\):\n  0  \{"ints":42,"strs":"foo"\}\n  1  \{"ints":43,"strs":"bar"\}/,
+    );
 
-    const json = await run('cli/params.ts', ['--params', path.join(FIXTURES, 'generated_zstd.stream'), '--json', '--rows', '1'], tmp.dir);
+    const json = await run(
+      'cli/params.ts',
+      ['--params', path.join(FIXTURES, 'generated_zstd.stream'), '--json', '--rows', '1'],
+      tmp.dir,
+    );
     assert.equal(json.code, 0, json.stderr);
-    const parsed = JSON.parse(json.stdout) as { format: string; rows: number; columns: Array<{ name: string }>; firstRows: Array<{ row: number; values: unknown }> };
+    const parsed = JSON.parse(json.stdout) as {
+      format: string;
+      rows: number;
+      columns: Array<{ name: string }>;
+      firstRows: Array<{ row: number; values: unknown }>;
+    };
     assert.equal(parsed.format, 'Arrow IPC stream');
     assert.equal(parsed.rows, 60);
-    assert.deepEqual(parsed.columns.map((c) => c.name), ['ints', 'strs']);
+    assert.deepEqual(
+      parsed.columns.map((c) => c.name),
+      ['ints', 'strs'],
+    );
     assert.deepEqual(parsed.firstRows, [{ row: 0, values: { ints: 42, strs: 'foo' } }]);
 
     const bad = await run('cli/params.ts', [path.join(tmp.dir, 'nothing-here.feather')], tmp.dir);
@@ -128,7 +186,10 @@ describe('insert and params commands (child processes)', function () {
     assert.equal(made.code, 0, made.stderr);
     const shown = await run('cli/params.ts', [out, '--json', '--rows', '0'], tmp.dir);
     assert.equal((JSON.parse(shown.stdout) as { rows: number }).rows, 7);
-    const [insertHelp, paramsHelp] = await Promise.all([run('cli/insert.ts', ['--help'], tmp.dir), run('cli/params.ts', ['--help'], tmp.dir)]);
+    const [insertHelp, paramsHelp] = await Promise.all([
+      run('cli/insert.ts', ['--help'], tmp.dir),
+      run('cli/params.ts', ['--help'], tmp.dir),
+    ]);
     for (const help of [insertHelp, paramsHelp]) {
       assert.equal(help.code, 0);
       assert.match(help.stdout, /^Usage: npm run (insert|params) -- \[options\]/);

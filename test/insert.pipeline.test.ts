@@ -19,7 +19,11 @@ function settingsFor(dir: string, params: string, extra: { cloudpath?: string } 
   return loadSettings({
     env: {},
     shippedEnvFile: path.join(dir, 'no-such.env'),
-    overrides: { TASKQUEUE_PATH: `fq://${path.join(dir, 'queue')}`, TASK_PARAMETER_FILENAME: params, CF_CLOUDPATH: extra.cloudpath ?? `file://${path.join(dir, 'out')}` },
+    overrides: {
+      TASKQUEUE_PATH: `fq://${path.join(dir, 'queue')}`,
+      TASK_PARAMETER_FILENAME: params,
+      CF_CLOUDPATH: extra.cloudpath ?? `file://${path.join(dir, 'out')}`,
+    },
   });
 }
 
@@ -43,7 +47,12 @@ describe('insert: pipeline', () => {
   it('inserts one task per row, in several batches, with cloudpath added from CF_CLOUDPATH', async () => {
     const dir = freshDir(tmp.dir);
     const file = await writeTable(path.join(dir, 'p.feather'), exampleColumns(2500), { batchRows: 1000 });
-    const summary = await insertTable({ settings: settingsFor(dir, file), task: primesLike, progress: false, chunkRows: 400 });
+    const summary = await insertTable({
+      settings: settingsFor(dir, file),
+      task: primesLike,
+      progress: false,
+      chunkRows: 400,
+    });
     assert.equal(summary.read, 2500);
     assert.equal(summary.skipped, 0);
     assert.equal(summary.inserted, 2500);
@@ -51,7 +60,13 @@ describe('insert: pipeline', () => {
     assert.equal(summary.queue, `fq://${path.join(dir, 'queue')}`);
     const kwargs = queuedKwargs(dir).sort((a, b) => (a.start as number) - (b.start as number));
     assert.equal(kwargs.length, 2500);
-    assert.deepEqual(kwargs[1234], { start: 12340, count: 10, label: 'row 1234', sleep_ms: 0, cloudpath: `file://${path.join(dir, 'out')}` });
+    assert.deepEqual(kwargs[1234], {
+      start: 12340,
+      count: 10,
+      label: 'row 1234',
+      sleep_ms: 0,
+      cloudpath: `file://${path.join(dir, 'out')}`,
+    });
     const counts = await (await openQueue(`fq://${path.join(dir, 'queue')}`)).counts();
     assert.equal(counts.inserted, 2500);
   });
@@ -62,7 +77,12 @@ describe('insert: pipeline', () => {
     const done = path.join(dir, 'out', 'done');
     mkdirSync(done, { recursive: true });
     for (const start of [0, 50, 290]) writeFileSync(path.join(done, `${start}.json`), '{}');
-    const summary = await insertTable({ settings: settingsFor(dir, file), task: primesLike, progress: false, chunkRows: 7 });
+    const summary = await insertTable({
+      settings: settingsFor(dir, file),
+      task: primesLike,
+      progress: false,
+      chunkRows: 7,
+    });
     assert.deepEqual([summary.read, summary.skipped, summary.inserted], [30, 3, 27]);
     const starts = queuedKwargs(dir).map((k) => k.start as number);
     assert.equal(starts.length, 27);
@@ -90,14 +110,23 @@ describe('insert: pipeline', () => {
   it('a cloudpath column gives each row its own output location, and the filter looks there', async () => {
     const dir = freshDir(tmp.dir);
     const [a, b] = [path.join(dir, 'a'), path.join(dir, 'b')];
-    const file = await writeTable(path.join(dir, 'p.feather'), exampleColumns(4, { cloudpath: vectorFromArray([`file://${a}`, `file://${b}`, `file://${a}`, `file://${b}`], new Utf8()) }));
+    const file = await writeTable(
+      path.join(dir, 'p.feather'),
+      exampleColumns(4, {
+        cloudpath: vectorFromArray([`file://${a}`, `file://${b}`, `file://${a}`, `file://${b}`], new Utf8()),
+      }),
+    );
     mkdirSync(path.join(b, 'done'), { recursive: true });
     writeFileSync(path.join(b, 'done', '10.json'), '{}'); // row 1's output, under its own cloudpath
     writeFileSync(path.join(b, 'done', '0.json'), '{}'); // row 0 writes under a, so this does not count
     const summary = await insertTable({ settings: settingsFor(dir, file), task: primesLike, progress: false });
     assert.deepEqual([summary.skipped, summary.inserted], [1, 3]);
     const byStart = new Map(queuedKwargs(dir).map((k) => [k.start, k.cloudpath]));
-    assert.deepEqual([...byStart.entries()].sort(), [[0, `file://${a}`], [20, `file://${a}`], [30, `file://${b}`]]);
+    assert.deepEqual([...byStart.entries()].sort(), [
+      [0, `file://${a}`],
+      [20, `file://${a}`],
+      [30, `file://${b}`],
+    ]);
   });
 
   it('a CSV table is typed by the task schema; optional columns may be left out', async () => {
@@ -107,14 +136,24 @@ describe('insert: pipeline', () => {
     const summary = await insertTable({ settings: settingsFor(dir, file), task: primesLike, progress: false });
     assert.equal(summary.inserted, 2);
     const kwargs = queuedKwargs(dir).find((k) => k.start === 0);
-    assert.deepEqual(kwargs, { start: 0, count: 5, label: 'first, quoted', cloudpath: `file://${path.join(dir, 'out')}` });
+    assert.deepEqual(kwargs, {
+      start: 0,
+      count: 5,
+      label: 'first, quoted',
+      cloudpath: `file://${path.join(dir, 'out')}`,
+    });
   });
 
   it('null in an optional column leaves the key out, so the default applies in the worker', async () => {
     const dir = freshDir(tmp.dir);
-    const file = await writeTable(path.join(dir, 'p.feather'), exampleColumns(2, { sleep_ms: vectorFromArray([null, 7n], new Int64()) }));
+    const file = await writeTable(
+      path.join(dir, 'p.feather'),
+      exampleColumns(2, { sleep_ms: vectorFromArray([null, 7n], new Int64()) }),
+    );
     await insertTable({ settings: settingsFor(dir, file), task: primesLike, progress: false });
-    const bySleep = queuedKwargs(dir).map((k) => ('sleep_ms' in k ? k.sleep_ms : 'absent')).sort();
+    const bySleep = queuedKwargs(dir)
+      .map((k) => ('sleep_ms' in k ? k.sleep_ms : 'absent'))
+      .sort();
     assert.deepEqual(bySleep, [7, 'absent']);
   });
 
@@ -123,9 +162,18 @@ describe('insert: pipeline', () => {
     const file = await writeTable(path.join(dir, 'p.feather'), exampleColumns(10));
     mkdirSync(path.join(dir, 'out', 'done'), { recursive: true });
     writeFileSync(path.join(dir, 'out', 'done', '0.json'), '{}');
-    const summary = await insertTable({ settings: settingsFor(dir, file), task: primesLike, progress: false, dryRun: true, showTasks: 2 });
+    const summary = await insertTable({
+      settings: settingsFor(dir, file),
+      task: primesLike,
+      progress: false,
+      dryRun: true,
+      showTasks: 2,
+    });
     assert.deepEqual([summary.dryRun, summary.read, summary.skipped, summary.inserted], [true, 10, 1, 9]);
-    assert.deepEqual(summary.firstTasks?.map((k) => k.start), [10, 20]);
+    assert.deepEqual(
+      summary.firstTasks?.map((k) => k.start),
+      [10, 20],
+    );
     assert.equal(existsSync(path.join(dir, 'queue')), false);
   });
 
@@ -133,7 +181,10 @@ describe('insert: pipeline', () => {
     const dir = freshDir(tmp.dir);
     const file = await writeTable(path.join(dir, 'p.feather'), exampleColumns(3));
     const copying = defineTask({ ...primesLike, filterTasks: async (rows) => rows.map((row) => ({ ...row })) });
-    await assert.rejects(insertTable({ settings: settingsFor(dir, file), task: copying, progress: false }), /must return a subset of its `rows` argument/);
+    await assert.rejects(
+      insertTable({ settings: settingsFor(dir, file), task: copying, progress: false }),
+      /must return a subset of its `rows` argument/,
+    );
   });
 
   it('failing halfway stops with how many tasks were inserted and what re-running does', async () => {
@@ -152,7 +203,12 @@ describe('insert: pipeline', () => {
         return rows;
       },
     });
-    const error = await insertTable({ settings: settingsFor(dir, file), task: sabotage, progress: false, chunkRows: 1000 }).then(
+    const error = await insertTable({
+      settings: settingsFor(dir, file),
+      task: sabotage,
+      progress: false,
+      chunkRows: 1000,
+    }).then(
       () => assert.fail('insert succeeded'),
       (e: Error) => e,
     );
@@ -166,7 +222,10 @@ describe('insert: pipeline', () => {
 
   it('a pandas index left in the table is named as such, with the fix', async () => {
     const dir = freshDir(tmp.dir);
-    const file = await writeTable(path.join(dir, 'p.feather'), exampleColumns(2, { __index_level_0__: vectorFromArray([5n, 6n], new Int64()) }));
+    const file = await writeTable(
+      path.join(dir, 'p.feather'),
+      exampleColumns(2, { __index_level_0__: vectorFromArray([5n, 6n], new Int64()) }),
+    );
     await assert.rejects(
       insertTable({ settings: settingsFor(dir, file), task: primesLike, progress: false }),
       /unexpected column: "__index_level_0__"[^]*a pandas index: write the table after df = df\.reset_index\(drop=True\)/,
@@ -176,7 +235,10 @@ describe('insert: pipeline', () => {
   it('--task picks a task by module.name and names the choices when unknown', () => {
     assert.equal(findTask('tests.params.primes_like', [primesLike]), primesLike);
     assert.equal(findTask(undefined, [primesLike]), primesLike);
-    assert.throws(() => findTask('tasks.nope', [primesLike]), /no task "tasks\.nope" in tasks\/index\.ts; the tasks are: tests\.params\.primes_like/);
+    assert.throws(
+      () => findTask('tasks.nope', [primesLike]),
+      /no task "tasks\.nope" in tasks\/index\.ts; the tasks are: tests\.params\.primes_like/,
+    );
   });
 
   describe('bad inputs: one clear message, nothing inserted', () => {
@@ -184,7 +246,11 @@ describe('insert: pipeline', () => {
       it(bad.name, async () => {
         const dir = freshDir(tmp.dir);
         const file = await bad.make(dir);
-        const error = await insertTable({ settings: settingsFor(dir, file), task: bad.task ?? primesLike, progress: false }).then(
+        const error = await insertTable({
+          settings: settingsFor(dir, file),
+          task: bad.task ?? primesLike,
+          progress: false,
+        }).then(
           () => assert.fail(`${bad.name}: insert succeeded`),
           (e: Error) => e,
         );
@@ -224,7 +290,11 @@ describe('insert: pipeline', () => {
   describe('a task with a strict schema', () => {
     it('still receives cloudpath only in the message, not in what its schema parses', async () => {
       const dir = freshDir(tmp.dir);
-      const strict = defineTask({ key: ['tests.params', 'strict'], params: z.strictObject({ start: z.number() }), run: () => undefined });
+      const strict = defineTask({
+        key: ['tests.params', 'strict'],
+        params: z.strictObject({ start: z.number() }),
+        run: () => undefined,
+      });
       const file = await writeTable(path.join(dir, 'p.feather'), { start: vectorFromArray([1n, 2n], new Int64()) });
       const summary = await insertTable({ settings: settingsFor(dir, file), task: strict, progress: false });
       assert.equal(summary.inserted, 2);

@@ -17,7 +17,11 @@ function settingsFor(dir: string, queueUrl: string, params: string): TaskSetting
   return loadSettings({
     env: {},
     shippedEnvFile: path.join(dir, 'no-such.env'),
-    overrides: { TASKQUEUE_PATH: queueUrl, TASK_PARAMETER_FILENAME: params, CF_CLOUDPATH: `file://${path.join(dir, 'out')}` },
+    overrides: {
+      TASKQUEUE_PATH: queueUrl,
+      TASK_PARAMETER_FILENAME: params,
+      CF_CLOUDPATH: `file://${path.join(dir, 'out')}`,
+    },
   });
 }
 
@@ -29,7 +33,12 @@ describe('insert: SQS (fauxqs)', function () {
   it('inserts every row as a task message the worker can decode', async () => {
     const url = await createQueue('sqs://insert-all');
     const file = await writeTable(path.join(tmp.dir, 'all.feather'), exampleColumns(45));
-    const summary = await insertTable({ settings: settingsFor(tmp.dir, 'sqs://insert-all', file), task: primesLike, progress: false, chunkRows: 10 });
+    const summary = await insertTable({
+      settings: settingsFor(tmp.dir, 'sqs://insert-all', file),
+      task: primesLike,
+      progress: false,
+      chunkRows: 10,
+    });
     assert.equal(summary.inserted, 45);
     assert.equal(summary.queue, url);
     const queue = await openQueue(url);
@@ -44,7 +53,10 @@ describe('insert: SQS (fauxqs)', function () {
           starts.push(envelope.kwargs.start as number);
         }
       }
-      assert.deepEqual(starts.sort((a, b) => a - b), Array.from({ length: 45 }, (_, i) => i * 10));
+      assert.deepEqual(
+        starts.sort((a, b) => a - b),
+        Array.from({ length: 45 }, (_, i) => i * 10),
+      );
     } finally {
       await queue.close();
     }
@@ -70,7 +82,13 @@ describe('insert: SQS (fauxqs)', function () {
           return rows;
         },
       });
-      const error = await insertTable({ settings: settingsFor(tmp.dir, 'sqs://insert-cut', file), task: cutting, progress: false, chunkRows: 100, concurrency: 1 }).then(
+      const error = await insertTable({
+        settings: settingsFor(tmp.dir, 'sqs://insert-cut', file),
+        task: cutting,
+        progress: false,
+        chunkRows: 100,
+        concurrency: 1,
+      }).then(
         () => assert.fail('insert succeeded without a server'),
         (e: Error) => e,
       );

@@ -8,11 +8,34 @@ import type { Queue } from '../lib/queue/types';
 import { cliPath, watchWhileCompleting, exampleBodies, failureFor, ROOT, runCli, type OpsCommand } from './ops.helpers';
 
 const STATUS_KEYS = [
-  'queue', 'kind', 'time', 'approximate', 'inserted', 'enqueued', 'leased', 'delayed', 'completed', 'failed',
-  'percent', 'throughput', 'etaSeconds', 'drained',
+  'queue',
+  'kind',
+  'time',
+  'approximate',
+  'inserted',
+  'enqueued',
+  'leased',
+  'delayed',
+  'completed',
+  'failed',
+  'percent',
+  'throughput',
+  'etaSeconds',
+  'drained',
 ].sort();
 const FAILURE_KEYS = [
-  'id', 'task', 'params', 'malformed', 'attempts', 'reason', 'error', 'message', 'stack', 'worker', 'failedAt', 'body',
+  'id',
+  'task',
+  'params',
+  'malformed',
+  'attempts',
+  'reason',
+  'error',
+  'message',
+  'stack',
+  'worker',
+  'failedAt',
+  'body',
 ].sort();
 
 describe('ops commands on the file queue', function () {
@@ -39,7 +62,8 @@ describe('ops commands on the file queue', function () {
     const tasks = await q.lease({ count: completed + failed + leased, seconds: 600 });
     assert.equal(tasks.length, completed + failed + leased);
     for (const t of tasks.slice(0, completed)) await q.delete(t);
-    for (const t of tasks.slice(completed, completed + failed)) await q.deadLetter(t, failureFor(t, `boom ${t.id}\ndetail`));
+    for (const t of tasks.slice(completed, completed + failed))
+      await q.deadLetter(t, failureFor(t, `boom ${t.id}\ndetail`));
     return { queue: q, failedIds: tasks.slice(completed, completed + failed).map((t) => t.id) };
   }
 
@@ -57,7 +81,14 @@ describe('ops commands on the file queue', function () {
     await q.insert(exampleBodies(3));
     const again = await runCli('queue-create', ['--queue', url, '--json']);
     assert.equal(again.code, 0, again.stderr);
-    assert.deepEqual(JSON.parse(again.stdout), { queue: url, kind: 'fq', deadLetterQueue: null, maxAttempts: null, maxReceiveCount: null, leaseSeconds: null });
+    assert.deepEqual(JSON.parse(again.stdout), {
+      queue: url,
+      kind: 'fq',
+      deadLetterQueue: null,
+      maxAttempts: null,
+      maxReceiveCount: null,
+      leaseSeconds: null,
+    });
     assert.equal(readFileSync(path.join(root, 'insertions'), 'utf8'), '3', 'creating again keeps what is there');
     assert.equal((await q.counts()).enqueued, 3);
   });
@@ -70,7 +101,13 @@ describe('ops commands on the file queue', function () {
     const report = JSON.parse(json.stdout);
     assert.deepEqual(Object.keys(report).sort(), STATUS_KEYS);
     assert.deepEqual(
-      { inserted: report.inserted, enqueued: report.enqueued, leased: report.leased, completed: report.completed, failed: report.failed },
+      {
+        inserted: report.inserted,
+        enqueued: report.enqueued,
+        leased: report.leased,
+        completed: report.completed,
+        failed: report.failed,
+      },
       { inserted: 20, enqueued: 12, leased: 3, completed: 6, failed: 2 },
     );
     assert.deepEqual(report.percent, { enqueued: 60, leased: 25, completed: 30, failed: 10 });
@@ -114,7 +151,11 @@ describe('ops commands on the file queue', function () {
     ]);
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^3 dead-lettered tasks in /);
-    for (const id of failedIds) assert.match(table.stdout, new RegExp(`^${id} +tasks\\.example\\.count_primes +1 +\\S+ \\S+Z +TaskError: boom ${id}$`, 'm'));
+    for (const id of failedIds)
+      assert.match(
+        table.stdout,
+        new RegExp(`^${id} +tasks\\.example\\.count_primes +1 +\\S+ \\S+Z +TaskError: boom ${id}$`, 'm'),
+      );
     assert.match(table.stdout, /^ {4}start=\d+ count=100 label="row \d" cloudpath="file:\/\/\/tmp\/ops-out"$/m);
     assert.ok(!table.stdout.includes('at run ('), 'stacks only with --full');
 
@@ -168,7 +209,13 @@ describe('ops commands on the file queue', function () {
 
     const purged = await runCli('purge', ['--queue', url, '--yes', '--json']);
     assert.equal(purged.code, 0, purged.stderr);
-    assert.deepEqual(JSON.parse(purged.stdout), { queue: url, purged: true, removed: 2, failed: 1, approximate: false });
+    assert.deepEqual(JSON.parse(purged.stdout), {
+      queue: url,
+      purged: true,
+      removed: 2,
+      failed: 1,
+      approximate: false,
+    });
     const after = await queue.counts();
     assert.deepEqual([after.enqueued, after.inserted, after.completed, after.failed], [0, 0, 0, 0]);
   });
@@ -192,13 +239,19 @@ describe('ops commands on the file queue', function () {
     const { queue } = await seed(url, 12, 0, 0, 0);
     const result = await watchWhileCompleting(url, queue);
     assert.equal(result.code, 0, result.stderr);
-    const reports = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const reports = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     assert.ok(reports.length >= 3, `several samples, got ${reports.length}`);
     for (const r of reports) assert.deepEqual(Object.keys(r).sort(), STATUS_KEYS);
     const last = reports.at(-1);
     assert.equal(last.drained, true);
     assert.equal(last.completed, 12);
-    assert.ok(reports.slice(0, -1).every((r) => !r.drained), 'stops at the first drained sample');
+    assert.ok(
+      reports.slice(0, -1).every((r) => !r.drained),
+      'stops at the first drained sample',
+    );
     const moving = reports.find((r) => r.throughput && r.throughput.perSecond > 0 && !r.drained);
     assert.ok(moving, `a sample with a rate: ${result.stdout}`);
     assert.equal(moving.throughput.basis, 'processed');
@@ -210,7 +263,10 @@ describe('ops commands on the file queue', function () {
     await seed(url, 2, 2, 0, 0);
     const result = await runCli('status', ['--queue', url, '--watch', '0.2']);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /^watching fq:\S+ \(file queue\)\n\S+Z inserted=2 enqueued=0 leased=0 completed=2 failed=0 drained\nqueue is empty \(2 completed, 0 failed\)\n$/);
+    assert.match(
+      result.stdout,
+      /^watching fq:\S+ \(file queue\)\n\S+Z inserted=2 enqueued=0 leased=0 completed=2 failed=0 drained\nqueue is empty \(2 completed, 0 failed\)\n$/,
+    );
   });
 
   it('status --watch on a terminal redraws a progress bar in place until the queue drains', async () => {
@@ -229,7 +285,10 @@ describe('ops commands on the file queue', function () {
     assert.match(result.output, /\x1b\[\d+A/, 'moves the cursor up to redraw');
     assert.match(result.output, /\x1b\[\?25l/, 'hides the cursor while redrawing');
     assert.match(result.output, /\x1b\[\?25h/, 'shows it again');
-    assert.match(result.output, /queue drained \(3 completed, 1 failed; watched \d+s\)\r?\nsee what failed: npm run failures/);
+    assert.match(
+      result.output,
+      /queue drained \(3 completed, 1 failed; watched \d+s\)\r?\nsee what failed: npm run failures/,
+    );
   });
 
   it('status --watch ends on Ctrl-C with exit code 130', async () => {

@@ -53,7 +53,11 @@ export function runCli(
 /** `count` example-task bodies with distinct parameters. */
 export function exampleBodies(count: number, queueName = 'ops-test'): string[] {
   return Array.from({ length: count }, (_, i) =>
-    encodeTask(['tasks.example', 'count_primes'], { start: i * 100, count: 100, label: `row ${i}`, cloudpath: 'file:///tmp/ops-out' }, queueName),
+    encodeTask(
+      ['tasks.example', 'count_primes'],
+      { start: i * 100, count: 100, label: `row ${i}`, cloudpath: 'file:///tmp/ops-out' },
+      queueName,
+    ),
   );
 }
 
@@ -88,7 +92,12 @@ export async function completeSlowly(queue: Queue, msEach: number): Promise<void
 export async function watchWhileCompleting(url: string, queue: Queue): Promise<CliResult> {
   let firstSample: () => void = () => {};
   const sampled = new Promise<void>((resolve) => (firstSample = resolve));
-  const watch = runCli('status', ['--queue', url, '--watch', '0.2', '--json'], {}, (out) => out.includes('\n') && firstSample());
+  const watch = runCli(
+    'status',
+    ['--queue', url, '--watch', '0.2', '--json'],
+    {},
+    (out) => out.includes('\n') && firstSample(),
+  );
   await sampled;
   await completeSlowly(queue, 60);
   return watch;

@@ -16,7 +16,13 @@ describe('ops commands on SQS (fauxqs)', function () {
 
   /** Creates a fresh queue (with its dead-letter queue) through `queue:create` and opens it. */
   async function createFresh(maxAttempts = 3): Promise<{ url: string; queue: Queue }> {
-    const created = await runCli('queue-create', ['--queue', `sqs://ops-${++n}`, '--max-attempts', String(maxAttempts), '--json']);
+    const created = await runCli('queue-create', [
+      '--queue',
+      `sqs://ops-${++n}`,
+      '--max-attempts',
+      String(maxAttempts),
+      '--json',
+    ]);
     assert.equal(created.code, 0, created.stderr);
     const url = JSON.parse(created.stdout).queue as string;
     const queue = await openQueue(url);
@@ -30,10 +36,25 @@ describe('ops commands on SQS (fauxqs)', function () {
 
   it('queue:create makes the queue, its -dead queue and the redrive policy, idempotently', async () => {
     const name = `ops-create-${++n}`;
-    const first = await runCli('queue-create', ['--queue', `sqs://${name}`, '--max-attempts', '4', '--lease', '90', '--json']);
+    const first = await runCli('queue-create', [
+      '--queue',
+      `sqs://${name}`,
+      '--max-attempts',
+      '4',
+      '--lease',
+      '90',
+      '--json',
+    ]);
     assert.equal(first.code, 0, first.stderr);
     const report = JSON.parse(first.stdout);
-    assert.deepEqual(Object.keys(report).sort(), ['deadLetterQueue', 'kind', 'leaseSeconds', 'maxAttempts', 'maxReceiveCount', 'queue']);
+    assert.deepEqual(Object.keys(report).sort(), [
+      'deadLetterQueue',
+      'kind',
+      'leaseSeconds',
+      'maxAttempts',
+      'maxReceiveCount',
+      'queue',
+    ]);
     assert.equal(report.kind, 'sqs');
     assert.match(report.queue, new RegExp(`/${name}$`));
     assert.equal(report.deadLetterQueue, `${report.queue}-dead`);
@@ -53,10 +74,16 @@ describe('ops commands on SQS (fauxqs)', function () {
       // Again, human output: same queue, no error, attributes kept.
       const again = await runCli('queue-create', ['--queue', `sqs://${name}`, '--max-attempts', '4', '--lease', '90']);
       assert.equal(again.code, 0, again.stderr);
-      assert.match(again.stdout, new RegExp(`^TASKQUEUE_PATH=${report.queue.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+      assert.match(
+        again.stdout,
+        new RegExp(`^TASKQUEUE_PATH=${report.queue.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'),
+      );
       assert.match(again.stdout, /^dead-letter queue: \S+-dead$/m);
       assert.match(again.stdout, /after 4 attempts; SQS moves it by itself after 5 receives/);
-      assert.equal(JSON.parse((await attributes(report.queue)).RedrivePolicy ?? '{}').deadLetterTargetArn, dead.QueueArn);
+      assert.equal(
+        JSON.parse((await attributes(report.queue)).RedrivePolicy ?? '{}').deadLetterTargetArn,
+        dead.QueueArn,
+      );
     } finally {
       sqs.destroy();
     }
@@ -71,11 +98,23 @@ describe('ops commands on SQS (fauxqs)', function () {
     await queue.deadLetter(failed, failureFor(failed, 'boom'));
     assert.equal((await queue.lease({ count: 3, seconds: 600 })).length, 3);
 
-    const [json, human] = await Promise.all([runCli('status', ['--queue', url, '--json']), runCli('status', ['--queue', url])]);
+    const [json, human] = await Promise.all([
+      runCli('status', ['--queue', url, '--json']),
+      runCli('status', ['--queue', url]),
+    ]);
     assert.equal(json.code, 0, json.stderr);
     const report = JSON.parse(json.stdout);
     assert.deepEqual(
-      [report.kind, report.approximate, report.inserted, report.completed, report.enqueued, report.leased, report.delayed, report.failed],
+      [
+        report.kind,
+        report.approximate,
+        report.inserted,
+        report.completed,
+        report.enqueued,
+        report.leased,
+        report.delayed,
+        report.failed,
+      ],
       ['sqs', true, null, null, 7, 3, 0, 1],
     );
     assert.deepEqual(report.percent, { enqueued: null, leased: 42.9, completed: null, failed: null });
@@ -100,7 +139,11 @@ describe('ops commands on SQS (fauxqs)', function () {
     const { count, failures } = JSON.parse(listed.stdout);
     assert.equal(count, 3);
     assert.deepEqual(failures.map((f: { id: string }) => f.id).sort(), tasks.map((t) => t.id).sort());
-    for (const f of failures) assert.deepEqual([f.task, f.reason, f.error, f.attempts], ['tasks.example.count_primes', 'TaskError', `broke ${f.id}`, 1]);
+    for (const f of failures)
+      assert.deepEqual(
+        [f.task, f.reason, f.error, f.attempts],
+        ['tasks.example.count_primes', 'TaskError', `broke ${f.id}`, 1],
+      );
 
     const one = await runCli('requeue', ['--queue', url, '--id', tasks[0].id]);
     assert.equal(one.code, 0, one.stderr);
@@ -144,7 +187,10 @@ describe('ops commands on SQS (fauxqs)', function () {
     await queue.insert(exampleBodies(8));
     const result = await watchWhileCompleting(url, queue);
     assert.equal(result.code, 0, result.stderr);
-    const reports = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const reports = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     const drained = reports.filter((r) => r.drained);
     assert.equal(drained.length, 2, 'SQS counts can read 0 for a moment: it asks twice');
     assert.deepEqual(reports.slice(-2), drained, 'the two empty samples are the last ones');
@@ -174,11 +220,21 @@ describe('ops commands on SQS (fauxqs)', function () {
         runCli('status', ['--queue', 'sqs://anything'], { AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${deadPort}` }),
       ]);
       for (const result of [byName, byUrl, credentials, unreachable]) assert.equal(result.code, 1, result.stderr);
-      assert.match(byName.stderr, /sqs:\/\/no-such-queue: the queue does not exist\n +fix: create it with `npm run queue:create -- --queue sqs:\/\/no-such-queue`/);
-      assert.match(byUrl.stderr, /the queue does not exist\n +fix: create it with `npm run queue:create -- --queue http/);
+      assert.match(
+        byName.stderr,
+        /sqs:\/\/no-such-queue: the queue does not exist\n +fix: create it with `npm run queue:create -- --queue sqs:\/\/no-such-queue`/,
+      );
+      assert.match(
+        byUrl.stderr,
+        /the queue does not exist\n +fix: create it with `npm run queue:create -- --queue http/,
+      );
       assert.match(credentials.stderr, /no AWS credentials found\n +fix: set AWS_ACCESS_KEY_ID/);
-      assert.match(unreachable.stderr, new RegExp(`endpoint http://127\\.0\\.0\\.1:${deadPort} \\(from AWS_ENDPOINT_URL_SQS\\) unreachable`));
-      for (const result of [byName, byUrl, credentials, unreachable]) assert.ok(!/\n\s+at /.test(result.stderr), `no stack trace: ${result.stderr}`);
+      assert.match(
+        unreachable.stderr,
+        new RegExp(`endpoint http://127\\.0\\.0\\.1:${deadPort} \\(from AWS_ENDPOINT_URL_SQS\\) unreachable`),
+      );
+      for (const result of [byName, byUrl, credentials, unreachable])
+        assert.ok(!/\n\s+at /.test(result.stderr), `no stack trace: ${result.stderr}`);
     } finally {
       rmSync(home, { recursive: true, force: true });
     }

@@ -4,7 +4,15 @@ import type { QueueCounts } from '../lib/queue/types';
 import { compactParams, describeDeadLetter, renderFailures } from '../lib/ops/failures';
 import { buildStatusReport, progressOf, renderCounts, renderThroughput, renderWatchLine } from '../lib/ops/status';
 import { ThroughputEstimator } from '../lib/ops/throughput';
-import { alignColumns, formatCount, formatDuration, formatPercent, formatRate, percentOf, truncate } from '../lib/ops/units';
+import {
+  alignColumns,
+  formatCount,
+  formatDuration,
+  formatPercent,
+  formatRate,
+  percentOf,
+  truncate,
+} from '../lib/ops/units';
 
 const fq = { url: 'fq:///tmp/q', kind: 'fq' as const };
 const sqs = { url: 'https://sqs.us-east-1.amazonaws.com/1/q', kind: 'sqs' as const };
@@ -111,7 +119,11 @@ describe('ops: throughput estimator', () => {
 
 describe('ops: status report', () => {
   it('computes ptq-style percentages on the file queue', () => {
-    const r = buildStatusReport(fq, fqCounts({ inserted: 200, enqueued: 50, leased: 10, completed: 148, failed: 2 }), 0);
+    const r = buildStatusReport(
+      fq,
+      fqCounts({ inserted: 200, enqueued: 50, leased: 10, completed: 148, failed: 2 }),
+      0,
+    );
     assert.deepEqual(r.percent, { enqueued: 25, leased: 20, completed: 74, failed: 1 });
     assert.equal(r.drained, false);
     assert.equal(r.throughput, null);

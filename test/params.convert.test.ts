@@ -53,8 +53,10 @@ async function readRows(file: string): Promise<TableRow[]> {
   return rows;
 }
 
-const timestamps = (type: TimestampSecond | TimestampMillisecond | TimestampMicrosecond | TimestampNanosecond, values: bigint[]) =>
-  makeVector(makeData({ type, length: values.length, data: new BigInt64Array(values) }));
+const timestamps = (
+  type: TimestampSecond | TimestampMillisecond | TimestampMicrosecond | TimestampNanosecond,
+  values: bigint[],
+) => makeVector(makeData({ type, length: values.length, data: new BigInt64Array(values) }));
 
 describe('params: Arrow → JSON conversion', () => {
   const tmp = useTempDir();
@@ -81,8 +83,14 @@ describe('params: Arrow → JSON conversion', () => {
           s: vectorFromArray(['plain', 'ünïcødé ✓', null, ''], new Utf8()),
           ls: vectorFromArray(['large', 'string', null, 'x'], new LargeUtf8()),
           cat: vectorFromArray(['red', 'green', null, 'red'], new Dictionary(new Utf8(), new Int8())),
-          day: vectorFromArray([new Date(Date.UTC(2024, 1, 29)), new Date(Date.UTC(1969, 11, 31)), null, new Date(0)], new DateDay()),
-          ms_day: vectorFromArray([new Date(Date.UTC(2024, 1, 29)), new Date(Date.UTC(1900, 0, 1)), null, new Date(0)], new DateMillisecond()),
+          day: vectorFromArray(
+            [new Date(Date.UTC(2024, 1, 29)), new Date(Date.UTC(1969, 11, 31)), null, new Date(0)],
+            new DateDay(),
+          ),
+          ms_day: vectorFromArray(
+            [new Date(Date.UTC(2024, 1, 29)), new Date(Date.UTC(1900, 0, 1)), null, new Date(0)],
+            new DateMillisecond(),
+          ),
           ints: vectorFromArray([[1, 2, null], [], null, [4]], new List(item(new Int32()))),
           words: vectorFromArray([['a'], ['b', 'c'], null, []], new LargeList(item(new Utf8()))),
           pair: vectorFromArray([[1, 2], [3, null], null, [5, 6]], new FixedSizeList(2, item(new Int32()))),
@@ -102,23 +110,68 @@ describe('params: Arrow → JSON conversion', () => {
       assert.equal(types.words, 'large_list<item: string>');
 
       const rows = await readRows(file);
-      assert.deepEqual(rows.map((r) => r.row), [0, 1, 2, 3]);
+      assert.deepEqual(
+        rows.map((r) => r.row),
+        [0, 1, 2, 3],
+      );
       assert.ok(rows.every((r) => r.errors === undefined));
       assert.deepEqual(rows[0]!.values, {
-        i8: -128, i16: -32768, i32: -2147483648, i64: -(2 ** 53 - 1), u8: 0, u16: 0, u32: 0, u64: 0,
-        f16: 0.5, f32: Math.fround(0.1), f64: 0.1, flag: true, s: 'plain', ls: 'large', cat: 'red',
-        day: '2024-02-29', ms_day: '2024-02-29', ints: [1, 2, null], words: ['a'], pair: [1, 2],
-        point: { x: 1, tag: 'a' }, nothing: null,
+        i8: -128,
+        i16: -32768,
+        i32: -2147483648,
+        i64: -(2 ** 53 - 1),
+        u8: 0,
+        u16: 0,
+        u32: 0,
+        u64: 0,
+        f16: 0.5,
+        f32: Math.fround(0.1),
+        f64: 0.1,
+        flag: true,
+        s: 'plain',
+        ls: 'large',
+        cat: 'red',
+        day: '2024-02-29',
+        ms_day: '2024-02-29',
+        ints: [1, 2, null],
+        words: ['a'],
+        pair: [1, 2],
+        point: { x: 1, tag: 'a' },
+        nothing: null,
       });
       assert.deepEqual(rows[1]!.values, {
-        i8: 127, i16: 32767, i32: 2147483647, i64: 2 ** 53 - 1, u8: 255, u16: 65535, u32: 4294967295, u64: 2 ** 53 - 1,
-        f16: -2, f32: -2.5, f64: -1e300, flag: false, s: 'ünïcødé ✓', ls: 'string', cat: 'green',
-        day: '1969-12-31', ms_day: '1900-01-01', ints: [], words: ['b', 'c'], pair: [3, null],
-        point: { x: null, tag: 'b' }, nothing: null,
+        i8: 127,
+        i16: 32767,
+        i32: 2147483647,
+        i64: 2 ** 53 - 1,
+        u8: 255,
+        u16: 65535,
+        u32: 4294967295,
+        u64: 2 ** 53 - 1,
+        f16: -2,
+        f32: -2.5,
+        f64: -1e300,
+        flag: false,
+        s: 'ünïcødé ✓',
+        ls: 'string',
+        cat: 'green',
+        day: '1969-12-31',
+        ms_day: '1900-01-01',
+        ints: [],
+        words: ['b', 'c'],
+        pair: [3, null],
+        point: { x: null, tag: 'b' },
+        nothing: null,
       });
-      assert.ok(Object.values(rows[2]!.values).every((v) => v === null), 'a row of nulls is all null');
+      assert.ok(
+        Object.values(rows[2]!.values).every((v) => v === null),
+        'a row of nulls is all null',
+      );
       // NaN is a missing value; an empty string is not
-      assert.deepEqual([rows[3]!.values.f16, rows[3]!.values.f32, rows[3]!.values.f64, rows[3]!.values.s], [null, null, null, '']);
+      assert.deepEqual(
+        [rows[3]!.values.f16, rows[3]!.values.f32, rows[3]!.values.f64, rows[3]!.values.s],
+        [null, null, null, ''],
+      );
       assert.deepEqual(rows[3]!.values.point, { x: 4, tag: null });
     });
   }
@@ -133,7 +186,10 @@ describe('params: Arrow → JSON conversion', () => {
       nested: vectorFromArray([['x'], null], new List(new Field('item', new Utf8(), true))),
     });
     const table = await openTable(file);
-    assert.deepEqual(table.columns.slice(0, 4).map((c) => c.arrowType), ['timestamp[s]', 'timestamp[ms, tz=UTC]', 'timestamp[us, tz=Europe/Paris]', 'timestamp[ns, tz=UTC]']);
+    assert.deepEqual(
+      table.columns.slice(0, 4).map((c) => c.arrowType),
+      ['timestamp[s]', 'timestamp[ms, tz=UTC]', 'timestamp[us, tz=Europe/Paris]', 'timestamp[ns, tz=UTC]'],
+    );
     const rows = await readRows(file);
     assert.deepEqual(rows[0]!.values, {
       s: '2024-02-29T00:00:00.000Z',
@@ -143,12 +199,15 @@ describe('params: Arrow → JSON conversion', () => {
       nested: ['x'],
     });
     // one tick before the epoch, in each unit: negative values round towards the past
-    assert.deepEqual([rows[1]!.values.s, rows[1]!.values.ms, rows[1]!.values.us, rows[1]!.values.ns], [
-      '1969-12-31T23:59:59.000Z',
-      '1969-12-31T23:59:59.999Z',
-      '1969-12-31T23:59:59.999999Z',
-      '1969-12-31T23:59:59.999999999Z',
-    ]);
+    assert.deepEqual(
+      [rows[1]!.values.s, rows[1]!.values.ms, rows[1]!.values.us, rows[1]!.values.ns],
+      [
+        '1969-12-31T23:59:59.000Z',
+        '1969-12-31T23:59:59.999Z',
+        '1969-12-31T23:59:59.999999Z',
+        '1969-12-31T23:59:59.999999999Z',
+      ],
+    );
   });
 
   it('a timestamp outside the JavaScript date range is a cell error, not a wrong date', () => {
@@ -174,15 +233,25 @@ describe('params: Arrow → JSON conversion', () => {
 
   it('a dictionary column that is null-free in one batch and has nulls in another converts per batch', async () => {
     const file = path.join(tmp.dir, 'dict.arrows');
-    await writeTable(file, { cat: vectorFromArray(['a', 'b', 'a', null, 'c'], new Dictionary(new Utf8(), new Int32())) }, { format: 'stream', batchRows: 3 });
-    assert.deepEqual((await readRows(file)).map((r) => r.values.cat), ['a', 'b', 'a', null, 'c']);
+    await writeTable(
+      file,
+      { cat: vectorFromArray(['a', 'b', 'a', null, 'c'], new Dictionary(new Utf8(), new Int32())) },
+      { format: 'stream', batchRows: 3 },
+    );
+    assert.deepEqual(
+      (await readRows(file)).map((r) => r.values.cat),
+      ['a', 'b', 'a', null, 'c'],
+    );
   });
 
   it('an empty table has its columns and no rows', async () => {
     const file = path.join(tmp.dir, 'empty.feather');
     await writeTable(file, { start: vectorFromArray([], new Int64()), label: vectorFromArray([], new Utf8()) });
     const table = await openTable(file);
-    assert.deepEqual(table.columns.map((c) => c.name), ['start', 'label']);
+    assert.deepEqual(
+      table.columns.map((c) => c.name),
+      ['start', 'label'],
+    );
     assert.deepEqual(await readRows(file), []);
   });
 
@@ -203,7 +272,10 @@ describe('params: Arrow → JSON conversion', () => {
     assert.ok(error instanceof TableError);
     const message = (error as Error).message;
     assert.match(message, /the schema has 5 problems/);
-    assert.match(message, /column "price" has type decimal128\(10, 2\), which tasks cannot take; cast it in pandas before writing \(e\.g\. df\["price"\] = df\["price"\]\.astype\(float\)/);
+    assert.match(
+      message,
+      /column "price" has type decimal128\(10, 2\), which tasks cannot take; cast it in pandas before writing \(e\.g\. df\["price"\] = df\["price"\]\.astype\(float\)/,
+    );
     assert.match(message, /column "blob" has type binary/);
     assert.match(message, /column "at" has type time32\[ms\]/);
     assert.match(message, /column "took" has type duration\[s\].*total_seconds/);

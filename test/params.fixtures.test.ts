@@ -40,7 +40,8 @@ function expectedRows(jsonFile: string): Array<Record<string, JsonValue>> {
         const raw = column.DATA[i]!;
         let value: JsonValue;
         if (column.VALIDITY[i] === 0) value = null;
-        else if (type.name === 'int') value = Number(raw); // 64-bit values are strings in this JSON
+        else if (type.name === 'int')
+          value = Number(raw); // 64-bit values are strings in this JSON
         else if (type.name === 'floatingpoint' && type.precision === 'SINGLE') value = Math.fround(Number(raw));
         else value = raw as JsonValue;
         row[column.name] = value;
@@ -81,17 +82,42 @@ describe('params: files written by Arrow C++ and R', () => {
 
   it('generated_primitive covers every integer width, both signs, floats and bools with nulls', async () => {
     const { types, rows } = await readAll(fixture('generated_primitive.arrow_file'));
-    for (const t of ['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float32', 'float64', 'bool']) {
+    for (const t of [
+      'int8',
+      'int16',
+      'int32',
+      'int64',
+      'uint8',
+      'uint16',
+      'uint32',
+      'uint64',
+      'float32',
+      'float64',
+      'bool',
+    ]) {
       assert.ok(types.includes(`${t}_nullable:${t}`), `has a ${t} column`);
     }
-    assert.ok(rows.some((r) => r.values.int64_nullable === null), 'nulls come through as null');
-    assert.ok(rows.some((r) => r.values.int64_nonnullable === -2147483648), 'negative int64 converts');
+    assert.ok(
+      rows.some((r) => r.values.int64_nullable === null),
+      'nulls come through as null',
+    );
+    assert.ok(
+      rows.some((r) => r.values.int64_nonnullable === -2147483648),
+      'negative int64 converts',
+    );
   });
 
   it('the three R feather files (LZ4, ZSTD, uncompressed) decode identically, struct column included', async () => {
-    const names = ['lz4', 'zstd', 'uncompressed'].map((c) => fixture(`r_tests_testthat_golden-files_data-arrow_2.0.0_${c}.feather`));
+    const names = ['lz4', 'zstd', 'uncompressed'].map((c) =>
+      fixture(`r_tests_testthat_golden-files_data-arrow_2.0.0_${c}.feather`),
+    );
     const [lz4, zstd, plain] = await Promise.all(names.map(readAll));
-    assert.deepEqual(lz4!.types, ['a:string', 'b:float64', 'c:struct<c1: string, c2: float64, c3: float64>', 'd:string']);
+    assert.deepEqual(lz4!.types, [
+      'a:string',
+      'b:float64',
+      'c:struct<c1: string, c2: float64, c3: float64>',
+      'd:string',
+    ]);
     assert.ok(plain!.rows.length > 0);
     assert.deepEqual(lz4!.rows, plain!.rows);
     assert.deepEqual(zstd!.rows, plain!.rows);

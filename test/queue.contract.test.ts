@@ -33,7 +33,11 @@ async function leaseUntil(queue: Queue, count: number, seconds: number, timeoutM
 
 async function leaseNone(queue: Queue): Promise<void> {
   const got = await queue.lease({ count: 10, seconds: 30, waitSeconds: 1 });
-  assert.deepEqual(got.map((t) => t.body), [], 'expected no leasable task');
+  assert.deepEqual(
+    got.map((t) => t.body),
+    [],
+    'expected no leasable task',
+  );
 }
 
 function failureOf(task: LeasedTask, reason = 'TaskError'): FailureRecord {
@@ -64,7 +68,8 @@ function rejectsWith(code: QueueErrorCode, pattern?: RegExp) {
   };
 }
 
-const bodiesOf = (n: number, queueName: string) => Array.from({ length: n }, (_, i) => encodeTask(['tasks.test', 'noop'], { i }, queueName));
+const bodiesOf = (n: number, queueName: string) =>
+  Array.from({ length: n }, (_, i) => encodeTask(['tasks.test', 'noop'], { i }, queueName));
 const idOf = (body: string) => (JSON.parse(body) as { id: string }).id;
 
 function queueContract(backend: () => Backend): void {
@@ -193,7 +198,10 @@ function queueContract(backend: () => Backend): void {
     assert.equal((await collect(queue.listDeadLetters())).length, 2);
 
     assert.equal(await queue.requeueDeadLetters([worse!.id]), 1);
-    assert.deepEqual((await collect(queue.listDeadLetters())).map((d) => d.id), [bad!.id]);
+    assert.deepEqual(
+      (await collect(queue.listDeadLetters())).map((d) => d.id),
+      [bad!.id],
+    );
     const [back] = await leaseUntil(queue, 1, 30);
     assert.equal(back?.id, worse!.id);
     assert.equal(back?.body, worse!.body);
@@ -211,7 +219,10 @@ function queueContract(backend: () => Backend): void {
     const leased = await leaseUntil(queue, 3, 30);
     assert.deepEqual(leased.map((t) => t.body).sort(), [...malformed].sort());
     assert.equal(new Set(leased.map((t) => t.id)).size, 3);
-    assert.ok(leased.some((t) => t.id === 'malformed-1'), 'a JSON body with an id is known by that id');
+    assert.ok(
+      leased.some((t) => t.id === 'malformed-1'),
+      'a JSON body with an id is known by that id',
+    );
     for (const task of leased) {
       assert.ok(task.id.length > 0);
       await queue.deadLetter(task, failureOf(task, 'MalformedTask'));

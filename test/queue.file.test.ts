@@ -75,7 +75,10 @@ describe('file queue: on-disk format', () => {
     assert.ok(ts >= before + 30 && ts <= after + 30, `lease timestamp ${ts} not in [${before + 30}, ${after + 30}]`);
     assert.equal(task.body, bodies[UUIDS.indexOf(task.id)]);
     assert.equal(task.attempt, 1);
-    assert.deepEqual(fs.readdirSync(path.join(root, 'queue')).sort(), [task.handle, `0--${UUIDS.find((id) => id !== task.id)}.json`].sort());
+    assert.deepEqual(
+      fs.readdirSync(path.join(root, 'queue')).sort(),
+      [task.handle, `0--${UUIDS.find((id) => id !== task.id)}.json`].sort(),
+    );
     assert.equal(fs.readFileSync(path.join(root, 'movement', task.id), 'utf8'), `0--${task.id}.json\n${task.handle}\n`);
 
     await queue.delete(task);
@@ -123,9 +126,20 @@ describe('file queue: on-disk format', () => {
     fs.writeFileSync(path.join(abs, 'queue', `${future}--${UUIDS[1]}.json`), pyBody(UUIDS[1]!, 1));
     fs.writeFileSync(path.join(abs, 'movement', UUIDS[1]!), `0--${UUIDS[1]}.json\n${future}--${UUIDS[1]}.json\n`);
 
-    assert.deepEqual(await queue.counts(), { enqueued: 2, leased: 1, delayed: 0, inserted: 2, completed: 0, failed: 0, approximate: false });
+    assert.deepEqual(await queue.counts(), {
+      enqueued: 2,
+      leased: 1,
+      delayed: 0,
+      inserted: 2,
+      completed: 0,
+      failed: 0,
+      approximate: false,
+    });
     const first = await queue.lease({ count: 5, seconds: 30 });
-    assert.deepEqual(first.map((t) => [t.id, t.body, t.attempt]), [[UUIDS[0], pyBody(UUIDS[0]!, 0), 1]]);
+    assert.deepEqual(
+      first.map((t) => [t.id, t.body, t.attempt]),
+      [[UUIDS[0], pyBody(UUIDS[0]!, 0), 1]],
+    );
 
     assert.equal(await queue.releaseAll(), 2);
     const journal = fs.readFileSync(path.join(abs, 'movement', UUIDS[1]!), 'utf8').split('\n');
@@ -153,7 +167,10 @@ describe('file queue: on-disk format', () => {
     await queue.insert([encodeTask(['m', 'f'], {}, root, UUIDS[0])]);
     fs.writeFileSync(path.join(root, 'queue', 'notes.txt'), 'hello');
     const leased = await queue.lease({ count: 5, seconds: 30 });
-    assert.deepEqual(leased.map((t) => t.id), [UUIDS[0]]);
+    assert.deepEqual(
+      leased.map((t) => t.id),
+      [UUIDS[0]],
+    );
     assert.equal((await queue.counts()).enqueued, 1);
   });
 });
@@ -168,7 +185,9 @@ interface Claim {
 async function race(url: string, n: number, mode: 'delete' | 'keep', leaseSeconds = 60): Promise<Claim[]> {
   const racer = path.join(__dirname, 'support', 'queueRacer.ts');
   const children = Array.from({ length: n }, () =>
-    spawn(process.execPath, ['-r', 'tsx/cjs', racer, url, String(leaseSeconds), mode], { stdio: ['pipe', 'pipe', 'inherit'] }),
+    spawn(process.execPath, ['-r', 'tsx/cjs', racer, url, String(leaseSeconds), mode], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    }),
   );
   try {
     const outputs = children.map((child) => {
@@ -186,8 +205,19 @@ async function race(url: string, n: number, mode: 'delete' | 'keep', leaseSecond
     await Promise.all(outputs.map((o) => o.ready));
     for (const child of children) child.stdin.write('go\n');
     const codes = await Promise.all(outputs.map((o) => o.exited));
-    assert.deepEqual(codes, children.map(() => 0), 'every racer exits cleanly');
-    return outputs.flatMap((o) => o.text().split('\n').slice(1).filter(Boolean).map((line) => JSON.parse(line) as Claim));
+    assert.deepEqual(
+      codes,
+      children.map(() => 0),
+      'every racer exits cleanly',
+    );
+    return outputs.flatMap((o) =>
+      o
+        .text()
+        .split('\n')
+        .slice(1)
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Claim),
+    );
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   }
@@ -215,7 +245,13 @@ describe('file queue: several processes racing for the same tasks', function () 
     assert.equal(counts.leased, 600);
     // every task's journal holds exactly its insert name and one lease name
     for (const id of ids.slice(0, 50)) {
-      assert.equal(fs.readFileSync(path.join(root, 'movement', id), 'utf8').split('\n').filter(Boolean).length, 2);
+      assert.equal(
+        fs
+          .readFileSync(path.join(root, 'movement', id), 'utf8')
+          .split('\n')
+          .filter(Boolean).length,
+        2,
+      );
     }
     await queue.close();
   });
@@ -246,7 +282,9 @@ describe('file queue: several processes racing for the same tasks', function () 
       `  await q.close();`,
       `});`,
     ].join('\n');
-    const children = Array.from({ length: 4 }, () => spawn(process.execPath, ['-r', 'tsx/cjs', '-e', inserter], { stdio: ['ignore', 'inherit', 'inherit'] }));
+    const children = Array.from({ length: 4 }, () =>
+      spawn(process.execPath, ['-r', 'tsx/cjs', '-e', inserter], { stdio: ['ignore', 'inherit', 'inherit'] }),
+    );
     const codes = await Promise.all(children.map((c) => new Promise((resolve) => c.once('exit', resolve))));
     assert.deepEqual(codes, [0, 0, 0, 0]);
     const queue = await openQueue(url);

@@ -1,6 +1,11 @@
 /** SQS-only behaviour, against a real fauxqs server: queue creation, limits, redrive, typed errors. */
 import assert from 'node:assert/strict';
-import { GetQueueAttributesCommand, GetQueueUrlCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  SetQueueAttributesCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { createQueue, LeasedTask, openQueue, Queue, QueueError, QueueErrorCode } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 import { freePort, useFauxqs } from './support/fauxqs';
@@ -14,7 +19,6 @@ function rejectsWith(code: QueueErrorCode, ...patterns: RegExp[]) {
     return true;
   };
 }
-
 
 describe('SQS queue', () => {
   useFauxqs();
@@ -31,8 +35,12 @@ describe('SQS queue', () => {
     const url = await createQueue(`sqs://${queueName}`, { maxReceiveCount: 4, visibilityTimeoutSeconds: 120 });
     assert.equal(await createQueue(`sqs://${queueName}`, { maxReceiveCount: 4, visibilityTimeoutSeconds: 120 }), url);
     assert.match(url, new RegExp(`/${queueName}$`));
-    const attributes = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }))).Attributes ?? {};
-    const policy = JSON.parse(attributes.RedrivePolicy ?? '{}') as { deadLetterTargetArn?: string; maxReceiveCount?: number | string };
+    const attributes =
+      (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }))).Attributes ?? {};
+    const policy = JSON.parse(attributes.RedrivePolicy ?? '{}') as {
+      deadLetterTargetArn?: string;
+      maxReceiveCount?: number | string;
+    };
     assert.match(policy.deadLetterTargetArn ?? '', new RegExp(`:${queueName}-dead$`));
     assert.equal(Number(policy.maxReceiveCount), 4);
     assert.equal(attributes.VisibilityTimeout, '120');
@@ -69,14 +77,20 @@ describe('SQS queue', () => {
       try {
         // bodies of 400 bytes: batches must be cut by size, not only by count
         assert.equal(await fresh.insert(Array.from({ length: 10 }, () => 'x'.repeat(400))), 10);
-        await assert.rejects(fresh.insert(['small', 'y'.repeat(2000)]), rejectsWith('MessageTooLarge', /task #2 is 2000 bytes/, /at most 1024 bytes/));
+        await assert.rejects(
+          fresh.insert(['small', 'y'.repeat(2000)]),
+          rejectsWith('MessageTooLarge', /task #2 is 2000 bytes/, /at most 1024 bytes/),
+        );
       } finally {
         await fresh.close();
       }
     });
 
     it('turns a refused batch entry into an error naming the task, keeping the others', async () => {
-      await assert.rejects(queue.insert(['first', 'bad \u0000 char', 'third']), rejectsWith('BackendError', /task #2/, /InvalidMessageContents/));
+      await assert.rejects(
+        queue.insert(['first', 'bad \u0000 char', 'third']),
+        rejectsWith('BackendError', /task #2/, /InvalidMessageContents/),
+      );
       assert.equal((await queue.counts()).enqueued, 2);
     });
 
@@ -102,7 +116,10 @@ describe('SQS queue', () => {
       const renewed = await queue.renew(nearCeiling, 3600);
       assert.ok(renewed.leaseExpiresAt <= nearCeiling.leaseCeilingAt!, 'renewal clamped to the ceiling');
       assert.ok(renewed.leaseExpiresAt > Date.now() + 30_000);
-      await assert.rejects(queue.renew({ ...task, leaseCeilingAt: Date.now() }, 60), rejectsWith('LeaseLimitReached', /12 hours/));
+      await assert.rejects(
+        queue.renew({ ...task, leaseCeilingAt: Date.now() }, 60),
+        rejectsWith('LeaseLimitReached', /12 hours/),
+      );
     });
 
     it('stops a long poll when its signal aborts', async () => {
@@ -118,7 +135,10 @@ describe('SQS queue', () => {
   it('reports an endpoint that does not answer as Unreachable, naming it', async () => {
     const port = await freePort();
     await withEnv({ AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${port}` }, () =>
-      assert.rejects(openQueue('sqs://anything'), rejectsWith('Unreachable', new RegExp(`127\\.0\\.0\\.1:${port}`), /AWS_ENDPOINT_URL_SQS/)),
+      assert.rejects(
+        openQueue('sqs://anything'),
+        rejectsWith('Unreachable', new RegExp(`127\\.0\\.0\\.1:${port}`), /AWS_ENDPOINT_URL_SQS/),
+      ),
     );
   });
 
@@ -136,11 +156,15 @@ describe('SQS queue', () => {
         AWS_CONTAINER_CREDENTIALS_FULL_URI: undefined,
         AWS_WEB_IDENTITY_TOKEN_FILE: undefined,
       },
-      () => assert.rejects(openQueue('sqs://anything'), rejectsWith('NoCredentials', /AWS_ACCESS_KEY_ID/, /aws configure/)),
+      () =>
+        assert.rejects(openQueue('sqs://anything'), rejectsWith('NoCredentials', /AWS_ACCESS_KEY_ID/, /aws configure/)),
     );
   });
 
   it('reports a missing queue as QueueNotFound when opening it, with the create command', async () => {
-    await assert.rejects(openQueue('sqs://no-such-queue'), rejectsWith('QueueNotFound', /npm run queue:create -- --queue sqs:\/\/no-such-queue/));
+    await assert.rejects(
+      openQueue('sqs://no-such-queue'),
+      rejectsWith('QueueNotFound', /npm run queue:create -- --queue sqs:\/\/no-such-queue/),
+    );
   });
 });

@@ -31,7 +31,11 @@ describe('queue URLs', () => {
     it(`rejects ${JSON.stringify(url)} with an InvalidQueueUrl error that shows the forms`, () => {
       assert.throws(
         () => parseQueueUrl(url),
-        (error: unknown) => error instanceof QueueError && error.code === 'InvalidQueueUrl' && why.test(error.message) && /sqs:\/\/NAME/.test(error.message),
+        (error: unknown) =>
+          error instanceof QueueError &&
+          error.code === 'InvalidQueueUrl' &&
+          why.test(error.message) &&
+          /sqs:\/\/NAME/.test(error.message),
       );
     });
   }

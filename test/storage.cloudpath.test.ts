@@ -10,14 +10,29 @@ describe('storage: cloudpaths and keys', () => {
     const cwd = '/work/project';
     const cases: Array<[string, ReturnType<typeof parseCloudpath>]> = [
       ['file:///data/out', { scheme: 'file', dir: '/data/out', url: 'file:///data/out' }],
-      ['file://./local/outputs', { scheme: 'file', dir: '/work/project/local/outputs', url: 'file:///work/project/local/outputs' }],
-      ['file://local/outputs/', { scheme: 'file', dir: '/work/project/local/outputs', url: 'file:///work/project/local/outputs' }],
+      [
+        'file://./local/outputs',
+        { scheme: 'file', dir: '/work/project/local/outputs', url: 'file:///work/project/local/outputs' },
+      ],
+      [
+        'file://local/outputs/',
+        { scheme: 'file', dir: '/work/project/local/outputs', url: 'file:///work/project/local/outputs' },
+      ],
       ['FILE:///data/ü 1', { scheme: 'file', dir: '/data/ü 1', url: 'file:///data/ü 1' }],
-      ['local/outputs', { scheme: 'file', dir: '/work/project/local/outputs', url: 'file:///work/project/local/outputs' }],
+      [
+        'local/outputs',
+        { scheme: 'file', dir: '/work/project/local/outputs', url: 'file:///work/project/local/outputs' },
+      ],
       ['/abs/dir', { scheme: 'file', dir: '/abs/dir', url: 'file:///abs/dir' }],
       ['gs://my-bucket', { scheme: 'gs', bucket: 'my-bucket', prefix: '', url: 'gs://my-bucket' }],
-      ['gs://my_bucket.example.com/', { scheme: 'gs', bucket: 'my_bucket.example.com', prefix: '', url: 'gs://my_bucket.example.com' }],
-      ['gs://my-bucket/runs/7/', { scheme: 'gs', bucket: 'my-bucket', prefix: 'runs/7/', url: 'gs://my-bucket/runs/7' }],
+      [
+        'gs://my_bucket.example.com/',
+        { scheme: 'gs', bucket: 'my_bucket.example.com', prefix: '', url: 'gs://my_bucket.example.com' },
+      ],
+      [
+        'gs://my-bucket/runs/7/',
+        { scheme: 'gs', bucket: 'my-bucket', prefix: 'runs/7/', url: 'gs://my-bucket/runs/7' },
+      ],
       ['s3://bucket.1/out', { scheme: 's3', bucket: 'bucket.1', prefix: 'out/', url: 's3://bucket.1/out' }],
       ['  s3://abc/ünï/日本  ', { scheme: 's3', bucket: 'abc', prefix: 'ünï/日本/', url: 's3://abc/ünï/日本' }],
     ];
@@ -57,13 +72,26 @@ describe('storage: cloudpaths and keys', () => {
   });
 
   it('checks the maxRetries option', () => {
-    assert.throws(() => openStorage('s3://bucket', { maxRetries: -1 }), /maxRetries must be a whole number >= 0, got -1/);
+    assert.throws(
+      () => openStorage('s3://bucket', { maxRetries: -1 }),
+      /maxRetries must be a whole number >= 0, got -1/,
+    );
     assert.throws(() => openStorage('gs://bucket', { maxRetries: 1.5 }), /got 1\.5/);
     assert.equal(openStorage('s3://bucket', { maxRetries: 0 }).url, 's3://bucket');
   });
 
   it('accepts keys that follow the rules, unicode included', () => {
-    for (const key of ['a', 'a/b/c.json', 'ünï/日本語.json', '.hidden', 'dir/.tmp', 'a..b', '...', 'x/.tmpfile', 'sp ace/+%#?.txt']) {
+    for (const key of [
+      'a',
+      'a/b/c.json',
+      'ünï/日本語.json',
+      '.hidden',
+      'dir/.tmp',
+      'a..b',
+      '...',
+      'x/.tmpfile',
+      'sp ace/+%#?.txt',
+    ]) {
       assert.doesNotThrow(() => validateKey(key, 's3://b'), key);
     }
   });

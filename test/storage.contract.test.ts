@@ -28,7 +28,10 @@ function sortedKeys(listing: Map<string, number>): string[] {
 
 async function assertInvalidKey(attempt: () => Promise<unknown>, key: string): Promise<void> {
   await assert.rejects(attempt, (error: unknown) => {
-    assert.ok(error instanceof StorageError, `expected a StorageError for ${JSON.stringify(key)}, got ${String(error)}`);
+    assert.ok(
+      error instanceof StorageError,
+      `expected a StorageError for ${JSON.stringify(key)}, got ${String(error)}`,
+    );
     assert.equal(error.code, 'InvalidKey');
     assert.ok(error.message.includes(JSON.stringify(key)), `message names the key: ${error.message}`);
     return true;
@@ -79,12 +82,21 @@ function storageContract(openAt: (name: string) => Storage): void {
 
   it('stores unicode keys as they are', async () => {
     const storage = openAt('unicode');
-    const keys = ['ünïcødé/日本語.json', 'emoji/🚀 launch.txt', 'spaces and +plus%percent#hash?.txt', 'ελληνικά/ø/å.bin', 'Ω'];
+    const keys = [
+      'ünïcødé/日本語.json',
+      'emoji/🚀 launch.txt',
+      'spaces and +plus%percent#hash?.txt',
+      'ελληνικά/ø/å.bin',
+      'Ω',
+    ];
     await mapBounded(keys, 4, (key, i) => storage.put(key, `value ${i} ${key}`));
     for (const [i, key] of keys.entries()) {
       assert.equal(await storage.getText(key), `value ${i} ${key}`, key);
     }
-    assert.deepEqual(await storage.existsMany(keys), keys.map(() => true));
+    assert.deepEqual(
+      await storage.existsMany(keys),
+      keys.map(() => true),
+    );
     const listing = await collect(storage);
     assert.deepEqual(sortedKeys(listing), [...keys].sort());
     assert.equal(listing.get('Ω'), Buffer.byteLength(`value 4 Ω`));
@@ -112,7 +124,10 @@ function storageContract(openAt: (name: string) => Storage): void {
 
     const listing = await collect(storage, 'many/');
     assert.deepEqual(sortedKeys(listing), keys);
-    assert.ok([...listing.entries()].every(([key, size]) => size === Buffer.byteLength(key)), 'sizes match the bodies');
+    assert.ok(
+      [...listing.entries()].every(([key, size]) => size === Buffer.byteLength(key)),
+      'sizes match the bodies',
+    );
     assert.equal((await collect(storage)).size, keys.length + others.length);
     // A prefix is not a folder: "many" also matches "manyx.json".
     assert.equal((await collect(storage, 'many')).size, keys.length + 1);
@@ -127,7 +142,12 @@ function storageContract(openAt: (name: string) => Storage): void {
     for (const key of ['p/a1.json', 'p/a2/b.json', 'p/a2/c/d.json', 'p/b.json', 'q.json']) await storage.put(key, key);
     assert.deepEqual(sortedKeys(await collect(storage, 'p/a')), ['p/a1.json', 'p/a2/b.json', 'p/a2/c/d.json']);
     assert.deepEqual(sortedKeys(await collect(storage, 'p/a2/')), ['p/a2/b.json', 'p/a2/c/d.json']);
-    assert.deepEqual(sortedKeys(await collect(storage, 'p/')), ['p/a1.json', 'p/a2/b.json', 'p/a2/c/d.json', 'p/b.json']);
+    assert.deepEqual(sortedKeys(await collect(storage, 'p/')), [
+      'p/a1.json',
+      'p/a2/b.json',
+      'p/a2/c/d.json',
+      'p/b.json',
+    ]);
     assert.deepEqual(sortedKeys(await collect(storage, 'nothing/')), []);
     assert.equal((await collect(storage, '')).size, 5);
   });
@@ -140,7 +160,10 @@ function storageContract(openAt: (name: string) => Storage): void {
     const back = await storage.get('contended.bin');
     assert.ok(back !== undefined);
     assert.equal(back.byteLength, size);
-    assert.ok(back.every((byte) => byte === back[0]) && back[0] >= 1 && back[0] <= 8, 'the object is one writer\'s value, whole');
+    assert.ok(
+      back.every((byte) => byte === back[0]) && back[0] >= 1 && back[0] <= 8,
+      "the object is one writer's value, whole",
+    );
     assert.deepEqual(sortedKeys(await collect(storage)), ['contended.bin']);
   });
 

@@ -39,7 +39,13 @@ describe('storage: file://', () => {
     const absolute = openStorage(`file://${root}/out`);
     await absolute.put('k.txt', 'v');
     const relative = path.relative(process.cwd(), path.join(root, 'out'));
-    for (const cloudpath of [`file://./${relative}`, `file://${relative}`, relative, path.join(root, 'out'), `${root}/out/`]) {
+    for (const cloudpath of [
+      `file://./${relative}`,
+      `file://${relative}`,
+      relative,
+      path.join(root, 'out'),
+      `${root}/out/`,
+    ]) {
       const storage = openStorage(cloudpath);
       assert.equal(storage.url, `file://${path.join(root, 'out')}`, cloudpath);
       assert.equal(await storage.getText('k.txt'), 'v', cloudpath);
@@ -148,9 +154,16 @@ describe('storage: file://', () => {
         assert.equal(killAfter, 'ready', 'a whole version existed before the kill, so it must still be there');
       } else {
         assert.equal(body.byteLength, size, 'the object is whole');
-        assert.ok(body.every((byte) => byte === body[0]), 'the object is one version, not a mix');
+        assert.ok(
+          body.every((byte) => byte === body[0]),
+          'the object is one version, not a mix',
+        );
       }
-      assert.deepEqual(await keysOf(storage), body === undefined ? [] : ['big.bin'], `list shows only whole objects (on disk: ${onDisk.join(', ')})`);
+      assert.deepEqual(
+        await keysOf(storage),
+        body === undefined ? [] : ['big.bin'],
+        `list shows only whole objects (on disk: ${onDisk.join(', ')})`,
+      );
     }
     assert.ok(leftoverTempSeen, 'at least one kill landed mid-write (a temp file was left behind)');
     assert.ok(keyAbsentAfterKill, 'at least one kill landed during the first write (the key stayed absent)');

@@ -16,7 +16,6 @@ import { classifyGcsError } from '../lib/storage/gcsErrors';
 import { freePort } from './support/fauxqs';
 import { withEnv } from './support/env';
 
-
 async function failureOf(attempt: () => Promise<unknown>): Promise<StorageError> {
   try {
     await attempt();
@@ -53,9 +52,12 @@ describe('storage: gs:// (no server here; see the file comment)', () => {
         ['put "a.json"', () => storage.put('a.json', '{}')],
         ['put "big.bin"', () => storage.put('big.bin', new Uint8Array(9 * 1024 * 1024))],
         ['delete "a.json"', () => storage.delete('a.json')],
-        ['list "p/"', async () => {
-          for await (const object of storage.list('p/')) assert.fail(`listed ${object.key}`);
-        }],
+        [
+          'list "p/"',
+          async () => {
+            for await (const object of storage.list('p/')) assert.fail(`listed ${object.key}`);
+          },
+        ],
       ];
       for (const [what, attempt] of attempts) {
         const error = await failureOf(attempt);
@@ -100,7 +102,9 @@ describe('storage: gs:// (no server here; see the file comment)', () => {
     this.timeout(20_000);
     const dropper = await startDropper();
     try {
-      const error = await withEnv({ STORAGE_EMULATOR_HOST: dropper.host }, () => failureOf(() => openStorage('gs://my-bucket', { maxRetries: 1 }).exists('k.json')));
+      const error = await withEnv({ STORAGE_EMULATOR_HOST: dropper.host }, () =>
+        failureOf(() => openStorage('gs://my-bucket', { maxRetries: 1 }).exists('k.json')),
+      );
       assert.equal(error.code, 'Unreachable', error.message);
       assert.match(error.message, /ECONNRESET/);
       assert.equal(dropper.requests.length, 2, 'one try and one retry');
@@ -115,8 +119,18 @@ describe('storage: gs:// (no server here; see the file comment)', () => {
       // The library's own error when ADC finds nothing. METADATA_SERVER_DETECTION=none keeps it
       // from probing the GCE metadata address: only loopback traffic here.
       const adcError = await withEnv(
-        { STORAGE_EMULATOR_HOST: undefined, GOOGLE_APPLICATION_CREDENTIALS: undefined, HOME: home, CLOUDSDK_CONFIG: path.join(home, 'gcloud'), METADATA_SERVER_DETECTION: 'none' },
-        () => new GcsClient().authClient.getClient().then(() => assert.fail('found credentials'), (e: unknown) => e),
+        {
+          STORAGE_EMULATOR_HOST: undefined,
+          GOOGLE_APPLICATION_CREDENTIALS: undefined,
+          HOME: home,
+          CLOUDSDK_CONFIG: path.join(home, 'gcloud'),
+          METADATA_SERVER_DETECTION: 'none',
+        },
+        () =>
+          new GcsClient().authClient.getClient().then(
+            () => assert.fail('found credentials'),
+            (e: unknown) => e,
+          ),
       );
       const error = classifyGcsError(adcError, { operation: 'put', key: 'k.json', url: 'gs://b/p', bucket: 'b' });
       assert.equal(error.code, 'NoCredentials', error.message);
@@ -128,12 +142,18 @@ describe('storage: gs:// (no server here; see the file comment)', () => {
     }
   });
 
-  it('classifies the client\'s ApiErrors: 401, 403, 404 (bucket), 429 and 5xx', () => {
+  it("classifies the client's ApiErrors: 401, 403, 404 (bucket), 429 and 5xx", () => {
     const context = { operation: 'get', key: 'k.json', url: 'gs://b/p', bucket: 'b' };
     const apiError = (code: number, message: string) => Object.assign(new ApiError(message), { code });
     const cases: Array<[number, string, StorageError['code'], boolean, RegExp]> = [
       [401, 'Anonymous caller does not have storage.objects.get access', 'NoCredentials', false, /Workload Identity/],
-      [403, 'sa@p.iam.gserviceaccount.com does not have storage.objects.get access', 'PermissionDenied', false, /roles\/storage\.objectAdmin on gs:\/\/b/],
+      [
+        403,
+        'sa@p.iam.gserviceaccount.com does not have storage.objects.get access',
+        'PermissionDenied',
+        false,
+        /roles\/storage\.objectAdmin on gs:\/\/b/,
+      ],
       [404, 'The specified bucket does not exist.', 'NotFound', false, /bucket "b" does not exist/],
       [429, 'rate limited', 'BackendError', true, /HTTP 429/],
       [503, 'backend error', 'BackendError', true, /HTTP 503/],

@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
 import { openStorage, Storage, StorageError } from '../lib/storage';
 import { mapBounded } from '../lib/storage/bounded';
 import { classifyS3Error } from '../lib/storage/s3Errors';
@@ -17,7 +24,6 @@ async function keysOf(storage: Storage, prefix?: string): Promise<string[]> {
   for await (const { key } of storage.list(prefix)) keys.push(key);
   return keys.sort();
 }
-
 
 function expectStorageError(code: StorageError['code'], ...fragments: string[]) {
   return (error: unknown): boolean => {
@@ -46,7 +52,10 @@ describe('storage: s3://', () => {
     const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'jobs/run-1/out/a.json' }));
     assert.equal(head.ContentLength, 2);
     assert.deepEqual(await keysOf(storage), ['out/a.json']);
-    assert.deepEqual(await keysOf(openStorage(`s3://${BUCKET}`), 'jobs/'), ['jobs/run-1/out/a.json', 'jobs/run-10/out/b.json']);
+    assert.deepEqual(await keysOf(openStorage(`s3://${BUCKET}`), 'jobs/'), [
+      'jobs/run-1/out/a.json',
+      'jobs/run-10/out/b.json',
+    ]);
   });
 
   it('sets content types from the key, putJson, or the caller', async () => {
@@ -55,7 +64,8 @@ describe('storage: s3://', () => {
     await storage.put('t.csv', 'a,b\n');
     await storage.put('blob', new Uint8Array([1]));
     await storage.put('custom.dat', 'x', { contentType: 'application/x-custom' });
-    const typeOf = async (key: string) => (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `types/${key}` }))).ContentType;
+    const typeOf = async (key: string) =>
+      (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `types/${key}` }))).ContentType;
     assert.equal(await typeOf('v.json'), 'application/json');
     assert.match((await typeOf('t.csv')) ?? '', /^text\/csv/);
     assert.equal(await typeOf('blob'), 'application/octet-stream');
@@ -92,16 +102,33 @@ describe('storage: s3://', () => {
       ['list "p/"', () => keysOf(storage, 'p/')],
     ];
     for (const [what, attempt] of attempts) {
-      await assert.rejects(attempt, expectStorageError('NotFound', what, 's3://no-such-bucket/out', 'bucket "no-such-bucket" does not exist', 'fix:'));
+      await assert.rejects(
+        attempt,
+        expectStorageError(
+          'NotFound',
+          what,
+          's3://no-such-bucket/out',
+          'bucket "no-such-bucket" does not exist',
+          'fix:',
+        ),
+      );
     }
   });
 
   it('works without a configured region (falls back to us-east-1)', async () => {
-    await withEnv({ AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined, AWS_CONFIG_FILE: '/nonexistent/config', AWS_PROFILE: undefined }, async () => {
-      const storage = openStorage(`s3://${BUCKET}/region`);
-      await storage.put('r.txt', 'ok');
-      assert.equal(await storage.getText('r.txt'), 'ok');
-    });
+    await withEnv(
+      {
+        AWS_REGION: undefined,
+        AWS_DEFAULT_REGION: undefined,
+        AWS_CONFIG_FILE: '/nonexistent/config',
+        AWS_PROFILE: undefined,
+      },
+      async () => {
+        const storage = openStorage(`s3://${BUCKET}/region`);
+        await storage.put('r.txt', 'ok');
+        assert.equal(await storage.getText('r.txt'), 'ok');
+      },
+    );
   });
 
   it('reports missing credentials as NoCredentials with how to provide them', async () => {
@@ -122,7 +149,10 @@ describe('storage: s3://', () => {
           AWS_EC2_METADATA_DISABLED: 'true',
         },
         async () => {
-          await assert.rejects(openStorage(`s3://${BUCKET}/creds`).get('k.json'), expectStorageError('NoCredentials', 'get "k.json"', 'AWS_ACCESS_KEY_ID'));
+          await assert.rejects(
+            openStorage(`s3://${BUCKET}/creds`).get('k.json'),
+            expectStorageError('NoCredentials', 'get "k.json"', 'AWS_ACCESS_KEY_ID'),
+          );
         },
       );
     } finally {
@@ -136,17 +166,34 @@ describe('storage: s3://', () => {
     await withEnv({ AWS_ENDPOINT_URL_S3: endpoint, AWS_MAX_ATTEMPTS: '2' }, async () => {
       const error = await openStorage(`s3://${BUCKET}/x`)
         .exists('k.json')
-        .then(() => undefined, (e: unknown) => e);
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expectStorageError('Unreachable', 'exists "k.json"', endpoint, 'ECONNREFUSED', 'AWS_ENDPOINT_URL_S3')(error);
       assert.equal((error as StorageError).transient, true);
-      assert.equal((error as { cause?: { $metadata?: { attempts?: number } } }).cause?.$metadata?.attempts, 2, 'the SDK retried');
+      assert.equal(
+        (error as { cause?: { $metadata?: { attempts?: number } } }).cause?.$metadata?.attempts,
+        2,
+        'the SDK retried',
+      );
     });
   });
 
-  it('classifies the SDK\'s own exceptions: denied, rejected credentials, throttling', () => {
+  it("classifies the SDK's own exceptions: denied, rejected credentials, throttling", () => {
     const context = { operation: 'put', key: 'k.json', url: 's3://b/p', bucket: 'b' };
-    const exception = (name: string, status: number) => new S3ServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message: name });
-    expectStorageError('PermissionDenied', 'put "k.json" under s3://b/p', 's3:PutObject')(classifyS3Error(exception('AccessDenied', 403), context));
+    const exception = (name: string, status: number) =>
+      new S3ServiceException({
+        name,
+        $fault: status >= 500 ? 'server' : 'client',
+        $metadata: { httpStatusCode: status },
+        message: name,
+      });
+    expectStorageError(
+      'PermissionDenied',
+      'put "k.json" under s3://b/p',
+      's3:PutObject',
+    )(classifyS3Error(exception('AccessDenied', 403), context));
     expectStorageError('NoCredentials', 'rejected')(classifyS3Error(exception('InvalidAccessKeyId', 403), context));
     expectStorageError('NoCredentials', 'rejected')(classifyS3Error(exception('SignatureDoesNotMatch', 403), context));
     const throttled = classifyS3Error(exception('SlowDown', 503), context);

@@ -12,7 +12,14 @@ import { encodeTask } from '../lib/queue/message';
 import { buildWorker } from '../scripts/build-worker';
 import { countPrimes } from '../tasks/example';
 import { freePort, startFauxqs } from './support/fauxqs';
-import { eventually, FIXTURE_TASKS, killAllWorkers, spawnWorker, startWorker, WorkerProcess } from './support/workerProcess';
+import {
+  eventually,
+  FIXTURE_TASKS,
+  killAllWorkers,
+  spawnWorker,
+  startWorker,
+  WorkerProcess,
+} from './support/workerProcess';
 import { withEnv } from './support/env';
 
 describe('worker process: configuration errors', function () {
@@ -28,10 +35,19 @@ describe('worker process: configuration errors', function () {
     const queueUrl = `fq://${path.join(dir, 'queue')}`;
     await createQueue(queueUrl);
     const cases: Array<[string[], RegExp]> = [
-      [['--queue', queueUrl, '--lease', 'soon'], /TQ_LEASE_SECONDS="soon" \(from flag\) must be a whole number of seconds/],
-      [['--queue', queueUrl, '--tasks', 'test/fixtures/tasks/nope.ts'], /--tasks test\/fixtures\/tasks\/nope\.ts: no such module/],
+      [
+        ['--queue', queueUrl, '--lease', 'soon'],
+        /TQ_LEASE_SECONDS="soon" \(from flag\) must be a whole number of seconds/,
+      ],
+      [
+        ['--queue', queueUrl, '--tasks', 'test/fixtures/tasks/nope.ts'],
+        /--tasks test\/fixtures\/tasks\/nope\.ts: no such module/,
+      ],
       [['--queue', `fq://${path.join(dir, 'missing')}`], /file queue .*missing does not exist/],
-      [['--queue', queueUrl, '--max-retry-delay', 'never'], /--max-retry-delay "never" must be a whole number of seconds/],
+      [
+        ['--queue', queueUrl, '--max-retry-delay', 'never'],
+        /--max-retry-delay "never" must be a whole number of seconds/,
+      ],
     ];
     const runs = cases.map(([args]) => spawnWorker(args));
     const exits = await Promise.all(runs.map((worker) => worker.waitForExit(20_000)));
@@ -54,11 +70,22 @@ describe('worker process: the esbuild bundle the image runs', function () {
     const { file } = await buildWorker({ outdir: path.join(dir, 'dist') });
     const queueUrl = await createQueue(`fq://${path.join(dir, 'queue')}`);
     const queue = await openQueue(queueUrl);
-    await queue.insert([0, 100].map((start) => encodeTask(countPrimes.key, { start, count: 100, label: 'bundle' }, 'bundle')));
+    await queue.insert(
+      [0, 100].map((start) => encodeTask(countPrimes.key, { start, count: 100, label: 'bundle' }, 'bundle')),
+    );
     await queue.close();
-    const env = { TASKQUEUE_PATH: queueUrl, CF_CLOUDPATH: `file://${path.join(dir, 'out')}`, WORKER_EXIT_WHEN_EMPTY: '1', TQ_LEASE_SECONDS: '10' };
+    const env = {
+      TASKQUEUE_PATH: queueUrl,
+      CF_CLOUDPATH: `file://${path.join(dir, 'out')}`,
+      WORKER_EXIT_WHEN_EMPTY: '1',
+      TQ_LEASE_SECONDS: '10',
+    };
     // Run from an empty directory, as in the image: no config/task.env, no node_modules, no tsx.
-    const child = spawn(process.execPath, [file], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [file], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const worker = new WorkerProcess(child);
     const exit = await worker.waitForExit(30_000);
     assert.equal(exit.code, 0, worker.describe());
@@ -72,11 +99,15 @@ describe('worker process: SQS unreachable', function () {
   this.timeout(30_000);
   afterEach(() => killAllWorkers());
 
-  const warnings = (worker: WorkerProcess, pattern: RegExp) => worker.logs.filter((line) => line.severity === 'WARNING' && pattern.test(String(line.message)));
+  const warnings = (worker: WorkerProcess, pattern: RegExp) =>
+    worker.logs.filter((line) => line.severity === 'WARNING' && pattern.test(String(line.message)));
 
   it('waits with backoff for a queue it cannot reach at start, and still stops cleanly', async () => {
     const deadEndpoint = `http://127.0.0.1:${await freePort()}`;
-    const worker = spawnWorker(['--queue', 'sqs://nobody-home'], { ...SQS_TEST_CREDENTIALS, AWS_ENDPOINT_URL_SQS: deadEndpoint });
+    const worker = spawnWorker(['--queue', 'sqs://nobody-home'], {
+      ...SQS_TEST_CREDENTIALS,
+      AWS_ENDPOINT_URL_SQS: deadEndpoint,
+    });
     await eventually('two retries', () => warnings(worker, /cannot reach the queue/).length >= 2, 15_000);
     assert.ok(worker.running, 'no crash');
     worker.signal('SIGTERM');
@@ -119,7 +150,17 @@ describe('worker process: exit codes with --exit-when-empty (what a Kubernetes J
     const queue = await openQueue(queueUrl);
     const sleepKwargs = (name: string, ms: number) => ({ dir, name, ms });
     await queue.insert([encodeTask(['fixtures', 'sleep'], sleepKwargs('long', 20_000), queueUrl)]);
-    const args = ['--queue', queueUrl, '--tasks', FIXTURE_TASKS, '--exit-when-empty', '--grace-seconds', '1', '--cloudpath', `file://${path.join(dir, 'out')}`];
+    const args = [
+      '--queue',
+      queueUrl,
+      '--tasks',
+      FIXTURE_TASKS,
+      '--exit-when-empty',
+      '--grace-seconds',
+      '1',
+      '--cloudpath',
+      `file://${path.join(dir, 'out')}`,
+    ];
 
     const stopped = await startWorker(args);
     await stopped.waitForLog((line) => line.message === 'task started');

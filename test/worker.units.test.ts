@@ -28,7 +28,10 @@ import { eventually } from './support/workerProcess';
 /** A logger whose lines land in an array, parsed. */
 function memoryLogger(level: 'debug' | 'info' = 'info'): { log: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
-  const log = createLogger({ level, destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } });
+  const log = createLogger({
+    level,
+    destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  });
   return { log, lines };
 }
 
@@ -37,12 +40,21 @@ describe('worker backoff', () => {
     const policy = { baseMs: 100, capMs: 10_000 };
     for (let step = 1; step <= 20; step++) {
       const full = Math.min(100 * 2 ** (step - 1), 10_000);
-      assert.equal(backoffDelay(step, policy, () => 0), full / 2);
-      assert.equal(backoffDelay(step, policy, () => 1), full);
+      assert.equal(
+        backoffDelay(step, policy, () => 0),
+        full / 2,
+      );
+      assert.equal(
+        backoffDelay(step, policy, () => 1),
+        full,
+      );
     }
     const backoff = new Backoff(policy);
     const delays = Array.from({ length: 12 }, () => backoff.next());
-    assert.ok(delays.every((d) => d >= 50 && d <= 10_000), String(delays));
+    assert.ok(
+      delays.every((d) => d >= 50 && d <= 10_000),
+      String(delays),
+    );
     assert.ok(delays[11]! >= 5000, 'reached the cap region');
     backoff.reset();
     assert.ok(backoff.next() <= 100);
@@ -69,7 +81,9 @@ describe('worker task registry', () => {
   const registry = new TaskRegistry([echoTask, withCloudpath]);
 
   it('checks parameters with the task schema; the reserved cloudpath goes to the worker unless declared', () => {
-    const plain = registry.parse(encodeTask(['fixtures', 'echo'], { name: 'a', value: 1, cloudpath: 'file:///x' }, 'q'));
+    const plain = registry.parse(
+      encodeTask(['fixtures', 'echo'], { name: 'a', value: 1, cloudpath: 'file:///x' }, 'q'),
+    );
     assert.deepEqual(plain.params, { name: 'a', value: 1 });
     assert.equal(plain.cloudpath, 'file:///x');
     const declared = registry.parse(encodeTask(['fixtures', 'wants_cloudpath'], { n: 2, cloudpath: 'gs://b/p' }, 'q'));
@@ -86,18 +100,35 @@ describe('worker task registry', () => {
       }
       return 'parsed';
     };
-    assert.match(reasonOf(encodeTask(['fixtures', 'gone'], {}, 'q')), /^UnknownTask: .*fixtures\.gone.*knows fixtures\.echo, fixtures\.wants_cloudpath/);
-    assert.match(reasonOf(encodeTask(['fixtures', 'echo'], { name: 'a' }, 'q')), /^InvalidParams: task fixtures\.echo: .*\n.*\n.*at value/);
-    assert.match(reasonOf(encodeTask(['fixtures', 'echo'], { name: 'a', value: 1, cloudpath: 7 }, 'q')), /^InvalidParams: .*"cloudpath" argument must be a string/);
+    assert.match(
+      reasonOf(encodeTask(['fixtures', 'gone'], {}, 'q')),
+      /^UnknownTask: .*fixtures\.gone.*knows fixtures\.echo, fixtures\.wants_cloudpath/,
+    );
+    assert.match(
+      reasonOf(encodeTask(['fixtures', 'echo'], { name: 'a' }, 'q')),
+      /^InvalidParams: task fixtures\.echo: .*\n.*\n.*at value/,
+    );
+    assert.match(
+      reasonOf(encodeTask(['fixtures', 'echo'], { name: 'a', value: 1, cloudpath: 7 }, 'q')),
+      /^InvalidParams: .*"cloudpath" argument must be a string/,
+    );
     assert.match(reasonOf('[1, 2]'), /^MalformedTask: /);
   });
 
   it('refuses duplicate keys and modules without a task list', () => {
-    assert.throws(() => new TaskRegistry([echoTask, echoTask], 'here'), (e: unknown) => e instanceof UserError && /two tasks .* fixtures\.echo/.test(e.message));
+    assert.throws(
+      () => new TaskRegistry([echoTask, echoTask], 'here'),
+      (e: unknown) => e instanceof UserError && /two tasks .* fixtures\.echo/.test(e.message),
+    );
     assert.throws(() => new TaskRegistry([], 'here'), /registers no tasks/);
     assert.throws(() => loadTaskModule(path.join(__dirname, 'fixtures', 'tasks', 'none.ts')), /no such module/);
     assert.throws(() => loadTaskModule(path.join(__dirname, 'support', 'fauxqs.ts')), /does not export a tasks array/);
-    assert.deepEqual(loadTaskModule(path.join(__dirname, 'fixtures', 'tasks', 'index.ts')).keys, ['fixtures.sleep', 'fixtures.poison', 'fixtures.echo', 'fixtures.noop']);
+    assert.deepEqual(loadTaskModule(path.join(__dirname, 'fixtures', 'tasks', 'index.ts')).keys, [
+      'fixtures.sleep',
+      'fixtures.poison',
+      'fixtures.echo',
+      'fixtures.noop',
+    ]);
   });
 });
 
@@ -108,7 +139,15 @@ describe('worker log format', () => {
     log.info({ taskId: 't1' }, 'i');
     log.warn('w');
     log.error({ err: new Error('boom') }, 'e');
-    assert.deepEqual(lines.map((line) => [line.severity, line.message]), [['DEBUG', 'd'], ['INFO', 'i'], ['WARNING', 'w'], ['ERROR', 'e']]);
+    assert.deepEqual(
+      lines.map((line) => [line.severity, line.message]),
+      [
+        ['DEBUG', 'd'],
+        ['INFO', 'i'],
+        ['WARNING', 'w'],
+        ['ERROR', 'e'],
+      ],
+    );
     assert.equal(lines[1]!.taskId, 't1');
     assert.ok(lines.every((line) => typeof line.time === 'string' && new Date(line.time).toISOString() === line.time));
     assert.equal((lines[3]!.err as { message: string }).message, 'boom');
@@ -133,7 +172,11 @@ describe('Worker embedded on a file queue', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function worker(options: Partial<WorkerOptions> = {}): { worker: Worker; lines: Array<Record<string, unknown>>; ended: TaskEndedEvent[] } {
+  function worker(options: Partial<WorkerOptions> = {}): {
+    worker: Worker;
+    lines: Array<Record<string, unknown>>;
+    ended: TaskEndedEvent[];
+  } {
     const { log, lines } = memoryLogger('debug');
     const w = new Worker({
       queue,
@@ -162,7 +205,11 @@ describe('Worker embedded on a file queue', function () {
         abortReason = signal.reason;
       },
     });
-    const { worker: watching, ended: watchingEnded, lines: watchingLines } = worker({ leaseSeconds: 1, registry: new TaskRegistry([watcher]) });
+    const {
+      worker: watching,
+      ended: watchingEnded,
+      lines: watchingLines,
+    } = worker({ leaseSeconds: 1, registry: new TaskRegistry([watcher]) });
     await queue.insert([encodeTask(['fixtures', 'watch'], {}, 'q')]);
     const done = watching.start();
     await eventually('the task to start', () => watching.inFlight === 1, 5000, 20);
@@ -178,7 +225,7 @@ describe('Worker embedded on a file queue', function () {
     assert.equal(summary.succeeded, 0);
   });
 
-  it('warns as a lease nears the backend\'s ceiling and says when it cannot be extended', async () => {
+  it("warns as a lease nears the backend's ceiling and says when it cannot be extended", async () => {
     await queue.insert([encodeTask(['fixtures', 'noop'], { i: 1 }, 'q')]);
     const [leased] = await queue.lease({ count: 1, seconds: 1 });
     // The ceiling as SQS would report it (12 h after receipt), brought within reach of a test.
@@ -191,8 +238,15 @@ describe('Worker embedded on a file queue', function () {
     await sleep(1000);
     await heartbeat.stop();
     assert.match(String(lines.find((line) => line.severity === 'WARNING')?.message), /nears the queue's lease limit/);
-    assert.match(String(lines.find((line) => line.severity === 'ERROR')?.message), /cannot be extended past .*another worker will start it again/);
-    assert.equal(lines.filter((line) => line.message === 'lease renewed').length, renewed, 'no renewal after the last possible one');
+    assert.match(
+      String(lines.find((line) => line.severity === 'ERROR')?.message),
+      /cannot be extended past .*another worker will start it again/,
+    );
+    assert.equal(
+      lines.filter((line) => line.message === 'lease renewed').length,
+      renewed,
+      'no renewal after the last possible one',
+    );
     await queue.delete(heartbeat.task);
   });
 
@@ -255,7 +309,9 @@ describe('Worker embedded on a file queue', function () {
       peakLeased = Math.max(peakLeased, w.inFlight);
     });
     w.on('taskEnded', () => running--);
-    await queue.insert(Array.from({ length: 20 }, (_, i) => encodeTask(['fixtures', 'sleep'], { dir, name: `c${i}`, ms: 100 }, 'q')));
+    await queue.insert(
+      Array.from({ length: 20 }, (_, i) => encodeTask(['fixtures', 'sleep'], { dir, name: `c${i}`, ms: 100 }, 'q')),
+    );
     const startedAt = Date.now();
     const summary = await w.start();
     assert.equal(summary.succeeded, 20);

@@ -82,11 +82,17 @@ export class Heartbeat {
       }
       if (error instanceof QueueError && error.code === 'LeaseLimitReached') {
         this.stopped = true;
-        log.error({ err: error }, 'the lease reached the queue\'s limit and cannot be renewed: another worker may start this task while it still runs');
+        log.error(
+          { err: error },
+          "the lease reached the queue's limit and cannot be renewed: another worker may start this task while it still runs",
+        );
         return;
       }
       // Transient (network, throttling): the lease still has two thirds left; the next beat retries.
-      log.warn({ err: error, leaseExpiresAt: new Date(this.current.leaseExpiresAt).toISOString() }, 'lease renewal failed; retrying at the next heartbeat');
+      log.warn(
+        { err: error, leaseExpiresAt: new Date(this.current.leaseExpiresAt).toISOString() },
+        'lease renewal failed; retrying at the next heartbeat',
+      );
       return;
     }
     const ceiling = this.current.leaseCeilingAt;

@@ -10,7 +10,14 @@
 import { Command, Option } from 'commander';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
-import { addCommonOptions, CommonOptions, isUserFacingError, runMain, settingsFrom, UserError } from '../lib/cli/options';
+import {
+  addCommonOptions,
+  CommonOptions,
+  isUserFacingError,
+  runMain,
+  settingsFrom,
+  UserError,
+} from '../lib/cli/options';
 import type { TaskSettings } from '../lib/config';
 import { openQueue, QueueError } from '../lib/queue';
 import type { Queue } from '../lib/queue/types';
@@ -39,15 +46,41 @@ const FORCED_EXIT_MS = 10 * SECOND;
 
 function command(): Command {
   return addCommonOptions(new Command('worker'))
-    .description('Lease tasks from the queue and run them; renews leases, retries, dead-letters, and shuts down cleanly on SIGTERM/SIGINT.')
+    .description(
+      'Lease tasks from the queue and run them; renews leases, retries, dead-letters, and shuts down cleanly on SIGTERM/SIGINT.',
+    )
     .addOption(new Option('--max-attempts <n>', 'attempts before a failing task is dead-lettered (TQ_MAX_ATTEMPTS)'))
-    .addOption(new Option('--concurrency <n>', 'tasks run at once in this process, for I/O-bound tasks (WORKER_CONCURRENCY)'))
-    .addOption(new Option('--grace-seconds <s>', 'time running tasks get after SIGTERM before they are aborted and released (WORKER_GRACE_SECONDS)'))
+    .addOption(
+      new Option('--concurrency <n>', 'tasks run at once in this process, for I/O-bound tasks (WORKER_CONCURRENCY)'),
+    )
+    .addOption(
+      new Option(
+        '--grace-seconds <s>',
+        'time running tasks get after SIGTERM before they are aborted and released (WORKER_GRACE_SECONDS)',
+      ),
+    )
     .addOption(new Option('--metrics-port <port>', 'serve /healthz and /metrics on this port (WORKER_METRICS_PORT)'))
-    .addOption(new Option('--exit-when-empty', 'exit 0 once the queue holds nothing visible, leased or delayed (WORKER_EXIT_WHEN_EMPTY=1)'))
-    .addOption(new Option('--tasks <module>', 'module exporting `tasks` (default: tasks/index.ts, built into the worker)'))
-    .addOption(new Option('--max-retry-delay <seconds>', 'cap on the retry delay of a failed task (5 s, 10 s, 20 s, ... up to this)').default('300'))
-    .addOption(new Option('--log-level <level>', 'lowest log level written').choices(LOG_LEVELS).default('info').env('LOG_LEVEL'))
+    .addOption(
+      new Option(
+        '--exit-when-empty',
+        'exit 0 once the queue holds nothing visible, leased or delayed (WORKER_EXIT_WHEN_EMPTY=1)',
+      ),
+    )
+    .addOption(
+      new Option('--tasks <module>', 'module exporting `tasks` (default: tasks/index.ts, built into the worker)'),
+    )
+    .addOption(
+      new Option(
+        '--max-retry-delay <seconds>',
+        'cap on the retry delay of a failed task (5 s, 10 s, 20 s, ... up to this)',
+      ).default('300'),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'lowest log level written')
+        .choices(LOG_LEVELS)
+        .default('info')
+        .env('LOG_LEVEL'),
+    )
     .showHelpAfterError();
 }
 
@@ -74,10 +107,17 @@ function setup(options: WorkerCliOptions): Setup {
     throw new UserError(`CF_CLOUDPATH=${JSON.stringify(settings.cloudpath)}: ${(error as Error).message}`);
   }
   if (!/^\d+$/.test(options.maxRetryDelay)) {
-    throw new UserError(`--max-retry-delay ${JSON.stringify(options.maxRetryDelay)} must be a whole number of seconds, e.g. 300`);
+    throw new UserError(
+      `--max-retry-delay ${JSON.stringify(options.maxRetryDelay)} must be a whole number of seconds, e.g. 300`,
+    );
   }
   if (!isLogLevel(options.logLevel)) throw new UserError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  return { settings, registry, maxRetryDelaySeconds: Number(options.maxRetryDelay), log: createLogger({ level: options.logLevel }) };
+  return {
+    settings,
+    registry,
+    maxRetryDelaySeconds: Number(options.maxRetryDelay),
+    log: createLogger({ level: options.logLevel }),
+  };
 }
 
 /**
@@ -121,10 +161,17 @@ async function main(): Promise<number> {
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
-    log.info({ signal }, signals === 1 ? `received ${signal}: shutting down` : `received ${signal} again: releasing tasks and exiting now`);
+    log.info(
+      { signal },
+      signals === 1 ? `received ${signal}: shutting down` : `received ${signal} again: releasing tasks and exiting now`,
+    );
     startup.abort();
     void worker?.stop();
-    if (signals === 2) setTimeout(() => process.exit(settings.exitWhenEmpty ? EXIT_STOPPED_BEFORE_DRAINED : EXIT_OK), FORCED_EXIT_MS).unref();
+    if (signals === 2)
+      setTimeout(
+        () => process.exit(settings.exitWhenEmpty ? EXIT_STOPPED_BEFORE_DRAINED : EXIT_OK),
+        FORCED_EXIT_MS,
+      ).unref();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -158,7 +205,9 @@ async function main(): Promise<number> {
     try {
       metrics = await serveMetrics(worker, workerMetrics(worker), settings.metricsPort);
     } catch (error) {
-      process.stderr.write(`error: WORKER_METRICS_PORT=${settings.metricsPort}: cannot listen (${(error as Error).message}); pick a free port or unset it\n`);
+      process.stderr.write(
+        `error: WORKER_METRICS_PORT=${settings.metricsPort}: cannot listen (${(error as Error).message}); pick a free port or unset it\n`,
+      );
       await queue.close();
       return EXIT_BAD_CONFIG;
     }

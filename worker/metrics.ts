@@ -69,7 +69,12 @@ export interface MetricsServer {
 }
 
 /** Serves `/healthz` and `/metrics` on `port` (0 picks a free one). */
-export async function serveMetrics(worker: Worker, registry: Registry, port: number, host = '0.0.0.0'): Promise<MetricsServer> {
+export async function serveMetrics(
+  worker: Worker,
+  registry: Registry,
+  port: number,
+  host = '0.0.0.0',
+): Promise<MetricsServer> {
   const server: Server = createServer((request, response) => {
     const url = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {

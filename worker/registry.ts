@@ -29,9 +29,13 @@ export class TaskRegistry {
   ) {
     for (const [index, definition] of definitions.entries()) {
       const problem = definitionProblem(definition);
-      if (problem) throw new UserError(`${source}: tasks[${index}] ${problem}; declare tasks with defineTask({ key, params, run })`);
+      if (problem)
+        throw new UserError(
+          `${source}: tasks[${index}] ${problem}; declare tasks with defineTask({ key, params, run })`,
+        );
       const name = formatTaskKey(definition.key);
-      if (this.byKey.has(name)) throw new UserError(`${source}: two tasks are registered under the key ${name}; give each task its own key`);
+      if (this.byKey.has(name))
+        throw new UserError(`${source}: two tasks are registered under the key ${name}; give each task its own key`);
       this.byKey.set(name, definition);
     }
     if (this.byKey.size === 0) throw new UserError(`${source} registers no tasks; export tasks: [yourTask] from it`);
@@ -54,18 +58,27 @@ export class TaskRegistry {
     const name = formatTaskKey(envelope.key);
     const definition = this.byKey.get(name);
     if (!definition) {
-      throw new TaskMessageError('UnknownTask', `no task is registered under the key ${name} (this worker knows ${this.keys.join(', ')}): deploy a worker image that registers it, then requeue`);
+      throw new TaskMessageError(
+        'UnknownTask',
+        `no task is registered under the key ${name} (this worker knows ${this.keys.join(', ')}): deploy a worker image that registers it, then requeue`,
+      );
     }
     const cloudpathValue = envelope.kwargs[CLOUDPATH_COLUMN];
     if (cloudpathValue !== undefined && typeof cloudpathValue !== 'string') {
-      throw new TaskMessageError('InvalidParams', `task ${name}: the "${CLOUDPATH_COLUMN}" argument must be a string, got ${JSON.stringify(cloudpathValue)}`);
+      throw new TaskMessageError(
+        'InvalidParams',
+        `task ${name}: the "${CLOUDPATH_COLUMN}" argument must be a string, got ${JSON.stringify(cloudpathValue)}`,
+      );
     }
     // `cloudpath` is the worker's (it opens the storage); a task only sees it if its schema asks.
     const input = { ...envelope.kwargs };
     if (!(CLOUDPATH_COLUMN in definition.params.shape)) delete input[CLOUDPATH_COLUMN];
     const parsed = definition.params.safeParse(input);
     if (!parsed.success) {
-      throw new TaskMessageError('InvalidParams', `task ${name}: parameters do not match its schema:\n${z.prettifyError(parsed.error)}`);
+      throw new TaskMessageError(
+        'InvalidParams',
+        `task ${name}: parameters do not match its schema:\n${z.prettifyError(parsed.error)}`,
+      );
     }
     return { envelope, definition, params: parsed.data, cloudpath: cloudpathValue };
   }
@@ -77,7 +90,12 @@ function definitionProblem(value: unknown): string | undefined {
   if (!Array.isArray(key) || key.length !== 2 || key.some((part) => typeof part !== 'string' || part === '')) {
     return 'has no key of the form [module, name]';
   }
-  if (typeof params !== 'object' || params === null || typeof params.safeParse !== 'function' || typeof params.shape !== 'object') {
+  if (
+    typeof params !== 'object' ||
+    params === null ||
+    typeof params.safeParse !== 'function' ||
+    typeof params.shape !== 'object'
+  ) {
     return `(${formatTaskKey(key)}) has no params schema (a z.object)`;
   }
   if (typeof run !== 'function') return `(${formatTaskKey(key)}) has no run function`;
@@ -97,13 +115,17 @@ export function loadTaskModule(file: string): TaskRegistry {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'MODULE_NOT_FOUND' && (error as Error).message.includes(resolved)) {
-      throw new UserError(`--tasks ${file}: no such module (${resolved}); pass the file that exports your task list, e.g. tasks/index.ts`);
+      throw new UserError(
+        `--tasks ${file}: no such module (${resolved}); pass the file that exports your task list, e.g. tasks/index.ts`,
+      );
     }
     throw new UserError(`--tasks ${file}: loading it failed: ${(error as Error).stack ?? String(error)}`);
   }
   const tasks = typeof loaded === 'object' && loaded !== null ? (loaded as { tasks?: unknown }).tasks : undefined;
   if (!Array.isArray(tasks)) {
-    throw new UserError(`--tasks ${file}: the module does not export a tasks array; add export const tasks = [yourTask]`);
+    throw new UserError(
+      `--tasks ${file}: the module does not export a tasks array; add export const tasks = [yourTask]`,
+    );
   }
   return new TaskRegistry(tasks as AnyTaskDefinition[], `--tasks ${file}`);
 }

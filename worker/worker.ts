@@ -153,7 +153,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly unreachable: Backoff;
   private readonly storages = new Map<string, Storage>();
   private readonly slots = new Set<Slot>();
-  private readonly counters: Counters = { succeeded: 0, failed: 0, retried: 0, deadLettered: 0, released: 0, leaseLost: 0 };
+  private readonly counters: Counters = {
+    succeeded: 0,
+    failed: 0,
+    retried: 0,
+    deadLettered: 0,
+    released: 0,
+    leaseLost: 0,
+  };
   /** Aborted by `stop()`: ends the lease loop, a long poll and idle waits at once. */
   private readonly loopAbort = new AbortController();
   /** Wakes the loop when a slot frees up or the worker stops. */
@@ -360,7 +367,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const finished = new Promise<void>((resolve) => (finish = resolve));
     const parsed = this.parse(task);
     const name = 'task' in parsed ? formatTaskKey(parsed.task.envelope.key) : undefined;
-    const log = this.log.child(name ? { taskId: task.id, task: name, attempt: task.attempt } : { taskId: task.id, attempt: task.attempt });
+    const log = this.log.child(
+      name ? { taskId: task.id, task: name, attempt: task.attempt } : { taskId: task.id, attempt: task.attempt },
+    );
     const slot: Slot = {
       leased: task,
       parsed,
@@ -446,7 +455,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** The task settled after shutdown or a lost lease already decided its fate. */
   private afterRelease(slot: Slot): void {
-    slot.log.debug({ durationMs: Date.now() - (slot.startedAt ?? Date.now()) }, 'task returned after its lease was given up; result ignored');
+    slot.log.debug(
+      { durationMs: Date.now() - (slot.startedAt ?? Date.now()) },
+      'task returned after its lease was given up; result ignored',
+    );
   }
 
   private storageFor(cloudpath: string): Storage {
@@ -455,7 +467,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       try {
         storage = this.options.openStorage(cloudpath);
       } catch (error) {
-        throw new TaskMessageError('InvalidParams', `cannot open the task's cloudpath ${JSON.stringify(cloudpath)}: ${(error as Error).message}`);
+        throw new TaskMessageError(
+          'InvalidParams',
+          `cannot open the task's cloudpath ${JSON.stringify(cloudpath)}: ${(error as Error).message}`,
+        );
       }
       this.storages.set(cloudpath, storage);
     }
@@ -485,7 +500,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
           await this.settle('release for retry', log, () => this.queue.release(latest, outcome.delaySeconds));
           this.counters.retried++;
           log.warn(
-            { durationMs, err: outcome.error, maxAttempts: this.options.maxAttempts, retryDelaySeconds: outcome.delaySeconds },
+            {
+              durationMs,
+              err: outcome.error,
+              maxAttempts: this.options.maxAttempts,
+              retryDelaySeconds: outcome.delaySeconds,
+            },
             `task failed (attempt ${attempt} of ${this.options.maxAttempts}); retrying in ${outcome.delaySeconds} s`,
           );
           ended({ outcome: 'retried', threw: true, error: outcome.error, retryDelaySeconds: outcome.delaySeconds });
@@ -496,10 +516,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
           await this.settle('dead-letter', log, () => this.queue.deadLetter(latest, failure));
           this.counters.deadLettered++;
           if (outcome.threw) {
-            log.error({ durationMs, reason: outcome.reason, err: outcome.error }, `task failed on its last attempt (${attempt} of ${this.options.maxAttempts}); dead-lettered`);
+            log.error(
+              { durationMs, reason: outcome.reason, err: outcome.error },
+              `task failed on its last attempt (${attempt} of ${this.options.maxAttempts}); dead-lettered`,
+            );
           } else {
             // The message is the whole story here; a stack would only show the worker's own frames.
-            log.error({ reason: outcome.reason, error: failure.message }, `task dead-lettered without running (${outcome.reason})`);
+            log.error(
+              { reason: outcome.reason, error: failure.message },
+              `task dead-lettered without running (${outcome.reason})`,
+            );
           }
           ended({ outcome: 'dead-lettered', threw: outcome.threw, reason: outcome.reason, error: outcome.error });
           break;
@@ -533,7 +559,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.counters.leaseLost++;
       log.error({ err: error }, 'the lease ran out before the task was settled: another worker may run it again');
     } else {
-      log.error({ err: error }, 'could not settle the task with the queue: it becomes visible again when its lease expires');
+      log.error(
+        { err: error },
+        'could not settle the task with the queue: it becomes visible again when its lease expires',
+      );
     }
   }
 
@@ -547,7 +576,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
       { err: error },
       'lease lost while the task ran (renewal refused): aborted it and left it to the worker that holds it now',
     );
-    this.emit('taskEnded', { taskId, task, attempt, outcome: 'lease-lost', durationMs: slot.startedAt ? Date.now() - slot.startedAt : 0, threw: false });
+    this.emit('taskEnded', {
+      taskId,
+      task,
+      attempt,
+      outcome: 'lease-lost',
+      durationMs: slot.startedAt ? Date.now() - slot.startedAt : 0,
+      threw: false,
+    });
     slot.finish();
   }
 
@@ -568,8 +604,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
       const latest = await slot.heartbeat.stop();
       await this.settle('release at shutdown', log, () => this.queue.release(latest, 0));
       this.counters.released++;
-      log.warn({ durationMs: slot.startedAt ? Date.now() - slot.startedAt : 0 }, `task aborted and released for another worker: ${why}`);
-      this.emit('taskEnded', { taskId, task, attempt, outcome: 'released', durationMs: slot.startedAt ? Date.now() - slot.startedAt : 0, threw: false });
+      log.warn(
+        { durationMs: slot.startedAt ? Date.now() - slot.startedAt : 0 },
+        `task aborted and released for another worker: ${why}`,
+      );
+      this.emit('taskEnded', {
+        taskId,
+        task,
+        attempt,
+        outcome: 'released',
+        durationMs: slot.startedAt ? Date.now() - slot.startedAt : 0,
+        threw: false,
+      });
     } catch (error) {
       this.logSettleFailure(error, log);
     } finally {
@@ -582,7 +628,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
     try {
       await this.settle('release at shutdown', log, () => this.queue.release(task, 0));
       this.counters.released++;
-      this.emit('taskEnded', { taskId: task.id, attempt: task.attempt, outcome: 'released', durationMs: 0, threw: false });
+      this.emit('taskEnded', {
+        taskId: task.id,
+        attempt: task.attempt,
+        outcome: 'released',
+        durationMs: 0,
+        threw: false,
+      });
     } catch (error) {
       this.logSettleFailure(error, log);
     }

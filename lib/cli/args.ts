@@ -13,7 +13,8 @@ export function integerBetween(min: number, max: number = Number.MAX_SAFE_INTEGE
   const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
   return (value: string): number => {
     const n = Number(value.trim());
-    if (!/^\d+$/.test(value.trim()) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number ${range}`);
+    if (!/^\d+$/.test(value.trim()) || n < min || n > max)
+      throw new InvalidArgumentError(`expected a whole number ${range}`);
     return n;
   };
 }

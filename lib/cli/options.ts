@@ -45,7 +45,9 @@ export function settingsFrom(options: CommonOptions, extra: EnvValues = {}): Tas
 
 /** Errors we expect users to meet print as one clear message, without a stack trace. */
 export function isUserFacingError(error: unknown): error is Error {
-  return error instanceof ConfigError || error instanceof QueueError || (error instanceof Error && 'userFacing' in error);
+  return (
+    error instanceof ConfigError || error instanceof QueueError || (error instanceof Error && 'userFacing' in error)
+  );
 }
 
 /** Runs a command's main function: exit 1 with a readable message on failure. */

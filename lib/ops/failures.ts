@@ -93,7 +93,9 @@ export function renderFailures(rows: readonly FailureRow[], options: RenderFailu
     r.task ?? '(malformed message)',
     r.attempts === null ? '?' : String(r.attempts),
     shortTime(r.failedAt),
-    r.error === null ? (r.malformed ?? 'no failure record (moved by SQS redrive)') : `${r.reason ?? 'Error'}: ${r.error}`,
+    r.error === null
+      ? (r.malformed ?? 'no failure record (moved by SQS redrive)')
+      : `${r.reason ?? 'Error'}: ${r.error}`,
   ]);
   const [head, ...lines] = alignColumns([header, ...cells], ['left', 'left', 'right', 'left', 'left']);
   const cut = (text: string) => (options.width && !options.full ? truncate(text, options.width) : text);

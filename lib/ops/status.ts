@@ -91,14 +91,34 @@ export function renderCounts(report: StatusReport): string[] {
   // Shares of "inserted" mean nothing where insertions are not counted (SQS): leave them blank.
   const ofInserted = (percent: number | null) => (report.inserted === null ? '' : formatPercent(percent));
   const rows: string[][] = [
-    ['inserted', report.inserted === null ? unknown : formatCount(report.inserted), '', report.inserted === null ? 'SQS does not count insertions' : ''],
-    ['enqueued', count(report.enqueued), report.inserted === null ? '' : `${formatPercent(report.percent.enqueued)} left`, ''],
+    [
+      'inserted',
+      report.inserted === null ? unknown : formatCount(report.inserted),
+      '',
+      report.inserted === null ? 'SQS does not count insertions' : '',
+    ],
+    [
+      'enqueued',
+      count(report.enqueued),
+      report.inserted === null ? '' : `${formatPercent(report.percent.enqueued)} left`,
+      '',
+    ],
     ['leased', count(report.leased), `${formatPercent(report.percent.leased)} of queue`, 'in flight'],
   ];
   if (report.kind === 'sqs') rows.push(['delayed', count(report.delayed), '', 'not leasable yet']);
   rows.push(
-    ['completed', report.completed === null ? unknown : formatCount(report.completed), ofInserted(report.percent.completed), report.completed === null ? 'SQS does not count completions' : ''],
-    ['failed', count(report.failed), ofInserted(report.percent.failed), report.failed > 0 ? 'dead-lettered: npm run failures' : 'dead-lettered'],
+    [
+      'completed',
+      report.completed === null ? unknown : formatCount(report.completed),
+      ofInserted(report.percent.completed),
+      report.completed === null ? 'SQS does not count completions' : '',
+    ],
+    [
+      'failed',
+      count(report.failed),
+      ofInserted(report.percent.failed),
+      report.failed > 0 ? 'dead-lettered: npm run failures' : 'dead-lettered',
+    ],
   );
   return alignColumns(rows, ['left', 'right', 'right', 'left']);
 }
@@ -109,10 +129,11 @@ export function renderThroughput(report: StatusReport, now: number): string {
   if (!t) return 'throughput  (needs two samples: npm run status -- --watch)';
   const approx = t.approximate ? APPROX : '';
   const basis = t.basis === 'processed' ? 'completed + failed' : 'fall of enqueued';
-  const eta =
-    report.drained ? 'queue drained'
-    : report.etaSeconds === null ? 'ETA unknown (nothing finished in the window)'
-    : `ETA ${approx}${formatDuration(report.etaSeconds)} (about ${formatClock(now + report.etaSeconds * 1000)})`;
+  const eta = report.drained
+    ? 'queue drained'
+    : report.etaSeconds === null
+      ? 'ETA unknown (nothing finished in the window)'
+      : `ETA ${approx}${formatDuration(report.etaSeconds)} (about ${formatClock(now + report.etaSeconds * 1000)})`;
   return `throughput  ${approx}${formatRate(t.perSecond)} (${basis}, last ${formatDuration(t.windowSeconds)})   ${eta}`;
 }
 
@@ -146,7 +167,11 @@ export function renderWatchLine(report: StatusReport): string {
     report.completed === null ? null : `completed=${report.completed}`,
     `failed=${approx}${report.failed}`,
     report.throughput ? `rate=${approx}${formatRate(report.throughput.perSecond)}` : null,
-    report.drained ? 'drained' : report.etaSeconds === null ? null : `eta=${approx}${formatDuration(report.etaSeconds)}`,
+    report.drained
+      ? 'drained'
+      : report.etaSeconds === null
+        ? null
+        : `eta=${approx}${formatDuration(report.etaSeconds)}`,
   ];
   return parts.filter((p) => p !== null).join(' ');
 }

@@ -135,9 +135,15 @@ export function terminalDisplay(out: NodeJS.WriteStream): WatchDisplay {
     // The block's height is fixed per queue kind; grow it if a line is added, never shrink.
     while (lines.length < texts.length) lines.push(multibar.create(1, 0, { text: '' }));
     texts.forEach((text, i) => lines[i].update(0, { text }));
-    bar ??= multibar.create(BAR_TOTAL, 0, { text: '' }, {
-      format: (options, params, payload: LinePayload) => `${Format.BarFormat(params.progress, options)} ${payload.text}`,
-    });
+    bar ??= multibar.create(
+      BAR_TOTAL,
+      0,
+      { text: '' },
+      {
+        format: (options, params, payload: LinePayload) =>
+          `${Format.BarFormat(params.progress, options)} ${payload.text}`,
+      },
+    );
     bar.update(Math.round((progress ?? 0) * BAR_TOTAL), { text: barText });
   };
 
@@ -153,7 +159,8 @@ export function terminalDisplay(out: NodeJS.WriteStream): WatchDisplay {
         lastReport.completed !== null && lastReport.inserted !== null
           ? `${formatCount(lastReport.completed + lastReport.failed)} of ${formatCount(lastReport.inserted)} done`
           : `${approx}${formatCount(Math.max(0, peakEnqueued - lastReport.enqueued))} of ${approx}${formatCount(peakEnqueued)} drained since the watch began`;
-      const barText = progress === null ? 'nothing inserted yet' : `${formatPercent(Math.round(progress * 1000) / 10)}  ${done}`;
+      const barText =
+        progress === null ? 'nothing inserted yet' : `${formatPercent(Math.round(progress * 1000) / 10)}  ${done}`;
       const tail = problem ? `sample failed (still watching): ${problem}` : renderThroughput(lastReport, Date.now());
       show([renderHeader(lastReport), ...renderCounts(lastReport), tail], progress, barText);
       multibar.update();

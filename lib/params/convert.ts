@@ -44,7 +44,9 @@ export class UnsupportedTypeError extends Error {
     readonly arrowType: string,
     readonly advice: string,
   ) {
-    super(`column "${column}" has type ${arrowType}, which tasks cannot take; cast it in pandas before writing (${advice})`);
+    super(
+      `column "${column}" has type ${arrowType}, which tasks cannot take; cast it in pandas before writing (${advice})`,
+    );
   }
 }
 
@@ -178,7 +180,8 @@ function safeNumber(value: bigint): number {
 
 function finiteOrNull(value: number): number | null {
   if (Number.isNaN(value)) return null;
-  if (!Number.isFinite(value)) throw new CellError(`${value} cannot be sent as JSON; replace infinities before writing`);
+  if (!Number.isFinite(value))
+    throw new CellError(`${value} cannot be sent as JSON; replace infinities before writing`);
   return value;
 }
 
@@ -193,15 +196,17 @@ export function timestampToIso(ticks: bigint, unit: TimeUnit): string {
   const seconds = floorDiv(ticks, perSecond);
   const fraction = ticks - seconds * perSecond;
   const ms = Number(seconds) * 1000;
-  if (Math.abs(ms) > MAX_DATE_MS) throw new CellError(`timestamp ${ticks} ${UNIT_NAMES[unit]} is outside the dates JSON strings can show here`);
+  if (Math.abs(ms) > MAX_DATE_MS)
+    throw new CellError(`timestamp ${ticks} ${UNIT_NAMES[unit]} is outside the dates JSON strings can show here`);
   const whole = new Date(ms).toISOString(); // always ends in ".000Z"
-  const fractionDigits = (fraction * 10n ** BigInt(digits) / perSecond).toString().padStart(digits, '0');
+  const fractionDigits = ((fraction * 10n ** BigInt(digits)) / perSecond).toString().padStart(digits, '0');
   return `${whole.slice(0, -5)}.${fractionDigits}Z`;
 }
 
 /** Milliseconds since the epoch → `YYYY-MM-DD` (the UTC calendar date). */
 export function msToDate(ms: number): string {
-  if (!Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS) throw new CellError(`date ${ms} ms is outside the dates JSON strings can show here`);
+  if (!Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS)
+    throw new CellError(`date ${ms} ms is outside the dates JSON strings can show here`);
   const iso = new Date(ms).toISOString();
   return iso.slice(0, iso.indexOf('T'));
 }
@@ -216,7 +221,9 @@ function bindVector(vector: Vector, bind: Binder): ValueReader {
       if (local < chunk.length) return chunk.read(local);
       local -= chunk.length;
     }
-    throw new CellError(`dictionary index ${index} is past the end of the dictionary (${vector.length} values): the file is damaged`);
+    throw new CellError(
+      `dictionary index ${index} is past the end of the dictionary (${vector.length} values): the file is damaged`,
+    );
   };
 }
 
@@ -226,102 +233,138 @@ function compile(type: DataType, path: string): Compiled {
     case Type.Null:
       return { jsonType: 'null', bind: () => () => null };
     case Type.Bool:
-      return { jsonType: 'boolean', bind: (data) => {
-        const vector = new Vector([data]);
-        return (index) => vector.get(index) as boolean | null;
-      } };
+      return {
+        jsonType: 'boolean',
+        bind: (data) => {
+          const vector = new Vector([data]);
+          return (index) => vector.get(index) as boolean | null;
+        },
+      };
     case Type.Int: {
       const { bitWidth } = type as unknown as { bitWidth: number };
       if (bitWidth === 64) {
-        return { jsonType: 'number (exact up to ±2^53 − 1)', bind: (data) => {
-          const values = data.values as BigInt64Array | BigUint64Array;
-          return nullable(data, (index) => safeNumber(values[index]!));
-        } };
+        return {
+          jsonType: 'number (exact up to ±2^53 − 1)',
+          bind: (data) => {
+            const values = data.values as BigInt64Array | BigUint64Array;
+            return nullable(data, (index) => safeNumber(values[index]!));
+          },
+        };
       }
-      return { jsonType: 'number', bind: (data) => {
-        const values = data.values as Int32Array;
-        return nullable(data, (index) => values[index]!);
-      } };
+      return {
+        jsonType: 'number',
+        bind: (data) => {
+          const values = data.values as Int32Array;
+          return nullable(data, (index) => values[index]!);
+        },
+      };
     }
     case Type.Float: {
       const { precision } = type as unknown as { precision: Precision };
-      return { jsonType: 'number (NaN → null)', bind: (data) => {
-        if (precision === Precision.HALF) {
-          // float16 is stored as raw uint16 bits; Arrow's own getter decodes them.
-          const vector = new Vector([data]);
-          return (index) => {
-            const value = vector.get(index) as number | null;
-            return value === null ? null : finiteOrNull(value);
-          };
-        }
-        const values = data.values as Float64Array;
-        return nullable(data, (index) => finiteOrNull(values[index]!));
-      } };
+      return {
+        jsonType: 'number (NaN → null)',
+        bind: (data) => {
+          if (precision === Precision.HALF) {
+            // float16 is stored as raw uint16 bits; Arrow's own getter decodes them.
+            const vector = new Vector([data]);
+            return (index) => {
+              const value = vector.get(index) as number | null;
+              return value === null ? null : finiteOrNull(value);
+            };
+          }
+          const values = data.values as Float64Array;
+          return nullable(data, (index) => finiteOrNull(values[index]!));
+        },
+      };
     }
     case Type.Utf8:
     case Type.LargeUtf8:
     case Type.Utf8View:
-      return { jsonType: 'string', bind: (data) => {
-        const vector = new Vector([data]);
-        return (index) => vector.get(index) as string | null;
-      } };
+      return {
+        jsonType: 'string',
+        bind: (data) => {
+          const vector = new Vector([data]);
+          return (index) => vector.get(index) as string | null;
+        },
+      };
     case Type.Dictionary: {
       const { dictionary } = type as unknown as { dictionary: DataType };
       const value = compile(dictionary, path);
-      return { jsonType: value.jsonType, bind: (data) => {
-        if (!data.dictionary) throw new CellError(`column "${path}" is dictionary-encoded but its dictionary is missing: the file is damaged`);
-        const keys = data.values as Int32Array | BigInt64Array;
-        const lookup = bindVector(data.dictionary, value.bind);
-        return nullable(data, (index) => lookup(Number(keys[index]!)));
-      } };
+      return {
+        jsonType: value.jsonType,
+        bind: (data) => {
+          if (!data.dictionary)
+            throw new CellError(
+              `column "${path}" is dictionary-encoded but its dictionary is missing: the file is damaged`,
+            );
+          const keys = data.values as Int32Array | BigInt64Array;
+          const lookup = bindVector(data.dictionary, value.bind);
+          return nullable(data, (index) => lookup(Number(keys[index]!)));
+        },
+      };
     }
     case Type.Timestamp: {
       const { unit } = type as unknown as { unit: TimeUnit };
-      return { jsonType: 'string (ISO 8601, UTC)', bind: (data) => {
-        const values = data.values as BigInt64Array;
-        return nullable(data, (index) => timestampToIso(values[index]!, unit));
-      } };
+      return {
+        jsonType: 'string (ISO 8601, UTC)',
+        bind: (data) => {
+          const values = data.values as BigInt64Array;
+          return nullable(data, (index) => timestampToIso(values[index]!, unit));
+        },
+      };
     }
     case Type.Date: {
       const { unit } = type as unknown as { unit: DateUnit };
-      return { jsonType: 'string (YYYY-MM-DD)', bind: (data) => {
-        if (unit === DateUnit.DAY) {
-          const days = data.values as Int32Array;
-          return nullable(data, (index) => msToDate(days[index]! * 86_400_000));
-        }
-        const ms = data.values as BigInt64Array;
-        return nullable(data, (index) => msToDate(Number(ms[index]!)));
-      } };
+      return {
+        jsonType: 'string (YYYY-MM-DD)',
+        bind: (data) => {
+          if (unit === DateUnit.DAY) {
+            const days = data.values as Int32Array;
+            return nullable(data, (index) => msToDate(days[index]! * 86_400_000));
+          }
+          const ms = data.values as BigInt64Array;
+          return nullable(data, (index) => msToDate(Number(ms[index]!)));
+        },
+      };
     }
     case Type.List:
     case Type.LargeList: {
       const item = compile(type.children[0]!.type, `${path}[]`);
-      return { jsonType: `array of ${item.jsonType}`, bind: (data) => {
-        const offsets = data.valueOffsets as Int32Array | BigInt64Array;
-        const readItem = item.bind(data.children[0]!);
-        return nullable(data, (index) => {
-          const begin = Number(offsets[index]!);
-          const end = Number(offsets[index + 1]!);
-          const items: JsonValue[] = new Array(end - begin);
-          for (let i = begin; i < end; i++) items[i - begin] = readItem(i);
-          return items;
-        });
-      } };
+      return {
+        jsonType: `array of ${item.jsonType}`,
+        bind: (data) => {
+          const offsets = data.valueOffsets as Int32Array | BigInt64Array;
+          const readItem = item.bind(data.children[0]!);
+          return nullable(data, (index) => {
+            const begin = Number(offsets[index]!);
+            const end = Number(offsets[index + 1]!);
+            const items: JsonValue[] = new Array(end - begin);
+            for (let i = begin; i < end; i++) items[i - begin] = readItem(i);
+            return items;
+          });
+        },
+      };
     }
     case Type.FixedSizeList: {
       const { listSize } = type as unknown as { listSize: number };
       const item = compile(type.children[0]!.type, `${path}[]`);
-      return { jsonType: `array of ${listSize} ${item.jsonType}`, bind: (data) => {
-        const readItem = item.bind(data.children[0]!);
-        return nullable(data, (index) => {
-          const items: JsonValue[] = new Array(listSize);
-          for (let i = 0; i < listSize; i++) items[i] = readItem(index * listSize + i);
-          return items;
-        });
-      } };
+      return {
+        jsonType: `array of ${listSize} ${item.jsonType}`,
+        bind: (data) => {
+          const readItem = item.bind(data.children[0]!);
+          return nullable(data, (index) => {
+            const items: JsonValue[] = new Array(listSize);
+            for (let i = 0; i < listSize; i++) items[i] = readItem(index * listSize + i);
+            return items;
+          });
+        },
+      };
     }
     case Type.Struct: {
-      const fields = type.children.map((field: Field) => ({ name: field.name, compiled: compile(field.type, `${path}.${field.name}`) }));
+      const fields = type.children.map((field: Field) => ({
+        name: field.name,
+        compiled: compile(field.type, `${path}.${field.name}`),
+      }));
       return {
         jsonType: `object {${fields.map((f) => `${f.name}: ${f.compiled.jsonType}`).join(', ')}}`,
         bind: (data) => {

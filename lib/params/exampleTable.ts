@@ -15,10 +15,22 @@ function* exampleBatches(rows: number, batchRows = 65_536): Generator<RecordBatc
     const index = Array.from({ length: n }, (_, i) => first + i);
     // int64 columns, as pandas writes Python ints
     const table = new Table({
-      start: vectorFromArray(index.map((i) => BigInt(i * EXAMPLE_COUNT)), new Int64()),
-      count: vectorFromArray(index.map(() => BigInt(EXAMPLE_COUNT)), new Int64()),
-      label: vectorFromArray(index.map((i) => `block ${i}`), new Utf8()),
-      sleep_ms: vectorFromArray(index.map(() => 0n), new Int64()),
+      start: vectorFromArray(
+        index.map((i) => BigInt(i * EXAMPLE_COUNT)),
+        new Int64(),
+      ),
+      count: vectorFromArray(
+        index.map(() => BigInt(EXAMPLE_COUNT)),
+        new Int64(),
+      ),
+      label: vectorFromArray(
+        index.map((i) => `block ${i}`),
+        new Utf8(),
+      ),
+      sleep_ms: vectorFromArray(
+        index.map(() => 0n),
+        new Int64(),
+      ),
     });
     yield* table.batches;
   }

@@ -35,7 +35,8 @@ export async function inspectTable(file: string, options: InspectOptions = {}): 
         failing++;
         if (problems.length < SAMPLES) {
           const where = row.line === undefined ? `row ${row.row}` : `row ${row.row} (line ${row.line})`;
-          for (const [column, message] of Object.entries(row.errors)) problems.push(`${where}, column "${column}": ${message}`);
+          for (const [column, message] of Object.entries(row.errors))
+            problems.push(`${where}, column "${column}": ${message}`);
         }
       } else if (firstRows.length < wanted) {
         firstRows.push({ row: row.row, values: row.values });

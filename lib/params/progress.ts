@@ -42,7 +42,14 @@ export function startProgress(label: string, total: number | undefined, options:
       total === undefined
         ? `${label} {value} rows | {rate} rows/s{detail}`
         : `${label} [{bar}] {percentage}% | {value}/{total} rows | {rate} rows/s | ETA {eta_formatted}{detail}`;
-    const bar = new SingleBar({ format, stream, hideCursor: true, etaBuffer: 50, fps: 5, formatValue: (v, _o, type) => (type === 'value' || type === 'total' ? number(v) : String(v)) });
+    const bar = new SingleBar({
+      format,
+      stream,
+      hideCursor: true,
+      etaBuffer: 50,
+      fps: 5,
+      formatValue: (v, _o, type) => (type === 'value' || type === 'total' ? number(v) : String(v)),
+    });
     bar.start(total ?? 0, 0, { rate: '0', detail: '' });
     return {
       update(value, text) {
@@ -61,7 +68,10 @@ export function startProgress(label: string, total: number | undefined, options:
   let lastLine = started;
   const line = () => {
     const r = rate();
-    const share = total === undefined ? number(done) : `${number(done)}/${number(total)} (${total > 0 ? Math.floor((100 * done) / total) : 100}%)`;
+    const share =
+      total === undefined
+        ? number(done)
+        : `${number(done)}/${number(total)} (${total > 0 ? Math.floor((100 * done) / total) : 100}%)`;
     const remaining = total === undefined ? '' : `, ETA ${eta(done, total, r)}`;
     stream.write(`${label} ${share} rows, ${number(r)} rows/s${remaining}${detail}\n`);
   };

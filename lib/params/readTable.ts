@@ -12,7 +12,13 @@
 import { createReadStream } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { AsyncRecordBatchFileReader, AsyncRecordBatchStreamReader, RecordBatch, RecordBatchReader, Schema } from 'apache-arrow';
+import {
+  AsyncRecordBatchFileReader,
+  AsyncRecordBatchStreamReader,
+  RecordBatch,
+  RecordBatchReader,
+  Schema,
+} from 'apache-arrow';
 import { parse as parseCsv, CsvError } from 'csv-parse';
 import { UserError } from '../cli/options';
 import { CorruptBufferError } from './codecs'; // importing it registers the LZ4/ZSTD decoders
@@ -69,8 +75,7 @@ export interface OpenTableOptions {
 }
 
 /** A table that cannot be read; the message names the file and says what to do. */
-export class TableError extends UserError {
-}
+export class TableError extends UserError {}
 
 export const DEFAULT_CHUNK_ROWS = 2000;
 /** The pseudo-column that row-level problems are reported under. */
@@ -83,7 +88,8 @@ const CONTINUATION = Buffer.from([0xff, 0xff, 0xff, 0xff]);
 /** The stream's end-of-stream marker: continuation + zero metadata length. */
 const STREAM_EOS = Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
 
-const RESAVE = 'in Python: df = pandas.read_feather(old) (or pyarrow), then df.to_feather(path) with pandas >= 1.1 / pyarrow (Feather V2)';
+const RESAVE =
+  'in Python: df = pandas.read_feather(old) (or pyarrow), then df.to_feather(path) with pandas >= 1.1 / pyarrow (Feather V2)';
 
 function fail(file: string, problem: string, fix: string): TableError {
   return new TableError(`${file}: ${problem}\n  fix: ${fix}`);
@@ -91,7 +97,9 @@ function fail(file: string, problem: string, fix: string): TableError {
 
 function showBytes(bytes: Buffer): string {
   const printable = [...bytes].every((b) => b >= 0x20 && b < 0x7f);
-  return printable ? JSON.stringify(bytes.toString('latin1')) : [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  return printable
+    ? JSON.stringify(bytes.toString('latin1'))
+    : [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ');
 }
 
 async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
@@ -108,9 +116,16 @@ async function sniff(file: string): Promise<TableFormat> {
   } catch (error) {
     throw openError(file, error as NodeJS.ErrnoException);
   }
-  if (info.isDirectory()) throw fail(file, 'is a directory, not a table file', 'name the .feather, .arrow or .csv file inside it');
-  if (!info.isFile()) throw fail(file, 'is not a regular file (a pipe, socket or device cannot be read twice)', 'write the table to a file and name that');
-  if (info.size === 0) throw fail(file, 'is empty (0 bytes)', 'write the table again, e.g. df.to_feather(path) in pandas');
+  if (info.isDirectory())
+    throw fail(file, 'is a directory, not a table file', 'name the .feather, .arrow or .csv file inside it');
+  if (!info.isFile())
+    throw fail(
+      file,
+      'is not a regular file (a pipe, socket or device cannot be read twice)',
+      'write the table to a file and name that',
+    );
+  if (info.size === 0)
+    throw fail(file, 'is empty (0 bytes)', 'write the table again, e.g. df.to_feather(path) in pandas');
 
   let handle: FileHandle;
   try {
@@ -123,20 +138,36 @@ async function sniff(file: string): Promise<TableFormat> {
     if (head.subarray(0, 6).equals(ARROW_MAGIC)) {
       const tail = await readAt(handle, Math.max(0, info.size - 6), 6);
       if (info.size < 12 || !tail.equals(ARROW_MAGIC)) {
-        throw fail(file, `is cut short: it starts like an Arrow IPC file but its ${info.size} bytes end without the closing ARROW1 footer`, 'copy or write it again; the write was probably interrupted');
+        throw fail(
+          file,
+          `is cut short: it starts like an Arrow IPC file but its ${info.size} bytes end without the closing ARROW1 footer`,
+          'copy or write it again; the write was probably interrupted',
+        );
       }
       return 'arrow-file';
     }
     if (head.subarray(0, 4).equals(FEATHER_V1_MAGIC)) {
-      throw fail(file, 'is a Feather V1 file (written by pandas < 1.1 or feather-format), which this reader cannot decode faithfully', `re-save it as Feather V2 with pandas >= 1.1 / pyarrow: ${RESAVE}`);
+      throw fail(
+        file,
+        'is a Feather V1 file (written by pandas < 1.1 or feather-format), which this reader cannot decode faithfully',
+        `re-save it as Feather V2 with pandas >= 1.1 / pyarrow: ${RESAVE}`,
+      );
     }
     if (head.subarray(0, 4).equals(PARQUET_MAGIC)) {
-      throw fail(file, 'is a Parquet file, not Feather/Arrow', 'in Python: pandas.read_parquet(file).to_feather(path), then use that file');
+      throw fail(
+        file,
+        'is a Parquet file, not Feather/Arrow',
+        'in Python: pandas.read_parquet(file).to_feather(path), then use that file',
+      );
     }
     if (head.subarray(0, 4).equals(CONTINUATION)) {
       const tail = await readAt(handle, Math.max(0, info.size - 8), 8);
       if (!tail.equals(STREAM_EOS)) {
-        throw fail(file, 'is cut short: it is an Arrow IPC stream without the end-of-stream marker', 'copy or write it again; the write was probably interrupted');
+        throw fail(
+          file,
+          'is cut short: it is an Arrow IPC stream without the end-of-stream marker',
+          'copy or write it again; the write was probably interrupted',
+        );
       }
       return 'arrow-stream';
     }
@@ -154,14 +185,30 @@ async function sniff(file: string): Promise<TableFormat> {
 function openError(file: string, error: NodeJS.ErrnoException): TableError {
   switch (error.code) {
     case 'ENOENT':
-      return fail(file, 'does not exist', "check the name (TASK_PARAMETER_FILENAME in config/task.env, or --params FILE); `npm run example:params` writes the example task's table");
+      return fail(
+        file,
+        'does not exist',
+        "check the name (TASK_PARAMETER_FILENAME in config/task.env, or --params FILE); `npm run example:params` writes the example task's table",
+      );
     case 'ENOTDIR':
-      return fail(file, 'cannot be opened: a folder in its path is a file', 'check the path (TASK_PARAMETER_FILENAME or --params FILE)');
+      return fail(
+        file,
+        'cannot be opened: a folder in its path is a file',
+        'check the path (TASK_PARAMETER_FILENAME or --params FILE)',
+      );
     case 'EACCES':
     case 'EPERM':
-      return fail(file, `cannot be read: permission denied (${error.code})`, `make it readable (ls -l ${file}; chmod a+r ${file}) or run as its owner`);
+      return fail(
+        file,
+        `cannot be read: permission denied (${error.code})`,
+        `make it readable (ls -l ${file}; chmod a+r ${file}) or run as its owner`,
+      );
     default:
-      return fail(file, `cannot be opened (${error.code ?? error.message})`, 'check the path and that the file is readable');
+      return fail(
+        file,
+        `cannot be opened (${error.code ?? error.message})`,
+        'check the path and that the file is readable',
+      );
   }
 }
 
@@ -171,23 +218,40 @@ function decodeError(file: string, format: TableFormat, error: unknown, batch?: 
   const where = batch === undefined ? '' : ` (record batch ${batch})`;
   const message = error instanceof Error ? error.message : String(error);
   if (/codec not found/i.test(message)) {
-    return fail(file, `uses a compression codec this reader does not know${where}; it decodes LZ4_FRAME and ZSTD (pandas, pyarrow and R write those)`, 'write it again with compression="lz4", "zstd" or "uncompressed"');
+    return fail(
+      file,
+      `uses a compression codec this reader does not know${where}; it decodes LZ4_FRAME and ZSTD (pandas, pyarrow and R write those)`,
+      'write it again with compression="lz4", "zstd" or "uncompressed"',
+    );
   }
   if (error instanceof CorruptBufferError) {
     return fail(file, `is damaged: ${message}${where}`, 'copy or write it again');
   }
-  return fail(file, `cannot be decoded as ${FORMAT_NAMES[format]}${where}: ${message}`, 'the file is damaged or was not written by an Arrow writer; write it again with df.to_feather(path)');
+  return fail(
+    file,
+    `cannot be decoded as ${FORMAT_NAMES[format]}${where}: ${message}`,
+    'the file is damaged or was not written by an Arrow writer; write it again with df.to_feather(path)',
+  );
 }
 
 type ArrowReader = AsyncRecordBatchFileReader | AsyncRecordBatchStreamReader;
 
-async function openArrow(file: string, format: TableFormat): Promise<{ reader: ArrowReader; done: () => Promise<void> }> {
+async function openArrow(
+  file: string,
+  format: TableFormat,
+): Promise<{ reader: ArrowReader; done: () => Promise<void> }> {
   if (format === 'arrow-file') {
     const handle = await open(file, 'r');
     try {
       const reader = (await RecordBatchReader.from(handle)) as AsyncRecordBatchFileReader;
       await reader.open();
-      return { reader, done: async () => { await reader.cancel(); await handle.close(); } };
+      return {
+        reader,
+        done: async () => {
+          await reader.cancel();
+          await handle.close();
+        },
+      };
     } catch (error) {
       await handle.close();
       throw decodeError(file, format, error);
@@ -197,7 +261,13 @@ async function openArrow(file: string, format: TableFormat): Promise<{ reader: A
   try {
     const reader = (await RecordBatchReader.from(stream)) as AsyncRecordBatchStreamReader;
     await reader.open();
-    return { reader, done: async () => { await reader.cancel(); stream.destroy(); } };
+    return {
+      reader,
+      done: async () => {
+        await reader.cancel();
+        stream.destroy();
+      },
+    };
   } catch (error) {
     stream.destroy();
     throw decodeError(file, format, error);
@@ -219,16 +289,25 @@ function compileSchema(file: string, schema: Schema): CompiledColumn[] {
     }
   }
   if (problems.length > 0) {
-    throw new TableError(`${file}: ${problems.length === 1 ? problems[0] : `the schema has ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`}`);
+    throw new TableError(
+      `${file}: ${problems.length === 1 ? problems[0] : `the schema has ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`}`,
+    );
   }
   return columns;
 }
 
 function sameSchema(a: Schema, b: Schema): boolean {
-  return a.fields.length === b.fields.length && a.fields.every((f, i) => f.name === b.fields[i]!.name && String(f.type) === String(b.fields[i]!.type));
+  return (
+    a.fields.length === b.fields.length &&
+    a.fields.every((f, i) => f.name === b.fields[i]!.name && String(f.type) === String(b.fields[i]!.type))
+  );
 }
 
-function convertRow(readers: ReadonlyArray<{ name: string; read: (index: number) => JsonValue }>, index: number, place: RowPlace): TableRow {
+function convertRow(
+  readers: ReadonlyArray<{ name: string; read: (index: number) => JsonValue }>,
+  index: number,
+  place: RowPlace,
+): TableRow {
   const values: Record<string, JsonValue> = {};
   let errors: Record<string, string> | undefined;
   for (const { name, read } of readers) {
@@ -252,7 +331,12 @@ async function openArrowTable(file: string, format: TableFormat): Promise<ParamT
     const { reader, done } = await openArrow(file, format);
     let batchIndex = 0;
     try {
-      if (!sameSchema(reader.schema, schema)) throw fail(file, 'changed while it was being read (its columns are different now)', 'do not rewrite the table while inserting; run the command again');
+      if (!sameSchema(reader.schema, schema))
+        throw fail(
+          file,
+          'changed while it was being read (its columns are different now)',
+          'do not rewrite the table while inserting; run the command again',
+        );
       let firstRow = 0;
       const iterator = reader[Symbol.asyncIterator]();
       for (;;) {
@@ -268,7 +352,9 @@ async function openArrowTable(file: string, format: TableFormat): Promise<ParamT
         try {
           readers = compiled.map((column, j) => ({ name: column.name, read: column.bind(batch.data.children[j]!) }));
         } catch (error) {
-          throw error instanceof CellError ? fail(file, `${error.message} (record batch ${batchIndex})`, 'write it again') : error;
+          throw error instanceof CellError
+            ? fail(file, `${error.message} (record batch ${batchIndex})`, 'write it again')
+            : error;
         }
         for (let start = 0; start < batch.numRows; start += chunkSize) {
           const end = Math.min(batch.numRows, start + chunkSize);
@@ -341,7 +427,11 @@ function csvError(file: string, error: unknown): TableError {
   if (error instanceof TableError) return error;
   if (error instanceof CsvError) {
     const line = typeof error.lines === 'number' ? ` near line ${error.lines}` : '';
-    return fail(file, `is not valid CSV${line}: ${error.message}`, 'fix the quoting on that line, or write the file with df.to_csv(path, index=False)');
+    return fail(
+      file,
+      `is not valid CSV${line}: ${error.message}`,
+      'fix the quoting on that line, or write the file with df.to_csv(path, index=False)',
+    );
   }
   return fail(file, `cannot be read: ${(error as Error).message}`, 'check the file');
 }
@@ -366,7 +456,12 @@ async function openCsvTable(file: string, kinds: Readonly<Record<string, CsvKind
     else if (seen.has(name)) problems.push(`column "${name}" appears twice in the header`);
     seen.add(name);
   });
-  if (problems.length > 0) throw fail(file, problems.join('; '), 'the first line must name every column once (df.to_csv(path, index=False) writes it so)');
+  if (problems.length > 0)
+    throw fail(
+      file,
+      problems.join('; '),
+      'the first line must name every column once (df.to_csv(path, index=False) writes it so)',
+    );
 
   const kindOf = (name: string): CsvKind => kinds[name] ?? 'string';
   const columns: TableColumn[] = header.map((name) => ({

@@ -80,12 +80,16 @@ export function checkColumns(file: string, columns: readonly TableColumn[], task
   const taskName = formatTaskKey(task.key);
   const takes = rules.map((r) => (r.required ? r.name : `${r.name} (optional)`)).join(', ');
   const lines = [`${file}: the columns do not match the parameters of task ${taskName}; nothing was inserted.`];
-  if (missing.length > 0) lines.push(`  missing column${missing.length > 1 ? 's' : ''}: ${missing.map((n) => JSON.stringify(n)).join(', ')}`);
-  if (extra.length > 0) lines.push(`  unexpected column${extra.length > 1 ? 's' : ''}: ${extra.map((n) => JSON.stringify(n)).join(', ')}`);
+  if (missing.length > 0)
+    lines.push(`  missing column${missing.length > 1 ? 's' : ''}: ${missing.map((n) => JSON.stringify(n)).join(', ')}`);
+  if (extra.length > 0)
+    lines.push(`  unexpected column${extra.length > 1 ? 's' : ''}: ${extra.map((n) => JSON.stringify(n)).join(', ')}`);
   lines.push(`  task ${taskName} takes: ${takes} (and "${CLOUDPATH_COLUMN}", added from CF_CLOUDPATH when absent)`);
   // pandas leaves its index behind under these names when a table is written with it
-  if (extra.some((name) => name.startsWith('__index_level_'))) lines.push('  "__index_level_N__" is a pandas index: write the table after df = df.reset_index(drop=True)');
-  if (extra.some((name) => /^Unnamed: \d+$/.test(name))) lines.push('  "Unnamed: N" is a pandas index saved to CSV: write it with df.to_csv(path, index=False)');
+  if (extra.some((name) => name.startsWith('__index_level_')))
+    lines.push('  "__index_level_N__" is a pandas index: write the table after df = df.reset_index(drop=True)');
+  if (extra.some((name) => /^Unnamed: \d+$/.test(name)))
+    lines.push('  "Unnamed: N" is a pandas index saved to CSV: write it with df.to_csv(path, index=False)');
   lines.push(
     `  fix: ${extra.length > 0 ? `drop the extra columns (df.drop(columns=[${extra.map((n) => JSON.stringify(n)).join(', ')}])) or add them to the task's params; ` : ''}` +
       `${missing.length > 0 ? 'add the missing columns to the table; ' : ''}or pick another task with --task module.name`,
@@ -184,7 +188,10 @@ export class RowPreparer {
     if (this.hasCloudpathColumn && !failed.has(CLOUDPATH_COLUMN)) {
       const value = row.values[CLOUDPATH_COLUMN];
       if (typeof value !== 'string' || value.trim() === '') {
-        problems.push({ column: CLOUDPATH_COLUMN, message: `${preview(value)} is not a cloudpath (a non-empty string like gs://bucket/prefix)` });
+        problems.push({
+          column: CLOUDPATH_COLUMN,
+          message: `${preview(value)} is not a cloudpath (a non-empty string like gs://bucket/prefix)`,
+        });
       }
     }
     const parsed = this.task.params.safeParse(input);
@@ -193,7 +200,8 @@ export class RowPreparer {
         const { column, detail } = columnOf(issue.path);
         if (failed.has(column)) continue;
         const value = column === ROW_PROBLEM ? undefined : input[column];
-        const shown = column === ROW_PROBLEM || value === undefined ? '' : `${preview(value)}${detail ? ` at ${detail}` : ''}: `;
+        const shown =
+          column === ROW_PROBLEM || value === undefined ? '' : `${preview(value)}${detail ? ` at ${detail}` : ''}: `;
         problems.push({ column, message: `${shown}${issue.message}` });
       }
     }
@@ -233,7 +241,13 @@ export class ValidationReport {
   }
 
   /** Throws the report as a `ValidationError` when any row failed. */
-  throwIfProblems(file: string, task: AnyTaskDefinition, rowsRead: number, columnTypes: ReadonlyMap<string, string>, csv: boolean): void {
+  throwIfProblems(
+    file: string,
+    task: AnyTaskDefinition,
+    rowsRead: number,
+    columnTypes: ReadonlyMap<string, string>,
+    csv: boolean,
+  ): void {
     if (this.rows === 0) return;
     const lines = [
       `${file}: ${this.rows.toLocaleString('en-US')} of ${rowsRead.toLocaleString('en-US')} rows fail the checks of task ${formatTaskKey(task.key)}; nothing was inserted.`,
@@ -241,11 +255,20 @@ export class ValidationReport {
     ];
     for (const [column, { count, samples }] of this.byColumn) {
       const type = columnTypes.get(column);
-      const label = column === ROW_PROBLEM ? 'whole rows' : column === MESSAGE_SIZE ? 'message size' : `column "${column}"${type ? ` (${type})` : ''}`;
-      lines.push(`  ${label}: ${count.toLocaleString('en-US')} row${count === 1 ? '' : 's'}${count > samples.length ? `, the first ${samples.length}:` : ':'}`);
+      const label =
+        column === ROW_PROBLEM
+          ? 'whole rows'
+          : column === MESSAGE_SIZE
+            ? 'message size'
+            : `column "${column}"${type ? ` (${type})` : ''}`;
+      lines.push(
+        `  ${label}: ${count.toLocaleString('en-US')} row${count === 1 ? '' : 's'}${count > samples.length ? `, the first ${samples.length}:` : ':'}`,
+      );
       for (const sample of samples) lines.push(`    ${sample}`);
     }
-    lines.push(`  fix: correct these rows in the table (or the parameter schema of the task in tasks/) and insert again`);
+    lines.push(
+      `  fix: correct these rows in the table (or the parameter schema of the task in tasks/) and insert again`,
+    );
     throw new ValidationError(lines.join('\n'), this.rows);
   }
 }

@@ -24,15 +24,7 @@ import {
   writeFileAtomic,
 } from './fileQueueLayout';
 import { LeaseCandidates } from './leaseCandidates';
-import type {
-  DeadLetter,
-  FailureRecord,
-  InsertOptions,
-  LeasedTask,
-  LeaseOptions,
-  Queue,
-  QueueCounts,
-} from './types';
+import type { DeadLetter, FailureRecord, InsertOptions, LeasedTask, LeaseOptions, Queue, QueueCounts } from './types';
 
 /** Tasks written between two updates of `insertions` (and two progress reports). */
 const INSERT_CHUNK = 1000;
@@ -117,7 +109,8 @@ export class FileQueue implements Queue {
   }
 
   lease(options: LeaseOptions): Promise<LeasedTask[]> {
-    if (!(options.seconds > 0)) return Promise.reject(new RangeError(`lease seconds must be > 0, got ${options.seconds}`));
+    if (!(options.seconds > 0))
+      return Promise.reject(new RangeError(`lease seconds must be > 0, got ${options.seconds}`));
     const run = this.leaseChain.then(() => this.guardAsync('lease tasks', () => this.leaseNow(options)));
     this.leaseChain = run.catch(() => undefined);
     return run;
@@ -427,12 +420,28 @@ export class FileQueue implements Queue {
     const where = (error as NodeJS.ErrnoException).path ?? this.root;
     if (code === 'ENOENT' && !fs.existsSync(this.layout.queueDir)) return this.notFound();
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      return new QueueError('PermissionDenied', `cannot ${action} in file queue ${this.root}: ${code} on ${where}`, 'give this user write access to the queue directory (and everything in it)', { cause: error });
+      return new QueueError(
+        'PermissionDenied',
+        `cannot ${action} in file queue ${this.root}: ${code} on ${where}`,
+        'give this user write access to the queue directory (and everything in it)',
+        { cause: error },
+      );
     }
     if (code === 'ENOSPC' || code === 'EDQUOT') {
-      return new QueueError('BackendError', `cannot ${action} in file queue ${this.root}: no space left (${code}) on ${where}`, 'free disk space or inodes, or put the queue on a bigger file system', { cause: error });
+      return new QueueError(
+        'BackendError',
+        `cannot ${action} in file queue ${this.root}: no space left (${code}) on ${where}`,
+        'free disk space or inodes, or put the queue on a bigger file system',
+        { cause: error },
+      );
     }
-    if (code) return new QueueError('BackendError', `cannot ${action} in file queue ${this.root}: ${error.message}`, undefined, { cause: error });
+    if (code)
+      return new QueueError(
+        'BackendError',
+        `cannot ${action} in file queue ${this.root}: ${error.message}`,
+        undefined,
+        { cause: error },
+      );
     return error;
   }
 }

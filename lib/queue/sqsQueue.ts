@@ -57,7 +57,14 @@ const RETENTION_SECONDS = 14 * 24 * 60 * 60;
 export const DEFAULT_MAX_RECEIVE_COUNT = 10;
 
 const FAILURE_ATTRIBUTE = 'failure';
-const RETRYABLE_ENTRY_CODES = new Set(['InternalError', 'ServiceUnavailable', 'ThrottlingException', 'RequestThrottled', 'KmsThrottled', 'Throttling']);
+const RETRYABLE_ENTRY_CODES = new Set([
+  'InternalError',
+  'ServiceUnavailable',
+  'ThrottlingException',
+  'RequestThrottled',
+  'KmsThrottled',
+  'Throttling',
+]);
 
 export function makeSqsClient(region?: string): SQSClient {
   // A local server's queue URLs name hosts like sqs.us-east-1.localhost: pin requests to the
@@ -100,14 +107,22 @@ export async function createSqsQueue(location: SqsLocation, options: CreateQueue
   const client = makeSqsClient(location.region);
   const context = { action: 'create', queue: location.queueUrl ?? `sqs://${location.name}` };
   try {
-    const deadUrl = await ensureQueue(client, `${location.name}-dead`, { MessageRetentionPeriod: String(RETENTION_SECONDS) });
-    const deadArn = (await client.send(new GetQueueAttributesCommand({ QueueUrl: deadUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+    const deadUrl = await ensureQueue(client, `${location.name}-dead`, {
+      MessageRetentionPeriod: String(RETENTION_SECONDS),
+    });
+    const deadArn = (
+      await client.send(new GetQueueAttributesCommand({ QueueUrl: deadUrl, AttributeNames: ['QueueArn'] }))
+    ).Attributes?.QueueArn;
     if (!deadArn) throw new QueueError('BackendError', `SQS returned no QueueArn for ${deadUrl}`);
     const attributes: Record<string, string> = {
       MessageRetentionPeriod: String(RETENTION_SECONDS),
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadArn, maxReceiveCount: options.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT }),
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: deadArn,
+        maxReceiveCount: options.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
+      }),
     };
-    if (options.visibilityTimeoutSeconds !== undefined) attributes.VisibilityTimeout = String(options.visibilityTimeoutSeconds);
+    if (options.visibilityTimeoutSeconds !== undefined)
+      attributes.VisibilityTimeout = String(options.visibilityTimeoutSeconds);
     return await ensureQueue(client, location.name, attributes);
   } catch (error) {
     throw mapSqsError(error, context, location.region);
@@ -174,7 +189,9 @@ export class SqsQueue implements Queue {
 
   private messageLimit(): Promise<number> {
     this.maxMessageBytes ??= this.call('read attributes of', this.url, async () => {
-      const reply = await this.client.send(new GetQueueAttributesCommand({ QueueUrl: this.url, AttributeNames: ['MaximumMessageSize'] }));
+      const reply = await this.client.send(
+        new GetQueueAttributesCommand({ QueueUrl: this.url, AttributeNames: ['MaximumMessageSize'] }),
+      );
       const size = Number(reply.Attributes?.MaximumMessageSize);
       return Number.isFinite(size) && size > 0 ? size : DEFAULT_MAX_MESSAGE_BYTES;
     });
@@ -216,7 +233,11 @@ export class SqsQueue implements Queue {
       if (failure) break;
       const size = byteLength(body);
       if (size > limit) {
-        failure = new QueueError('MessageTooLarge', `task #${index + 1} is ${size} bytes; the SQS queue ${this.url} takes at most ${limit} bytes per message`, 'keep task parameters small: store large inputs in object storage and pass their paths');
+        failure = new QueueError(
+          'MessageTooLarge',
+          `task #${index + 1} is ${size} bytes; the SQS queue ${this.url} takes at most ${limit} bytes per message`,
+          'keep task parameters small: store large inputs in object storage and pass their paths',
+        );
         break;
       }
       if (batch.length === MAX_BATCH || batchBytes + size > limit) {
@@ -233,7 +254,11 @@ export class SqsQueue implements Queue {
   }
 
   /** Sends one batch, retrying entries that failed for throttling or server-side reasons. */
-  private async sendBatch(entries: Array<{ body: string; index: number }>, delay: number, limit: number): Promise<number> {
+  private async sendBatch(
+    entries: Array<{ body: string; index: number }>,
+    delay: number,
+    limit: number,
+  ): Promise<number> {
     let pending = entries;
     let sent = 0;
     for (let attempt = 0; ; attempt++) {
@@ -242,7 +267,9 @@ export class SqsQueue implements Queue {
         MessageBody: entry.body,
         ...(delay > 0 ? { DelaySeconds: delay } : {}),
       }));
-      const reply = await this.call('send to', this.url, () => this.client.send(new SendMessageBatchCommand({ QueueUrl: this.url, Entries: request })));
+      const reply = await this.call('send to', this.url, () =>
+        this.client.send(new SendMessageBatchCommand({ QueueUrl: this.url, Entries: request })),
+      );
       sent += reply.Successful?.length ?? 0;
       const retry: typeof pending = [];
       for (const failed of reply.Failed ?? []) {
@@ -253,13 +280,24 @@ export class SqsQueue implements Queue {
           continue;
         }
         if (/too long|shorter than|too large|size/i.test(failed.Message ?? '')) {
-          throw new QueueError('MessageTooLarge', `task #${entry.index + 1} (${byteLength(entry.body)} bytes) was refused by ${this.url}: ${failed.Message} (limit ${limit} bytes)`, 'keep task parameters small: store large inputs in object storage and pass their paths');
+          throw new QueueError(
+            'MessageTooLarge',
+            `task #${entry.index + 1} (${byteLength(entry.body)} bytes) was refused by ${this.url}: ${failed.Message} (limit ${limit} bytes)`,
+            'keep task parameters small: store large inputs in object storage and pass their paths',
+          );
         }
-        throw new QueueError('BackendError', `task #${entry.index + 1} was refused by ${this.url}: ${code}: ${failed.Message ?? 'no message'}`);
+        throw new QueueError(
+          'BackendError',
+          `task #${entry.index + 1} was refused by ${this.url}: ${code}: ${failed.Message ?? 'no message'}`,
+        );
       }
       if (retry.length === 0) return sent;
       if (attempt >= ENTRY_RETRIES) {
-        throw new QueueError('BackendError', `${retry.length} task(s) were still refused by ${this.url} after ${ENTRY_RETRIES} retries (throttled or server errors)`, 'retry the insert later; tasks already sent stay queued');
+        throw new QueueError(
+          'BackendError',
+          `${retry.length} task(s) were still refused by ${this.url} after ${ENTRY_RETRIES} retries (throttled or server errors)`,
+          'retry the insert later; tasks already sent stay queued',
+        );
       }
       pending = retry;
       await sleep(backoffMs(attempt));
@@ -320,7 +358,11 @@ export class SqsQueue implements Queue {
     // visibility counts from now; the ceiling is measured from the receive (with a margin for clock skew)
     const room = Math.floor((ceiling - now) / SECOND) - 5;
     if (room <= 0) {
-      throw new QueueError('LeaseLimitReached', `task ${task.id}: SQS cannot extend a lease past 12 hours after the receive`, 'the task becomes visible again at the 12 h mark; split long tasks into shorter ones');
+      throw new QueueError(
+        'LeaseLimitReached',
+        `task ${task.id}: SQS cannot extend a lease past 12 hours after the receive`,
+        'the task becomes visible again at the 12 h mark; split long tasks into shorter ones',
+      );
     }
     const visibility = Math.min(Math.ceil(seconds), room);
     await this.changeVisibility(task, visibility, `renew the lease of task ${task.id} on`);
@@ -328,29 +370,47 @@ export class SqsQueue implements Queue {
   }
 
   async release(task: LeasedTask, delaySeconds = 0): Promise<void> {
-    await this.changeVisibility(task, Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(delaySeconds))), `release task ${task.id} to`);
+    await this.changeVisibility(
+      task,
+      Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(delaySeconds))),
+      `release task ${task.id} to`,
+    );
   }
 
   private async changeVisibility(task: LeasedTask, seconds: number, action: string): Promise<void> {
     await this.call(action, this.url, () =>
-      this.client.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.url, ReceiptHandle: task.handle, VisibilityTimeout: seconds })),
+      this.client.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: this.url,
+          ReceiptHandle: task.handle,
+          VisibilityTimeout: seconds,
+        }),
+      ),
     );
   }
 
   async delete(task: LeasedTask): Promise<void> {
-    await this.call(`delete task ${task.id} from`, this.url, () => this.client.send(new DeleteMessageCommand({ QueueUrl: this.url, ReceiptHandle: task.handle })));
+    await this.call(`delete task ${task.id} from`, this.url, () =>
+      this.client.send(new DeleteMessageCommand({ QueueUrl: this.url, ReceiptHandle: task.handle })),
+    );
   }
 
   /** The redrive target's URL, read from the queue's RedrivePolicy once. */
   private deadLetterQueue(): Promise<string | undefined> {
     this.deadLetterUrl ??= this.call('read attributes of', this.url, async () => {
-      const reply = await this.client.send(new GetQueueAttributesCommand({ QueueUrl: this.url, AttributeNames: ['RedrivePolicy'] }));
+      const reply = await this.client.send(
+        new GetQueueAttributesCommand({ QueueUrl: this.url, AttributeNames: ['RedrivePolicy'] }),
+      );
       const policy = reply.Attributes?.RedrivePolicy;
       if (!policy) return undefined;
       const arn = String((JSON.parse(policy) as { deadLetterTargetArn?: unknown }).deadLetterTargetArn ?? '');
       // arn:aws:sqs:<region>:<account>:<name>
       const [, , , , account, name] = arn.split(':');
-      if (!name) throw new QueueError('BackendError', `queue ${this.url} has a RedrivePolicy without a usable deadLetterTargetArn: ${policy}`);
+      if (!name)
+        throw new QueueError(
+          'BackendError',
+          `queue ${this.url} has a RedrivePolicy without a usable deadLetterTargetArn: ${policy}`,
+        );
       return resolveQueueUrl(this.client, name, account);
     });
     this.deadLetterUrl.catch(() => (this.deadLetterUrl = undefined));
@@ -360,19 +420,28 @@ export class SqsQueue implements Queue {
   private async requireDeadLetterQueue(): Promise<string> {
     const url = await this.deadLetterQueue();
     if (url) return url;
-    throw new QueueError('QueueNotFound', `SQS queue ${this.url} has no dead-letter queue (no RedrivePolicy)`, `run \`npm run queue:create -- --queue ${this.url}\`: it adds <name>-dead and the redrive policy`);
+    throw new QueueError(
+      'QueueNotFound',
+      `SQS queue ${this.url} has no dead-letter queue (no RedrivePolicy)`,
+      `run \`npm run queue:create -- --queue ${this.url}\`: it adds <name>-dead and the redrive policy`,
+    );
   }
 
   async deadLetter(task: LeasedTask, failure: FailureRecord): Promise<void> {
     const deadUrl = await this.requireDeadLetterQueue();
     const limit = await this.messageLimit();
-    const record = failureAttribute(failure, limit - byteLength(task.body) - byteLength(FAILURE_ATTRIBUTE) - byteLength('String'));
+    const record = failureAttribute(
+      failure,
+      limit - byteLength(task.body) - byteLength(FAILURE_ATTRIBUTE) - byteLength('String'),
+    );
     await this.call('send to', deadUrl, () =>
       this.client.send(
         new SendMessageCommand({
           QueueUrl: deadUrl,
           MessageBody: task.body,
-          ...(record ? { MessageAttributes: { [FAILURE_ATTRIBUTE]: { DataType: 'String', StringValue: record } } } : {}),
+          ...(record
+            ? { MessageAttributes: { [FAILURE_ATTRIBUTE]: { DataType: 'String', StringValue: record } } }
+            : {}),
         }),
       ),
     );
@@ -416,12 +485,21 @@ export class SqsQueue implements Queue {
         if (move.length === 0) continue;
         await this.insert(move.map((m) => m.Body ?? ''));
         const deleted = await this.call('delete from', deadUrl, () =>
-          this.client.send(new DeleteMessageBatchCommand({ QueueUrl: deadUrl, Entries: move.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) })),
+          this.client.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: deadUrl,
+              Entries: move.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+            }),
+          ),
         );
         moved += move.length;
         if (deleted.Failed?.length) {
           const first = deleted.Failed[0]!;
-          throw new QueueError('BackendError', `requeued ${moved} task(s), but ${deleted.Failed.length} of them could not be removed from ${deadUrl} (${first.Code}: ${first.Message}); they will show up there again as duplicates`, 'list them with `npm run failures` and delete the duplicates, or requeue again later');
+          throw new QueueError(
+            'BackendError',
+            `requeued ${moved} task(s), but ${deleted.Failed.length} of them could not be removed from ${deadUrl} (${first.Code}: ${first.Message}); they will show up there again as duplicates`,
+            'list them with `npm run failures` and delete the duplicates, or requeue again later',
+          );
         }
       }
     } finally {
@@ -450,15 +528,29 @@ export class SqsQueue implements Queue {
   /** Best effort: an entry that fails here (e.g. its handle expired) becomes visible by itself anyway. */
   private async restoreVisibility(queueUrl: string, handles: readonly string[]): Promise<void> {
     for (let i = 0; i < handles.length; i += MAX_BATCH) {
-      const entries = handles.slice(i, i + MAX_BATCH).map((handle, j) => ({ Id: String(j), ReceiptHandle: handle, VisibilityTimeout: 0 }));
-      await this.call('restore visibility in', queueUrl, () => this.client.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries })));
+      const entries = handles
+        .slice(i, i + MAX_BATCH)
+        .map((handle, j) => ({ Id: String(j), ReceiptHandle: handle, VisibilityTimeout: 0 }));
+      await this.call('restore visibility in', queueUrl, () =>
+        this.client.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries })),
+      );
     }
   }
 
   async counts(): Promise<QueueCounts> {
-    const source = await this.attributes(this.url, ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed']);
+    const source = await this.attributes(this.url, [
+      'ApproximateNumberOfMessages',
+      'ApproximateNumberOfMessagesNotVisible',
+      'ApproximateNumberOfMessagesDelayed',
+    ]);
     const deadUrl = await this.deadLetterQueue();
-    const dead = deadUrl ? await this.attributes(deadUrl, ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed']) : {};
+    const dead = deadUrl
+      ? await this.attributes(deadUrl, [
+          'ApproximateNumberOfMessages',
+          'ApproximateNumberOfMessagesNotVisible',
+          'ApproximateNumberOfMessagesDelayed',
+        ])
+      : {};
     const sum = (values: Record<string, number>) => Object.values(values).reduce((a, b) => a + b, 0);
     return {
       enqueued: sum(source),
@@ -471,7 +563,9 @@ export class SqsQueue implements Queue {
 
   private async attributes(queueUrl: string, names: QueueAttributeName[]): Promise<Record<string, number>> {
     return this.call('read attributes of', queueUrl, async () => {
-      const reply = await this.client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: names }));
+      const reply = await this.client.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: names }),
+      );
       const out: Record<string, number> = {};
       for (const name of names) out[name] = Number(reply.Attributes?.[name] ?? 0) || 0;
       return out;

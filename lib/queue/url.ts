@@ -45,5 +45,9 @@ export function parseQueueUrl(url: string): QueueLocation {
 }
 
 function invalid(url: string, why: string): QueueError {
-  return new QueueError('InvalidQueueUrl', `queue URL ${JSON.stringify(url)} ${why}`, `use ${URL_FORMS} (TASKQUEUE_PATH or --queue)`);
+  return new QueueError(
+    'InvalidQueueUrl',
+    `queue URL ${JSON.stringify(url)} ${why}`,
+    `use ${URL_FORMS} (TASKQUEUE_PATH or --queue)`,
+  );
 }

@@ -25,14 +25,19 @@ const BUCKET_NAME: Record<'gs' | 's3', RegExp> = {
 
 export function parseCloudpath(cloudpath: string, cwd: string = process.cwd()): Cloudpath {
   const raw = cloudpath.trim();
-  const invalid = (why: string, hint = FORMS) => new StorageError('InvalidUrl', `invalid cloudpath ${JSON.stringify(cloudpath)}: ${why}`, hint);
+  const invalid = (why: string, hint = FORMS) =>
+    new StorageError('InvalidUrl', `invalid cloudpath ${JSON.stringify(cloudpath)}: ${why}`, hint);
   if (raw === '') throw invalid('it is empty');
   if (raw.includes('\0')) throw invalid('it contains a NUL character');
 
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(raw)?.[1];
   if (scheme === undefined || scheme.toLowerCase() === 'file') {
     const local = scheme === undefined ? raw : raw.slice('file://'.length);
-    if (local === '') throw invalid('it names no folder', 'write file://./DIR for a folder under the current directory, or file:///ABS/DIR');
+    if (local === '')
+      throw invalid(
+        'it names no folder',
+        'write file://./DIR for a folder under the current directory, or file:///ABS/DIR',
+      );
     const dir = path.resolve(cwd, local);
     return { scheme: 'file', dir, url: `file://${dir}` };
   }
@@ -56,7 +61,10 @@ export function parseCloudpath(cloudpath: string, cwd: string = process.cwd()): 
   if (prefixPath !== '') {
     const segments = prefixPath.split('/');
     if (segments.some((s) => s === '' || s === '.' || s === '..')) {
-      throw invalid('its prefix has an empty, "." or ".." segment', `write ${kind}://${bucket}/a/b without "//", "." or ".."`);
+      throw invalid(
+        'its prefix has an empty, "." or ".." segment',
+        `write ${kind}://${bucket}/a/b without "//", "." or ".."`,
+      );
     }
   }
   return {

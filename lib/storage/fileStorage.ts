@@ -119,7 +119,11 @@ export class FileStorage extends ObjectStorage {
       if (entry.isDirectory()) {
         const asFolder = `${key}/`;
         if (asFolder.startsWith(prefix) || prefix.startsWith(asFolder)) yield* this.walk(key, prefix);
-      } else if ((entry.isFile() || entry.isSymbolicLink()) && key.startsWith(prefix) && !entry.name.startsWith(TEMP_PREFIX)) {
+      } else if (
+        (entry.isFile() || entry.isSymbolicLink()) &&
+        key.startsWith(prefix) &&
+        !entry.name.startsWith(TEMP_PREFIX)
+      ) {
         const info = await stat(path.join(folder, entry.name)).catch(() => undefined);
         // Gone since the folder was read (deleted, or a temp renamed away), or a link to a folder.
         if (info?.isFile()) yield { key, size: info.size };
@@ -134,7 +138,12 @@ export class FileStorage extends ObjectStorage {
       case 'EACCES':
       case 'EPERM':
       case 'EROFS':
-        return new StorageError('PermissionDenied', `${where}: ${describe(error)}`, `make ${this.dir} writable by this user, or choose another cloudpath`, { cause: error });
+        return new StorageError(
+          'PermissionDenied',
+          `${where}: ${describe(error)}`,
+          `make ${this.dir} writable by this user, or choose another cloudpath`,
+          { cause: error },
+        );
       case 'ENOTDIR':
       case 'EEXIST':
       case 'EISDIR':
@@ -145,10 +154,17 @@ export class FileStorage extends ObjectStorage {
           { cause: error },
         );
       case 'ENAMETOOLONG':
-        return new StorageError('InvalidKey', `${where}: the key is too long for this file system`, 'keep each key segment under 255 bytes', { cause: error });
+        return new StorageError(
+          'InvalidKey',
+          `${where}: the key is too long for this file system`,
+          'keep each key segment under 255 bytes',
+          { cause: error },
+        );
       case 'ENOSPC':
       case 'EDQUOT':
-        return new StorageError('BackendError', `${where}: the disk is full`, `free space under ${this.dir}`, { cause: error });
+        return new StorageError('BackendError', `${where}: the disk is full`, `free space under ${this.dir}`, {
+          cause: error,
+        });
       default:
         return new StorageError('BackendError', `${where}: ${describe(error)}`, undefined, { cause: error });
     }

@@ -21,7 +21,8 @@ export function gcsStatus(error: unknown): number | undefined {
   return typeof code === 'string' && /^\d{3}$/.test(code) ? Number(code) : undefined;
 }
 
-const NO_ADC = /could not load the default credentials|unable to detect a project id|invalid_grant|invalid_rapt|reauthenticate/i;
+const NO_ADC =
+  /could not load the default credentials|unable to detect a project id|invalid_grant|invalid_rapt|reauthenticate/i;
 
 export function classifyGcsError(error: unknown, context: GcsErrorContext): StorageError {
   const status = gcsStatus(error);
@@ -41,7 +42,7 @@ export function classifyGcsError(error: unknown, context: GcsErrorContext): Stor
     return new StorageError(
       'NoCredentials',
       `${where}: no usable Google credentials (${message.split('\n')[0]})`,
-      'on GKE enable Workload Identity and bind the pod\'s Kubernetes service account to a Google service account; locally run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS',
+      "on GKE enable Workload Identity and bind the pod's Kubernetes service account to a Google service account; locally run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS",
       options,
     );
   }
@@ -58,9 +59,16 @@ export function classifyGcsError(error: unknown, context: GcsErrorContext): Stor
     return new StorageError(
       'Unreachable',
       `${where}: cannot reach Cloud Storage${context.emulatorHost ? ` at STORAGE_EMULATOR_HOST=${context.emulatorHost}` : ''} (${network})`,
-      context.emulatorHost ? 'start the emulator or unset STORAGE_EMULATOR_HOST' : 'check the network connection and proxy settings',
+      context.emulatorHost
+        ? 'start the emulator or unset STORAGE_EMULATOR_HOST'
+        : 'check the network connection and proxy settings',
       options,
     );
   }
-  return new StorageError('BackendError', `${where}: Cloud Storage failed${status ? ` with HTTP ${status}` : ''}: ${message}`, undefined, options);
+  return new StorageError(
+    'BackendError',
+    `${where}: Cloud Storage failed${status ? ` with HTTP ${status}` : ''}: ${message}`,
+    undefined,
+    options,
+  );
 }

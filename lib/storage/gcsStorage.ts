@@ -65,7 +65,13 @@ export class GcsStorage extends ObjectStorage {
   }
 
   private fail(operation: string, key: string, error: unknown) {
-    return classifyGcsError(error, { operation, key, url: this.url, bucket: this.bucketName, emulatorHost: process.env.STORAGE_EMULATOR_HOST });
+    return classifyGcsError(error, {
+      operation,
+      key,
+      url: this.url,
+      bucket: this.bucketName,
+      emulatorHost: process.env.STORAGE_EMULATOR_HOST,
+    });
   }
 
   /** A missing object and a missing bucket both answer 404; one bucket lookup tells them apart. */
@@ -120,11 +126,17 @@ export class GcsStorage extends ObjectStorage {
     do {
       let files, next;
       try {
-        [files, next] = await this.bucket().getFiles({ prefix: this.objectName(prefix), autoPaginate: false, maxResults: LIST_PAGE_SIZE, pageToken });
+        [files, next] = await this.bucket().getFiles({
+          prefix: this.objectName(prefix),
+          autoPaginate: false,
+          maxResults: LIST_PAGE_SIZE,
+          pageToken,
+        });
       } catch (error) {
         throw this.fail('list', prefix, error);
       }
-      for (const file of files) yield { key: file.name.slice(this.prefix.length), size: Number(file.metadata.size ?? 0) };
+      for (const file of files)
+        yield { key: file.name.slice(this.prefix.length), size: Number(file.metadata.size ?? 0) };
       pageToken = next && 'pageToken' in next ? next.pageToken : undefined;
     } while (pageToken);
   }

@@ -30,7 +30,9 @@ export interface OpenStorageOptions {
 export function openStorage(cloudpath: string, options: OpenStorageOptions = {}): Storage {
   const { maxRetries } = options;
   if (maxRetries !== undefined && !(Number.isInteger(maxRetries) && maxRetries >= 0)) {
-    throw new RangeError(`openStorage(${JSON.stringify(cloudpath)}): maxRetries must be a whole number >= 0, got ${maxRetries}`);
+    throw new RangeError(
+      `openStorage(${JSON.stringify(cloudpath)}): maxRetries must be a whole number >= 0, got ${maxRetries}`,
+    );
   }
   const location = parseCloudpath(cloudpath);
   switch (location.scheme) {

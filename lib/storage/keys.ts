@@ -9,7 +9,8 @@ import { StorageError } from './errors';
 /** file:// writes go to `<folder>/.tmp-<random>` first; `list()` and key rules keep them invisible. */
 export const TEMP_PREFIX = '.tmp-';
 
-const KEY_HINT = 'use a relative key such as "results/0001.json": "/" between segments, no leading "/", no empty, "." or ".." segments';
+const KEY_HINT =
+  'use a relative key such as "results/0001.json": "/" between segments, no leading "/", no empty, "." or ".." segments';
 
 function problemWithSegments(value: string, allowTrailingSlash: boolean): string | undefined {
   if (value.includes('\0')) return 'contains a NUL character';
@@ -26,10 +27,19 @@ function problemWithSegments(value: string, allowTrailingSlash: boolean): string
 /** Throws an InvalidKey StorageError naming the key unless it follows the key rules. */
 export function validateKey(key: string, cloudpath: string): void {
   if (typeof key !== 'string' || key === '') {
-    throw new StorageError('InvalidKey', `invalid key ${JSON.stringify(key)} under ${cloudpath}: it is empty`, KEY_HINT);
+    throw new StorageError(
+      'InvalidKey',
+      `invalid key ${JSON.stringify(key)} under ${cloudpath}: it is empty`,
+      KEY_HINT,
+    );
   }
   const problem = problemWithSegments(key, false);
-  if (problem) throw new StorageError('InvalidKey', `invalid key ${JSON.stringify(key)} under ${cloudpath}: it ${problem}`, KEY_HINT);
+  if (problem)
+    throw new StorageError(
+      'InvalidKey',
+      `invalid key ${JSON.stringify(key)} under ${cloudpath}: it ${problem}`,
+      KEY_HINT,
+    );
   const last = key.slice(key.lastIndexOf('/') + 1);
   if (last.startsWith(TEMP_PREFIX)) {
     throw new StorageError(
@@ -47,7 +57,12 @@ export function validateKey(key: string, cloudpath: string): void {
 export function validatePrefix(prefix: string, cloudpath: string): void {
   if (prefix === '') return;
   const problem = problemWithSegments(prefix, true);
-  if (problem) throw new StorageError('InvalidKey', `invalid list prefix ${JSON.stringify(prefix)} under ${cloudpath}: it ${problem}`, KEY_HINT);
+  if (problem)
+    throw new StorageError(
+      'InvalidKey',
+      `invalid list prefix ${JSON.stringify(prefix)} under ${cloudpath}: it ${problem}`,
+      KEY_HINT,
+    );
 }
 
 /** The content type for a key: from its extension, else application/octet-stream. */

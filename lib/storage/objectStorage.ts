@@ -27,7 +27,10 @@ export abstract class ObjectStorage implements Storage {
 
   async putJson(key: string, value: unknown): Promise<void> {
     const text = JSON.stringify(value);
-    if (text === undefined) throw new TypeError(`putJson(${JSON.stringify(key)}): the value cannot be written as JSON (it is ${typeof value})`);
+    if (text === undefined)
+      throw new TypeError(
+        `putJson(${JSON.stringify(key)}): the value cannot be written as JSON (it is ${typeof value})`,
+      );
     await this.put(key, text, { contentType: 'application/json' });
   }
 

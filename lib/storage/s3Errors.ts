@@ -20,7 +20,13 @@ interface S3ErrorShape {
   readonly $metadata?: { readonly httpStatusCode?: number };
 }
 
-const REJECTED_CREDENTIALS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired']);
+const REJECTED_CREDENTIALS = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+]);
 const DENIED = new Set(['AccessDenied', 'AllAccessDisabled', 'Forbidden', 'AccountProblem']);
 
 function statusOf(error: unknown): number | undefined {
@@ -56,7 +62,12 @@ export function classifyS3Error(error: unknown, context: S3ErrorContext): Storag
     );
   }
   if (REJECTED_CREDENTIALS.has(name)) {
-    return new StorageError('NoCredentials', `${where}: S3 rejected the credentials (${name})`, 'check the access key, secret and session token, and the machine clock', options);
+    return new StorageError(
+      'NoCredentials',
+      `${where}: S3 rejected the credentials (${name})`,
+      'check the access key, secret and session token, and the machine clock',
+      options,
+    );
   }
   if (DENIED.has(name) || status === 403) {
     return new StorageError(
@@ -71,9 +82,16 @@ export function classifyS3Error(error: unknown, context: S3ErrorContext): Storag
     return new StorageError(
       'Unreachable',
       `${where}: cannot reach S3${context.endpoint ? ` at ${context.endpoint}` : ''} (${network ?? name}) after retries`,
-      context.endpoint ? 'start the server or fix AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL' : 'check the network connection and proxy settings',
+      context.endpoint
+        ? 'start the server or fix AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL'
+        : 'check the network connection and proxy settings',
       options,
     );
   }
-  return new StorageError('BackendError', `${where}: S3 failed${status ? ` with HTTP ${status}` : ''}: ${name ? `${name}: ` : ''}${describe(error)}`, undefined, options);
+  return new StorageError(
+    'BackendError',
+    `${where}: S3 failed${status ? ` with HTTP ${status}` : ''}: ${name ? `${name}: ` : ''}${describe(error)}`,
+    undefined,
+    options,
+  );
 }

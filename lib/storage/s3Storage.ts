@@ -123,7 +123,12 @@ export class S3Storage extends ObjectStorage {
         // Multipart: each part retries on its own, and S3 shows the object only once it completes.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { Upload } = require('@aws-sdk/lib-storage') as LibStorage;
-        await new Upload({ client, params, partSize: MULTIPART_PART_BYTES, queueSize: MULTIPART_PARTS_IN_FLIGHT }).done();
+        await new Upload({
+          client,
+          params,
+          partSize: MULTIPART_PART_BYTES,
+          queueSize: MULTIPART_PARTS_IN_FLIGHT,
+        }).done();
       }
     } catch (error) {
       throw classifyS3Error(error, this.context('put', key));
@@ -159,7 +164,10 @@ export class S3Storage extends ObjectStorage {
 
   protected async *listObjects(prefix: string): AsyncGenerator<ListedObject> {
     const { sdk, client } = await this.connect();
-    const pages = sdk.paginateListObjectsV2({ client, pageSize: LIST_PAGE_SIZE }, { Bucket: this.bucket, Prefix: this.objectName(prefix) });
+    const pages = sdk.paginateListObjectsV2(
+      { client, pageSize: LIST_PAGE_SIZE },
+      { Bucket: this.bucket, Prefix: this.objectName(prefix) },
+    );
     try {
       for await (const page of pages) {
         for (const object of page.Contents ?? []) {

@@ -39,7 +39,8 @@ export async function writeTable(
   const table = new Table(columns);
   const batchRows = options.batchRows ?? Math.max(table.numRows, 1);
   const batches = [];
-  for (let start = 0; start < table.numRows; start += batchRows) batches.push(...table.slice(start, start + batchRows).batches);
+  for (let start = 0; start < table.numRows; start += batchRows)
+    batches.push(...table.slice(start, start + batchRows).batches);
   // an empty table still needs its schema: one zero-length batch carries it
   await writeArrowTable(file, batches.length > 0 ? batches : table.batches, { format: options.format });
   return file;

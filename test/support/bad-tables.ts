@@ -45,10 +45,22 @@ export function codecBytePositions(bytes: Uint8Array): number[] {
 export function exampleColumns(rows: number, overrides: Record<string, Vector> = {}): Record<string, Vector> {
   const index = Array.from({ length: rows }, (_, i) => i);
   return {
-    start: vectorFromArray(index.map((i) => BigInt(i * 10)), new Int64()),
-    count: vectorFromArray(index.map(() => 10n), new Int64()),
-    label: vectorFromArray(index.map((i) => `row ${i}`), new Utf8()),
-    sleep_ms: vectorFromArray(index.map(() => 0n), new Int64()),
+    start: vectorFromArray(
+      index.map((i) => BigInt(i * 10)),
+      new Int64(),
+    ),
+    count: vectorFromArray(
+      index.map(() => 10n),
+      new Int64(),
+    ),
+    label: vectorFromArray(
+      index.map((i) => `row ${i}`),
+      new Utf8(),
+    ),
+    sleep_ms: vectorFromArray(
+      index.map(() => 0n),
+      new Int64(),
+    ),
     ...overrides,
   };
 }
@@ -81,7 +93,10 @@ export const BAD_TABLES: readonly BadTable[] = [
       writeFileSync(path.join(dir, 'truncated.feather'), bytes.subarray(0, Math.floor(bytes.length / 2)));
       return path.join(dir, 'truncated.feather');
     },
-    expected: [/truncated\.feather: is cut short: it starts like an Arrow IPC file but its \d+ bytes end without the closing ARROW1 footer/, /fix: copy or write it again/],
+    expected: [
+      /truncated\.feather: is cut short: it starts like an Arrow IPC file but its \d+ bytes end without the closing ARROW1 footer/,
+      /fix: copy or write it again/,
+    ],
   },
   {
     name: 'truncated stream',
@@ -98,7 +113,10 @@ export const BAD_TABLES: readonly BadTable[] = [
       writeFileSync(path.join(dir, 'page.feather'), '<html><body>404 Not Found</body></html>\n');
       return path.join(dir, 'page.feather');
     },
-    expected: [/page\.feather: is not an Arrow\/Feather file: it starts with "<html><b", where Feather V2 starts with "ARROW1"/, /df\.to_feather\(path\)/],
+    expected: [
+      /page\.feather: is not an Arrow\/Feather file: it starts with "<html><b", where Feather V2 starts with "ARROW1"/,
+      /df\.to_feather\(path\)/,
+    ],
   },
   {
     name: 'wrong magic',
@@ -114,7 +132,12 @@ export const BAD_TABLES: readonly BadTable[] = [
     name: 'Feather V1',
     make: (dir) => {
       // The V1 layout: "FEA1", column data, flatbuffer metadata, its int32 length, "FEA1".
-      const body = Buffer.concat([Buffer.from('FEA1'), Buffer.alloc(64, 7), Buffer.from([64, 0, 0, 0]), Buffer.from('FEA1')]);
+      const body = Buffer.concat([
+        Buffer.from('FEA1'),
+        Buffer.alloc(64, 7),
+        Buffer.from([64, 0, 0, 0]),
+        Buffer.from('FEA1'),
+      ]);
       writeFileSync(path.join(dir, 'old.feather'), body);
       return path.join(dir, 'old.feather');
     },
@@ -123,7 +146,10 @@ export const BAD_TABLES: readonly BadTable[] = [
   {
     name: 'Parquet instead of Feather',
     make: (dir) => {
-      writeFileSync(path.join(dir, 'table.parquet'), Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(32), Buffer.from('PAR1')]));
+      writeFileSync(
+        path.join(dir, 'table.parquet'),
+        Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(32), Buffer.from('PAR1')]),
+      );
       return path.join(dir, 'table.parquet');
     },
     expected: [/table\.parquet: is a Parquet file, not Feather\/Arrow/, /read_parquet/],
@@ -139,7 +165,9 @@ export const BAD_TABLES: readonly BadTable[] = [
       return path.join(dir, 'codec7.arrows');
     },
     task: intsAndStrings,
-    expected: [/codec7\.arrows: uses a compression codec this reader does not know \(record batch 0\); it decodes LZ4_FRAME and ZSTD/],
+    expected: [
+      /codec7\.arrows: uses a compression codec this reader does not know \(record batch 0\); it decodes LZ4_FRAME and ZSTD/,
+    ],
   },
   {
     name: 'empty file',
@@ -181,38 +209,80 @@ export const BAD_TABLES: readonly BadTable[] = [
       const { start, label, sleep_ms } = exampleColumns(3);
       return writeTable(path.join(dir, 'missing.feather'), { start, label, sleep_ms });
     },
-    expected: [/missing\.feather: the columns do not match the parameters of task tests\.params\.primes_like/, /missing column: "count"/],
+    expected: [
+      /missing\.feather: the columns do not match the parameters of task tests\.params\.primes_like/,
+      /missing column: "count"/,
+    ],
   },
   {
     name: 'extra column',
-    make: (dir) => writeTable(path.join(dir, 'extra.feather'), exampleColumns(3, { colour: vectorFromArray(['a', 'b', 'c'], new Utf8()) })),
+    make: (dir) =>
+      writeTable(
+        path.join(dir, 'extra.feather'),
+        exampleColumns(3, { colour: vectorFromArray(['a', 'b', 'c'], new Utf8()) }),
+      ),
     expected: [/unexpected column: "colour"/, /df\.drop\(columns=\["colour"\]\)/],
   },
   {
     name: 'int64 overflow',
-    make: (dir) => writeTable(path.join(dir, 'overflow.feather'), exampleColumns(4, { start: vectorFromArray([0n, 1n, 2n ** 60n, 3n], new Int64()) })),
-    expected: [/1 of 4 rows fail the checks/, /column "start" \(int64\): 1 row:\n    row 2: 1152921504606846976 does not fit a JSON number exactly/],
+    make: (dir) =>
+      writeTable(
+        path.join(dir, 'overflow.feather'),
+        exampleColumns(4, { start: vectorFromArray([0n, 1n, 2n ** 60n, 3n], new Int64()) }),
+      ),
+    expected: [
+      /1 of 4 rows fail the checks/,
+      /column "start" \(int64\): 1 row:\n    row 2: 1152921504606846976 does not fit a JSON number exactly/,
+    ],
   },
   {
     name: 'null in a required column',
-    make: (dir) => writeTable(path.join(dir, 'nulls.feather'), exampleColumns(6, { label: vectorFromArray(['a', null, 'c', null, 'e', 'f'], new Utf8()) })),
-    expected: [/2 of 6 rows fail/, /column "label" \(string\): 2 rows:\n    row 1: missing value \(null, NaN or empty\) in a required column\n    row 3: missing value/],
+    make: (dir) =>
+      writeTable(
+        path.join(dir, 'nulls.feather'),
+        exampleColumns(6, { label: vectorFromArray(['a', null, 'c', null, 'e', 'f'], new Utf8()) }),
+      ),
+    expected: [
+      /2 of 6 rows fail/,
+      /column "label" \(string\): 2 rows:\n    row 1: missing value \(null, NaN or empty\) in a required column\n    row 3: missing value/,
+    ],
   },
   {
     name: 'wrong type',
-    make: (dir) => writeTable(path.join(dir, 'types.feather'), exampleColumns(2, { label: vectorFromArray([1n, 2n], new Int64()) })),
+    make: (dir) =>
+      writeTable(path.join(dir, 'types.feather'), exampleColumns(2, { label: vectorFromArray([1n, 2n], new Int64()) })),
     expected: [/column "label" \(int64\): 2 rows:\n    row 0: 1: Invalid input: expected string, received number/],
   },
   {
     name: 'out of range',
-    make: (dir) => writeTable(path.join(dir, 'range.feather'), exampleColumns(12, { count: vectorFromArray(Array.from({ length: 12 }, (_, i) => BigInt(i % 2 === 0 ? 0 : 5)), new Int64()) })),
-    expected: [/6 of 12 rows fail/, /column "count" \(int64\): 6 rows, the first 5:\n    row 0: 0: Too small: expected number to be >0\n    row 2: /, /row 8: 0/],
+    make: (dir) =>
+      writeTable(
+        path.join(dir, 'range.feather'),
+        exampleColumns(12, {
+          count: vectorFromArray(
+            Array.from({ length: 12 }, (_, i) => BigInt(i % 2 === 0 ? 0 : 5)),
+            new Int64(),
+          ),
+        }),
+      ),
+    expected: [
+      /6 of 12 rows fail/,
+      /column "count" \(int64\): 6 rows, the first 5:\n    row 0: 0: Too small: expected number to be >0\n    row 2: /,
+      /row 8: 0/,
+    ],
   },
   {
     name: 'unsupported column type',
     make: (dir) =>
-      writeTable(path.join(dir, 'decimal.feather'), exampleColumns(1, { count: makeVector(makeData({ type: new Decimal(2, 10, 128), length: 1, data: new Uint32Array(4) })) })),
-    expected: [/decimal\.feather: column "count" has type decimal128\(10, 2\), which tasks cannot take; cast it in pandas before writing/],
+      writeTable(
+        path.join(dir, 'decimal.feather'),
+        exampleColumns(1, {
+          count: makeVector(makeData({ type: new Decimal(2, 10, 128), length: 1, data: new Uint32Array(4) })),
+        }),
+      ),
+    expected: [
+      /decimal\.feather: column "count" has type decimal128\(10, 2\), which tasks cannot take; cast it in pandas before writing/,
+    ],
   },
   {
     name: 'CSV with a bad row',
@@ -220,7 +290,11 @@ export const BAD_TABLES: readonly BadTable[] = [
       writeFileSync(path.join(dir, 'hand.csv'), 'start,count,label\n0,10,first\n10,ten,second\n20,10,third\n');
       return path.join(dir, 'hand.csv');
     },
-    expected: [/hand\.csv: 1 of 3 rows fail/, /lines count from 1/, /column "count" \(text\): 1 row:\n    row 1 \(line 3\): "ten" is not a number/],
+    expected: [
+      /hand\.csv: 1 of 3 rows fail/,
+      /lines count from 1/,
+      /column "count" \(text\): 1 row:\n    row 1 \(line 3\): "ten" is not a number/,
+    ],
   },
   {
     name: 'CSV row with too few values',
@@ -232,8 +306,14 @@ export const BAD_TABLES: readonly BadTable[] = [
   },
   {
     name: 'message too large',
-    make: (dir) => writeTable(path.join(dir, 'huge.feather'), exampleColumns(3, { label: vectorFromArray(['small', 'x'.repeat(300_000), 'small'], new Utf8()) })),
-    expected: [/message size: 1 row:\n    row 1: the task message is 300,\d{3} bytes; a queue message holds at most 262,144 \(256 KiB\)/],
+    make: (dir) =>
+      writeTable(
+        path.join(dir, 'huge.feather'),
+        exampleColumns(3, { label: vectorFromArray(['small', 'x'.repeat(300_000), 'small'], new Utf8()) }),
+      ),
+    expected: [
+      /message size: 1 row:\n    row 1: the task message is 300,\d{3} bytes; a queue message holds at most 262,144 \(256 KiB\)/,
+    ],
   },
 ];
 

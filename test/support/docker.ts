@@ -10,7 +10,18 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -19,7 +30,8 @@ const ROOT = path.resolve(__dirname, '..', '..');
 /** The Debian release of the base image; the official default base (`node:20-bookworm-slim`) uses it too. */
 const DEBIAN_SUITE = 'bookworm';
 
-export type DaemonProbe = { readonly reachable: true; readonly version: string } | { readonly reachable: false; readonly reason: string };
+export type DaemonProbe =
+  { readonly reachable: true; readonly version: string } | { readonly reachable: false; readonly reason: string };
 
 /** Synchronous, so a test file can decide at load time which tests it declares. */
 export function probeDockerDaemon(): DaemonProbe {
@@ -72,7 +84,11 @@ export function docker(args: readonly string[], options: DockerOptions = {}): Pr
     child.once('error', (error) => (clearTimeout(timer), reject(error)));
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      const result = { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code: code ?? -1 };
+      const result = {
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        code: code ?? -1,
+      };
       if (result.code === 0 || options.allowFailure) return resolve(result);
       const why = signal ? `was killed by ${signal} (timeout?)` : `exited with code ${result.code}`;
       reject(new Error(`docker ${args.join(' ').slice(0, 300)} ${why}:\n${result.stderr.trim().slice(-4000)}`));
@@ -101,7 +117,8 @@ export function hostDebianMirror(aptDir = '/etc/apt'): string {
     const text = readFileSync(file, 'utf8');
     if (file.endsWith('.sources')) {
       for (const stanza of text.split(/\n\s*\n/)) {
-        const field = (name: string) => new RegExp(`^${name}:\\s*(.+)$`, 'mi').exec(stanza)?.[1]?.trim().split(/\s+/) ?? [];
+        const field = (name: string) =>
+          new RegExp(`^${name}:\\s*(.+)$`, 'mi').exec(stanza)?.[1]?.trim().split(/\s+/) ?? [];
         if (field('Types').includes('deb') && field('Suites').includes(DEBIAN_SUITE)) {
           const uri = field('URIs')[0];
           if (uri) return uri;
@@ -109,7 +126,10 @@ export function hostDebianMirror(aptDir = '/etc/apt'): string {
       }
     } else if (file.endsWith('.list')) {
       for (const line of text.split('\n')) {
-        const words = line.replace(/\[[^\]]*\]/, '').trim().split(/\s+/);
+        const words = line
+          .replace(/\[[^\]]*\]/, '')
+          .trim()
+          .split(/\s+/);
         if (words[0] === 'deb' && words[2] === DEBIAN_SUITE && words[1]) return words[1];
       }
     }
@@ -124,7 +144,9 @@ export function hostDebianMirror(aptDir = '/etc/apt'): string {
 function hostNpmDir(): string {
   const dir = path.resolve(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm');
   if (!existsSync(path.join(dir, 'bin', 'npm-cli.js'))) {
-    throw new Error(`npm is not at ${dir} (next to ${process.execPath}); the local base image needs the host's npm for its build stage`);
+    throw new Error(
+      `npm is not at ${dir} (next to ${process.execPath}); the local base image needs the host's npm for its build stage`,
+    );
   }
   return dir;
 }
@@ -135,7 +157,9 @@ function run(command: string, args: readonly string[], logFile: string): void {
   } catch (error) {
     const failure = error as { stdout?: Buffer; stderr?: Buffer; message: string };
     const output = `${failure.stdout?.toString() ?? ''}${failure.stderr?.toString() ?? ''}`;
-    throw new Error(`${command} ${args.join(' ')} failed (${failure.message.split('\n')[0]}):\n${output.slice(-3000)}\n(building ${logFile})`);
+    throw new Error(
+      `${command} ${args.join(' ')} failed (${failure.message.split('\n')[0]}):\n${output.slice(-3000)}\n(building ${logFile})`,
+    );
   }
 }
 
@@ -162,7 +186,14 @@ export async function ensureLocalBaseImage(log: (line: string) => void = () => {
     log(`building the local base image ${tag}: debootstrap ${DEBIAN_SUITE} from ${mirror}`);
     run('debootstrap', ['--variant=minbase', DEBIAN_SUITE, rootfs, mirror], tag);
     // What a slim image leaves out: downloaded packages, package lists, docs, man pages, locales.
-    for (const dir of ['var/cache/apt/archives', 'var/lib/apt/lists', 'usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/locale']) {
+    for (const dir of [
+      'var/cache/apt/archives',
+      'var/lib/apt/lists',
+      'usr/share/doc',
+      'usr/share/man',
+      'usr/share/info',
+      'usr/share/locale',
+    ]) {
       rmSync(path.join(rootfs, dir), { recursive: true, force: true });
       mkdirSync(path.join(rootfs, dir), { recursive: true });
     }
@@ -175,9 +206,12 @@ export async function ensureLocalBaseImage(log: (line: string) => void = () => {
     log(`importing ${tag}`);
     await docker([
       'import',
-      '--change', 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      '--change', `LABEL org.opencontainers.image.description="Debian ${DEBIAN_SUITE} minbase + host Node ${process.versions.node}, for the image tests"`,
-      '--change', 'CMD ["node"]',
+      '--change',
+      'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      '--change',
+      `LABEL org.opencontainers.image.description="Debian ${DEBIAN_SUITE} minbase + host Node ${process.versions.node}, for the image tests"`,
+      '--change',
+      'CMD ["node"]',
       archive,
       tag,
     ]);
@@ -214,7 +248,9 @@ export async function testBaseImage(log: (line: string) => void = () => {}): Pro
   if (await imageExists(localTag)) return localTag;
   const obstacle = localBaseObstacle();
   if (!obstacle) return ensureLocalBaseImage(log);
-  log(`cannot build the local base image (${obstacle}): using ${OFFICIAL_BASE_IMAGE}, which the daemon must be able to pull`);
+  log(
+    `cannot build the local base image (${obstacle}): using ${OFFICIAL_BASE_IMAGE}, which the daemon must be able to pull`,
+  );
   await docker(['pull', '--quiet', OFFICIAL_BASE_IMAGE], { timeoutMs: 600_000 });
   return OFFICIAL_BASE_IMAGE;
 }
@@ -241,11 +277,14 @@ export function hostNpmBuildArgs(): string[] {
 
 /** Builds the project's `Dockerfile` on `baseImage` and tags it; the daemon's layer cache makes rebuilds quick. */
 export async function buildWorkerImage(tag: string, baseImage: string): Promise<void> {
-  await docker(['build', '--quiet', '--tag', tag, '--build-arg', `BASE_IMAGE=${baseImage}`, ...hostNpmBuildArgs(), ROOT], {
-    timeoutMs: 900_000,
-    // The legacy builder: BuildKit is not available with every client/daemon pair here.
-    env: { ...process.env, DOCKER_BUILDKIT: '0' },
-  });
+  await docker(
+    ['build', '--quiet', '--tag', tag, '--build-arg', `BASE_IMAGE=${baseImage}`, ...hostNpmBuildArgs(), ROOT],
+    {
+      timeoutMs: 900_000,
+      // The legacy builder: BuildKit is not available with every client/daemon pair here.
+      env: { ...process.env, DOCKER_BUILDKIT: '0' },
+    },
+  );
 }
 
 /** Lists every path in an image's filesystem (via a created, never started, container). */
@@ -261,7 +300,9 @@ export async function imageFileList(image: string): Promise<string[]> {
       lister.stdout.on('data', (chunk: Buffer) => out.push(chunk));
       exporter.once('error', reject);
       lister.once('error', reject);
-      lister.once('close', (code) => (code === 0 ? resolve(Buffer.concat(out).toString('utf8')) : reject(new Error(`tar -t exited with ${code}`))));
+      lister.once('close', (code) =>
+        code === 0 ? resolve(Buffer.concat(out).toString('utf8')) : reject(new Error(`tar -t exited with ${code}`)),
+      );
     });
     return listing
       .split('\n')
@@ -292,8 +333,12 @@ export function makeWritableByAnyone(target: string): void {
  */
 export async function removeScratchDir(dir: string, image: string): Promise<void> {
   if (process.getuid?.() !== 0) {
-    const emptyDir = "const fs = require('fs'), path = require('path'); for (const f of fs.readdirSync(process.argv[1])) fs.rmSync(path.join(process.argv[1], f), { recursive: true, force: true })";
-    await docker(['run', '--rm', '--user', '0', '--volume', `${dir}:${dir}`, '--entrypoint', 'node', image, '-e', emptyDir, dir], { allowFailure: true });
+    const emptyDir =
+      "const fs = require('fs'), path = require('path'); for (const f of fs.readdirSync(process.argv[1])) fs.rmSync(path.join(process.argv[1], f), { recursive: true, force: true })";
+    await docker(
+      ['run', '--rm', '--user', '0', '--volume', `${dir}:${dir}`, '--entrypoint', 'node', image, '-e', emptyDir, dir],
+      { allowFailure: true },
+    );
   }
   rmSync(dir, { recursive: true, force: true });
 }

@@ -80,7 +80,8 @@ export async function runProgram(config: Record<string, string>, secretKeys: str
         return { id: `${args.name}-id`, state: { ...args.inputs, ...computedState(args.type, args.inputs as Inputs) } };
       },
       call: (args) => {
-        if (args.token === 'gcp:organizations/getClientConfig:getClientConfig') return { accessToken: 'fake-access-token', project: 'p', region: 'r', zone: 'z', id: 'x' };
+        if (args.token === 'gcp:organizations/getClientConfig:getClientConfig')
+          return { accessToken: 'fake-access-token', project: 'p', region: 'r', zone: 'z', id: 'x' };
         throw new Error(`unexpected invoke ${args.token}`);
       },
     },
@@ -124,12 +125,17 @@ export async function runProgram(config: Record<string, string>, secretKeys: str
 
 /** Whether a resource input arrived marked secret (the mock monitor keeps Pulumi's secret wrapper). */
 export function isSecretInput(value: unknown): value is { value: unknown } {
-  return typeof value === 'object' && value !== null && (value as Record<string, unknown>)[specialSigKey] === specialSecretSig;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<string, unknown>)[specialSigKey] === specialSecretSig
+  );
 }
 
 /** An Output's value (and the values inside arrays and objects); plain values as they are. */
 async function resolve(value: unknown): Promise<unknown> {
-  if (pulumi.Output.isInstance(value)) return new Promise((done) => (value as pulumi.Output<unknown>).apply((v) => done(v)));
+  if (pulumi.Output.isInstance(value))
+    return new Promise((done) => (value as pulumi.Output<unknown>).apply((v) => done(v)));
   if (Array.isArray(value)) return Promise.all(value.map(resolve));
   return value;
 }

@@ -8,7 +8,8 @@ import { openQueue } from '../../lib/queue';
 
 async function main(): Promise<void> {
   const [url, leaseSeconds, mode] = process.argv.slice(2);
-  if (!url || !leaseSeconds || (mode !== 'delete' && mode !== 'keep')) throw new Error('usage: queueRacer URL LEASE_SECONDS delete|keep');
+  if (!url || !leaseSeconds || (mode !== 'delete' && mode !== 'keep'))
+    throw new Error('usage: queueRacer URL LEASE_SECONDS delete|keep');
   const queue = await openQueue(url);
   process.stdout.write('ready\n');
   await new Promise<void>((resolve) => {

@@ -34,7 +34,9 @@ export class WorkerProcess {
       for (const line of lines) if (line.trim() !== '') this.logs.push(parseLine(line));
     });
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve((this.exit = { code, signal }))));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => resolve((this.exit = { code, signal }))),
+    );
   }
 
   get pid(): number {
@@ -55,8 +57,12 @@ export class WorkerProcess {
     for (;;) {
       const line = this.logs.find(match);
       if (line) return line;
-      if (!this.running) throw new Error(`worker ${this.pid} exited (${JSON.stringify(this.exit)}) without logging the line\n${this.describe()}`);
-      if (Date.now() > deadline) throw new Error(`worker ${this.pid} did not log the line within ${timeoutMs} ms\n${this.describe()}`);
+      if (!this.running)
+        throw new Error(
+          `worker ${this.pid} exited (${JSON.stringify(this.exit)}) without logging the line\n${this.describe()}`,
+        );
+      if (Date.now() > deadline)
+        throw new Error(`worker ${this.pid} did not log the line within ${timeoutMs} ms\n${this.describe()}`);
       await sleep(50);
     }
   }
@@ -75,7 +81,10 @@ export class WorkerProcess {
   }
 
   describe(): string {
-    const tail = this.logs.slice(-15).map((line) => JSON.stringify(line)).join('\n');
+    const tail = this.logs
+      .slice(-15)
+      .map((line) => JSON.stringify(line))
+      .join('\n');
     return `--- last log lines ---\n${tail}\n--- stderr ---\n${this.stderr.slice(-3000)}`;
   }
 }
@@ -141,7 +150,12 @@ export function countRecords(dir: string, event: 'start' | 'done'): number {
 }
 
 /** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -12,7 +12,16 @@ import { createQueue, openQueue, Queue } from '../../lib/queue';
 import { encodeTask, TaskKey } from '../../lib/queue/message';
 import type { DeadLetter, LeasedTask } from '../../lib/queue/types';
 import { freePort, useFauxqs } from './fauxqs';
-import { countRecords, eventually, executions, FIXTURE_TASKS, killAllWorkers, spawnWorker, startWorker, WorkerProcess } from './workerProcess';
+import {
+  countRecords,
+  eventually,
+  executions,
+  FIXTURE_TASKS,
+  killAllWorkers,
+  spawnWorker,
+  startWorker,
+  WorkerProcess,
+} from './workerProcess';
 
 let serial = 0;
 
@@ -32,7 +41,9 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
       dir = mkdtempSync(path.join(tmpdir(), 'worker-test-'));
       const name = `worker-test-${process.pid}-${++serial}`;
       // maxReceiveCount well above --max-attempts: the worker dead-letters, not SQS's redrive.
-      url = await createQueue(backend === 'fq' ? `fq://${path.join(dir, 'queue')}` : `sqs://${name}`, { maxReceiveCount: 100 });
+      url = await createQueue(backend === 'fq' ? `fq://${path.join(dir, 'queue')}` : `sqs://${name}`, {
+        maxReceiveCount: 100,
+      });
       queue = await openQueue(url);
     });
 
@@ -44,7 +55,15 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
 
     const env = (): Record<string, string> => fauxqs?.server.env ?? {};
     /** Common flags: this queue, outputs under the temp dir, the fixture tasks. */
-    const flags = (...extra: string[]) => ['--queue', url, '--cloudpath', `file://${path.join(dir, 'out')}`, '--tasks', FIXTURE_TASKS, ...extra];
+    const flags = (...extra: string[]) => [
+      '--queue',
+      url,
+      '--cloudpath',
+      `file://${path.join(dir, 'out')}`,
+      '--tasks',
+      FIXTURE_TASKS,
+      ...extra,
+    ];
     const start = (...extra: string[]) => startWorker(flags(...extra), env());
 
     async function insert(key: TaskKey, kwargs: Record<string, unknown>[]): Promise<void> {
@@ -55,11 +74,19 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
 
     /** Leases the one task that should be visible now, polling for at most `withinMs`. */
     async function leaseVisible(withinMs: number): Promise<LeasedTask> {
-      return eventually('the task to be leasable', async () => (await queue.lease({ count: 1, seconds: 30 }))[0], withinMs, 50);
+      return eventually(
+        'the task to be leasable',
+        async () => (await queue.lease({ count: 1, seconds: 30 }))[0],
+        withinMs,
+        50,
+      );
     }
 
     it('runs a task 3.5× longer than its lease exactly once, two workers competing (heartbeat)', async () => {
-      const workers = await Promise.all([start('--lease', '2', '--log-level', 'debug'), start('--lease', '2', '--log-level', 'debug')]);
+      const workers = await Promise.all([
+        start('--lease', '2', '--log-level', 'debug'),
+        start('--lease', '2', '--log-level', 'debug'),
+      ]);
       await insert(['fixtures', 'sleep'], [sleepTask('long', 7000)]);
       await eventually('the task to finish', () => executions(dir, 'long', 'done').length > 0, 30_000);
       await eventually('the queue to be empty', () => queue.isEmpty(), 10_000);
@@ -72,10 +99,16 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
       assert.ok(renewals.length >= 6, `${renewals.length} renewals`);
       for (const worker of workers) worker.signal('SIGTERM');
       const exits = await Promise.all(workers.map((worker) => worker.waitForExit()));
-      assert.deepEqual(exits.map((exit) => exit.code), [0, 0]);
+      assert.deepEqual(
+        exits.map((exit) => exit.code),
+        [0, 0],
+      );
       const succeeded = workers.map((worker) => Number(worker.summary()?.succeeded));
       assert.deepEqual(succeeded.sort(), [0, 1]);
-      assert.ok(workers.every((worker) => !worker.logs.some((line) => line.severity === 'ERROR')), 'no errors logged');
+      assert.ok(
+        workers.every((worker) => !worker.logs.some((line) => line.severity === 'ERROR')),
+        'no errors logged',
+      );
     });
 
     it('on SIGTERM lets a running task finish within the grace period; /healthz turns 503', async () => {
@@ -136,7 +169,10 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
 
     it('kill -9 during 300 tasks: restarted workers finish every task; only killed in-flight ones ran twice', async () => {
       const total = 300;
-      await insert(['fixtures', 'sleep'], Array.from({ length: total }, (_, i) => sleepTask(`k${i}`, 30)));
+      await insert(
+        ['fixtures', 'sleep'],
+        Array.from({ length: total }, (_, i) => sleepTask(`k${i}`, 30)),
+      );
       const args = ['--lease', '2', '--concurrency', '2', '--exit-when-empty'];
       const first = await Promise.all([start(...args), start(...args)]);
       const killed = new Set<number>();
@@ -155,7 +191,8 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
         const starts = executions(dir, `k${i}`, 'start');
         assert.ok(executions(dir, `k${i}`, 'done').length >= 1, `task k${i} finished`);
         // Every execution but the last was cut short by a kill (or finished but was not yet deleted).
-        for (const run of starts.slice(0, -1)) assert.ok(killed.has(run.pid), `task k${i} ran twice though pid ${run.pid} was not killed`);
+        for (const run of starts.slice(0, -1))
+          assert.ok(killed.has(run.pid), `task k${i} ran twice though pid ${run.pid} was not killed`);
         if (starts.length > 1) ranTwice++;
       }
       assert.ok(ranTwice <= 2 * 2, `${ranTwice} tasks ran twice; at most 2 killed workers × 2 in flight may`);
@@ -166,29 +203,54 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
 
     it('dead-letters a poison task after --max-attempts and bad messages at once, while the rest finish', async () => {
       const otherOutputs = path.join(dir, 'elsewhere');
-      await insert(['fixtures', 'sleep'], [1, 2, 3, 4, 5].map((i) => sleepTask(`ok${i}`, 10)));
+      await insert(
+        ['fixtures', 'sleep'],
+        [1, 2, 3, 4, 5].map((i) => sleepTask(`ok${i}`, 10)),
+      );
       await insert(['fixtures', 'poison'], [{ dir, name: 'poison', message: 'poisoned on purpose' }]);
-      await insert(['fixtures', 'echo'], [{ name: 'here', value: 1 }, { name: 'there', value: 2, cloudpath: `file://${otherOutputs}` }]);
+      await insert(
+        ['fixtures', 'echo'],
+        [
+          { name: 'here', value: 1 },
+          { name: 'there', value: 2, cloudpath: `file://${otherOutputs}` },
+        ],
+      );
       await insert(['fixtures', 'echo'], [{ name: 'bad', value: 'not a number' }]);
       await insert(['fixtures', 'missing'], [{ name: 'unknown' }]);
       assert.equal(await queue.insert(['{"this is": "not a task"}']), 1);
 
-      const worker = spawnWorker(flags('--max-attempts', '3', '--max-retry-delay', '1', '--lease', '10', '--exit-when-empty'), env());
+      const worker = spawnWorker(
+        flags('--max-attempts', '3', '--max-retry-delay', '1', '--lease', '10', '--exit-when-empty'),
+        env(),
+      );
       const exit = await worker.waitForExit(45_000);
       assert.equal(exit.code, 0, worker.describe());
 
-      assert.deepEqual(executions(dir, 'poison', 'start').map((run) => run.attempt), [1, 2, 3]);
+      assert.deepEqual(
+        executions(dir, 'poison', 'start').map((run) => run.attempt),
+        [1, 2, 3],
+      );
       for (let i = 1; i <= 5; i++) assert.equal(executions(dir, `ok${i}`, 'done').length, 1);
-      const here = JSON.parse(readFileSync(path.join(dir, 'out', 'echo', 'here.json'), 'utf8')) as { params: unknown; attempt: number };
+      const here = JSON.parse(readFileSync(path.join(dir, 'out', 'echo', 'here.json'), 'utf8')) as {
+        params: unknown;
+        attempt: number;
+      };
       assert.deepEqual(here.params, { name: 'here', value: 1 });
       assert.equal(here.attempt, 1);
       // The message's own cloudpath wins over CF_CLOUDPATH.
-      assert.deepEqual((JSON.parse(readFileSync(path.join(otherOutputs, 'echo', 'there.json'), 'utf8')) as { params: unknown }).params, { name: 'there', value: 2 });
+      assert.deepEqual(
+        (JSON.parse(readFileSync(path.join(otherOutputs, 'echo', 'there.json'), 'utf8')) as { params: unknown }).params,
+        { name: 'there', value: 2 },
+      );
 
       const dead: DeadLetter[] = [];
       for await (const letter of queue.listDeadLetters()) dead.push(letter);
       const byReason = new Map(dead.map((letter) => [letter.failure?.reason, letter]));
-      assert.deepEqual([...byReason.keys()].sort(), ['Error', 'InvalidParams', 'MalformedTask', 'UnknownTask'], JSON.stringify(dead, null, 2));
+      assert.deepEqual(
+        [...byReason.keys()].sort(),
+        ['Error', 'InvalidParams', 'MalformedTask', 'UnknownTask'],
+        JSON.stringify(dead, null, 2),
+      );
       const poison = byReason.get('Error')!.failure!;
       assert.equal(poison.message, 'poisoned on purpose');
       assert.equal(poison.attempts, 3);
@@ -198,15 +260,22 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
       assert.match(byReason.get('InvalidParams')!.failure!.message, /value/);
       assert.match(byReason.get('UnknownTask')!.failure!.message, /fixtures\.missing/);
       assert.match(byReason.get('MalformedTask')!.failure!.message, /^malformed task message: /);
-      assert.equal((JSON.parse(byReason.get('MalformedTask')!.body) as Record<string, unknown>)['this is'], 'not a task');
+      assert.equal(
+        (JSON.parse(byReason.get('MalformedTask')!.body) as Record<string, unknown>)['this is'],
+        'not a task',
+      );
 
       const summary = worker.summary()!;
       assert.deepEqual(
-        { succeeded: summary.succeeded, failed: summary.failed, retried: summary.retried, deadLettered: summary.deadLettered },
+        {
+          succeeded: summary.succeeded,
+          failed: summary.failed,
+          retried: summary.retried,
+          deadLettered: summary.deadLettered,
+        },
         { succeeded: 7, failed: 3, retried: 2, deadLettered: 4 },
       );
       assert.equal(await queue.isEmpty(), true);
     });
   });
 }
-
