@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { UserError } from '../lib/cli/options';
+import { UserError } from '../lib/errors';
 import { createQueue, openQueue, Queue } from '../lib/queue';
 import { TaskMessageError } from '../lib/queue/errors';
 import { encodeTask } from '../lib/queue/message';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { TaskMessageError } from '../lib/queue/errors';
 import { decodeTask, formatTaskKey, TaskEnvelope } from '../lib/queue/message';
-import { UserError } from '../lib/cli/options';
+import { UserError } from '../lib/errors';
 import { AnyTaskDefinition, CLOUDPATH_COLUMN } from '../lib/task';
 
 /** A message turned into something runnable. */

@@ -7,7 +7,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 export class FileQueueLayout {
@@ -174,8 +173,4 @@ export function writeFileAtomic(layout: FileQueueLayout, target: string, content
     unlinkIfPresent(tmp);
     throw error;
   }
-}
-
-export function expandHome(p: string): string {
-  return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
 }

@@ -34,7 +34,7 @@ import type {
   Queue,
   QueueCounts,
 } from './types';
-import type { QueueLocation } from './url';
+import type { QueueLocation } from '../urls/queue';
 
 type SqsLocation = Extract<QueueLocation, { kind: 'sqs' }>;
 
