@@ -6,11 +6,12 @@
  * A missing tool skips the test locally with the command that installs it; under CI it fails the
  * test instead, since CI runs that script first and must never skip a suite silently.
  */
-import { execFile } from 'node:child_process';
+import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -123,4 +124,124 @@ export function runPython(code: string, args: readonly string[] = [], timeoutMs 
           : resolve(stdout),
     );
   });
+}
+
+/** A tool server run as a child process in its own process group. */
+export interface ToolProcess {
+  readonly child: ChildProcess;
+  /** Everything it wrote to stdout and stderr so far (for error messages). */
+  output(): string;
+  /** SIGTERM to its whole process group, SIGKILL after `graceMs`; resolves once it has exited. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Process groups still running: killed when this process exits, should an `after` hook not run. */
+const liveGroups = new Set<number>();
+process.once('exit', () => {
+  for (const pid of liveGroups) killGroup(pid, 'SIGKILL');
+});
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Starts `file args...` detached (its own process group, so stop() ends anything it forks). */
+export function spawnTool(file: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): ToolProcess {
+  const child = spawn(file, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
+  const chunks: string[] = [];
+  const keep = (chunk: Buffer) => {
+    chunks.push(chunk.toString('utf8'));
+    if (chunks.length > 200) chunks.splice(0, chunks.length - 200);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  child.once('error', (error) => chunks.push(`spawn failed: ${error.message}`));
+  const pid = child.pid;
+  if (pid !== undefined) {
+    liveGroups.add(pid);
+    void exited.then(() => liveGroups.delete(pid));
+  }
+  return {
+    child,
+    output: () => chunks.join(''),
+    async stop(graceMs = 5_000) {
+      if (pid === undefined || !liveGroups.has(pid)) return exited;
+      killGroup(pid, 'SIGTERM');
+      const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+      liveGroups.delete(pid);
+    },
+  };
+}
+
+/**
+ * Polls `ready` until it resolves true; fails early when the process exits, or after `timeoutMs`,
+ * with the process's output in the message.
+ */
+export async function waitUntilReady(
+  name: string,
+  tool: ToolProcess,
+  ready: () => Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { exitCode, signalCode } = tool.child;
+    if (exitCode !== null || signalCode !== null) {
+      throw new Error(`${name} exited (${exitCode ?? signalCode}) before it was ready:\n${tool.output().slice(-2000)}`);
+    }
+    if (await ready().catch(() => false)) return;
+    if (Date.now() > deadline) {
+      await tool.stop();
+      throw new Error(`${name} was not ready within ${timeoutMs} ms:\n${tool.output().slice(-2000)}`);
+    }
+    await sleep(50);
+  }
+}
+
+/** True when an HTTP GET of `url` answers with a status below 500. */
+export async function httpAnswers(url: string): Promise<boolean> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+  await response.arrayBuffer();
+  return response.status < 500;
+}
+
+/**
+ * Mocha helper: in the enclosing `describe`, requires the tool (skip locally, fail under CI),
+ * starts one server, sets its `env` in this process while the suite runs, and stops it after.
+ */
+export function useToolServer<S extends { readonly env?: Record<string, string>; stop(): Promise<void> }>(
+  name: ToolName,
+  start: () => Promise<S>,
+): { readonly server: S } {
+  const holder: { server?: S } = {};
+  const saved: Record<string, string | undefined> = {};
+  before(async function () {
+    this.timeout(60_000);
+    requireToolOrSkip(this, name);
+    holder.server = await start();
+    for (const [key, value] of Object.entries(holder.server.env ?? {})) {
+      saved[key] = process.env[key];
+      process.env[key] = value;
+    }
+  });
+  after(async () => {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    await holder.server?.stop();
+  });
+  return {
+    get server(): S {
+      if (!holder.server) throw new Error(`${name} is not started yet (use it inside it/before hooks)`);
+      return holder.server;
+    },
+  };
 }
