@@ -56,7 +56,9 @@ describe('file queue: on-disk format', () => {
   });
 
   it('writes task files, journals and counters exactly as python-task-queue does', async () => {
-    const bodies = UUIDS.map((id, i) => encodeTask(['tasks.example', 'count_primes'], { start: i }, `fq://${root}`, id));
+    const bodies = UUIDS.map((id, i) =>
+      encodeTask(['tasks.example', 'count_primes'], { start: i }, `fq://${root}`, id),
+    );
     assert.equal(await queue.insert(bodies), 2);
     for (const [i, id] of UUIDS.entries()) {
       assert.equal(
@@ -161,6 +163,31 @@ describe('file queue: on-disk format', () => {
     await queue.delete(task);
     assert.deepEqual(fs.readdirSync(path.join(root, 'queue')), []);
     assert.equal((await queue.counts()).completed, 1);
+  });
+
+  it('leaves a journal-less task file Python may still be writing for later, then leases it', async () => {
+    await createQueue(`fq://${root}`);
+    const id = UUIDS[0]!;
+    const file = path.join(root, 'queue', `0--${id}.json`);
+    // python-task-queue writes the task file in place, then its journal: caught in between, half written
+    fs.writeFileSync(file, '{"payload": [["m", "f"], [], {"i"');
+    assert.deepEqual(await queue.lease({ count: 1, seconds: 30 }), [], 'a fresh file without a journal waits');
+    assert.equal(fs.existsSync(path.join(root, 'movement', id)), false, 'and nothing was written for it');
+    // Python finishes: the whole body, then the journal
+    const body = encodeTask(['m', 'f'], { i: 1 }, `fq://${root}`, id).body;
+    fs.writeFileSync(file, body);
+    fs.writeFileSync(path.join(root, 'movement', id), `0--${id}.json\n`);
+    const [task] = await queue.lease({ count: 1, seconds: 30 });
+    assert.equal(task?.body, body);
+    await queue.delete(task!);
+    // a journal-less file older than the window (its writer died) is leased as it is
+    const orphan = path.join(root, 'queue', `0--${UUIDS[1]}.json`);
+    fs.writeFileSync(orphan, 'truncated');
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(orphan, old, old);
+    const [late] = await queue.lease({ count: 1, seconds: 30 });
+    assert.equal(late?.id, UUIDS[1]);
+    assert.equal(late?.body, 'truncated');
   });
 
   it('skips files in queue/ that are not task files instead of crashing', async () => {
