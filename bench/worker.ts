@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { createQueue, openQueue } from '../lib/queue';
+import { createQueue, openQueue, QueueMessage } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 import { noopTask } from '../test/fixtures/tasks';
 import { startFauxqs, type FauxqsServer } from '../test/support/fauxqs';
@@ -45,7 +45,7 @@ function scratchDir(backend: Backend): string {
   return fs.mkdtempSync(path.join(parent, 'bench-worker-'));
 }
 
-function bodies(count: number): string[] {
+function bodies(count: number): QueueMessage[] {
   return Array.from({ length: count }, (_, i) => encodeTask(noopTask.key, { i }, 'bench'));
 }
 

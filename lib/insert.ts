@@ -175,7 +175,7 @@ async function checkRows(
           report.add(row, prepared);
           continue;
         }
-        const bytes = Buffer.byteLength(encodeTask(task.key, prepared.kwargs, queueName, SIZING_ID), 'utf8');
+        const bytes = Buffer.byteLength(encodeTask(task.key, prepared.kwargs, queueName, SIZING_ID).body, 'utf8');
         if (bytes > maxBytes) {
           report.add(row, [
             {

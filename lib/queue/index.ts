@@ -3,7 +3,8 @@
  * on-disk layout of the file queue and what each backend can and cannot tell.
  */
 import { FileQueue } from './fileQueue';
-import { createSqsQueue, openSqsQueue } from './sqsQueue';
+import { createSqsQueue } from './sqsAdmin';
+import { openSqsQueue } from './sqsQueue';
 import type { CreateQueueOptions, Queue } from './types';
 import { parseQueueUrl } from '../urls/queue';
 
