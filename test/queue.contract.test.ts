@@ -91,10 +91,7 @@ function queueContract(backend: () => Backend): void {
     assert.equal(await queue.isEmpty(), false);
 
     const leased = await leaseUntil(queue, 25, 30);
-    assert.deepEqual(
-      leased.map((t) => [t.id, t.body]).sort(),
-      bodies.map((m) => [m.id, m.body]).sort(),
-    );
+    assert.deepEqual(leased.map((t) => [t.id, t.body]).sort(), bodies.map((m) => [m.id, m.body]).sort());
     for (const task of leased) {
       assert.equal(task.attempt, 1);
       assert.ok(task.leaseExpiresAt > Date.now() + 20_000, 'lease ends about 30 s from now');

@@ -76,7 +76,10 @@ describe('SQS queue', () => {
       const fresh = await openQueue(url); // the limit is read once per opened queue
       try {
         // bodies of 400 bytes: batches must be cut by size, not only by count
-        assert.equal(await fresh.insert(Array.from({ length: 10 }, (_, i) => ({ id: `t${i}`, body: 'x'.repeat(400) }))), 10);
+        assert.equal(
+          await fresh.insert(Array.from({ length: 10 }, (_, i) => ({ id: `t${i}`, body: 'x'.repeat(400) }))),
+          10,
+        );
         await assert.rejects(
           fresh.insert([
             { id: 'small', body: 'small' },

@@ -86,7 +86,9 @@ describe('worker task registry', () => {
     );
     assert.deepEqual(plain.params, { name: 'a', value: 1 });
     assert.equal(plain.cloudpath, 'file:///x');
-    const declared = registry.parse(encodeTask(['fixtures', 'wants_cloudpath'], { n: 2, cloudpath: 'gs://b/p' }, 'q').body);
+    const declared = registry.parse(
+      encodeTask(['fixtures', 'wants_cloudpath'], { n: 2, cloudpath: 'gs://b/p' }, 'q').body,
+    );
     assert.deepEqual(declared.params, { n: 2, cloudpath: 'gs://b/p' });
   });
 
