@@ -1,34 +1,17 @@
 /**
- * The real python-task-queue for the interop tests. Until the shared tool finder lands
- * (test/support/tools.ts, findTool('python')), this looks for a virtual environment holding
- * task-queue 2.14.3: GKE_BATCH_PTQ_PYTHON, else ~/.cache/gke-batch/scratch-venv-queue/bin/python.
+ * The real python-task-queue for the interop tests: the venv scripts/test-tools.sh builds
+ * (test/python/requirements.txt), found through test/support/tools.ts.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { requireToolOrSkip } from './tools';
 
-const INSTALL =
-  'python3 -m venv ~/.cache/gke-batch/scratch-venv-queue && ~/.cache/gke-batch/scratch-venv-queue/bin/pip install task-queue==2.14.3';
-
-export function ptqPython(): string | undefined {
-  const candidate =
-    process.env.GKE_BATCH_PTQ_PYTHON ??
-    path.join(os.homedir(), '.cache', 'gke-batch', 'scratch-venv-queue', 'bin', 'python');
-  return fs.existsSync(candidate) ? candidate : undefined;
-}
-
-/** Skips the suite, saying how to install python-task-queue, when it is not there. */
+/** The venv's python; skips the suite saying how to install it (fails it under CI=true). */
 export function requirePtq(context: Mocha.Context): string {
-  const python = ptqPython();
-  if (!python) {
-    console.log(`      skipped: python-task-queue not found; install it with: ${INSTALL}`);
-    context.skip();
-  }
-  return python!;
+  return requireToolOrSkip(context, 'python');
 }
-
-export const PTQ_INSTALL_HINT = INSTALL;
 
 export interface PtqRun {
   readonly stdout: string;
