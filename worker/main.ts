@@ -24,10 +24,12 @@ import type { Queue } from '../lib/queue/types';
 import { openStorage } from '../lib/storage';
 import { tasks as projectTasks } from '../tasks';
 import { Backoff, SECOND } from './backoff';
-import { createLogger, isLogLevel, LOG_LEVELS, Logger } from './logger';
+import { createLogger, isLogLevel, LOG_FORMATS, LOG_LEVELS, LogFormat, Logger, wantsPretty } from './logger';
 import { serveMetrics, workerMetrics } from './metrics';
 import { loadTaskModule, TaskRegistry } from './registry';
 import { EXIT_BAD_CONFIG, EXIT_OK, EXIT_STOPPED_BEFORE_DRAINED } from './exitCodes';
+import { WorkerOptionsError } from './options';
+import { installShutdownSignals } from './signals';
 import { Worker } from './worker';
 
 interface WorkerCliOptions extends CommonOptions {
@@ -39,10 +41,10 @@ interface WorkerCliOptions extends CommonOptions {
   tasks?: string;
   maxRetryDelay: string;
   logLevel: string;
+  logFormat: LogFormat;
+  taskTimeout?: string;
+  taskHeapMb?: string;
 }
-
-/** After a second signal, how long releasing may take before the process exits regardless. */
-const FORCED_EXIT_MS = 10 * SECOND;
 
 function command(): Command {
   return addCommonOptions(new Command('worker'))
@@ -76,6 +78,24 @@ function command(): Command {
       ).default('300'),
     )
     .addOption(
+      new Option(
+        '--task-timeout <seconds>',
+        'abort a task running longer, then terminate it: a failed attempt (TQ_TASK_TIMEOUT_SECONDS; default 0, no timeout)',
+      ).env('TQ_TASK_TIMEOUT_SECONDS'),
+    )
+    .addOption(
+      new Option(
+        '--task-heap-mb <mb>',
+        "heap limit of each task's thread; a task exceeding it fails alone (WORKER_TASK_HEAP_MB; default: (memory limit - 256 MB) x 0.75 / concurrency)",
+      ).env('WORKER_TASK_HEAP_MB'),
+    )
+    .addOption(
+      new Option('--log-format <format>', 'json, pretty (for people), or auto: pretty on a terminal')
+        .choices(LOG_FORMATS)
+        .default('auto')
+        .env('LOG_FORMAT'),
+    )
+    .addOption(
       new Option('--log-level <level>', 'lowest log level written')
         .choices(LOG_LEVELS)
         .default('info')
@@ -88,7 +108,18 @@ interface Setup {
   readonly settings: TaskSettings;
   readonly registry: TaskRegistry;
   readonly maxRetryDelaySeconds: number;
+  readonly taskTimeoutSeconds?: number;
+  readonly taskHeapMb?: number;
   readonly log: Logger;
+}
+
+/** An optional whole number from a flag or its environment variable; unset or empty: undefined. */
+function optionalWhole(value: string | undefined, name: string, min: number, example: string): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  if (!/^\d+$/.test(value.trim()) || Number(value) < min) {
+    throw new UserError(`${name}=${JSON.stringify(value)} must be a whole number of at least ${min}, e.g. ${example}`);
+  }
+  return Number(value);
 }
 
 /** Everything that can be wrong with the configuration, checked before touching the queue. */
@@ -112,11 +143,14 @@ function setup(options: WorkerCliOptions): Setup {
     );
   }
   if (!isLogLevel(options.logLevel)) throw new UserError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const timeout = optionalWhole(options.taskTimeout, 'TQ_TASK_TIMEOUT_SECONDS (--task-timeout)', 0, '3600 (0: none)');
   return {
     settings,
     registry,
     maxRetryDelaySeconds: Number(options.maxRetryDelay),
-    log: createLogger({ level: options.logLevel }),
+    taskTimeoutSeconds: timeout === 0 ? undefined : timeout,
+    taskHeapMb: optionalWhole(options.taskHeapMb, 'WORKER_TASK_HEAP_MB (--task-heap-mb)', 16, '2048'),
+    log: createLogger({ level: options.logLevel, pretty: wantsPretty(options.logFormat) }),
   };
 }
 
@@ -158,23 +192,15 @@ async function main(): Promise<number> {
   // Signals: before the worker exists they cancel startup; afterwards they stop it (twice: at once).
   const startup = new AbortController();
   let worker: Worker | undefined;
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    log.info(
-      { signal },
-      signals === 1 ? `received ${signal}: shutting down` : `received ${signal} again: releasing tasks and exiting now`,
-    );
-    startup.abort();
-    void worker?.stop();
-    if (signals === 2)
-      setTimeout(
-        () => process.exit(settings.exitWhenEmpty ? EXIT_STOPPED_BEFORE_DRAINED : EXIT_OK),
-        FORCED_EXIT_MS,
-      ).unref();
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  const signals = installShutdownSignals({
+    log,
+    graceSeconds: settings.graceSeconds,
+    exitCode: () => (settings.exitWhenEmpty ? EXIT_STOPPED_BEFORE_DRAINED : EXIT_OK),
+    onSignal: () => {
+      startup.abort();
+      void worker?.stop();
+    },
+  });
 
   let queue: Queue | undefined;
   try {
@@ -186,20 +212,28 @@ async function main(): Promise<number> {
   }
   if (!queue) return EXIT_OK;
 
-  worker = new Worker({
-    queue,
-    registry,
-    openStorage,
-    defaultCloudpath: settings.cloudpath,
-    log,
-    leaseSeconds: settings.leaseSeconds,
-    maxAttempts: settings.maxAttempts,
-    concurrency: settings.concurrency,
-    graceSeconds: settings.graceSeconds,
-    exitWhenEmpty: settings.exitWhenEmpty,
-    maxRetryDelaySeconds: config.maxRetryDelaySeconds,
-    workerId: `${hostname()}:${process.pid}`,
-  });
+  try {
+    worker = new Worker({
+      queue,
+      registry,
+      defaultCloudpath: settings.cloudpath,
+      log,
+      leaseSeconds: settings.leaseSeconds,
+      maxAttempts: settings.maxAttempts,
+      concurrency: settings.concurrency,
+      graceSeconds: settings.graceSeconds,
+      exitWhenEmpty: settings.exitWhenEmpty,
+      maxRetryDelaySeconds: config.maxRetryDelaySeconds,
+      taskTimeoutSeconds: config.taskTimeoutSeconds,
+      taskHeapMb: config.taskHeapMb,
+      workerId: `${hostname()}:${process.pid}`,
+    });
+  } catch (error) {
+    if (!(error instanceof WorkerOptionsError)) throw error;
+    process.stderr.write(`error: ${error.message}\n`);
+    await queue.close();
+    return EXIT_BAD_CONFIG;
+  }
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   if (settings.metricsPort !== undefined) {
     try {
@@ -214,7 +248,7 @@ async function main(): Promise<number> {
   }
   try {
     await worker.start();
-    if (settings.exitWhenEmpty && signals > 0 && !(await queue.isEmpty().catch(() => false))) {
+    if (settings.exitWhenEmpty && signals() > 0 && !(await queue.isEmpty().catch(() => false))) {
       log.info({ exitCode: EXIT_STOPPED_BEFORE_DRAINED }, 'stopped before the queue was drained');
       return EXIT_STOPPED_BEFORE_DRAINED;
     }
