@@ -30,7 +30,7 @@ export interface WorkerOptions {
   readonly taskTimeoutSeconds?: number;
   /** WORKER_TASK_HEAP_MB: heap limit of each task thread. @defaultValue derived from the memory and the concurrency */
   readonly taskHeapMb?: number;
-  /** After its signal aborts, how long a task may take to return before its thread is terminated. @defaultValue 1000 */
+  /** After its signal aborts, how long a task may take to return before its thread is terminated. @defaultValue 500 */
   readonly terminateAfterAbortMs?: number;
   /** Stop (and resolve `start()`) once the queue holds nothing visible, leased or delayed. @defaultValue false */
   readonly exitWhenEmpty?: boolean;
@@ -107,7 +107,7 @@ export function assertWorkerOptions(options: WorkerOptions): ResolvedWorkerOptio
     graceSeconds: options.graceSeconds ?? 20,
     taskTimeoutSeconds: options.taskTimeoutSeconds,
     taskHeapMb: options.taskHeapMb ?? defaultTaskHeapMb(concurrency),
-    terminateAfterAbortMs: options.terminateAfterAbortMs ?? SECOND,
+    terminateAfterAbortMs: options.terminateAfterAbortMs ?? SECOND / 2,
     exitWhenEmpty,
     maxRetryDelaySeconds: options.maxRetryDelaySeconds ?? 300,
     idleBackoff: options.idleBackoff ?? { baseMs: 100, capMs: 10 * SECOND },
