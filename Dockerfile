@@ -40,7 +40,7 @@ ENV NODE_ENV=production \
     HOME=/tmp \
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 WORKDIR /app
-COPY --from=build /src/dist/worker.js /src/dist/worker.js.map /app/
+COPY --from=build /src/dist/worker.js /src/dist/worker.js.map /src/dist/worker-thread.js /src/dist/worker-thread.js.map /app/
 # Numeric, so Kubernetes' runAsNonRoot can verify it; matches the Deployment's runAsUser.
 USER 10001:10001
 # Exec form, no shell: node is PID 1 and receives SIGTERM itself (the worker drains and releases its

@@ -26,7 +26,7 @@ import {
   settingsFrom,
   workerSettingKeys,
 } from '../lib/cli/options';
-import { settingsToProcessEnv, type TaskSettings } from '../lib/settings';
+import { SETTING_KEYS, SettingKey, settingsToProcessEnv, type TaskSettings } from '../lib/settings';
 import { findTask, insertTable } from '../lib/insert';
 import { watchQueue, plainLinesDisplay, terminalDisplay } from '../lib/ops/watch';
 import { formatCount, formatDuration, formatRate } from '../lib/ops/units';
@@ -77,13 +77,13 @@ async function prepareQueue(settings: TaskSettings): Promise<Queue> {
   return openQueue(settings.queueUrl);
 }
 
+/** Settings each worker process gets from this run (the rest are npm start's own, or would clash). */
+const NOT_FOR_WORKERS: readonly SettingKey[] = ['paramsFile', 'metricsPort', 'exitWhenEmpty'];
+
 /** The environment a worker process needs to see exactly this run's settings. */
 function workerEnv(settings: TaskSettings): NodeJS.ProcessEnv {
-  const { queueUrl, leaseSeconds, cloudpath, maxAttempts, concurrency, graceSeconds, logLevel } = settings;
-  return {
-    ...process.env,
-    ...settingsToProcessEnv({ queueUrl, leaseSeconds, cloudpath, maxAttempts, concurrency, graceSeconds, logLevel }),
-  };
+  const keys = SETTING_KEYS.filter((key) => !NOT_FOR_WORKERS.includes(key));
+  return { ...process.env, ...settingsToProcessEnv(Object.fromEntries(keys.map((key) => [key, settings[key]]))) };
 }
 
 /**

@@ -24,8 +24,32 @@ export interface TaskContext {
   readonly storage: Storage;
   /** Structured logger; lines carry the task id and attempt. */
   readonly log: Logger;
-  /** Fires when the worker is stopping (SIGTERM/SIGINT past the grace period): stop and throw. */
+  /**
+   * Fires when the worker gives the task up: shutdown past the grace period, a lost lease, or the
+   * task timeout (TQ_TASK_TIMEOUT_SECONDS). Stop and throw; a task still running a moment later is
+   * terminated.
+   */
   readonly signal: AbortSignal;
+}
+
+/** Marks errors that retrying cannot fix; checked by brand, so it works across module copies and threads. */
+const PERMANENT = Symbol.for('gke-batch.PermanentError');
+
+/**
+ * Throw this (or a subclass) when retrying cannot help, e.g. the input itself is bad: the worker
+ * dead-letters the task at once, with this error in its failure record, instead of retrying it
+ * up to TQ_MAX_ATTEMPTS times.
+ *
+ *   if (!header.ok) throw new PermanentError(`${params.file} is not a TIFF file`);
+ */
+export class PermanentError extends Error {
+  override name = 'PermanentError';
+  readonly [PERMANENT] = true;
+}
+
+/** True for a `PermanentError`, whichever copy of this module made it. */
+export function isPermanentError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[PERMANENT] === true;
 }
 
 /**

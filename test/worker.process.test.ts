@@ -45,6 +45,14 @@ describe('worker process: configuration errors', function () {
       ],
       [['--queue', `fq://${path.join(dir, 'missing')}`], /file queue .*missing does not exist/],
       [
+        ['--queue', queueUrl, '--task-timeout', 'soon'],
+        /TQ_TASK_TIMEOUT_SECONDS \(--task-timeout\)="soon" must be a whole number/,
+      ],
+      [
+        ['--queue', queueUrl, '--task-heap-mb', '3'],
+        /WORKER_TASK_HEAP_MB \(--task-heap-mb\)="3" must be a whole number of at least 16/,
+      ],
+      [
         ['--queue', queueUrl, '--max-retry-delay', 'never'],
         /--max-retry-delay "never" must be a whole number of seconds/,
       ],
