@@ -34,13 +34,13 @@ function aligned(bytes: Uint8Array): Uint8Array {
   return bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
 }
 
-function checked(name: string, decode: (compressed: Uint8Array) => Uint8Array): Codec {
+function checked(name: string, decode: (compressed: Uint8Array, expected?: number) => Uint8Array): Codec {
   return {
     decode(compressed: Uint8Array): Uint8Array {
       const expected = announcedLength(compressed);
       let decoded: Uint8Array;
       try {
-        decoded = decode(compressed);
+        decoded = decode(compressed, expected);
       } catch (error) {
         throw new CorruptBufferError(`a ${name}-compressed buffer does not decode (${(error as Error).message})`);
       }
@@ -58,9 +58,13 @@ function checked(name: string, decode: (compressed: Uint8Array) => Uint8Array): 
   };
 }
 
-// Neither library is given the announced length as an output size: both would then clip an
-// oversized result to it silently, and the length check below would pass on corrupt data.
-export const lz4FrameCodec: Codec = checked('LZ4_FRAME', (compressed) => lz4Decompress(compressed));
+// lz4js is given one byte more than the announced length as its output size: that bounds the memory
+// a damaged frame can claim, and an oversized result still shows (as announced + 1 bytes) instead of
+// being clipped to the announced length. (The file's structure check has bounded the announced
+// lengths by what the batch's rows need.)
+export const lz4FrameCodec: Codec = checked('LZ4_FRAME', (compressed, expected) =>
+  lz4Decompress(compressed, expected === undefined ? undefined : expected + 1),
+);
 export const zstdCodec: Codec = checked('ZSTD', (compressed) => zstdDecompress(compressed));
 
 /** Registers the decoders (idempotent: the registry keeps one codec per type). */
