@@ -106,6 +106,9 @@ function dataTypeProblem(type: DataType): string | undefined {
 function checkFields(fields: readonly Field[], path: string): void {
   for (const field of fields) {
     const where = `${path}${field.name}`;
+    // flatbuffers decodes names leniently: bytes that are not UTF-8 come out as U+FFFD
+    if (field.name.includes('\ufffd'))
+      throw new IpcError(`the name of column "${where}" is not UTF-8 (or holds U+FFFD)`);
     const problem = dataTypeProblem(field.type);
     if (problem) throw new IpcError(`the schema gives column "${where}" ${problem}, which Arrow does not define`);
     checkFields(field.type.children ?? [], `${where}.`);
