@@ -34,6 +34,7 @@ import { createQueue, openQueue } from '../lib/queue';
 import type { Queue, QueueCounts } from '../lib/queue/types';
 import { parseQueueUrl } from '../lib/urls/queue';
 import { EXIT_STOPPED_BEFORE_DRAINED } from '../lib/exitCodes';
+import { tasks } from '../tasks';
 
 interface RunLocalOptions extends CommonOptions {
   workers: number;
@@ -132,7 +133,7 @@ function summaryLines(
 async function main(): Promise<number> {
   const options = program.parse().opts<RunLocalOptions>();
   const settings = settingsFrom(options);
-  const task = findTask(options.task);
+  const task = findTask(options.task, tasks);
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const started = Date.now();
 

@@ -21,7 +21,6 @@ import { openQueue, parseQueueUrl, type Queue } from './queue';
 import { encodeTask, formatTaskKey } from './queue/message';
 import { openStorage, type Storage } from './storage';
 import type { AnyTaskDefinition } from './task';
-import { tasks } from '../tasks';
 
 /** SQS's default maximum message size; enforced for file queues too, so local runs catch it early. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
@@ -34,8 +33,8 @@ const EXAMPLE_TASK = 'tasks.example.count_primes';
 
 export interface InsertTableOptions {
   readonly settings: TaskSettings;
-  /** Default: the first task in `tasks/index.ts`. */
-  readonly task?: AnyTaskDefinition;
+  /** The task to insert for (the CLI picks it from `tasks/index.ts` with `findTask`). */
+  readonly task: AnyTaskDefinition;
   /** Check and filter, print what would be inserted; never touch the queue. */
   readonly dryRun?: boolean;
   /** How many tasks a dry run returns for display (default 5). */
@@ -74,8 +73,11 @@ export interface InsertSummary {
   readonly firstTasks?: ReadonlyArray<Record<string, unknown>>;
 }
 
-/** The task `--task module.name` names, or the first one in `tasks/index.ts`. */
-export function findTask(name?: string, registry: readonly AnyTaskDefinition[] = tasks): AnyTaskDefinition {
+/**
+ * The task `--task module.name` names in `registry`, or its first one. The CLIs pass `tasks/index.ts`'s
+ * list: this library does not import its callers' tasks.
+ */
+export function findTask(name: string | undefined, registry: readonly AnyTaskDefinition[]): AnyTaskDefinition {
   const names = registry.map((t) => formatTaskKey(t.key));
   if (registry.length === 0) throw new UserError('tasks/index.ts lists no tasks: add yours to its `tasks` array');
   if (name === undefined) return registry[0]!;
@@ -259,7 +261,7 @@ function interrupted(
 export async function insertTable(options: InsertTableOptions): Promise<InsertSummary> {
   const started = Date.now();
   const { settings } = options;
-  const task = options.task ?? findTask();
+  const { task } = options;
   const log = options.log ?? (() => undefined);
   const progress = options.progress ?? {};
   const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
