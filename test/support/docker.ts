@@ -50,12 +50,6 @@ export function probeDockerDaemon(): DaemonProbe {
   }
 }
 
-/** True when running under CI (`CI=true`), where the image tests must run. */
-export function runningInCi(): boolean {
-  const value = process.env.CI;
-  return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
-}
-
 export interface DockerResult {
   readonly stdout: string;
   readonly stderr: string;
