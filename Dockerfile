@@ -12,7 +12,9 @@
 ARG BASE_IMAGE=node:24.20.0-bookworm-slim@sha256:ba849c60be29959425b8734d57b8b4b7d56f98edd9504c9af091d5281095a71e
 
 # The build stage runs on the builder's own platform: its output is plain JavaScript, so an arm64
-# laptop building an amd64 image runs npm ci natively instead of under emulation.
+# laptop building an amd64 image runs npm ci natively instead of under emulation. BuildKit sets
+# BUILDPLATFORM itself; Docker's legacy builder needs --build-arg BUILDPLATFORM=linux/amd64 (or arm64).
+ARG BUILDPLATFORM
 FROM --platform=$BUILDPLATFORM ${BASE_IMAGE} AS build
 WORKDIR /src
 # Only for reaching a private registry or a TLS-inspecting proxy at build time. Both belong to this

@@ -316,10 +316,28 @@ export function hostNpmBuildArgs(): string[] {
   return args;
 }
 
+/** The daemon's platform, e.g. linux/amd64. */
+async function daemonPlatform(): Promise<string> {
+  const { stdout } = await docker(['version', '--format', '{{.Server.Os}}/{{.Server.Arch}}']);
+  return stdout.trim();
+}
+
 /** Builds the project's `Dockerfile` on `baseImage` and tags it; the daemon's layer cache makes rebuilds quick. */
 export async function buildWorkerImage(tag: string, baseImage: string): Promise<void> {
   await docker(
-    ['build', '--quiet', '--tag', tag, '--build-arg', `BASE_IMAGE=${baseImage}`, ...hostNpmBuildArgs(), ROOT],
+    [
+      'build',
+      '--quiet',
+      '--tag',
+      tag,
+      '--build-arg',
+      `BASE_IMAGE=${baseImage}`,
+      // The legacy builder does not set BUILDPLATFORM (BuildKit does): the daemon's own platform.
+      '--build-arg',
+      `BUILDPLATFORM=${await daemonPlatform()}`,
+      ...hostNpmBuildArgs(),
+      ROOT,
+    ],
     {
       timeoutMs: 900_000,
       // The legacy builder: BuildKit is not available with every client/daemon pair here.
