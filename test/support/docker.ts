@@ -90,6 +90,11 @@ export function docker(args: readonly string[], options: DockerOptions = {}): Pr
       const why = signal ? `was killed by ${signal} (timeout?)` : `exited with code ${result.code}`;
       reject(new Error(`docker ${args.join(' ').slice(0, 300)} ${why}:\n${result.stderr.trim().slice(-4000)}`));
     });
+    // A command that exits without reading its input (docker logs, run --detach) closes the pipe:
+    // the EPIPE on our side is no failure of the command, whose exit code says how it went.
+    child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') reject(error);
+    });
     child.stdin.end(options.input ?? '');
   });
 }
