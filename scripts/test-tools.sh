@@ -16,9 +16,9 @@
 #   docker  a Docker daemon for the image tests (scripts/ci-docker.sh; needs root). Skipped with a
 #           note outside CI when no daemon answers and this is not root.
 #
-# Time on the project's 2-core machine: from scratch (empty tools folder, `go clean -cache
-# -modcache`) see FRESH_SECONDS below; cached, see CACHED_SECONDS.
-#   FRESH_SECONDS=TBD CACHED_SECONDS=TBD
+# Time on the project's 2-core machine (shared, load average ≈10 at the time), parts node python go:
+#   from scratch (empty tools folder, GOCACHE and GOMODCACHE, no pip or npm cache): 729 s, almost
+#   all of it compiling the three Go tools; cached: 0.3 s (0.4 s with the docker part).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

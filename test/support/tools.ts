@@ -97,17 +97,36 @@ export function runningInCi(): boolean {
   return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
 }
 
+/** Where the reporter (test/support/reporter.js) finds each skip's reason: a test or a suite → why. */
+const SKIP_REASONS = Symbol.for('gke-batch.skip-reasons');
+type ReasonRegistry = WeakMap<object, string>;
+const registry = globalThis as typeof globalThis & { [SKIP_REASONS]?: ReasonRegistry };
+
 /**
- * For a `before`/`it` hook: the tool's path, or `ctx.skip()` with the reason and the install
- * command (locally), or a thrown error (under CI, where a skip would hide a suite that must run).
+ * `ctx.skip()`, with the reason printed now and listed again by the reporter at the end. In a
+ * `before`/`beforeEach` hook the reason covers the hook's suite; in an `it`, that test.
+ */
+export function skipWithReason(ctx: Mocha.Context, why: string): never {
+  const reasons = (registry[SKIP_REASONS] ??= new WeakMap());
+  const runnable = ctx.test;
+  // Hooks and tests both carry `type` at run time ('hook' | 'test'); the typings declare it on Test only.
+  const isHook = (runnable as { type?: string } | undefined)?.type === 'hook';
+  const owner = isHook ? runnable?.parent : runnable;
+  if (owner) reasons.set(owner, why);
+  process.stdout.write(`      skipped: ${why}\n`);
+  ctx.skip();
+}
+
+/**
+ * For a `before`/`it` hook: the tool's path, or a skip with the reason and the install command
+ * (locally), or a thrown error (under CI, where a skip would hide a suite that must run).
  */
 export function requireToolOrSkip(ctx: Mocha.Context, name: ToolName): string {
   const problem = toolProblem(name);
   if (!problem) return toolPath(name);
   const why = `${problem}: run scripts/test-tools.sh`;
   if (runningInCi()) throw new Error(`CI must run this suite, but ${why}`);
-  process.stdout.write(`      skipped: ${why}\n`);
-  ctx.skip();
+  skipWithReason(ctx, why);
 }
 
 /** Runs a Python snippet in the test venv (`python -c CODE ARGS...`); resolves with its stdout. */
