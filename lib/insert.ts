@@ -16,11 +16,12 @@ import type { TaskSettings } from './settings';
 import { csvKindsFor, checkColumns, MESSAGE_SIZE, PreparedRow, RowPreparer, ValidationReport } from './params/validate';
 import { DEFAULT_CHUNK_ROWS, openTable, ParamTable } from './params/readTable';
 import { startProgress, ProgressOptions } from './params/progress';
+import { CloudpathRegistry } from './params/cloudpaths';
 import { writeExampleParams, EXAMPLE_ROWS } from './params/exampleTable';
 import { openQueue, parseQueueUrl, type Queue } from './queue';
 import { encodeTask, formatTaskKey } from './queue/message';
 import { openStorage, type Storage } from './storage';
-import type { AnyTaskDefinition } from './task';
+import { CLOUDPATH_COLUMN, type AnyTaskDefinition } from './task';
 
 /** SQS's default maximum message size; enforced for file queues too, so local runs catch it early. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
@@ -165,6 +166,7 @@ async function checkRows(
   maxBytes: number,
   chunkRows: number,
   progress: ProgressOptions | false,
+  cloudpaths: CloudpathRegistry,
 ): Promise<number> {
   const report = new ValidationReport();
   const bar = progress === false ? undefined : startProgress('checking', undefined, progress);
@@ -175,6 +177,11 @@ async function checkRows(
         const prepared = preparer.prepare(row);
         if (Array.isArray(prepared)) {
           report.add(row, prepared);
+          continue;
+        }
+        const badCloudpath = cloudpaths.check(prepared.cloudpath, row.row);
+        if (badCloudpath !== undefined) {
+          report.add(row, [{ column: CLOUDPATH_COLUMN, message: badCloudpath }]);
           continue;
         }
         const bytes = Buffer.byteLength(encodeTask(task.key, prepared.kwargs, queueName, SIZING_ID).body, 'utf8');
@@ -237,6 +244,14 @@ async function* rowsToInsert(
   }
 }
 
+/** An error before the first task reached the queue: say so, and that there is nothing to purge. */
+function nothingInserted(error: unknown): UserError {
+  const message = describeError(error);
+  return new UserError(/nothing was inserted/.test(message) ? message : `nothing was inserted: ${message}`, {
+    cause: error,
+  });
+}
+
 function interrupted(
   error: unknown,
   inserted: number,
@@ -273,11 +288,21 @@ export async function insertTable(options: InsertTableOptions): Promise<InsertSu
   checkColumns(table.file, table.columns, task);
   const preparer = new RowPreparer(task, table.columns, settings.cloudpath);
 
-  const queue: Queue | undefined = options.dryRun ? undefined : await openQueue(settings.queueUrl);
+  let queue: Queue | undefined;
+  try {
+    queue = options.dryRun ? undefined : await openQueue(settings.queueUrl);
+  } catch (error) {
+    throw nothingInserted(error);
+  }
   try {
     const queueName = queue?.url ?? plannedQueueName(settings.queueUrl);
     log(`checking ${path.relative('.', table.file) || table.file} (${table.formatName}) against task ${taskName}`);
-    const rows = await checkRows(table, task, preparer, queueName, maxBytes, chunkRows, progress);
+    const cloudpaths = new CloudpathRegistry();
+    const rows = await checkRows(table, task, preparer, queueName, maxBytes, chunkRows, progress, cloudpaths);
+    log(
+      `checking that ${cloudpaths.size.toLocaleString('en-US')} distinct cloudpath${cloudpaths.size === 1 ? ' is' : 's are'} writable`,
+    );
+    await cloudpaths.probe(table.file);
     const checked = Date.now();
 
     const counts = { read: 0, skipped: 0, lastRow: -1 };
@@ -295,8 +320,12 @@ export async function insertTable(options: InsertTableOptions): Promise<InsertSu
         }
       } else {
         const prepared = rowsToInsert(table, task, preparer, chunkRows, counts);
+        let handedOver = 0; // bodies given to the queue: until then, nothing can be on it
         const bodies = (async function* () {
-          for await (const row of prepared) yield encodeTask(task.key, row.kwargs, queue.url);
+          for await (const row of prepared) {
+            handedOver++;
+            yield encodeTask(task.key, row.kwargs, queue.url);
+          }
         })();
         try {
           await queue.insert(bodies, {
@@ -307,7 +336,7 @@ export async function insertTable(options: InsertTableOptions): Promise<InsertSu
             },
           });
         } catch (error) {
-          throw interrupted(error, inserted, rows, counts, queue.url);
+          throw handedOver === 0 ? nothingInserted(error) : interrupted(error, inserted, rows, counts, queue.url);
         }
       }
       show();

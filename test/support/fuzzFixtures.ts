@@ -25,6 +25,7 @@ import { writeTable } from './arrow-tables';
 import type { FuzzFixture } from './fuzz';
 
 export const ARROW_FIXTURES = path.join(__dirname, '..', 'fixtures', 'arrow');
+export const PANDAS_FIXTURES = path.join(__dirname, '..', 'fixtures', 'pandas');
 
 function ourColumns() {
   const item = (type: Int32) => new Field('item', type, true);
@@ -66,6 +67,9 @@ export async function buildFuzzFixtures(dir: string): Promise<FuzzFixture[]> {
   });
   for (const name of readdirSync(ARROW_FIXTURES).sort()) {
     if (/\.(arrow_file|stream|feather)$/.test(name)) fixtures.push({ name, file: path.join(ARROW_FIXTURES, name) });
+  }
+  for (const name of readdirSync(PANDAS_FIXTURES).sort()) {
+    if (/\.(feather|parquet)$/.test(name)) fixtures.push({ name, file: path.join(PANDAS_FIXTURES, name) });
   }
   return fixtures;
 }

@@ -206,6 +206,9 @@ class BatchChecker {
           `buffer ${i} (bytes ${region.offset}–${region.offset + region.length}) lies outside its ${bodyLength}-byte body`,
         );
       if (region.offset < end) this.fail(`buffer ${i} overlaps the one before it`);
+      // the format aligns buffers to 8 bytes, and Arrow C++ refuses files that do not
+      if (region.offset % 8 !== 0)
+        this.fail(`buffer ${i} starts at byte ${region.offset} of its body, not on an 8-byte boundary`);
       if (region.offset - end >= MAX_PADDING)
         this.fail(`buffer ${i} starts ${region.offset - end} bytes after the one before it`);
       end = region.offset + region.length;
