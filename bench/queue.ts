@@ -11,12 +11,11 @@
  */
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createQueue, openQueue } from '../lib/queue';
+import { createQueue, openQueue, QueueMessage } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 import { startFauxqs } from '../test/support/fauxqs';
 
@@ -31,7 +30,7 @@ type Phase = 'fq-bare' | 'fq-ours' | 'sqs-bare' | 'sqs-ours';
 
 const TASK_KEY = ['bench.queue', 'noop'] as const;
 
-function bodies(n: number, queueName: string): string[] {
+function bodies(n: number, queueName: string): QueueMessage[] {
   return Array.from({ length: n }, (_, i) => encodeTask(TASK_KEY, { i }, queueName));
 }
 
@@ -47,15 +46,14 @@ function peakRssMiB(): number {
 function bareFileQueue(root: string, n: number): Measurement {
   const queueDir = path.join(root, 'queue');
   const movementDir = path.join(root, 'movement');
-  for (const dir of [queueDir, movementDir, path.join(root, 'tmp')]) fs.mkdirSync(dir, { recursive: true });
+  for (const dir of [queueDir, movementDir]) fs.mkdirSync(dir, { recursive: true });
   const payloads = bodies(n, root);
 
   let started = performance.now();
-  for (const body of payloads) {
-    const id = randomUUID();
+  for (const { id, body } of payloads) {
     const name = `0--${id}.json`;
-    const tmp = path.join(root, 'tmp', id);
-    // the order the queue module uses: journal, then the task written aside and renamed in
+    const tmp = path.join(root, `.tmp-${id}`);
+    // the order the queue module uses: journal, then the task written aside (in the root) and renamed in
     fs.writeFileSync(path.join(movementDir, id), `${name}\n`, { flag: 'wx' });
     fs.writeFileSync(tmp, body);
     fs.renameSync(tmp, path.join(queueDir, name));
@@ -114,7 +112,11 @@ async function bareSqs(url: string, n: number, concurrency: number): Promise<Mea
         await client.send(
           new SendMessageBatchCommand({
             QueueUrl: url,
-            Entries: batch.map((body, i) => ({ Id: String(i), MessageBody: body })),
+            Entries: batch.map(({ id, body }, i) => ({
+              Id: String(i),
+              MessageBody: body,
+              MessageAttributes: { taskId: { DataType: 'String', StringValue: id } },
+            })),
           }),
         );
       }

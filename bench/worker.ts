@@ -25,7 +25,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { createQueue, openQueue } from '../lib/queue';
+import { createQueue, openQueue, QueueMessage } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 import { noopTask, primesTask } from '../test/fixtures/tasks';
 import { startFauxqs, type FauxqsServer } from '../test/support/fauxqs';
@@ -51,11 +51,11 @@ function scratchDir(backend: Backend): string {
   return fs.mkdtempSync(path.join(parent, 'bench-worker-'));
 }
 
-function bodies(count: number): string[] {
+function bodies(count: number): QueueMessage[] {
   return Array.from({ length: count }, (_, i) => encodeTask(noopTask.key, { i }, 'bench'));
 }
 
-function cpuBodies(count: number, n: number): string[] {
+function cpuBodies(count: number, n: number): QueueMessage[] {
   return Array.from({ length: count }, () => encodeTask(primesTask.key, { n }, 'bench'));
 }
 
@@ -65,7 +65,7 @@ async function runOnce(
   concurrency: number,
   tasks: number,
   sqs?: FauxqsServer,
-  make: (count: number) => string[] = bodies,
+  make: (count: number) => QueueMessage[] = bodies,
 ): Promise<Run> {
   const dir = scratchDir(backend);
   try {

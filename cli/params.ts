@@ -5,7 +5,8 @@
  */
 import { Command } from 'commander';
 import { integerBetween } from '../lib/cli/args';
-import { addCommonOptions, runMain, settingsFrom, UserError, type CommonOptions } from '../lib/cli/options';
+import { addCommonOptions, runMain, settingsFrom, type CommonOptions } from '../lib/cli/options';
+import { UserError } from '../lib/errors';
 import { findTask } from '../lib/insert';
 import { inspectTable, type TableInspection } from '../lib/params/inspect';
 import { csvKindsFor } from '../lib/params/validate';

@@ -5,7 +5,8 @@
  */
 import confirm from '@inquirer/confirm';
 import { Command } from 'commander';
-import { addCommonOptions, runMain, settingsFrom, UserError, type CommonOptions } from '../lib/cli/options';
+import { addCommonOptions, runMain, settingsFrom, type CommonOptions } from '../lib/cli/options';
+import { UserError } from '../lib/errors';
 import { withQueue } from '../lib/ops/session';
 import { formatCount } from '../lib/ops/units';
 

@@ -4,13 +4,11 @@
  * prints the URL for TASKQUEUE_PATH. File queue: the directory layout (`queue/`, `movement/`,
  * `insertions` = 0, ...). Nobody needs the AWS console for this.
  */
-import { Command, Option } from 'commander';
-import { addCommonOptions, runMain, settingsFrom, type CommonOptions } from '../lib/cli/options';
+import { Command } from 'commander';
+import { addCommonOptions, addSettingOptions, runMain, settingsFrom, type CommonOptions } from '../lib/cli/options';
 import { createQueue, parseQueueUrl } from '../lib/queue';
-import { integerBetween } from '../lib/cli/args';
 
 interface CreateOptions extends CommonOptions {
-  maxAttempts?: number;
   json?: boolean;
 }
 
@@ -24,26 +22,23 @@ function redriveReceiveCount(maxAttempts: number): number {
   return maxAttempts + 1;
 }
 
-const program = addCommonOptions(
-  new Command('npm run queue:create --')
-    .description(
-      'Create the queue (SQS: with a dead-letter queue and redrive policy; fq: the directory layout). Safe to run again.',
-    )
-    .addOption(
-      new Option(
-        '--max-attempts <n>',
-        'attempts before a task is dead-lettered (TQ_MAX_ATTEMPTS); SQS redrive is set one above',
-      ).argParser(integerBetween(1, 999)),
-    )
-    .option(
-      '--json',
-      'print one JSON object: {queue, kind, deadLetterQueue, maxAttempts, maxReceiveCount, leaseSeconds}',
-    ),
+const program = addSettingOptions(
+  addCommonOptions(
+    new Command('npm run queue:create --')
+      .description(
+        'Create the queue (SQS: with a dead-letter queue and redrive policy; fq: the directory layout). Safe to run again.',
+      )
+      .option(
+        '--json',
+        'print one JSON object: {queue, kind, deadLetterQueue, maxAttempts, maxReceiveCount, leaseSeconds}',
+      ),
+  ),
+  ['maxAttempts'],
 ).parse();
 
 runMain(async () => {
   const options = program.opts<CreateOptions>();
-  const settings = settingsFrom(options, { TQ_MAX_ATTEMPTS: options.maxAttempts?.toString() });
+  const settings = settingsFrom(options);
   const { maxAttempts, leaseSeconds } = settings;
   const maxReceiveCount = redriveReceiveCount(maxAttempts);
   const url = await createQueue(settings.queueUrl, { maxReceiveCount, visibilityTimeoutSeconds: leaseSeconds });

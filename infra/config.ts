@@ -13,7 +13,7 @@ import { DEFAULT_BACKOFF_LIMIT } from './drainJob';
 import { DEFAULT_COOLDOWN_SECONDS, KEDA_CHART_REPO, KEDA_CHART_VERSION } from './keda';
 import { parseCpuMillis, parseMemoryMiB, quantityHint } from './quantity';
 import { SCALING_MODES } from './scaling';
-import { closest } from './suggest';
+import { closest } from '../lib/suggest';
 
 /** The Pulumi project name, and so the config namespace. */
 export const PROJECT = 'gke-batch';

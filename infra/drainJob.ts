@@ -21,7 +21,7 @@
  */
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { EXIT_BAD_CONFIG, EXIT_STOPPED_BEFORE_DRAINED } from '../worker/exitCodes';
+import { EXIT_BAD_CONFIG, EXIT_STOPPED_BEFORE_DRAINED } from '../lib/exitCodes';
 import { TERMINATION_MARGIN_SECONDS, WorkerContainer, WorkerPodSpec } from './workerPod';
 
 /** The variable that makes the worker exit 0 once the queue is empty (same as `--exit-when-empty`). */

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
-import { ConfigError, loadSettings, SHIPPED_ENV_FILE } from '../lib/config';
+import { ConfigError, loadSettings, SHIPPED_ENV_FILE } from '../lib/settings';
 import { PROJECT, readConfigValues } from './config';
 import { StackConfig, TaskDefaults, validateStackConfig } from './validate';
 

@@ -29,7 +29,7 @@ import { floorTo, formatCpu, parseCpuMillis, parseMemoryMiB } from './quantity';
 import { K8S_NAMES } from './names';
 import { checkScaling, poolTaints, Scaling } from './scaling';
 import { fitOnNode, planWorkers, SizingPlan, SystemOverhead } from './sizing';
-import { didYouMean } from './suggest';
+import { didYouMean } from '../lib/suggest';
 
 /** Seconds a spot node's pods get for a graceful shutdown when the VM is preempted (of its 30 s notice). */
 export const SPOT_SHUTDOWN_SECONDS = 15;

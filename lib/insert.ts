@@ -11,8 +11,8 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { UserError } from './cli/options';
-import type { TaskSettings } from './config';
+import { UserError } from './errors';
+import type { TaskSettings } from './settings';
 import { csvKindsFor, checkColumns, MESSAGE_SIZE, PreparedRow, RowPreparer, ValidationReport } from './params/validate';
 import { DEFAULT_CHUNK_ROWS, openTable, ParamTable } from './params/readTable';
 import { startProgress, ProgressOptions } from './params/progress';
@@ -94,7 +94,7 @@ export async function ensureExampleTable(
   task: AnyTaskDefinition,
   log: (line: string) => void,
 ): Promise<void> {
-  const source = settings.sources.TASK_PARAMETER_FILENAME;
+  const source = settings.sources.paramsFile;
   const isDefault = source === 'shipped-default' || source === 'built-in-default';
   if (existsSync(settings.paramsFile) || !isDefault || formatTaskKey(task.key) !== EXAMPLE_TASK) return;
   await writeExampleParams(settings.paramsFile);
@@ -175,7 +175,7 @@ async function checkRows(
           report.add(row, prepared);
           continue;
         }
-        const bytes = Buffer.byteLength(encodeTask(task.key, prepared.kwargs, queueName, SIZING_ID), 'utf8');
+        const bytes = Buffer.byteLength(encodeTask(task.key, prepared.kwargs, queueName, SIZING_ID).body, 'utf8');
         if (bytes > maxBytes) {
           report.add(row, [
             {

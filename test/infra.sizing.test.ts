@@ -24,7 +24,7 @@ import {
   reservedMemoryMiB,
   SYSTEM_PODS_PER_NODE,
 } from '../infra/sizing';
-import { closest, didYouMean, editDistance } from '../infra/suggest';
+import { closest, didYouMean, editDistance } from '../lib/suggest';
 
 const machine = (name: string) => {
   const type = machineType(name);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { UserError } from '../lib/cli/options';
+import { UserError } from '../lib/errors';
 import { createQueue, openQueue, Queue } from '../lib/queue';
 import { TaskMessageError } from '../lib/queue/errors';
 import { encodeTask } from '../lib/queue/message';
@@ -82,11 +82,13 @@ describe('worker task registry', () => {
 
   it('checks parameters with the task schema; the reserved cloudpath goes to the worker unless declared', () => {
     const plain = registry.parse(
-      encodeTask(['fixtures', 'echo'], { name: 'a', value: 1, cloudpath: 'file:///x' }, 'q'),
+      encodeTask(['fixtures', 'echo'], { name: 'a', value: 1, cloudpath: 'file:///x' }, 'q').body,
     );
     assert.deepEqual(plain.params, { name: 'a', value: 1 });
     assert.equal(plain.cloudpath, 'file:///x');
-    const declared = registry.parse(encodeTask(['fixtures', 'wants_cloudpath'], { n: 2, cloudpath: 'gs://b/p' }, 'q'));
+    const declared = registry.parse(
+      encodeTask(['fixtures', 'wants_cloudpath'], { n: 2, cloudpath: 'gs://b/p' }, 'q').body,
+    );
     assert.deepEqual(declared.params, { n: 2, cloudpath: 'gs://b/p' });
   });
 
@@ -101,25 +103,25 @@ describe('worker task registry', () => {
       return 'parsed';
     };
     assert.match(
-      reasonOf(encodeTask(['fixtures', 'gone'], {}, 'q')),
+      reasonOf(encodeTask(['fixtures', 'gone'], {}, 'q').body),
       /^UnknownTask: .*fixtures\.gone.*knows fixtures\.echo, fixtures\.wants_cloudpath/,
     );
     assert.match(
-      reasonOf(encodeTask(['fixtures', 'echo'], { name: 'a' }, 'q')),
+      reasonOf(encodeTask(['fixtures', 'echo'], { name: 'a' }, 'q').body),
       /^InvalidParams: task fixtures\.echo: .*\n.*\n.*at value/,
     );
     assert.match(
-      reasonOf(encodeTask(['fixtures', 'echo'], { name: 'a', value: 1, cloudpath: 7 }, 'q')),
+      reasonOf(encodeTask(['fixtures', 'echo'], { name: 'a', value: 1, cloudpath: 7 }, 'q').body),
       /^InvalidParams: .*"cloudpath" argument must be a string/,
     );
     assert.match(reasonOf('[1, 2]'), /^MalformedTask: /);
     // Strict for messages: a misspelt argument is refused, named, with the nearest known one.
     assert.match(
-      reasonOf(encodeTask(['fixtures', 'echo'], { name: 'a', value: 1, valeu: 2 }, 'q')),
+      reasonOf(encodeTask(['fixtures', 'echo'], { name: 'a', value: 1, valeu: 2 }, 'q').body),
       /^InvalidParams: .*\n✖ unknown argument "valeu" \(did you mean "value"\?\); the task takes name, value$/,
     );
     assert.match(
-      reasonOf(encodeTask(['fixtures', 'echo'], { name: 'a', value: 1, zzzzzzzz: 2 }, 'q')),
+      reasonOf(encodeTask(['fixtures', 'echo'], { name: 'a', value: 1, zzzzzzzz: 2 }, 'q').body),
       /unknown argument "zzzzzzzz"; the task takes name, value$/,
     );
   });

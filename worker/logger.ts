@@ -19,12 +19,6 @@ const SEVERITY: Readonly<Record<Level, string>> = {
   fatal: 'CRITICAL',
 };
 
-export const LOG_LEVELS: readonly Level[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
-
-export function isLogLevel(value: string): value is Level {
-  return (LOG_LEVELS as readonly string[]).includes(value);
-}
-
 export interface LoggerOptions {
   /** Lowest level written; default `info`. */
   readonly level?: Level | 'silent';

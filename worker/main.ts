@@ -12,61 +12,36 @@ import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   addCommonOptions,
+  addSettingOptions,
   CommonOptions,
-  isUserFacingError,
   runMain,
   settingsFrom,
-  UserError,
+  workerSettingKeys,
 } from '../lib/cli/options';
-import type { TaskSettings } from '../lib/config';
+import { isUserFacingError, UserError } from '../lib/errors';
+import { envName, type TaskSettings } from '../lib/settings';
 import { openQueue, QueueError } from '../lib/queue';
 import type { Queue } from '../lib/queue/types';
 import { openStorage } from '../lib/storage';
 import { tasks as projectTasks } from '../tasks';
 import { Backoff, SECOND } from './backoff';
-import { createLogger, isLogLevel, LOG_FORMATS, LOG_LEVELS, LogFormat, Logger, wantsPretty } from './logger';
+import { createLogger, Logger, wantsPretty } from './logger';
 import { serveMetrics, workerMetrics } from './metrics';
 import { loadTaskModule, TaskRegistry } from './registry';
-import { EXIT_BAD_CONFIG, EXIT_OK, EXIT_STOPPED_BEFORE_DRAINED } from './exitCodes';
+import { EXIT_BAD_CONFIG, EXIT_OK, EXIT_STOPPED_BEFORE_DRAINED } from '../lib/exitCodes';
 import { WorkerOptionsError } from './options';
 import { installShutdownSignals } from './signals';
 import { Worker } from './worker';
 
 interface WorkerCliOptions extends CommonOptions {
-  maxAttempts?: string;
-  concurrency?: string;
-  graceSeconds?: string;
-  metricsPort?: string;
-  exitWhenEmpty?: boolean;
   tasks?: string;
   maxRetryDelay: string;
-  logLevel: string;
-  logFormat: LogFormat;
-  taskTimeout?: string;
-  taskHeapMb?: string;
 }
 
 function command(): Command {
-  return addCommonOptions(new Command('worker'))
+  return addSettingOptions(addCommonOptions(new Command('worker')), workerSettingKeys())
     .description(
       'Lease tasks from the queue and run them; renews leases, retries, dead-letters, and shuts down cleanly on SIGTERM/SIGINT.',
-    )
-    .addOption(new Option('--max-attempts <n>', 'attempts before a failing task is dead-lettered (TQ_MAX_ATTEMPTS)'))
-    .addOption(
-      new Option('--concurrency <n>', 'tasks run at once in this process, for I/O-bound tasks (WORKER_CONCURRENCY)'),
-    )
-    .addOption(
-      new Option(
-        '--grace-seconds <s>',
-        'time running tasks get after SIGTERM before they are aborted and released (WORKER_GRACE_SECONDS)',
-      ),
-    )
-    .addOption(new Option('--metrics-port <port>', 'serve /healthz and /metrics on this port (WORKER_METRICS_PORT)'))
-    .addOption(
-      new Option(
-        '--exit-when-empty',
-        'exit 0 once the queue holds nothing visible, leased or delayed (WORKER_EXIT_WHEN_EMPTY=1)',
-      ),
     )
     .addOption(
       new Option('--tasks <module>', 'module exporting `tasks` (default: tasks/index.ts, built into the worker)'),
@@ -77,30 +52,6 @@ function command(): Command {
         'cap on the retry delay of a failed task (5 s, 10 s, 20 s, ... up to this)',
       ).default('300'),
     )
-    .addOption(
-      new Option(
-        '--task-timeout <seconds>',
-        'abort a task running longer, then terminate it: a failed attempt (TQ_TASK_TIMEOUT_SECONDS; default 0, no timeout)',
-      ).env('TQ_TASK_TIMEOUT_SECONDS'),
-    )
-    .addOption(
-      new Option(
-        '--task-heap-mb <mb>',
-        "heap limit of each task's thread; a task exceeding it fails alone (WORKER_TASK_HEAP_MB; default: (memory limit - 256 MB) x 0.75 / concurrency)",
-      ).env('WORKER_TASK_HEAP_MB'),
-    )
-    .addOption(
-      new Option('--log-format <format>', 'json, pretty (for people), or auto: pretty on a terminal')
-        .choices(LOG_FORMATS)
-        .default('auto')
-        .env('LOG_FORMAT'),
-    )
-    .addOption(
-      new Option('--log-level <level>', 'lowest log level written')
-        .choices(LOG_LEVELS)
-        .default('info')
-        .env('LOG_LEVEL'),
-    )
     .showHelpAfterError();
 }
 
@@ -108,49 +59,28 @@ interface Setup {
   readonly settings: TaskSettings;
   readonly registry: TaskRegistry;
   readonly maxRetryDelaySeconds: number;
-  readonly taskTimeoutSeconds?: number;
-  readonly taskHeapMb?: number;
   readonly log: Logger;
-}
-
-/** An optional whole number from a flag or its environment variable; unset or empty: undefined. */
-function optionalWhole(value: string | undefined, name: string, min: number, example: string): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  if (!/^\d+$/.test(value.trim()) || Number(value) < min) {
-    throw new UserError(`${name}=${JSON.stringify(value)} must be a whole number of at least ${min}, e.g. ${example}`);
-  }
-  return Number(value);
 }
 
 /** Everything that can be wrong with the configuration, checked before touching the queue. */
 function setup(options: WorkerCliOptions): Setup {
-  const settings = settingsFrom(options, {
-    TQ_MAX_ATTEMPTS: options.maxAttempts,
-    WORKER_CONCURRENCY: options.concurrency,
-    WORKER_GRACE_SECONDS: options.graceSeconds,
-    WORKER_METRICS_PORT: options.metricsPort,
-    WORKER_EXIT_WHEN_EMPTY: options.exitWhenEmpty ? '1' : undefined,
-  });
+  const settings = settingsFrom(options);
   const registry = options.tasks ? loadTaskModule(options.tasks) : new TaskRegistry(projectTasks, 'tasks/index.ts');
   try {
     openStorage(settings.cloudpath);
   } catch (error) {
-    throw new UserError(`CF_CLOUDPATH=${JSON.stringify(settings.cloudpath)}: ${(error as Error).message}`);
+    throw new UserError(`${envName('cloudpath')}=${JSON.stringify(settings.cloudpath)}: ${(error as Error).message}`);
   }
   if (!/^\d+$/.test(options.maxRetryDelay)) {
     throw new UserError(
       `--max-retry-delay ${JSON.stringify(options.maxRetryDelay)} must be a whole number of seconds, e.g. 300`,
     );
   }
-  if (!isLogLevel(options.logLevel)) throw new UserError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  const timeout = optionalWhole(options.taskTimeout, 'TQ_TASK_TIMEOUT_SECONDS (--task-timeout)', 0, '3600 (0: none)');
   return {
     settings,
     registry,
     maxRetryDelaySeconds: Number(options.maxRetryDelay),
-    taskTimeoutSeconds: timeout === 0 ? undefined : timeout,
-    taskHeapMb: optionalWhole(options.taskHeapMb, 'WORKER_TASK_HEAP_MB (--task-heap-mb)', 16, '2048'),
-    log: createLogger({ level: options.logLevel, pretty: wantsPretty(options.logFormat) }),
+    log: createLogger({ level: settings.logLevel, pretty: wantsPretty(settings.logFormat) }),
   };
 }
 
@@ -207,7 +137,7 @@ async function main(): Promise<number> {
     queue = await openQueuePatiently(settings.queueUrl, log, startup.signal);
   } catch (error) {
     if (!isUserFacingError(error)) throw error;
-    process.stderr.write(`error: TASKQUEUE_PATH=${settings.queueUrl}: ${error.message}\n`);
+    process.stderr.write(`error: ${envName('queueUrl')}=${settings.queueUrl}: ${error.message}\n`);
     return EXIT_BAD_CONFIG;
   }
   if (!queue) return EXIT_OK;
@@ -224,8 +154,8 @@ async function main(): Promise<number> {
       graceSeconds: settings.graceSeconds,
       exitWhenEmpty: settings.exitWhenEmpty,
       maxRetryDelaySeconds: config.maxRetryDelaySeconds,
-      taskTimeoutSeconds: config.taskTimeoutSeconds,
-      taskHeapMb: config.taskHeapMb,
+      taskTimeoutSeconds: settings.taskTimeoutSeconds === 0 ? undefined : settings.taskTimeoutSeconds,
+      taskHeapMb: settings.taskHeapMb,
       workerId: `${hostname()}:${process.pid}`,
     });
   } catch (error) {
@@ -240,7 +170,7 @@ async function main(): Promise<number> {
       metrics = await serveMetrics(worker, workerMetrics(worker), settings.metricsPort);
     } catch (error) {
       process.stderr.write(
-        `error: WORKER_METRICS_PORT=${settings.metricsPort}: cannot listen (${(error as Error).message}); pick a free port or unset it\n`,
+        `error: ${envName('metricsPort')}=${settings.metricsPort}: cannot listen (${(error as Error).message}); pick a free port or unset it\n`,
       );
       await queue.close();
       return EXIT_BAD_CONFIG;

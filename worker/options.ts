@@ -4,7 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { MAX_LEASE_SECONDS } from '../lib/config';
+import { MAX_LEASE_SECONDS } from '../lib/settings/table';
 import type { Queue } from '../lib/queue/types';
 import { BackoffPolicy, SECOND } from './backoff';
 import type { Logger } from './logger';

@@ -20,7 +20,7 @@ import {
   Schema,
 } from 'apache-arrow';
 import { parse as parseCsv, CsvError } from 'csv-parse';
-import { UserError } from '../cli/options';
+import { UserError } from '../errors';
 import { CorruptBufferError } from './codecs'; // importing it registers the LZ4/ZSTD decoders
 import { CellError, compileColumn, CompiledColumn, JsonValue, UnsupportedTypeError } from './convert';
 

@@ -3,15 +3,16 @@
  * on-disk layout of the file queue and what each backend can and cannot tell.
  */
 import { FileQueue } from './fileQueue';
-import { createSqsQueue, openSqsQueue } from './sqsQueue';
+import { createSqsQueue } from './sqsAdmin';
+import { openSqsQueue } from './sqsQueue';
 import type { CreateQueueOptions, Queue } from './types';
-import { parseQueueUrl } from './url';
+import { parseQueueUrl } from '../urls/queue';
 
 export * from './types';
 export { QueueError, TaskMessageError } from './errors';
 export type { QueueErrorCode, TaskMessageErrorReason } from './errors';
-export { parseQueueUrl } from './url';
-export type { QueueLocation } from './url';
+export { parseQueueUrl } from '../urls/queue';
+export type { QueueLocation } from '../urls/queue';
 
 /** Opens a queue; does not create it (file queues are created on first insert, like python-task-queue). */
 export async function openQueue(url: string): Promise<Queue> {

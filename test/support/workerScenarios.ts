@@ -319,7 +319,7 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
       );
       await insert(['fixtures', 'echo'], [{ name: 'bad', value: 'not a number' }]);
       await insert(['fixtures', 'missing'], [{ name: 'unknown' }]);
-      assert.equal(await queue.insert(['{"this is": "not a task"}']), 1);
+      assert.equal(await queue.insert([{ id: 'not-a-task', body: '{"this is": "not a task"}' }]), 1);
 
       const worker = spawnWorker(
         flags('--max-attempts', '3', '--max-retry-delay', '1', '--lease', '10', '--exit-when-empty'),

@@ -9,7 +9,7 @@
  * resolve against the current directory.
  */
 import path from 'node:path';
-import { StorageError } from './errors';
+import { StorageError } from '../storage/errors';
 
 export type Cloudpath =
   | { readonly scheme: 'file'; readonly dir: string; readonly url: string }

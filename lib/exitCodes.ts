@@ -1,4 +1,7 @@
-/** The worker's exit codes (docs/worker.md), shared with the local runner and the drain Job's pod failure policy. */
+/**
+ * The worker process's exit codes (docs/worker.md): a contract between the worker, the local runner
+ * (npm start) and the drain Job's pod failure policy, so it lives in lib/ where all three can read it.
+ */
 
 /** Stopped cleanly; with --exit-when-empty: the queue is drained. */
 export const EXIT_OK = 0;
