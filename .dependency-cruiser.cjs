@@ -43,8 +43,9 @@ module.exports = {
     {
       name: 'tasks-only-from-entry-points',
       severity: 'error',
-      comment: 'Only the entry points (index.ts, cli/*.ts, worker/main.ts) and the test/bench harness import tasks/.',
-      from: { pathNot: '^(index\\.ts|cli/[^/]+\\.ts|worker/main\\.ts|tasks/|test/|bench/|scripts/)' },
+      comment:
+        "Only the entry points (index.ts, cli/*.ts, worker/main.ts, and worker/thread.ts, the task threads' entry) and the test/bench harness import tasks/.",
+      from: { pathNot: '^(index\\.ts|cli/[^/]+\\.ts|worker/(main|thread)\\.ts|tasks/|test/|bench/|scripts/)' },
       to: { path: '^tasks/' },
     },
     {
