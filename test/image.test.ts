@@ -155,8 +155,8 @@ describe('worker container image (real Docker daemon)', function () {
     const inBase = new Set(baseFiles);
     assert.deepEqual(
       files.filter((file) => !inBase.has(file)).sort(),
-      ['/app/', '/app/worker.js', '/app/worker.js.map'],
-      'the final stage adds exactly the bundle and its source map',
+      ['/app/', '/app/worker-thread.js', '/app/worker-thread.js.map', '/app/worker.js', '/app/worker.js.map'],
+      "the final stage adds exactly the bundle (main and task threads' entry) and its source maps",
     );
     const forbidden =
       /\/node_modules\/(@pulumi|typescript|mocha|esbuild|@esbuild|tsx|fauxqs)\/|(^|\/)\.env$|\.env$|Pulumi\.[^/]*\.ya?ml$|\/\.pulumi\/|\/\.git\/|package-lock\.json$/;

@@ -59,8 +59,6 @@ interface Setup {
   readonly settings: TaskSettings;
   readonly registry: TaskRegistry;
   readonly maxRetryDelaySeconds: number;
-  readonly taskTimeoutSeconds?: number;
-  readonly taskHeapMb?: number;
   readonly log: Logger;
 }
 
@@ -82,8 +80,6 @@ function setup(options: WorkerCliOptions): Setup {
     settings,
     registry,
     maxRetryDelaySeconds: Number(options.maxRetryDelay),
-    taskTimeoutSeconds: settings.taskTimeoutSeconds === 0 ? undefined : settings.taskTimeoutSeconds,
-    taskHeapMb: settings.taskHeapMb,
     log: createLogger({ level: settings.logLevel, pretty: wantsPretty(settings.logFormat) }),
   };
 }
@@ -158,8 +154,8 @@ async function main(): Promise<number> {
       graceSeconds: settings.graceSeconds,
       exitWhenEmpty: settings.exitWhenEmpty,
       maxRetryDelaySeconds: config.maxRetryDelaySeconds,
-      taskTimeoutSeconds: config.taskTimeoutSeconds,
-      taskHeapMb: config.taskHeapMb,
+      taskTimeoutSeconds: settings.taskTimeoutSeconds === 0 ? undefined : settings.taskTimeoutSeconds,
+      taskHeapMb: settings.taskHeapMb,
       workerId: `${hostname()}:${process.pid}`,
     });
   } catch (error) {

@@ -2,12 +2,12 @@
  * The tasks a worker can run, looked up by their python-task-queue `[module, name]` key, and the
  * parsing of a message into a call: envelope → registered task → parameters checked by its schema.
  */
-import { distance } from 'fastest-levenshtein';
 import path from 'node:path';
 import { z } from 'zod';
 import { TaskMessageError } from '../lib/queue/errors';
 import { decodeTask, formatTaskKey, TaskEnvelope } from '../lib/queue/message';
 import { UserError } from '../lib/errors';
+import { closest } from '../lib/suggest';
 import { AnyTaskDefinition, CLOUDPATH_COLUMN } from '../lib/task';
 
 /** A message turned into something runnable. */
@@ -103,7 +103,7 @@ function describeIssues(error: z.ZodError, known: readonly string[]): string {
       continue;
     }
     for (const key of issue.keys) {
-      const near = nearest(key, known);
+      const near = closest(key, known);
       lines.push(
         `✖ unknown argument ${JSON.stringify(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; the task takes ${known.join(', ')}`,
       );
@@ -111,17 +111,6 @@ function describeIssues(error: z.ZodError, known: readonly string[]): string {
   }
   if (rest.length > 0) lines.push(z.prettifyError(new z.ZodError(rest)));
   return lines.join('\n');
-}
-
-/** The known name closest to `key`, if it is close enough to be a typo. */
-function nearest(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of known) {
-    const d = distance(key.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
-  }
-  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
 }
 
 function definitionProblem(value: unknown): string | undefined {

@@ -25,20 +25,23 @@ import {
 
 let serial = 0;
 
-/** Probes GET /healthz every 50 ms while `keepGoing()`; resolves with the slowest answer's time. */
-async function probeWhile(port: number, keepGoing: () => boolean): Promise<{ max: number; count: number }> {
-  let max = 0;
-  let count = 0;
+/** Probes GET /healthz every 50 ms while `keepGoing()`; resolves with the 95th percentile and slowest answer times. */
+async function probeWhile(
+  port: number,
+  keepGoing: () => boolean,
+): Promise<{ p95: number; max: number; count: number }> {
+  const times: number[] = [];
   while (keepGoing()) {
     const sent = performance.now();
     const response = await fetch(`http://127.0.0.1:${port}/healthz`);
     await response.text();
     assert.equal(response.status, 200);
-    max = Math.max(max, performance.now() - sent);
-    count++;
+    times.push(performance.now() - sent);
     await sleep(50);
   }
-  return { max: Math.round(max), count };
+  times.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0);
+  return { p95: at(0.95), max: at(1), count: times.length };
 }
 
 /**
@@ -113,10 +116,12 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
         10_000,
         20,
       );
-      // The task never yields, yet the worker running it answers its probe at once, throughout.
-      const slowest = await probeWhile(ports[runner]!, () => executions(dir, 'busy', 'done').length === 0);
-      assert.ok(slowest.max < 100, `/healthz took up to ${slowest.max} ms (${slowest.count} probes)`);
-      assert.ok(slowest.count >= 20, `${slowest.count} probes`);
+      // The task never yields, yet the worker running it answers its probe at once, throughout (a
+      // task on the main thread made it wait seconds). The bounds leave room for a shared machine.
+      const probes = await probeWhile(ports[runner]!, () => executions(dir, 'busy', 'done').length === 0);
+      const seen = `/healthz p95 ${probes.p95} ms, slowest ${probes.max} ms (${probes.count} probes)`;
+      assert.ok(probes.p95 < 100 && probes.max < 1000, seen);
+      assert.ok(probes.count >= 20, seen);
       await eventually('the queue to be empty', () => queue.isEmpty(), 10_000);
       // A moment for a second execution's start record to land, had another worker leased it.
       await sleep(1500);
