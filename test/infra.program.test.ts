@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
-import { NODE_ROLES } from '../infra/cluster';
-import { TERMINATION_MARGIN_SECONDS, WORKER_UID } from '../infra/workerPod';
+import { NODE_ROLES } from '../infra/components/cluster';
+import { TERMINATION_MARGIN_SECONDS, WORKER_UID } from '../infra/plan/workerPod';
 import {
   DeclaredResource,
   FAKE_CA,
@@ -199,12 +199,12 @@ describe('infra program: the dev stack', () => {
     const email = `${gsa.inputs.accountId}@my-gcp-project.iam.gserviceaccount.com`;
     const binding = one(dev, T.accountMember);
     assert.equal(binding.role, 'roles/iam.workloadIdentityUser');
-    assert.equal(binding.member, 'serviceAccount:my-gcp-project.svc.id.goog[gke-batch/worker]');
+    assert.equal(binding.member, 'serviceAccount:my-gcp-project.svc.id.goog[batch-workers/worker]');
     assert.equal(binding.serviceAccountId, `projects/my-gcp-project/serviceAccounts/${email}`);
     const ksa = one(dev, T.ksa);
     assert.deepEqual(ksa.metadata, {
       name: 'worker',
-      namespace: 'gke-batch',
+      namespace: 'batch-workers',
       annotations: { 'iam.gke.io/gcp-service-account': email },
     });
     const bucket = one(dev, T.bucketMember);
@@ -256,7 +256,7 @@ describe('infra program: the dev stack', () => {
   it("runs the workers as a hardened, non-root pod on the workers' pool with requests from the sizing plan", () => {
     const job = one(dev, T.job);
     assert.equal(job.metadata.annotations['pulumi.com/skipAwait'], 'true');
-    assert.equal(job.metadata.namespace, 'gke-batch');
+    assert.equal(job.metadata.namespace, 'batch-workers');
     assert.equal(job.spec.parallelism, 30, 'auto: 3 workers/node × 10 nodes');
     const spec = podSpec(dev);
     assert.equal(spec.terminationGracePeriodSeconds, 10 + TERMINATION_MARGIN_SECONDS);
@@ -300,7 +300,7 @@ describe('infra program: the dev stack', () => {
 
   it('exports the cluster, a secret kubeconfig using gke-gcloud-auth-plugin, the sizing and the kubectl commands', () => {
     assert.equal(dev.outputs.clusterName, 'gke-batch-dev');
-    assert.equal(dev.outputs.namespace, 'gke-batch');
+    assert.equal(dev.outputs.namespace, 'batch-workers');
     assert.equal(dev.outputs.workerCount, 30);
     assert.deepEqual(dev.outputs.nodePools, ['system', 'workers']);
     assert.deepEqual(dev.secretOutputs, ['kubeconfig']);
@@ -324,7 +324,7 @@ describe('infra program: the dev stack', () => {
       ),
     );
     assert.ok(
-      watch.includes('kubectl -n gke-batch get pods -l app.kubernetes.io/name=gke-batch-worker -o wide --watch'),
+      watch.includes('kubectl -n batch-workers get pods -l app.kubernetes.io/name=gke-batch-worker -o wide --watch'),
     );
     assert.deepEqual(dev.logs.info, [`plan: ${dev.outputs.plan}`, (dev.outputs.scaling as Inputs).summary]);
     assert.deepEqual(dev.logs.warn, []);

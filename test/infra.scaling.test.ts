@@ -10,40 +10,26 @@ import * as k8s from '@pulumi/kubernetes';
 import path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
+import { createDrainJob } from '../infra/components/drainJob';
+import { parseQueueUrl } from '../lib/urls/queue';
 import {
-  createDrainJob,
   DrainJobArgs,
   drainJobManifest,
   drainJobName,
   EXIT_WHEN_EMPTY_ENV,
   runIdProblem,
   terminationGraceSeconds,
-} from '../infra/drainJob';
-import {
-  checkScalerArgs,
-  Keda,
-  KEDA_CHART_REPO,
-  KEDA_CHART_VERSION,
-  KEDA_INITIAL_REPLICAS,
-  kedaOwnedDeploymentOptions,
-  parseSqsQueueUrl,
-  SqsQueueScaler,
-} from '../infra/keda';
-import { machinePrice } from '../infra/pricing';
-import { SPOT_TAINT } from '../infra/scaling';
-import { validateStackConfig } from '../infra/validate';
-import { Workers } from '../infra/workers';
+} from '../infra/plan/drainJob';
+import { Keda, kedaOwnedDeploymentOptions, SqsQueueScaler } from '../infra/components/keda';
+import { KEDA_CHART_REPO, KEDA_CHART_VERSION, KEDA_INITIAL_REPLICAS } from '../infra/plan/defaults';
+import { checkScalerArgs, parseSqsQueueUrl } from '../infra/plan/keda';
+import { machinePrice } from '../infra/plan/pricing';
+import { SPOT_TAINT } from '../infra/plan/pools';
+import { validateStackConfig } from '../infra/plan/validate';
+import { Workers } from '../infra/components/workers';
 import { DeclaredResource, PROJECT_DIR, ProgramRun, readStackFile, runProgram } from './support/pulumiProgram';
-import {
-  checkScaling,
-  estimateFullScaleCost,
-  FullScaleInput,
-  PoolToPrice,
-  ScalingContext,
-  ScalingInput,
-  scalingSummary,
-  workerNodesFor,
-} from '../infra/scaling';
+import { estimateFullScaleCost, FullScaleInput, PoolToPrice, scalingSummary, workerNodesFor } from '../infra/plan/cost';
+import { checkScaling, ScalingContext, ScalingInput } from '../infra/plan/scaling';
 
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/primes';
 
@@ -338,7 +324,9 @@ describe('infra/scaling: checking the scaling section', () => {
     ...overrides,
   });
   const context: ScalingContext = {
+    queue: parseQueueUrl(QUEUE_URL),
     queueUrl: QUEUE_URL,
+    maxAttempts: 5,
     defaultWorkers: 30,
     capacity: 30,
     workersPerNode: 3,
@@ -363,17 +351,26 @@ describe('infra/scaling: checking the scaling section', () => {
 
   it('continuous mode reads the region and account from the queue URL, and refuses sqs://NAME', () => {
     assert.deepEqual(check(section({ mode: 'continuous' })).scaling?.queue, {
+      url: QUEUE_URL,
       region: 'eu-west-1',
       accountId: '123456789012',
       name: 'primes',
     });
-    const { scaling, problems } = check(section({ mode: 'continuous' }), { ...context, queueUrl: 'sqs://primes' });
+    const { scaling, problems } = check(section({ mode: 'continuous' }), {
+      ...context,
+      queueUrl: 'sqs://primes',
+      queue: parseQueueUrl('sqs://primes'),
+    });
     assert.equal(scaling, undefined);
     assert.deepEqual(problems, [
-      "scaling.mode continuous: KEDA reads the queue's length and needs its full URL, but queueUrl is sqs://primes; " +
+      "scaling.mode continuous: KEDA reads the queue's length and needs its full AWS URL (with region and account), but queueUrl is sqs://primes; " +
         'set queueUrl https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (npm run queue:create prints it), or use scaling.mode drain',
     ]);
-    assert.deepEqual(check(section({ mode: 'drain' }), { ...context, queueUrl: 'sqs://primes' }).problems, []);
+    assert.deepEqual(
+      check(section({ mode: 'drain' }), { ...context, queueUrl: 'sqs://primes', queue: parseQueueUrl('sqs://primes') })
+        .problems,
+      [],
+    );
   });
 
   it('reports more workers than the pool holds, a zero worker count and a bad run id together', () => {
@@ -711,7 +708,7 @@ describe('infra program: drain mode (the dev stack)', () => {
   it("runs the workers as a work-queue Job on the workers' pool, and nothing of KEDA", () => {
     const job = only(dev, T.job);
     assert.equal(job.metadata.name, 'workers-run-1');
-    assert.equal(job.metadata.namespace, 'gke-batch');
+    assert.equal(job.metadata.namespace, 'batch-workers');
     assert.equal(job.spec.parallelism, 30);
     assert.equal(job.spec.completions, undefined);
     assert.equal(job.spec.backoffLimit, 6);
@@ -740,7 +737,7 @@ describe('infra program: drain mode (the dev stack)', () => {
       /^scaling: drain, up to 30 workers on 10 × e2-standard-4 spot nodes \(3 per node\); ≈ \$0\.\d+\/h at full scale: /,
     );
     assert.ok(dev.logs.info.includes(scaling.summary), 'the summary is logged at preview');
-    assert.ok((dev.outputs.watch as string[]).includes('kubectl -n gke-batch get job workers-run-1 --watch'));
+    assert.ok((dev.outputs.watch as string[]).includes('kubectl -n batch-workers get job workers-run-1 --watch'));
   });
 
   it('starts a new run under a new name, with the workers and backoff limit from the scaling section', async () => {
@@ -805,7 +802,7 @@ describe('infra program: continuous mode', () => {
 
   it("scales the Deployment on the queue with the workers' own AWS Secret, in-flight tasks counted, 0 to maxWorkers", () => {
     const scaled = only(result, T.scaledObject);
-    assert.equal(scaled.metadata.namespace, 'gke-batch');
+    assert.equal(scaled.metadata.namespace, 'batch-workers');
     assert.deepEqual(scaled.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'workers' });
     assert.equal(scaled.spec.minReplicaCount, 0);
     assert.equal(scaled.spec.maxReplicaCount, 20);
@@ -840,7 +837,7 @@ describe('infra program: continuous mode', () => {
       ['continuous', 20, 7, 4],
     );
     assert.match(scaling.summary, /^scaling: continuous, up to 20 workers on 7 × e2-standard-4 spot nodes/);
-    assert.ok((result.outputs.watch as string[]).includes('kubectl -n gke-batch get hpa keda-hpa-workers --watch'));
+    assert.ok((result.outputs.watch as string[]).includes('kubectl -n batch-workers get hpa keda-hpa-workers --watch'));
   });
 
   it('refuses sqs://NAME (KEDA needs the account) before declaring anything', async () => {
@@ -848,7 +845,7 @@ describe('infra program: continuous mode', () => {
     assert.equal(failed.resources.length, 0);
     assert.match(
       failed.error?.message ?? '',
-      /scaling\.mode continuous: KEDA reads the queue's length and needs its full URL, but queueUrl is sqs:\/\/gke-batch-dev/,
+      /scaling\.mode continuous: KEDA reads the queue's length and needs its full AWS URL (with region and account), but queueUrl is sqs:\/\/gke-batch-dev/,
     );
   });
 });

@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { describeKeys, scalarKeys, ScalarKey } from '../infra/config';
-import { StackConfig, TaskDefaults, validateStackConfig, Validation } from '../infra/validate';
+import { describeKeys } from '../infra/plan/parse';
+import { scalarKeys, ScalarKey } from '../infra/plan/schema';
+import { StackConfig, TaskDefaults, validateStackConfig, Validation } from '../infra/plan/validate';
 import { PROJECT_DIR, readStackFile } from './support/pulumiProgram';
 
 /** config/task.env's shipped values: a local file queue and local outputs. */

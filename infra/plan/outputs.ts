@@ -1,8 +1,8 @@
 /** Stack outputs derived from the validated config: the sizing plan, the scaling plan and the commands to watch workers. Pure. */
+import { estimateFullScaleCost, FullScaleInput, scalingSummary } from './cost';
 import { K8S_NAMES, WORKER_APP_LABEL } from './names';
 import { PRICE_SOURCE } from './pricing';
-import { estimateFullScaleCost, FullScaleInput, scalingSummary } from './scaling';
-import type { StackConfig } from './validate';
+import type { StackConfig } from './types';
 
 /** The sizing plan as a stack output: numbers with their units in the names. */
 export function sizingOutput(config: StackConfig) {
