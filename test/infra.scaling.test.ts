@@ -125,9 +125,9 @@ describe('infra/drainJob: the drain-mode Job', () => {
     assert.equal(podTemplate().spec.containers[0].env?.[1].value, '0');
   });
 
-  it('cleans up after a day by default, and Pulumi does not wait for the batch to finish', () => {
+  it('keeps a finished Job (no TTL: a refresh + up must not start a run by itself), and Pulumi does not wait for the batch', () => {
     const job = plainJob(drainArgs());
-    assert.equal(job.spec?.ttlSecondsAfterFinished, 86400);
+    assert.equal(job.spec?.ttlSecondsAfterFinished, undefined);
     assert.equal(plainJob(drainArgs({ ttlSecondsAfterFinished: 600 })).spec?.ttlSecondsAfterFinished, 600);
     assert.equal(job.metadata?.annotations?.['pulumi.com/skipAwait'], 'true');
     assert.equal(
@@ -192,13 +192,21 @@ describe('infra/drainJob: the drain-mode Job', () => {
 
 describe('infra/keda: queue URL and scaler arguments', () => {
   it('reads region, account and name from SQS queue URLs', () => {
-    assert.deepEqual(parseSqsQueueUrl(QUEUE_URL), { region: 'eu-west-1', accountId: '123456789012', name: 'primes' });
-    assert.deepEqual(parseSqsQueueUrl('https://us-east-2.queue.amazonaws.com/123456789012/jobs.fifo'), {
+    assert.deepEqual(parseSqsQueueUrl(QUEUE_URL), {
+      url: QUEUE_URL,
+      region: 'eu-west-1',
+      accountId: '123456789012',
+      name: 'primes',
+    });
+    // The legacy host, as the workers accept it (lib/urls' one grammar).
+    assert.deepEqual(parseSqsQueueUrl('https://us-east-2.queue.amazonaws.com/123456789012/jobs'), {
+      url: 'https://us-east-2.queue.amazonaws.com/123456789012/jobs',
       region: 'us-east-2',
       accountId: '123456789012',
-      name: 'jobs.fifo',
+      name: 'jobs',
     });
     for (const bad of [
+      'https://us-east-2.queue.amazonaws.com/123456789012/jobs.fifo',
       'sqs://primes',
       'fq://./local/queue',
       'https://sqs.eu-west-1.amazonaws.com/primes',
@@ -214,7 +222,7 @@ describe('infra/keda: queue URL and scaler arguments', () => {
     assert.throws(
       () => checkScalerArgs({ queueUrl: 'sqs://primes', maxReplicas: 0, minReplicas: -1, queueLength: 0.5 }),
       (error: Error) =>
-        /queue sqs:\/\/primes is not an SQS queue URL/.test(error.message) &&
+        /queue sqs:\/\/primes is not an AWS SQS queue URL KEDA can watch/.test(error.message) &&
         /minReplicas must be a whole number ≥ 0, got -1/.test(error.message) &&
         /maxReplicas must be a whole number ≥ 1, got 0/.test(error.message) &&
         /queueLength must be a whole number ≥ 1, got 0.5/.test(error.message),
@@ -284,7 +292,10 @@ describe('infra/scaling: full-scale nodes and cost', () => {
       line,
       /worker nodes \$0\.\d{3}\/h, other pools at their minimum \$0\.\d{3}\/h, GKE cluster fee \$0\.100\/h/,
     );
-    assert.match(line, /\(us-central1 list prices as of \d{4}-\d{2}, approximate\)$/);
+    assert.match(
+      line,
+      /\(us-central1 list prices as of \d{4}-\d{2}, approximate; Cloud NAT, egress, Artifact Registry storage and discounts not included\)$/,
+    );
     const onDemand = scalingSummary(input({ workerPool: { ...workers, spot: false }, maxWorkers: 3 }));
     assert.match(onDemand, /up to 3 workers on 1 × e2-standard-4 node \(3 per node\)/);
   });
@@ -309,7 +320,7 @@ describe('infra/scaling: full-scale nodes and cost', () => {
         },
       }),
     );
-    assert.match(line, /approximate; hyperdisk-balanced disks and GPUs not included\)$/);
+    assert.match(line, /discounts not included; hyperdisk-balanced disks and GPUs not included\)$/);
   });
 });
 
@@ -711,7 +722,8 @@ describe('infra program: drain mode (the dev stack)', () => {
     assert.equal(job.metadata.namespace, 'batch-workers');
     assert.equal(job.spec.parallelism, 30);
     assert.equal(job.spec.completions, undefined);
-    assert.equal(job.spec.backoffLimit, 6);
+    // max(6, 2 × 30 workers) + 2 poison tasks × 5 attempts: two OOM-ing tasks never abort the batch.
+    assert.equal(job.spec.backoffLimit, 70);
     const pod = job.spec.template.spec;
     assert.equal(pod.restartPolicy, 'Never');
     assert.equal(pod.terminationGracePeriodSeconds, 20, 'workers.graceSeconds 10 + the release margin');
@@ -845,7 +857,7 @@ describe('infra program: continuous mode', () => {
     assert.equal(failed.resources.length, 0);
     assert.match(
       failed.error?.message ?? '',
-      /scaling\.mode continuous: KEDA reads the queue's length and needs its full AWS URL (with region and account), but queueUrl is sqs:\/\/gke-batch-dev/,
+      /scaling\.mode continuous: KEDA reads the queue's length and needs its full AWS URL \(with region and account\), but queueUrl is sqs:\/\/gke-batch-dev/,
     );
   });
 });

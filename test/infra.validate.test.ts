@@ -299,12 +299,12 @@ describe('infra validate: invalid configs, each with its message', () => {
     [
       'the local file queue from config/task.env',
       (c) => delete c['gke-batch:queueUrl'],
-      "queueUrl fq://./local/queue (from config/task.env): a file queue lives on one machine's disk and cannot be reached by pods on several nodes; create an SQS queue (npm run queue:create -- NAME) and pulumi config set gke-batch:queueUrl sqs://NAME",
+      "queueUrl fq://./local/queue (from config/task.env): a file queue lives on one machine's disk and cannot be reached by pods on several nodes; create an SQS queue (npm run queue:create -- --queue sqs://NAME) and pulumi config set gke-batch:queueUrl sqs://NAME",
     ],
     [
       'a queue URL that is not SQS',
       (c) => (c['gke-batch:queueUrl'] = 'amqp://broker/tasks'),
-      /^queueUrl amqp:\/\/broker\/tasks: is not an SQS queue/,
+      /^queueUrl amqp:\/\/broker\/tasks: queue URL "amqp:\/\/broker\/tasks" has an unknown scheme; use fq:/,
     ],
     [
       'local outputs from config/task.env',

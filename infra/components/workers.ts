@@ -149,10 +149,13 @@ export class Workers extends pulumi.ComponentResource {
     this.awsSecretName = secret.metadata.name;
 
     const continuous = args.scaling.mode === 'continuous';
-    // A hash, not the keys: it changes when they do, and tells nothing about them.
-    const checksum = pulumi
-      .all([args.aws.accessKeyId, args.aws.secretAccessKey])
-      .apply(([id, key]) => createHash('sha256').update(`${id}\0${key}`).digest('hex'));
+    // A hash, not the keys: it changes when they do and reveals nothing of 40 random characters,
+    // so it is shown in plain text (a secret annotation would hide the whole pod spec in diffs).
+    const checksum = pulumi.unsecret(
+      pulumi
+        .all([args.aws.accessKeyId, args.aws.secretAccessKey])
+        .apply(([id, key]) => createHash('sha256').update(`${id}\0${key}`).digest('hex')),
+    );
     this.podTemplate = workerPodTemplate({
       // Drain Jobs cannot change their pod template in place: new pods read the updated Secret anyway.
       annotations: continuous
