@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { NODE_ROLES } from '../infra/components/cluster';
-import { TERMINATION_MARGIN_SECONDS, WORKER_UID } from '../infra/plan/workerPod';
+import { TERMINATION_MARGIN_SECONDS, POD_UID } from '../infra/plan/workerPod';
 import {
   DeclaredResource,
   FAKE_CA,
@@ -264,9 +264,9 @@ describe('infra program: the dev stack', () => {
     assert.ok(spec.terminationGracePeriodSeconds > 10);
     assert.deepEqual(spec.securityContext, {
       runAsNonRoot: true,
-      runAsUser: WORKER_UID,
-      runAsGroup: WORKER_UID,
-      fsGroup: WORKER_UID,
+      runAsUser: POD_UID,
+      runAsGroup: POD_UID,
+      fsGroup: POD_UID,
       seccompProfile: { type: 'RuntimeDefault' },
     });
     const container = workerContainer(dev);
@@ -274,7 +274,7 @@ describe('infra program: the dev stack', () => {
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
       runAsNonRoot: true,
-      runAsUser: WORKER_UID,
+      runAsUser: POD_UID,
       capabilities: { drop: ['ALL'] },
     });
     assert.deepEqual(container.resources, {

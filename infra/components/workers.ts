@@ -40,9 +40,9 @@ export interface WorkersArgs {
   readonly workers: WorkersConfig;
   /** The node pool the workers run on. */
   readonly pool: NodePool;
-  /** TASKQUEUE_PATH: an SQS queue. */
+  /** The queue setting: an SQS queue. */
   readonly queueUrl: string;
-  /** CF_CLOUDPATH. */
+  /** The output location setting. */
   readonly cloudpath: string;
   /** The gs:// bucket of the cloudpath, when outputs go to Cloud Storage. */
   readonly outputBucket?: string;

@@ -25,7 +25,7 @@ export const SPOT_LEASE_WARNING_SECONDS = 60 * 60;
 export const TERMINATION_MARGIN_SECONDS = 10;
 
 /** A fixed non-root uid/gid (the image's USER should match; runAsNonRoot needs a number). */
-export const WORKER_UID = 10001;
+export const POD_UID = 10001;
 
 /** Default size limit of the pod's `/tmp` (an emptyDir on the node's boot disk), and its ephemeral-storage request. */
 export const DEFAULT_TMP_SIZE = '2Gi';

@@ -2,7 +2,7 @@
  * Drain mode: the workers run as a Kubernetes Job in the work-queue pattern.
  *
  * `parallelism` workers start; there is no `completions`: each worker leases tasks until the queue
- * is empty (WORKER_EXIT_WHEN_EMPTY=1) and exits 0. Once one pod has succeeded the Job starts no new
+ * is empty (lib/settings' exitWhenEmpty set to 1) and exits 0. Once one pod has succeeded the Job starts no new
  * pods and completes when the others have finished too; the node pool autoscaler then removes the
  * idle nodes, down to the pool's minimum (0 allowed).
  *
@@ -44,7 +44,7 @@ export interface WorkerPodTemplate {
   readonly annotations?: Readonly<Record<string, string>>;
   /** Pod spec: service account, security context, node selector, tolerations, volumes, ... (`restartPolicy` and `terminationGracePeriodSeconds` are the Job's to set). */
   readonly spec: WorkerPodSpec;
-  /** Name of the container that runs the worker (it gets WORKER_EXIT_WHEN_EMPTY=1). */
+  /** Name of the container that runs the worker (it gets the exit-when-empty setting). */
   readonly workerContainer: string;
 }
 
@@ -59,7 +59,7 @@ export interface DrainJobArgs {
   readonly parallelism: number;
   /** Worker crashes (not node disruptions) tolerated before the Job fails. Default {@link MIN_BACKOFF_LIMIT}; the stack passes defaultBackoffLimit(parallelism, maxAttempts). */
   readonly backoffLimit?: number;
-  /** The worker's WORKER_GRACE_SECONDS; pods get this plus {@link TERMINATION_MARGIN_SECONDS} to stop. */
+  /** The worker's grace setting (seconds); pods get this plus {@link TERMINATION_MARGIN_SECONDS} to stop. */
   readonly graceSeconds: number;
   /**
    * Seconds a finished Job is kept before Kubernetes deletes it. Default: kept (no TTL), because a

@@ -8,6 +8,7 @@
  * values fit together (machine types, sizing, URLs) and reports every problem at once. Pure.
  */
 import { z } from 'zod';
+import { MAX_LEASE_SECONDS, SETTINGS } from '../../lib/settings/table';
 import {
   BACKOFF_PER_WORKER,
   DEFAULT_COOLDOWN_SECONDS,
@@ -149,18 +150,22 @@ export const workersSchema = z.strictObject({
     .describe('Worker pods: a number, or "auto" for workers per node × the pool\'s maxNodes. Default auto.'),
   concurrency: wholeNumber(1, 1000, 'tasks')
     .optional()
-    .describe('Tasks one worker runs at once (WORKER_CONCURRENCY). Default from config/task.env.'),
-  leaseSeconds: wholeNumber(1, 43200, 'seconds')
+    .describe(`Tasks one worker runs at once (${SETTINGS.concurrency.env}). Default from config/task.env.`),
+  leaseSeconds: wholeNumber(1, MAX_LEASE_SECONDS, 'seconds')
     .optional()
-    .describe('Task lease in seconds (TQ_LEASE_SECONDS; SQS caps it at 43200). Default from config/task.env.'),
+    .describe(
+      `Task lease in seconds (${SETTINGS.leaseSeconds.env}; SQS caps it at ${MAX_LEASE_SECONDS}). Default from config/task.env.`,
+    ),
   graceSeconds: wholeNumber(0, 3600, 'seconds')
     .optional()
     .describe(
-      'Seconds running tasks get to finish after SIGTERM (WORKER_GRACE_SECONDS). Default from config/task.env.',
+      `Seconds running tasks get to finish after SIGTERM (${SETTINGS.graceSeconds.env}). Default from config/task.env.`,
     ),
   maxAttempts: wholeNumber(1, 1000, 'attempts')
     .optional()
-    .describe('Attempts before a failing task is dead-lettered (TQ_MAX_ATTEMPTS). Default from config/task.env.'),
+    .describe(
+      `Attempts before a failing task is dead-lettered (${SETTINGS.maxAttempts.env}). Default from config/task.env.`,
+    ),
 });
 
 export const imageSchema = z.strictObject({
@@ -293,14 +298,14 @@ export const scalarKeys = {
     .min(1, 'is empty')
     .optional()
     .describe(
-      'Queue the workers lease from (TASKQUEUE_PATH): sqs://NAME or an https:// SQS URL. Default from config/task.env.',
+      `Queue the workers lease from (${SETTINGS.queueUrl.env}): sqs://NAME or an https:// SQS URL. Default from config/task.env.`,
     ),
   cloudpath: z
     .string()
     .min(1, 'is empty')
     .optional()
     .describe(
-      'Where task outputs go (CF_CLOUDPATH): gs://BUCKET/PREFIX or s3://BUCKET/PREFIX. Default from config/task.env.',
+      `Where task outputs go (${SETTINGS.cloudpath.env}): gs://BUCKET/PREFIX or s3://BUCKET/PREFIX. Default from config/task.env.`,
     ),
 } as const;
 

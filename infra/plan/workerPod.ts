@@ -6,11 +6,11 @@
 import type * as k8s from '@pulumi/kubernetes';
 import type * as pulumi from '@pulumi/pulumi';
 import { settingsToEnv } from '../../lib/settings/toEnv';
-import { DEFAULT_TMP_SIZE, TERMINATION_MARGIN_SECONDS, WORKER_UID } from './defaults';
-import { K8S_NAMES, WORKER_APP_LABEL } from './names';
+import { DEFAULT_TMP_SIZE, TERMINATION_MARGIN_SECONDS, POD_UID } from './defaults';
+import { K8S_NAMES, APP_NAME_LABEL } from './names';
 import type { NodePool, Workers } from './types';
 
-export { TERMINATION_MARGIN_SECONDS, WORKER_UID } from './defaults';
+export { TERMINATION_MARGIN_SECONDS, POD_UID } from './defaults';
 
 export const GPU_RESOURCE = 'nvidia.com/gpu';
 
@@ -58,7 +58,7 @@ export interface WorkerPodArgs {
 /** Labels on every worker pod; the workload's selector uses them. */
 export function workerLabels(): Record<string, string> {
   return {
-    'app.kubernetes.io/name': WORKER_APP_LABEL,
+    'app.kubernetes.io/name': APP_NAME_LABEL,
     'app.kubernetes.io/part-of': 'gke-batch',
     'app.kubernetes.io/component': 'worker',
   };
@@ -130,9 +130,9 @@ export function workerPodTemplate(args: WorkerPodArgs): WorkerPodTemplateSpec {
       terminationGracePeriodSeconds: args.workers.graceSeconds + TERMINATION_MARGIN_SECONDS,
       securityContext: {
         runAsNonRoot: true,
-        runAsUser: WORKER_UID,
-        runAsGroup: WORKER_UID,
-        fsGroup: WORKER_UID,
+        runAsUser: POD_UID,
+        runAsGroup: POD_UID,
+        fsGroup: POD_UID,
         seccompProfile: { type: 'RuntimeDefault' },
       },
       nodeSelector: { 'cloud.google.com/gke-nodepool': args.pool.name },
@@ -149,7 +149,7 @@ export function workerPodTemplate(args: WorkerPodArgs): WorkerPodTemplateSpec {
             allowPrivilegeEscalation: false,
             readOnlyRootFilesystem: true,
             runAsNonRoot: true,
-            runAsUser: WORKER_UID,
+            runAsUser: POD_UID,
             capabilities: { drop: ['ALL'] },
           },
           // The root filesystem is read-only: scratch space for tasks and libraries lives here.
