@@ -137,7 +137,7 @@ describe('infra program: the dev stack', () => {
     assert.equal(ofType(dev, T.router).length, 0, 'no Cloud NAT without private nodes');
   });
 
-  it('runs nodes as a dedicated service account with only the logging, monitoring and registry roles', () => {
+  it("runs nodes as a dedicated service account with only GKE's default node role project-wide", () => {
     const nodeSa = ofType(dev, T.account).find((a) => a.name === 'gke-nodes');
     assert.ok(nodeSa);
     const email = `${nodeSa.inputs.accountId}@my-gcp-project.iam.gserviceaccount.com`;
