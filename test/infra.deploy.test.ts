@@ -143,11 +143,17 @@ describe('infra deploy path (Pulumi mocks)', function () {
     assert.deepEqual(kubeconfig.users[0].user.exec.args, ['--use_application_default_credentials']);
   });
 
-  it('replaces the drain Job only when its pod template changes; maxWorkers is patched in place', () => {
+  it('replaces the drain Job (old one first) on a pod template change, and the preview says maxWorkers replaces it too', () => {
     const job = only(dev, T.job);
     assert.deepEqual(job.options.replaceOnChanges, ['spec.template']);
     assert.equal(job.options.deleteBeforeReplace, true);
     assert.equal(job.inputs.spec.ttlSecondsAfterFinished, undefined, 'no TTL: refresh + up never starts a run');
+    assert.ok(
+      dev.logs.info.some((line) =>
+        /^drain: run 1 is Job workers-run-1; changing scaling\.maxWorkers, .* REPLACES the running Job/.test(line),
+      ),
+      dev.logs.info.join('\n'),
+    );
   });
 
   it('continuous: pods are not evicted by the autoscaler, roll on a key rotation, and the rollout is awaited', async () => {

@@ -333,7 +333,7 @@ describe('infra program: the dev stack', () => {
     assert.deepEqual(dev.logs.info.slice(0, 2), [`plan: ${dev.outputs.plan}`, (dev.outputs.scaling as Inputs).summary]);
     assert.match(
       dev.logs.info[2],
-      /changing scaling\.maxWorkers updates its parallelism in place, but changing the image or a worker setting REPLACES the Job/,
+      /changing scaling\.maxWorkers, the image or a worker setting REPLACES the running Job/,
     );
     assert.deepEqual(dev.logs.warn, []);
   });
