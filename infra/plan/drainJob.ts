@@ -2,7 +2,7 @@
  * Drain mode: the workers run as a Kubernetes Job in the work-queue pattern.
  *
  * `parallelism` workers start; there is no `completions`: each worker leases tasks until the queue
- * is empty (WORKER_EXIT_WHEN_EMPTY=1) and exits 0. Once one pod has succeeded the Job starts no new
+ * is empty (lib/settings' exitWhenEmpty set to 1) and exits 0. Once one pod has succeeded the Job starts no new
  * pods and completes when the others have finished too; the node pool autoscaler then removes the
  * idle nodes, down to the pool's minimum (0 allowed).
  *
@@ -19,23 +19,15 @@
  * the run id in the stack config (`pulumi config set --path gke-batch:scaling.run 2`) makes
  * `pulumi up` replace the finished Job with a fresh one. See docs/scaling.md.
  */
-import * as k8s from '@pulumi/kubernetes';
-import * as pulumi from '@pulumi/pulumi';
-import { EXIT_BAD_CONFIG, EXIT_STOPPED_BEFORE_DRAINED } from '../lib/exitCodes';
-import { TERMINATION_MARGIN_SECONDS, WorkerContainer, WorkerPodSpec } from './workerPod';
+import type * as k8s from '@pulumi/kubernetes';
+import type * as pulumi from '@pulumi/pulumi';
+import { EXIT_BAD_CONFIG, EXIT_STOPPED_BEFORE_DRAINED } from '../../lib/exitCodes';
+import { SETTINGS } from '../../lib/settings/table';
+import { MIN_BACKOFF_LIMIT, TERMINATION_MARGIN_SECONDS } from './defaults';
+import type { WorkerContainer, WorkerPodSpec } from './workerPod';
 
 /** The variable that makes the worker exit 0 once the queue is empty (same as `--exit-when-empty`). */
-export const EXIT_WHEN_EMPTY_ENV = 'WORKER_EXIT_WHEN_EMPTY';
-
-/** Default time a finished Job (and its pods' logs) stays in the cluster: one day. */
-export const DEFAULT_TTL_SECONDS_AFTER_FINISHED = 24 * 60 * 60;
-
-/** The worker's exit codes the pod failure policy tells apart (docs/worker.md). */
-export const CONFIG_ERROR_EXIT_CODE = EXIT_BAD_CONFIG;
-export const STOPPED_BEFORE_DRAINED_EXIT_CODE = EXIT_STOPPED_BEFORE_DRAINED;
-
-/** Kubernetes' default `backoffLimit`. */
-export const DEFAULT_BACKOFF_LIMIT = 6;
+export const EXIT_WHEN_EMPTY_ENV = SETTINGS.exitWhenEmpty.env;
 
 /** Pod label carrying the run id, for `kubectl get pods -l gke-batch/run=<id>`. */
 export const RUN_LABEL = 'gke-batch/run';
@@ -52,7 +44,7 @@ export interface WorkerPodTemplate {
   readonly annotations?: Readonly<Record<string, string>>;
   /** Pod spec: service account, security context, node selector, tolerations, volumes, ... (`restartPolicy` and `terminationGracePeriodSeconds` are the Job's to set). */
   readonly spec: WorkerPodSpec;
-  /** Name of the container that runs the worker (it gets WORKER_EXIT_WHEN_EMPTY=1). */
+  /** Name of the container that runs the worker (it gets the exit-when-empty setting). */
   readonly workerContainer: string;
 }
 
@@ -65,11 +57,15 @@ export interface DrainJobArgs {
   readonly runId: string;
   /** Workers running at once (pods). */
   readonly parallelism: number;
-  /** Worker crashes (not node disruptions) tolerated before the Job fails. Default {@link DEFAULT_BACKOFF_LIMIT}. */
+  /** Worker crashes (not node disruptions) tolerated before the Job fails. Default {@link MIN_BACKOFF_LIMIT}; the stack passes defaultBackoffLimit(parallelism, maxAttempts). */
   readonly backoffLimit?: number;
-  /** The worker's WORKER_GRACE_SECONDS; pods get this plus {@link TERMINATION_MARGIN_SECONDS} to stop. */
+  /** The worker's grace setting (seconds); pods get this plus {@link TERMINATION_MARGIN_SECONDS} to stop. */
   readonly graceSeconds: number;
-  /** Seconds a finished Job is kept before Kubernetes deletes it. Default one day. */
+  /**
+   * Seconds a finished Job is kept before Kubernetes deletes it. Default: kept (no TTL), because a
+   * Job the cluster deleted by itself is recreated by the next `pulumi refresh` + `pulumi up`, which
+   * would start a run nobody asked for. The next run id replaces it.
+   */
   readonly ttlSecondsAfterFinished?: number;
   /** The worker pod. */
   readonly pod: WorkerPodTemplate;
@@ -113,7 +109,7 @@ export function drainJobManifest(args: DrainJobArgs): k8s.types.input.batch.v1.J
   if (runProblem) problems.push(runProblem);
   if (!Number.isInteger(args.parallelism) || args.parallelism < 1)
     problems.push(`parallelism must be a whole number ≥ 1, got ${args.parallelism}`);
-  const backoffLimit = args.backoffLimit ?? DEFAULT_BACKOFF_LIMIT;
+  const backoffLimit = args.backoffLimit ?? MIN_BACKOFF_LIMIT;
   if (!Number.isInteger(backoffLimit) || backoffLimit < 0)
     problems.push(`backoffLimit must be a whole number ≥ 0, got ${backoffLimit}`);
   if (!args.pod.spec.containers.some((container) => container.name === args.pod.workerContainer)) {
@@ -138,7 +134,7 @@ export function drainJobManifest(args: DrainJobArgs): k8s.types.input.batch.v1.J
     spec: {
       parallelism: args.parallelism,
       backoffLimit,
-      ttlSecondsAfterFinished: args.ttlSecondsAfterFinished ?? DEFAULT_TTL_SECONDS_AFTER_FINISHED,
+      ...(args.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: args.ttlSecondsAfterFinished } : {}),
       podReplacementPolicy: 'Failed',
       podFailurePolicy: {
         rules: [
@@ -151,13 +147,13 @@ export function drainJobManifest(args: DrainJobArgs): k8s.types.input.batch.v1.J
             onExitCodes: {
               containerName: args.pod.workerContainer,
               operator: 'In',
-              values: [STOPPED_BEFORE_DRAINED_EXIT_CODE],
+              values: [EXIT_STOPPED_BEFORE_DRAINED],
             },
           },
-          // Bad settings fail every pod alike: stop at the first instead of backing off six times.
+          // Bad settings fail every pod alike: stop at the first instead of backing off many times.
           {
             action: 'FailJob',
-            onExitCodes: { containerName: args.pod.workerContainer, operator: 'In', values: [CONFIG_ERROR_EXIT_CODE] },
+            onExitCodes: { containerName: args.pod.workerContainer, operator: 'In', values: [EXIT_BAD_CONFIG] },
           },
         ],
       },
@@ -182,22 +178,4 @@ export function drainJobManifest(args: DrainJobArgs): k8s.types.input.batch.v1.J
       },
     },
   };
-}
-
-/**
- * Declares the drain Job. A changed run id renames the Job; a changed pod template (new image, new
- * requests) or parallelism cannot be applied in place by Pulumi's Kubernetes provider. All of them
- * replace the Job, the old one deleted first so two runs never compete for nodes; its workers
- * release their tasks and the new Job's workers carry on.
- */
-export function createDrainJob(
-  name: string,
-  args: DrainJobArgs,
-  opts: pulumi.CustomResourceOptions = {},
-): k8s.batch.v1.Job {
-  return new k8s.batch.v1.Job(name, drainJobManifest(args), {
-    ...opts,
-    deleteBeforeReplace: true,
-    replaceOnChanges: ['spec.template', ...(opts.replaceOnChanges ?? [])],
-  });
 }

@@ -1,8 +1,8 @@
 /** Stack outputs derived from the validated config: the sizing plan, the scaling plan and the commands to watch workers. Pure. */
-import { K8S_NAMES, WORKER_APP_LABEL } from './names';
+import { estimateFullScaleCost, FullScaleInput, scalingSummary } from './cost';
+import { K8S_NAMES, APP_NAME_LABEL } from './names';
 import { PRICE_SOURCE } from './pricing';
-import { estimateFullScaleCost, FullScaleInput, scalingSummary } from './scaling';
-import type { StackConfig } from './validate';
+import type { StackConfig } from './types';
 
 /** The sizing plan as a stack output: numbers with their units in the names. */
 export function sizingOutput(config: StackConfig) {
@@ -60,7 +60,7 @@ export function scalingOutput(config: StackConfig) {
 /** The exact commands to reach the cluster and watch the workers. */
 export function watchCommands(config: StackConfig): string[] {
   const ns = config.workers.namespace;
-  const selector = `app.kubernetes.io/name=${WORKER_APP_LABEL}`;
+  const selector = `app.kubernetes.io/name=${APP_NAME_LABEL}`;
   return [
     `gcloud container clusters get-credentials ${config.clusterName} --location ${config.location} --project ${config.project}`,
     ...(config.scaling.mode === 'drain'

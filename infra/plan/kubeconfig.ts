@@ -33,8 +33,11 @@ export function kubeconfig(args: KubeconfigArgs): string {
           exec: {
             apiVersion: 'client.authentication.k8s.io/v1beta1',
             command: AUTH_PLUGIN,
+            // The same principal as the gcp provider (application default credentials), not
+            // whichever account `gcloud auth login` last chose.
+            args: ['--use_application_default_credentials'],
             provideClusterInfo: true,
-            installHint: `Install ${AUTH_PLUGIN} (gcloud components install ${AUTH_PLUGIN}, or the google-cloud-cli-gke-gcloud-auth-plugin package) and run gcloud auth login.`,
+            installHint: `Install ${AUTH_PLUGIN} (gcloud components install ${AUTH_PLUGIN}, or the google-cloud-cli-gke-gcloud-auth-plugin package) and run gcloud auth application-default login.`,
           },
         },
       },

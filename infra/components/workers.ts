@@ -5,15 +5,22 @@
  * in drain mode a Job whose workers exit when the queue is empty, in continuous mode a Deployment
  * that KEDA scales with the queue (docs/scaling.md).
  */
+import { createHash } from 'node:crypto';
 import * as gcp from '@pulumi/gcp';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import { KEDA_INITIAL_REPLICAS } from '../plan/defaults';
+import { K8S_NAMES, serviceAccountId } from '../plan/names';
+import type { NodePool, Scaling, Workers as WorkersConfig } from '../plan/types';
+import { WorkerPodTemplateSpec, workerLabels, workerPodTemplate } from '../plan/workerPod';
 import { createDrainJob } from './drainJob';
-import { Keda, KEDA_INITIAL_REPLICAS, kedaOwnedDeploymentOptions, SqsQueueScaler } from './keda';
-import { K8S_NAMES, serviceAccountId } from './names';
-import type { Scaling } from './scaling';
-import { WorkerPodTemplateSpec, workerLabels, workerPodTemplate } from './workerPod';
-import type { NodePool, Workers as WorkersConfig } from './validate';
+import { Keda, kedaOwnedDeploymentOptions, SqsQueueScaler } from './keda';
+
+/** Pod annotation carrying a hash of the AWS keys: a rotation rolls the Deployment's pods onto the new keys. */
+export const AWS_SECRET_CHECKSUM_ANNOTATION = 'gke-batch/aws-credentials-sha256';
+
+/** A continuous-mode pod the autoscaler must not evict to compact nodes: it would abort running tasks. */
+export const SAFE_TO_EVICT_ANNOTATION = 'cluster-autoscaler.kubernetes.io/safe-to-evict';
 
 /** Read and write objects in the output bucket, nothing more (no bucket or IAM changes). */
 export const OUTPUT_BUCKET_ROLE = 'roles/storage.objectUser';
@@ -33,9 +40,9 @@ export interface WorkersArgs {
   readonly workers: WorkersConfig;
   /** The node pool the workers run on. */
   readonly pool: NodePool;
-  /** TASKQUEUE_PATH: an SQS queue. */
+  /** The queue setting: an SQS queue. */
   readonly queueUrl: string;
-  /** CF_CLOUDPATH. */
+  /** The output location setting. */
   readonly cloudpath: string;
   /** The gs:// bucket of the cloudpath, when outputs go to Cloud Storage. */
   readonly outputBucket?: string;
@@ -141,7 +148,19 @@ export class Workers extends pulumi.ComponentResource {
     );
     this.awsSecretName = secret.metadata.name;
 
+    const continuous = args.scaling.mode === 'continuous';
+    // A hash, not the keys: it changes when they do and reveals nothing of 40 random characters,
+    // so it is shown in plain text (a secret annotation would hide the whole pod spec in diffs).
+    const checksum = pulumi.unsecret(
+      pulumi
+        .all([args.aws.accessKeyId, args.aws.secretAccessKey])
+        .apply(([id, key]) => createHash('sha256').update(`${id}\0${key}`).digest('hex')),
+    );
     this.podTemplate = workerPodTemplate({
+      // Drain Jobs cannot change their pod template in place: new pods read the updated Secret anyway.
+      annotations: continuous
+        ? { [AWS_SECRET_CHECKSUM_ANNOTATION]: checksum, [SAFE_TO_EVICT_ANNOTATION]: 'false' }
+        : undefined,
       image: args.image,
       workers: args.workers,
       pool: args.pool,
@@ -180,8 +199,6 @@ export class Workers extends pulumi.ComponentResource {
             name: K8S_NAMES.deployment,
             namespace: this.namespace,
             labels: workerLabels(),
-            // Pods may wait minutes for the autoscaler to add nodes: do not fail the deploy over it.
-            annotations: { 'pulumi.com/skipAwait': 'true' },
           },
           spec: {
             // KEDA sets the count from here on; Pulumi never touches it again (ignoreChanges).
@@ -192,7 +209,13 @@ export class Workers extends pulumi.ComponentResource {
             template: this.podTemplate,
           },
         },
-        kedaOwnedDeploymentOptions({ ...k8sOpts, dependsOn: grants }),
+        // Awaited, so a rollout that crash-loops fails `pulumi up` with the pods' state; pods may
+        // wait minutes for the autoscaler to add nodes, hence the long timeout.
+        kedaOwnedDeploymentOptions({
+          ...k8sOpts,
+          dependsOn: grants,
+          customTimeouts: { create: '20m', update: '20m' },
+        }),
       );
       const systemPool = args.systemPool ? { 'cloud.google.com/gke-nodepool': args.systemPool } : undefined;
       this.keda = new Keda(

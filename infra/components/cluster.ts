@@ -1,24 +1,24 @@
 /**
  * GkeCluster: a GKE Standard cluster with our own node pools (the default pool removed), Workload
  * Identity, Dataplane V2, a least-privilege node service account, optional private nodes with
- * Cloud NAT, and the Kubernetes provider that talks to it.
+ * Cloud NAT for the cluster's subnet only, optional authorized networks, and the Kubernetes
+ * provider that talks to it. The provider depends on the node pools, so every in-cluster object
+ * is created after them and deleted before them (KEDA's finalizers still have their operator).
  */
 import * as gcp from '@pulumi/gcp';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import type { RELEASE_CHANNELS, Taint } from './config';
-import { kubeconfig } from './kubeconfig';
-import { serviceAccountId } from './names';
-import type { NodePool } from './validate';
+import { kubeconfig } from '../plan/kubeconfig';
+import { serviceAccountId } from '../plan/names';
+import type { RELEASE_CHANNELS, Taint } from '../plan/schema';
+import type { NodePool } from '../plan/types';
 
-/** The roles GKE documents for a node service account that is not the default compute one. */
-export const NODE_ROLES = [
-  'roles/logging.logWriter',
-  'roles/monitoring.metricWriter',
-  'roles/monitoring.viewer',
-  'roles/stackdriver.resourceMetadata.writer',
-  'roles/artifactregistry.reader',
-] as const;
+/**
+ * The project role GKE documents for a node service account that is not the default compute one
+ * (logging, monitoring, metadata). Pulling images is granted on the stack's repository only
+ * (WorkerImage), not project-wide.
+ */
+export const NODE_ROLES = ['roles/container.defaultNodeServiceAccount'] as const;
 
 const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 
@@ -53,6 +53,13 @@ export interface GkeClusterArgs {
   readonly deletionProtection: boolean;
   /** Node pools, validated (machine types known, GPU types fit the family). */
   readonly nodePools: readonly NodePool[];
+  /** CIDR blocks allowed to reach the control plane; empty: GKE's default. */
+  readonly authorizedNetworks?: readonly string[];
+  /**
+   * With private nodes: TCP ports on the nodes the control plane must reach beyond GKE's own
+   * 443/10250 (KEDA's metrics API server 6443 and webhooks 9443 in continuous mode).
+   */
+  readonly controlPlanePorts?: readonly string[];
 }
 
 /**
@@ -73,6 +80,8 @@ export class GkeCluster extends pulumi.ComponentResource {
   public readonly kubeconfig: pulumi.Output<string>;
   /** Kubernetes provider for this cluster, for every in-cluster resource of the stack. */
   public readonly provider: k8s.Provider;
+  /** With private nodes and extra control-plane ports: the firewall rule that opens them. */
+  public readonly controlPlaneFirewall?: gcp.compute.Firewall;
 
   constructor(name: string, args: GkeClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super('gke-batch:infra:GkeCluster', name, {}, opts);
@@ -98,13 +107,16 @@ export class GkeCluster extends pulumi.ComponentResource {
         ),
     );
 
+    // Auto-mode networks (like "default") name their subnet in each region after the network.
+    const subnetwork = args.subnetwork ?? args.network;
+    let nat: gcp.compute.RouterNat | undefined;
     if (args.privateNodes && args.cloudNat) {
       const router = new gcp.compute.Router(
         `${name}-router`,
         { name: `${args.clusterName}-router`, project: args.project, region: args.region, network: args.network },
         named,
       );
-      new gcp.compute.RouterNat(
+      nat = new gcp.compute.RouterNat(
         `${name}-nat`,
         {
           name: `${args.clusterName}-nat`,
@@ -112,7 +124,9 @@ export class GkeCluster extends pulumi.ComponentResource {
           region: args.region,
           router: router.name,
           natIpAllocateOption: 'AUTO_ONLY',
-          sourceSubnetworkIpRangesToNat: 'ALL_SUBNETWORKS_ALL_IP_RANGES',
+          // Only the cluster's subnet: other workloads of the network keep their own egress.
+          sourceSubnetworkIpRangesToNat: 'LIST_OF_SUBNETWORKS',
+          subnetworks: [{ name: subnetwork, sourceIpRangesToNats: ['ALL_IP_RANGES'] }],
         },
         named,
       );
@@ -141,10 +155,51 @@ export class GkeCluster extends pulumi.ComponentResource {
           ? { enablePrivateNodes: true, enablePrivateEndpoint: false }
           : undefined,
         deletionProtection: args.deletionProtection,
+        masterAuthorizedNetworksConfig:
+          args.authorizedNetworks && args.authorizedNetworks.length > 0
+            ? {
+                cidrBlocks: args.authorizedNetworks.map((cidrBlock, i) => ({
+                  cidrBlock,
+                  displayName: `authorized-${i}`,
+                })),
+              }
+            : undefined,
         resourceLabels: { 'managed-by': 'pulumi', app: 'gke-batch' },
       },
-      { ...named, dependsOn: roleBindings, ignoreChanges: ['nodeConfig', 'initialNodeCount'] },
+      {
+        ...named,
+        dependsOn: roleBindings,
+        ignoreChanges: ['nodeConfig', 'initialNodeCount'],
+        // GKE checks deletionProtection only when the cluster itself is deleted, after everything
+        // else is gone; protect makes `pulumi destroy` refuse up front instead of half-way.
+        protect: args.deletionProtection,
+      },
     );
+
+    const ports = args.controlPlanePorts ?? [];
+    if (args.privateNodes && ports.length > 0) {
+      this.controlPlaneFirewall = new gcp.compute.Firewall(
+        `${name}-control-plane`,
+        {
+          name: `${args.clusterName}-control-plane`,
+          project: args.project,
+          network: args.network,
+          direction: 'INGRESS',
+          // The control plane's range (or, for clusters without one, its private endpoint).
+          sourceRanges: this.cluster.privateClusterConfig.apply((config) =>
+            config?.masterIpv4CidrBlock
+              ? [config.masterIpv4CidrBlock]
+              : config?.privateEndpoint
+                ? [`${config.privateEndpoint}/32`]
+                : [],
+          ),
+          allows: [{ protocol: 'tcp', ports: [...ports] }],
+          targetServiceAccounts: [this.nodeServiceAccount.email],
+          description: `GKE control plane of ${args.clusterName} to nodes: KEDA metrics API and webhooks`,
+        },
+        named,
+      );
+    }
 
     const pools: Record<string, gcp.container.NodePool> = {};
     for (const pool of args.nodePools) {
@@ -165,7 +220,8 @@ export class GkeCluster extends pulumi.ComponentResource {
           management: { autoRepair: true, autoUpgrade: true },
           nodeConfig: nodeConfigFor(pool, this.nodeServiceAccount.email),
         },
-        { ...named, dependsOn: roleBindings },
+        // Nodes without external IPs need the NAT before they can pull images and reach SQS.
+        { ...named, dependsOn: [...roleBindings, ...(nat ? [nat] : [])] },
       );
     }
     this.nodePools = pools;
@@ -187,7 +243,20 @@ export class GkeCluster extends pulumi.ComponentResource {
           }),
         ),
     );
-    this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig }, parent);
+    this.provider = new k8s.Provider(
+      `${name}-k8s`,
+      {
+        kubeconfig: this.kubeconfig,
+        // Rotating the AWS keys updates the Secret in place instead of replacing it under running pods.
+        enableSecretMutable: true,
+      },
+      // Through the provider, every in-cluster object waits for the pools (and the firewall), and
+      // is deleted before them.
+      {
+        ...parent,
+        dependsOn: [...Object.values(pools), ...(this.controlPlaneFirewall ? [this.controlPlaneFirewall] : [])],
+      },
+    );
 
     this.registerOutputs({
       clusterName: this.clusterName,

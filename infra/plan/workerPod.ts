@@ -5,17 +5,12 @@
  */
 import type * as k8s from '@pulumi/kubernetes';
 import type * as pulumi from '@pulumi/pulumi';
-import { K8S_NAMES, WORKER_APP_LABEL } from './names';
-import type { NodePool, Workers } from './validate';
+import { settingsToEnv } from '../../lib/settings/toEnv';
+import { DEFAULT_TMP_SIZE, TERMINATION_MARGIN_SECONDS, POD_UID } from './defaults';
+import { K8S_NAMES, APP_NAME_LABEL } from './names';
+import type { NodePool, Workers } from './types';
 
-/** A fixed non-root uid/gid (the image's USER should match; runAsNonRoot needs a number). */
-export const WORKER_UID = 10001;
-
-/**
- * Seconds between the end of the worker's grace period and SIGKILL: time to abort running tasks
- * and release their leases, so they are retried at once instead of after the lease expires.
- */
-export const TERMINATION_MARGIN_SECONDS = 10;
+export { TERMINATION_MARGIN_SECONDS, POD_UID } from './defaults';
 
 export const GPU_RESOURCE = 'nvidia.com/gpu';
 
@@ -29,7 +24,7 @@ export type WorkerPodSpec = Omit<k8s.types.input.core.v1.PodSpec, 'containers'> 
 
 /** The worker pod template; it is a `PodTemplateSpec`, typed precisely so other workloads can adapt it. */
 export interface WorkerPodTemplateSpec {
-  metadata: { labels: Record<string, string> };
+  metadata: { labels: Record<string, string>; annotations?: Record<string, pulumi.Input<string>> };
   spec: WorkerPodSpec;
 }
 
@@ -39,48 +34,66 @@ export interface WorkerPodArgs {
   readonly workers: Workers;
   /** The pool the workers run on: its name selects the nodes, its taints are tolerated. */
   readonly pool: NodePool;
-  /** TASKQUEUE_PATH */
+  /** The queue setting (lib/settings: queueUrl). */
   readonly queueUrl: string;
-  /** CF_CLOUDPATH */
+  /** The output location setting (lib/settings: cloudpath). */
   readonly cloudpath: string;
   /** AWS_REGION */
   readonly awsRegion: string;
   /** Kubernetes Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. */
   readonly awsSecretName: pulumi.Input<string>;
   readonly serviceAccountName: pulumi.Input<string>;
+  /** Size limit of the pod's `/tmp` and its ephemeral-storage request. Default {@link DEFAULT_TMP_SIZE}. */
+  readonly tmpSize?: string;
+  /**
+   * NOT ENABLED YET: a liveness probe on the worker's `/healthz` at this port (it also sets the
+   * metrics-port setting). Only once the worker answers `/healthz` during CPU-bound tasks, or a
+   * busy worker would be killed mid-task.
+   */
+  readonly healthzLivenessPort?: number;
+  /** Pod annotations (e.g. a checksum of the AWS Secret so a key rotation rolls the pods). */
+  readonly annotations?: Record<string, pulumi.Input<string>>;
 }
 
 /** Labels on every worker pod; the workload's selector uses them. */
 export function workerLabels(): Record<string, string> {
   return {
-    'app.kubernetes.io/name': WORKER_APP_LABEL,
+    'app.kubernetes.io/name': APP_NAME_LABEL,
     'app.kubernetes.io/part-of': 'gke-batch',
     'app.kubernetes.io/component': 'worker',
   };
 }
 
-/** The task settings the worker reads (lib/config.ts), plus AWS credentials from the Secret. */
+/** The task settings the worker reads, named by lib/settings' table, plus AWS credentials from the Secret. */
 export function workerEnv(args: WorkerPodArgs): k8s.types.input.core.v1.EnvVar[] {
   const w = args.workers;
   const fromSecret = (name: string) => ({ name, valueFrom: { secretKeyRef: { name: args.awsSecretName, key: name } } });
+  const settings = settingsToEnv({
+    queueUrl: args.queueUrl,
+    leaseSeconds: w.leaseSeconds,
+    cloudpath: args.cloudpath,
+    maxAttempts: w.maxAttempts,
+    concurrency: w.concurrency,
+    graceSeconds: w.graceSeconds,
+    metricsPort: args.healthzLivenessPort,
+  });
   return [
-    { name: 'TASKQUEUE_PATH', value: args.queueUrl },
-    { name: 'TQ_LEASE_SECONDS', value: String(w.leaseSeconds) },
-    { name: 'CF_CLOUDPATH', value: args.cloudpath },
-    { name: 'TQ_MAX_ATTEMPTS', value: String(w.maxAttempts) },
-    { name: 'WORKER_CONCURRENCY', value: String(w.concurrency) },
-    { name: 'WORKER_GRACE_SECONDS', value: String(w.graceSeconds) },
+    ...settings.map(({ name, value }) => ({ name, value })),
     { name: 'AWS_REGION', value: args.awsRegion },
     fromSecret('AWS_ACCESS_KEY_ID'),
     fromSecret('AWS_SECRET_ACCESS_KEY'),
   ];
 }
 
-export function workerResources(workers: Workers): k8s.types.input.core.v1.ResourceRequirements {
+export function workerResources(
+  workers: Workers,
+  tmpSize: string = DEFAULT_TMP_SIZE,
+): k8s.types.input.core.v1.ResourceRequirements {
   const gpu: Record<string, string> = workers.gpus > 0 ? { [GPU_RESOURCE]: String(workers.gpus) } : {};
   // No CPU limit: throttling a batch worker only slows it; the request already reserves its share.
+  // The ephemeral-storage request makes the scheduler count /tmp against the node's disk.
   return {
-    requests: { cpu: workers.cpu, memory: workers.memory, ...gpu },
+    requests: { cpu: workers.cpu, memory: workers.memory, 'ephemeral-storage': tmpSize, ...gpu },
     limits: { memory: workers.memoryLimit, ...gpu },
   };
 }
@@ -98,8 +111,18 @@ export function workerTolerations(pool: NodePool): k8s.types.input.core.v1.Toler
 }
 
 export function workerPodTemplate(args: WorkerPodArgs): WorkerPodTemplateSpec {
+  const tmpSize = args.tmpSize ?? DEFAULT_TMP_SIZE;
+  const probe = args.healthzLivenessPort
+    ? {
+        livenessProbe: {
+          httpGet: { path: '/healthz', port: args.healthzLivenessPort },
+          periodSeconds: 30,
+          failureThreshold: 4,
+        },
+      }
+    : {};
   return {
-    metadata: { labels: workerLabels() },
+    metadata: { labels: workerLabels(), ...(args.annotations ? { annotations: { ...args.annotations } } : {}) },
     spec: {
       serviceAccountName: args.serviceAccountName,
       // Workload Identity needs no token in the pod; the workers never call the Kubernetes API.
@@ -107,9 +130,9 @@ export function workerPodTemplate(args: WorkerPodArgs): WorkerPodTemplateSpec {
       terminationGracePeriodSeconds: args.workers.graceSeconds + TERMINATION_MARGIN_SECONDS,
       securityContext: {
         runAsNonRoot: true,
-        runAsUser: WORKER_UID,
-        runAsGroup: WORKER_UID,
-        fsGroup: WORKER_UID,
+        runAsUser: POD_UID,
+        runAsGroup: POD_UID,
+        fsGroup: POD_UID,
         seccompProfile: { type: 'RuntimeDefault' },
       },
       nodeSelector: { 'cloud.google.com/gke-nodepool': args.pool.name },
@@ -120,19 +143,21 @@ export function workerPodTemplate(args: WorkerPodArgs): WorkerPodTemplateSpec {
           image: args.image,
           imagePullPolicy: 'IfNotPresent',
           env: workerEnv(args),
-          resources: workerResources(args.workers),
+          resources: workerResources(args.workers, tmpSize),
+          ...probe,
           securityContext: {
             allowPrivilegeEscalation: false,
             readOnlyRootFilesystem: true,
             runAsNonRoot: true,
-            runAsUser: WORKER_UID,
+            runAsUser: POD_UID,
             capabilities: { drop: ['ALL'] },
           },
           // The root filesystem is read-only: scratch space for tasks and libraries lives here.
           volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
         },
       ],
-      volumes: [{ name: 'tmp', emptyDir: {} }],
+      // Bounded: a task filling /tmp gets its pod evicted instead of filling the node's boot disk.
+      volumes: [{ name: 'tmp', emptyDir: { sizeLimit: tmpSize } }],
     },
   };
 }

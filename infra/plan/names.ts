@@ -13,7 +13,7 @@ export function serviceAccountId(clusterName: string, role: string): string {
 }
 
 /** The label every worker pod carries; kubectl commands select the workers by it. */
-export const WORKER_APP_LABEL = 'gke-batch-worker';
+export const APP_NAME_LABEL = 'gke-batch-worker';
 
 /** Names of the Kubernetes objects the stack creates, fixed so the kubectl commands are exact. */
 export const K8S_NAMES = {

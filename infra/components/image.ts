@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as docker from '@pulumi/docker';
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
-import type { ImageInput } from './config';
+import type { ImageSettings } from '../plan/types';
 
 export interface WorkerImageArgs {
   /** GCP project id (Artifact Registry). */
@@ -16,7 +16,9 @@ export interface WorkerImageArgs {
   /** GCP region: the Artifact Registry repository lives next to the cluster. */
   readonly region: string;
   /** The `image` stack config: build context, Dockerfile, platform, registry, or an existing image. */
-  readonly image: ImageInput;
+  readonly image: ImageSettings;
+  /** Service account (email) that pulls the image: gets Artifact Registry reader on this repository only. */
+  readonly reader?: pulumi.Input<string>;
   /** Tag pushed along with the digest (the stack name), for people browsing the registry. */
   readonly tag: string;
 }
@@ -26,6 +28,8 @@ export class WorkerImage extends pulumi.ComponentResource {
   public readonly imageRef: pulumi.Output<string>;
   /** The Artifact Registry repository, when the stack creates one. */
   public readonly repository?: gcp.artifactregistry.Repository;
+  /** The reader's grant on the repository (created or existing). */
+  public readonly readerGrant?: gcp.artifactregistry.RepositoryIamMember;
   /** The build, unless an existing image is used. */
   public readonly image?: docker.Image;
 
@@ -42,20 +46,38 @@ export class WorkerImage extends pulumi.ComponentResource {
     let imageName: pulumi.Output<string>;
     let registry: docker.types.input.Registry | undefined;
     if (image.registry === 'artifact-registry') {
-      this.repository = new gcp.artifactregistry.Repository(
-        `${name}-repository`,
-        {
-          project: args.project,
-          location: args.region,
-          repositoryId: image.repository,
-          format: 'DOCKER',
-          description: 'gke-batch worker images',
-        },
-        // Named by config: a replacement must not clash with the old repository's id.
-        { parent: this, deleteBeforeReplace: true },
-      );
+      // Named after the cluster by default, so a second stack in the project gets its own; with
+      // createRepository false an existing repository of that id is used as is.
+      this.repository = image.createRepository
+        ? new gcp.artifactregistry.Repository(
+            `${name}-repository`,
+            {
+              project: args.project,
+              location: args.region,
+              repositoryId: image.repository,
+              format: 'DOCKER',
+              description: 'gke-batch worker images',
+            },
+            // Named by config: a replacement must not clash with the old repository's id.
+            { parent: this, deleteBeforeReplace: true },
+          )
+        : undefined;
+      const repositoryId = this.repository ? this.repository.repositoryId : pulumi.output(image.repository);
+      if (args.reader) {
+        this.readerGrant = new gcp.artifactregistry.RepositoryIamMember(
+          `${name}-reader`,
+          {
+            project: args.project,
+            location: args.region,
+            repository: repositoryId,
+            role: 'roles/artifactregistry.reader',
+            member: pulumi.interpolate`serviceAccount:${args.reader}`,
+          },
+          { parent: this },
+        );
+      }
       const server = `${args.region}-docker.pkg.dev`;
-      imageName = pulumi.interpolate`${server}/${args.project}/${this.repository.repositoryId}/${image.name}:${args.tag}`;
+      imageName = pulumi.interpolate`${server}/${args.project}/${repositoryId}/${image.name}:${args.tag}`;
       // A short-lived token of whoever runs `pulumi up`: no key file, nothing stored.
       const token = gcp.organizations.getClientConfigOutput({ parent: this }).accessToken;
       registry = { server, username: 'oauth2accesstoken', password: pulumi.secret(token) };

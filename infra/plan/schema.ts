@@ -4,16 +4,22 @@
  * and `gcp:region`); structured keys (nodePools, workers, image, aws, sizing, scaling) are set with
  * `pulumi config set --path gke-batch:workers.cpu 1`.
  *
- * This module parses shapes and types only; `validate.ts` checks how the values fit together
- * (machine types, sizing, queue reachability) and reports every problem at once.
+ * This module declares shapes and types only (`parse.ts` applies it); `validate.ts` checks how the
+ * values fit together (machine types, sizing, URLs) and reports every problem at once. Pure.
  */
-import * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
-import { DEFAULT_BACKOFF_LIMIT } from './drainJob';
-import { DEFAULT_COOLDOWN_SECONDS, KEDA_CHART_REPO, KEDA_CHART_VERSION } from './keda';
+import { MAX_LEASE_SECONDS, SETTINGS } from '../../lib/settings/table';
+import {
+  BACKOFF_PER_WORKER,
+  DEFAULT_COOLDOWN_SECONDS,
+  KEDA_CHART_REPO,
+  KEDA_CHART_VERSION,
+  MIN_BACKOFF_LIMIT,
+  POISON_TASKS_TOLERATED,
+  SCALING_MODES,
+  SYSTEM_POOL_MAX_NODES,
+} from './defaults';
 import { parseCpuMillis, parseMemoryMiB, quantityHint } from './quantity';
-import { SCALING_MODES } from './scaling';
-import { closest } from '../lib/suggest';
 
 /** The Pulumi project name, and so the config namespace. */
 export const PROJECT = 'gke-batch';
@@ -61,11 +67,10 @@ const gkeName = (max: number) =>
       'must be lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen',
     );
 
-const labelMap = z.record(
-  z.string().regex(/^([a-z0-9.-]+\/)?[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$/i, 'is not a valid label key'),
-  z.string().max(63, 'label values are at most 63 characters'),
-  { error: 'must be a map of label names to values' },
-);
+/** Keys and values are checked against Kubernetes' label rules in checkPools.ts, naming the culprit. */
+const labelMap = z.record(z.string(), z.string({ error: 'label values are strings' }), {
+  error: 'must be a map of label names to values',
+});
 
 // ---------------------------------------------------------------------------------------------
 // Structured keys.
@@ -83,7 +88,7 @@ const taint = z.strictObject({
 
 const gpu = z.strictObject({
   type: z
-    .string()
+    .string({ error: 'a GPU pool needs its GPU type, e.g. nvidia-tesla-t4 (n1 machines) or nvidia-l4 (g2 machines)' })
     .min(1, 'is empty')
     .describe('Accelerator type, e.g. "nvidia-tesla-t4" (n1 machines) or "nvidia-l4" (g2 machines).'),
   count: wholeNumber(1, 16, 'GPUs')
@@ -121,7 +126,9 @@ export const nodePoolSchema = z.strictObject({
 
 export const workersSchema = z.strictObject({
   nodePool: z.string().default('workers').describe('Name of the node pool the workers run on. Default "workers".'),
-  namespace: gkeName(63).default('gke-batch').describe('Kubernetes namespace for the workers. Default "gke-batch".'),
+  namespace: gkeName(63)
+    .default('batch-workers')
+    .describe('Kubernetes namespace for the workers (not default, kube-*, gke-* or keda). Default "batch-workers".'),
   cpu: quantity('cpu')
     .default('1')
     .describe('CPU request per worker pod (Kubernetes quantity: "1", "500m"). Default 1.'),
@@ -143,18 +150,22 @@ export const workersSchema = z.strictObject({
     .describe('Worker pods: a number, or "auto" for workers per node × the pool\'s maxNodes. Default auto.'),
   concurrency: wholeNumber(1, 1000, 'tasks')
     .optional()
-    .describe('Tasks one worker runs at once (WORKER_CONCURRENCY). Default from config/task.env.'),
-  leaseSeconds: wholeNumber(1, 43200, 'seconds')
+    .describe(`Tasks one worker runs at once (${SETTINGS.concurrency.env}). Default from config/task.env.`),
+  leaseSeconds: wholeNumber(1, MAX_LEASE_SECONDS, 'seconds')
     .optional()
-    .describe('Task lease in seconds (TQ_LEASE_SECONDS; SQS caps it at 43200). Default from config/task.env.'),
+    .describe(
+      `Task lease in seconds (${SETTINGS.leaseSeconds.env}; SQS caps it at ${MAX_LEASE_SECONDS}). Default from config/task.env.`,
+    ),
   graceSeconds: wholeNumber(0, 3600, 'seconds')
     .optional()
     .describe(
-      'Seconds running tasks get to finish after SIGTERM (WORKER_GRACE_SECONDS). Default from config/task.env.',
+      `Seconds running tasks get to finish after SIGTERM (${SETTINGS.graceSeconds.env}). Default from config/task.env.`,
     ),
   maxAttempts: wholeNumber(1, 1000, 'attempts')
     .optional()
-    .describe('Attempts before a failing task is dead-lettered (TQ_MAX_ATTEMPTS). Default from config/task.env.'),
+    .describe(
+      `Attempts before a failing task is dead-lettered (${SETTINGS.maxAttempts.env}). Default from config/task.env.`,
+    ),
 });
 
 export const imageSchema = z.strictObject({
@@ -179,8 +190,13 @@ export const imageSchema = z.strictObject({
       '"artifact-registry" (default: a repository the stack creates) or an image repository to push to, e.g. "docker.io/me/gke-batch-worker".',
     ),
   repository: gkeName(63)
-    .default('gke-batch')
-    .describe('Artifact Registry repository id the stack creates. Default "gke-batch".'),
+    .optional()
+    .describe(
+      'Artifact Registry repository id. Default: the cluster name, so two stacks in one project never share (or clash on) a repository.',
+    ),
+  createRepository: bool()
+    .default(true)
+    .describe('true (default): the stack creates the repository; false: push to an existing repository of that id.'),
   name: z
     .string()
     .regex(/^[a-z0-9]+([._-][a-z0-9]+)*$/, 'must be lowercase letters, digits and . _ -')
@@ -231,10 +247,10 @@ export const scalingSchema = z.strictObject({
   queueLength: wholeNumber(1, 10000, 'tasks')
     .optional()
     .describe('continuous: tasks (waiting + in flight) per worker KEDA aims for. Default: workers.concurrency.'),
-  backoffLimit: wholeNumber(0, 10000, 'crashes')
-    .default(DEFAULT_BACKOFF_LIMIT)
+  backoffLimit: wholeNumber(0, 100000, 'crashes')
+    .optional()
     .describe(
-      `drain: worker crashes tolerated before the Job fails (spot preemptions do not count). Default ${DEFAULT_BACKOFF_LIMIT}.`,
+      `drain: worker crashes tolerated before the Job fails (spot preemptions do not count). Default: max(${MIN_BACKOFF_LIMIT}, ${BACKOFF_PER_WORKER} × maxWorkers) + ${POISON_TASKS_TOLERATED} × workers.maxAttempts, so a few poison tasks never abort the batch.`,
     ),
   cooldownSeconds: wholeNumber(0, 86400, 'seconds')
     .default(DEFAULT_COOLDOWN_SECONDS)
@@ -274,25 +290,35 @@ export const scalarKeys = {
   cloudNat: bool()
     .default(true)
     .describe('With privateNodes, create a Cloud Router and Cloud NAT so nodes reach the internet.'),
-  deletionProtection: bool().default(false).describe('Refuse to delete the cluster; off so that pulumi destroy works.'),
+  deletionProtection: bool()
+    .default(false)
+    .describe('Refuse to delete the cluster (GKE and Pulumi protect); off so that pulumi destroy works.'),
   queueUrl: z
     .string()
     .min(1, 'is empty')
     .optional()
     .describe(
-      'Queue the workers lease from (TASKQUEUE_PATH): sqs://NAME or an https:// SQS URL. Default from config/task.env.',
+      `Queue the workers lease from (${SETTINGS.queueUrl.env}): sqs://NAME or an https:// SQS URL. Default from config/task.env.`,
     ),
   cloudpath: z
     .string()
     .min(1, 'is empty')
     .optional()
     .describe(
-      'Where task outputs go (CF_CLOUDPATH): gs://BUCKET/PREFIX or s3://BUCKET/PREFIX. Default from config/task.env.',
+      `Where task outputs go (${SETTINGS.cloudpath.env}): gs://BUCKET/PREFIX or s3://BUCKET/PREFIX. Default from config/task.env.`,
     ),
 } as const;
 
 /** Keys whose values are JSON (lists and objects). */
 export const structuredKeys = {
+  authorizedNetworks: z
+    .array(z.string({ error: 'must be a CIDR block such as 203.0.113.0/24' }), {
+      error: 'must be a list of CIDR blocks',
+    })
+    .default([])
+    .describe(
+      "CIDR blocks allowed to reach the control plane (master authorized networks). Default none: GKE's default (any address, with credentials).",
+    ),
   zones: z
     .array(z.string(), { error: 'must be a list of zone names' })
     .default([])
@@ -313,7 +339,8 @@ export const structuredKeys = {
 } as const;
 
 /** One field of each structured key, for messages that show how `--path` works. */
-const PATH_EXAMPLES: Readonly<Record<StructuredKey, string>> = {
+export const PATH_EXAMPLES: Readonly<Record<StructuredKey, string>> = {
+  authorizedNetworks: 'authorizedNetworks[0] 203.0.113.0/24',
   zones: 'zones[0] us-central1-a',
   nodePools: 'nodePools[0].name workers',
   workers: 'workers.cpu 1',
@@ -355,6 +382,7 @@ export interface ParsedConfig {
   readonly deletionProtection: boolean;
   readonly queueUrl?: string;
   readonly cloudpath?: string;
+  readonly authorizedNetworks: readonly string[];
   readonly zones: readonly string[];
   readonly nodePools: readonly NodePoolInput[];
   readonly workers: WorkersInput;
@@ -366,7 +394,7 @@ export interface ParsedConfig {
 
 function defaultNodePools(): z.input<typeof nodePoolSchema>[] {
   return [
-    { name: 'system', machineType: 'e2-standard-2', minNodes: 1, maxNodes: 1, spot: false },
+    { name: 'system', machineType: 'e2-standard-2', minNodes: 1, maxNodes: SYSTEM_POOL_MAX_NODES, spot: false },
     {
       name: 'workers',
       machineType: 'e2-standard-4',
@@ -375,159 +403,4 @@ function defaultNodePools(): z.input<typeof nodePoolSchema>[] {
       taints: [{ key: 'gke-batch/workers', value: 'true', effect: 'NoSchedule' }],
     },
   ];
-}
-
-// ---------------------------------------------------------------------------------------------
-// Parsing.
-
-/** Raw config as Pulumi passes it to the program: full key ("ns:key") → string (JSON for structured keys). */
-export type ConfigValues = Readonly<Record<string, string>>;
-
-/** The stack's config from the Pulumi runtime (or the values a unit test set with setAllConfig). */
-export function readConfigValues(): ConfigValues {
-  return pulumi.runtime.allConfig();
-}
-
-export interface ParseResult {
-  /** Parsed keys; a key that failed to parse is missing, so later checks can skip what depends on it. */
-  readonly values: Partial<ParsedConfig>;
-  /** Keys (short names, e.g. "workers", "project") that were set but did not parse. */
-  readonly failed: ReadonlySet<string>;
-  readonly problems: string[];
-}
-
-/** Parses every key on its own, so one bad key does not hide problems in the others. */
-export function parseConfigValues(values: ConfigValues): ParseResult {
-  const problems: string[] = [];
-  const failed = new Set<string>();
-  const out: Record<string, unknown> = {};
-
-  for (const key of GCP_KEYS) {
-    const value = values[key]?.trim();
-    const short = key.slice('gcp:'.length);
-    if (value) out[short] = value;
-    else
-      (failed.add(short),
-        problems.push(
-          `${key} is not set: pulumi config set ${key} ${short === 'project' ? 'MY-PROJECT-ID' : 'us-central1'}`,
-        ));
-  }
-
-  const known = new Set<string>(CONFIG_KEYS);
-  for (const fullKey of Object.keys(values)) {
-    if (!fullKey.startsWith(`${PROJECT}:`)) continue;
-    const key = fullKey.slice(PROJECT.length + 1);
-    if (!known.has(key)) {
-      const hint = suggestKey(key, CONFIG_KEYS);
-      problems.push(
-        `${fullKey} is not a setting of this stack${hint ? `: did you mean ${PROJECT}:${hint}?` : `; known keys: ${CONFIG_KEYS.join(', ')}`}`,
-      );
-    }
-  }
-
-  for (const key of CONFIG_KEYS) {
-    const raw = values[`${PROJECT}:${key}`];
-    const schema: z.ZodType = key in scalarKeys ? scalarKeys[key as ScalarKey] : structuredKeys[key as StructuredKey];
-    let input: unknown = raw;
-    if (raw !== undefined && key in structuredKeys) {
-      try {
-        input = JSON.parse(raw);
-      } catch {
-        failed.add(key);
-        problems.push(
-          `${key} ${JSON.stringify(raw)} is not structured config: set its fields with --path, e.g. pulumi config set --path ${PROJECT}:${PATH_EXAMPLES[key as StructuredKey]}`,
-        );
-        continue;
-      }
-    }
-    const parsed = schema.safeParse(input, { reportInput: true });
-    if (parsed.success) {
-      out[key] = parsed.data;
-    } else {
-      failed.add(key);
-      problems.push(...parsed.error.issues.map((issue) => formatIssue(key, issue, input)));
-    }
-  }
-  return { values: out as Partial<ParsedConfig>, failed, problems };
-}
-
-/** "nodePools[1].maxNodes -2: must be at least 0 nodes". */
-export function formatIssue(key: string, issue: z.core.$ZodIssue, root: unknown): string {
-  const where = keyPath(key, issue.path);
-  if (issue.code === 'unrecognized_keys') {
-    const allowed = Object.keys(schemaAt(key, issue.path) ?? {});
-    return issue.keys
-      .map((extra) => {
-        const hint = suggestKey(extra, allowed);
-        return `${where ? `${where}.` : ''}${extra} is not a setting${hint ? `: did you mean ${where ? `${where}.` : ''}${hint}?` : allowed.length ? `; known: ${allowed.join(', ')}` : ''}`;
-      })
-      .join('\n');
-  }
-  const input = 'input' in issue ? issue.input : valueAt(root, issue.path);
-  const secret = key === 'aws' && issue.path.some((part) => part === 'accessKeyId' || part === 'secretAccessKey');
-  const shown = input === undefined ? 'is missing:' : secret ? '(secret):' : `${display(input)}:`;
-  return `${where} ${shown} ${issue.message}`;
-}
-
-function keyPath(key: string, path: readonly PropertyKey[]): string {
-  let out = key;
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : `.${String(part)}`;
-  return out;
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let node = root;
-  for (const part of path) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<PropertyKey, unknown>)[part];
-  }
-  return node;
-}
-
-/** The object schema's shape at a path, to suggest the right field name for a typo. */
-function schemaAt(key: string, path: readonly PropertyKey[]): Record<string, unknown> | undefined {
-  let schema: unknown = key in scalarKeys ? scalarKeys[key as ScalarKey] : structuredKeys[key as StructuredKey];
-  for (const part of [...path, undefined]) {
-    // Unwrap defaults, optionals, arrays and preprocessors down to the object that owns `part`.
-    for (let i = 0; i < 5; i++) {
-      const def = (schema as { def?: { innerType?: unknown; element?: unknown; out?: unknown } } | undefined)?.def;
-      const inner = def?.innerType ?? (typeof part === 'number' || part === undefined ? def?.element : undefined);
-      if (!inner) break;
-      schema = inner;
-    }
-    const shape = (schema as { shape?: Record<string, unknown> } | undefined)?.shape;
-    if (part === undefined) return shape;
-    if (typeof part === 'string') schema = shape?.[part];
-  }
-  return undefined;
-}
-
-function suggestKey(word: string, candidates: readonly string[]): string | undefined {
-  return closest(word, candidates);
-}
-
-export function display(value: unknown): string {
-  if (typeof value === 'string') return value === '' ? '""' : value;
-  return JSON.stringify(value);
-}
-
-/** A doc line per key, for docs and `--help`-style listings: "workers.cpu: CPU request per worker pod ...". */
-export function describeKeys(): Array<{ key: string; doc: string }> {
-  const rows: Array<{ key: string; doc: string }> = [];
-  for (const key of CONFIG_KEYS) {
-    const schema = (
-      key in scalarKeys ? scalarKeys[key as ScalarKey] : structuredKeys[key as StructuredKey]
-    ) as z.ZodType;
-    rows.push({ key, doc: schema.description ?? '' });
-    const shape = schemaAt(key, key === 'nodePools' ? [0] : []);
-    if (key !== 'zones' && shape) {
-      for (const [field, fieldSchema] of Object.entries(shape)) {
-        rows.push({
-          key: `${key}${key === 'nodePools' ? '[].' : '.'}${field}`,
-          doc: (fieldSchema as z.ZodType).description ?? '',
-        });
-      }
-    }
-  }
-  return rows;
 }
