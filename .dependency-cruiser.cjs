@@ -56,10 +56,18 @@ module.exports = {
       to: { path: '^infra/components/|^node_modules/@pulumi/', dependencyTypesNot: ['type-only'] },
     },
     {
+      name: 'plan-never-imports-components-or-glue',
+      severity: 'error',
+      comment:
+        'Components import the plan, never the reverse; reading Pulumi config (stackConfig.ts) is glue, not plan.',
+      from: { path: '^infra/plan/' },
+      to: { path: '^infra/(components/|stackConfig\\.ts|index\\.ts)' },
+    },
+    {
       name: 'components-only-from-the-program',
       severity: 'error',
-      comment: 'Only the Pulumi program (index.ts) and tests construct components.',
-      from: { pathNot: '^(index\\.ts|infra/components/|test/)' },
+      comment: 'Only the Pulumi program (index.ts, through the infra/index.ts barrel) and tests construct components.',
+      from: { pathNot: '^(index\\.ts|infra/index\\.ts|infra/components/|test/)' },
       to: { path: '^infra/components/' },
     },
   ],

@@ -41,7 +41,7 @@ export async function buildWorker(options: BuildWorkerOptions = {}): Promise<Bui
     // Only resolved when running from TypeScript sources (worker/pool.ts), never in the bundle.
     external: ['tsx/cjs'],
     platform: 'node',
-    target: 'node20',
+    target: 'node24',
     format: 'cjs',
     // Whitespace and syntax only: identifiers stay readable in stack traces, and error class names
     // (QueueError, TaskMessageError, ...) survive into dead-letter failure records.
@@ -68,7 +68,7 @@ export async function buildWorker(options: BuildWorkerOptions = {}): Promise<Bui
 
 if (require.main === module) {
   const { outdir } = new Command('npx tsx scripts/build-worker.ts')
-    .description('Bundle worker/main.ts and the task code into one file for Node 20 (what the Dockerfile runs).')
+    .description('Bundle worker/main.ts and the task code into one file for Node 24 (what the Dockerfile runs).')
     .option('--outdir <dir>', "where worker.js and worker.js.map go (default: the project's dist/)")
     .parse()
     .opts<{ outdir?: string }>();

@@ -57,7 +57,7 @@ describe('worker in a terminal: Ctrl-C through npm run worker', function () {
     // The tmux server may be older than this process: pass the PATH (Node 24) explicitly.
     const command = `export PATH='${process.env.PATH ?? ''}'; cd ${ROOT} && npm run worker -- ${args.join(' ')} > ${path.join(dir, 'worker.log')} 2>&1`;
     execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '200', '-y', '50', command], {
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      env: { ...process.env },
     });
     const started = await eventually('the worker to start the task', () =>
       logLines().some((line) => line.message === 'task started') ? logLines() : undefined,

@@ -13,7 +13,7 @@ export interface ScriptRun {
 }
 
 export function runScript(script: string, args: string[], cwd: string): Promise<ScriptRun> {
-  const env: NodeJS.ProcessEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of ENV_NAMES) delete env[key];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-r', TSX, path.join(ROOT, script), ...args], {

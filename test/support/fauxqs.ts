@@ -62,7 +62,6 @@ export async function startFauxqs(): Promise<FauxqsServer> {
     AWS_REGION: 'us-east-1',
     AWS_ENDPOINT_URL_SQS: endpoint,
     AWS_ENDPOINT_URL_S3: endpoint,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   return {
     endpoint,
