@@ -33,6 +33,13 @@ import type {
 
 type ReceivedMessage = google.pubsub.v1.IReceivedMessage;
 
+export interface PubsubQueueDescription extends SubscriptionSettings {
+  readonly topic: string;
+  readonly subscription: string;
+  readonly deadTopic: string;
+  readonly deadSubscription: string;
+}
+
 /** Consecutive empty pulls after which `isEmpty()` calls the queue drained. */
 export const EMPTY_PULLS_TO_DRAIN = 3;
 /** Longest single pull while long-polling, so an aborted lease returns soon. */
@@ -85,6 +92,19 @@ export class PubsubQueue implements Queue {
     this.settings ??= readSubscription(this.clients, this.names.subscription, this.url);
     this.settings.catch(() => (this.settings = undefined));
     return this.settings;
+  }
+
+  /** What the API can tell about the queue: its resources and the subscription's settings. */
+  async describe(): Promise<PubsubQueueDescription> {
+    const settings = await this.subscriptionSettings();
+    const dead = deadLetterNames(this.location, settings);
+    return {
+      topic: this.names.topic,
+      subscription: this.names.subscription,
+      deadTopic: dead.topic,
+      deadSubscription: dead.subscription,
+      ...settings,
+    };
   }
 
   private async deadLetters(): Promise<{ topic: string; subscription: string }> {
