@@ -113,6 +113,7 @@ export async function ensureExampleTable(
  */
 function plannedQueueName(url: string): string {
   const location = parseQueueUrl(url);
+  if (location.kind === 'pubsub') return location.url;
   return location.kind === 'fq' ? `fq://${location.root}` : (location.queueUrl ?? url);
 }
 

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { TaskKey } from './queue/message';
+import { existingKeysOf } from './storage/existingKeys';
 import type { Storage } from './storage/types';
 
 /** The reserved column that carries each task's output location (CF_CLOUDPATH by default). */
@@ -85,10 +86,12 @@ export function defineTask<S extends ParamsSchema>(definition: TaskDefinition<S>
 /**
  * The common skip filter: a row is done when its output object exists under the cloudpath.
  * `outputKey` names the object from the row's columns, e.g. `(row) => \`primes/${row.start}.json\``.
+ * Where a chunk's keys share a prefix, one paged listing of it answers this chunk and the later
+ * ones instead of a request per row (the rule: `lib/storage/existingKeys.ts`, docs/storage.md).
  */
 export function skipExistingOutputs<R>(outputKey: (row: R) => string) {
   return async <P extends R>(rows: readonly P[], cloudpath: Storage): Promise<readonly P[]> => {
-    const done = await cloudpath.existsMany(rows.map(outputKey));
+    const done = await existingKeysOf(cloudpath).check(rows.map(outputKey));
     return rows.filter((_, index) => !done[index]);
   };
 }

@@ -109,3 +109,30 @@ export function classifySqsError(name: string, message: string, networkCode: str
   if (networkCode) return 'Unreachable';
   return 'BackendError';
 }
+
+/** gRPC status codes of Pub/Sub calls → code (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
+export const GRPC_STATUS_CODES: Readonly<Record<number, QueueErrorCode>> = {
+  1: 'BackendError', // CANCELLED
+  2: 'BackendError', // UNKNOWN
+  3: 'InvalidMessage', // INVALID_ARGUMENT: a message or attribute the service refuses
+  4: 'Unreachable', // DEADLINE_EXCEEDED
+  5: 'QueueNotFound', // NOT_FOUND: topic or subscription
+  6: 'BackendError', // ALREADY_EXISTS (creation handles it)
+  7: 'PermissionDenied', // PERMISSION_DENIED
+  8: 'BackendError', // RESOURCE_EXHAUSTED: quota, flow control
+  9: 'BackendError', // FAILED_PRECONDITION
+  10: 'BackendError', // ABORTED
+  12: 'UnsupportedOperation', // UNIMPLEMENTED
+  13: 'BackendError', // INTERNAL
+  14: 'Unreachable', // UNAVAILABLE
+  16: 'NoCredentials', // UNAUTHENTICATED
+};
+
+const PUBSUB_MESSAGE_PATTERNS: ReadonlyArray<readonly [RegExp, QueueErrorCode]> = [
+  [/could not load the default credentials|unable to detect a project id|invalid_grant/i, 'NoCredentials'],
+];
+
+export function classifyPubsubError(status: number | undefined, message: string): QueueErrorCode {
+  for (const [pattern, code] of PUBSUB_MESSAGE_PATTERNS) if (pattern.test(message)) return code;
+  return (status !== undefined ? GRPC_STATUS_CODES[status] : undefined) ?? 'BackendError';
+}

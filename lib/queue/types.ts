@@ -1,8 +1,9 @@
 /**
  * The one queue interface shared by the inserter, the worker and the ops commands.
  *
- * Two backends implement it: the file queue (`fq://dir`, python-task-queue's on-disk format) and
- * Amazon SQS (`sqs://name` or an `https://sqs.<region>.amazonaws.com/<account>/<name>` URL).
+ * Three backends implement it: the file queue (`fq://dir`, python-task-queue's on-disk format),
+ * Amazon SQS (`sqs://name` or an `https://sqs.<region>.amazonaws.com/<account>/<name>` URL) and
+ * Google Cloud Pub/Sub (`pubsub://project/name` or `pubsub://projects/P/topics/T/subscriptions/S`).
  * Open one with `openQueue(url)` from `lib/queue`.
  *
  * Message bodies are opaque strings here: encoding and decoding the python-task-queue envelope
@@ -106,7 +107,7 @@ export interface QueueCounts {
   readonly approximate: boolean;
 }
 
-export type QueueKind = 'fq' | 'sqs';
+export type QueueKind = 'fq' | 'sqs' | 'pubsub';
 
 export interface Queue {
   readonly kind: QueueKind;
@@ -141,8 +142,8 @@ export interface Queue {
 }
 
 export interface CreateQueueOptions {
-  /** Receives before a task is moved to the dead-letter queue by SQS itself (redrive policy maxReceiveCount). */
+  /** Receives before a task is moved to the dead-letter queue by SQS itself (redrive policy maxReceiveCount; Pub/Sub: the dead-letter policy's maxDeliveryAttempts, 5–100). */
   readonly maxReceiveCount?: number;
-  /** Default visibility timeout (lease) in seconds for SQS. */
+  /** Default visibility timeout (lease) in seconds for SQS (Pub/Sub: the subscription's ack deadline, 10–600). */
   readonly visibilityTimeoutSeconds?: number;
 }
