@@ -89,6 +89,10 @@ describe('infra rules: one URL grammar, as the stack applies it', () => {
       /a file queue lives on one machine's disk/,
     );
     assert.match(
+      problemsOf((c) => (c['gke-batch:queueUrl'] = 'pubsub://my-project/jobs'))[0],
+      /Pub\/Sub queues are not deployable by this stack yet/,
+    );
+    assert.match(
       problemsOf((c) => (c['gke-batch:cloudpath'] = 'file:///tmp/out'))[0],
       /files written inside a pod vanish/,
     );
