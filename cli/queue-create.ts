@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { addCommonOptions, addSettingOptions, runMain, settingsFrom, type CommonOptions } from '../lib/cli/options';
 import { createQueue, parseQueueUrl } from '../lib/queue';
+import { envName } from '../lib/settings';
 
 interface CreateOptions extends CommonOptions {
   json?: boolean;
@@ -77,7 +78,7 @@ runMain(async () => {
   lines.push(
     '',
     'Use it: put this line in your env file (config/task.env, or the file you pass with -e):',
-    `TASKQUEUE_PATH=${url}`,
+    `${envName('queueUrl')}=${url}`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

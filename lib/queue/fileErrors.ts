@@ -4,12 +4,13 @@ import { classifyErrno } from './classify';
 import { QueueError } from './errors';
 import { errnoCode } from './fileOps';
 import type { FileQueueLayout } from './fileQueueLayout';
+import { settingRef } from '../settings/table';
 
 export function queueNotFound(layout: FileQueueLayout): QueueError {
   return new QueueError(
     'QueueNotFound',
     `file queue ${layout.root} does not exist (no ${layout.queueDir})`,
-    `create it with \`npm run queue:create -- --queue fq://${layout.root}\`, or check TASKQUEUE_PATH / --queue`,
+    `create it with \`npm run queue:create -- --queue fq://${layout.root}\`, or check ${settingRef('queueUrl')}`,
   );
 }
 
@@ -34,7 +35,7 @@ export function mapFileError(error: unknown, action: string, layout: FileQueueLa
       return new QueueError(
         code,
         `${what}: ${errno} on ${where}: the queue path must be a directory on a real file system (or a path where one can be made)`,
-        'point TASKQUEUE_PATH / --queue at a directory, e.g. fq:///srv/queues/job',
+        `point ${settingRef('queueUrl')} at a directory, e.g. fq:///srv/queues/job`,
         cause,
       );
     default:

@@ -14,6 +14,7 @@ import {
 } from './pubsubClient';
 import { QueueError } from './errors';
 import type { CreateQueueOptions } from './types';
+import { settingRef } from '../settings/table';
 
 const ALREADY_EXISTS = 6;
 /** The longest a subscription keeps an unacked message: Pub/Sub's maximum, 7 days (its default too). */
@@ -50,8 +51,8 @@ function checkRange(name: string, value: number, min: number, max: number): void
       'InvalidQueueUrl',
       `${name} must be a whole number from ${min} to ${max} on Pub/Sub, got ${value}`,
       name === 'the lease'
-        ? 'set --lease / TQ_LEASE_SECONDS to 10–600: the worker renews the lease every third of it, so tasks may run longer'
-        : 'set --max-attempts (TQ_MAX_ATTEMPTS) to 4–99: the dead-letter policy allows one more delivery than that',
+        ? `set ${settingRef('leaseSeconds')} to 10–600: the worker renews the lease every third of it, so tasks may run longer`
+        : `set ${settingRef('maxAttempts')} to 4–99: the dead-letter policy allows one more delivery than that`,
     );
   }
 }

@@ -2,6 +2,7 @@
 import { classifyPubsubError } from './classify';
 import { QueueError } from './errors';
 import { pubsubEndpointDescription } from './pubsubClient';
+import { settingRef } from '../settings/table';
 
 export interface PubsubErrorContext {
   /** e.g. "pull from" */
@@ -31,7 +32,7 @@ export function mapPubsubError(error: unknown, context: PubsubErrorContext): Err
     case 'QueueNotFound':
       return fail(
         `it does not exist (${message})`,
-        `create the queue with \`npm run queue:create -- --queue ${context.queue}\`, or check TASKQUEUE_PATH / --queue`,
+        `create the queue with \`npm run queue:create -- --queue ${context.queue}\`, or check ${settingRef('queueUrl')}`,
       );
     case 'NoCredentials':
       return fail(

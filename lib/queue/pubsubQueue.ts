@@ -30,6 +30,7 @@ import type {
   QueueCounts,
   QueueMessage,
 } from './types';
+import { settingRef } from '../settings/table';
 
 type ReceivedMessage = google.pubsub.v1.IReceivedMessage;
 
@@ -155,7 +156,7 @@ export class PubsubQueue implements Queue {
       throw new QueueError(
         'UnsupportedOperation',
         `cannot lease for ${seconds} s from ${this.url}: a Pub/Sub ack deadline is at most ${MAX_ACK_DEADLINE_SECONDS} s per call`,
-        `set TQ_LEASE_SECONDS (--lease) to ${MAX_ACK_DEADLINE_SECONDS} or less: the worker renews the lease every third of it, so tasks may run longer`,
+        `set ${settingRef('leaseSeconds')} to ${MAX_ACK_DEADLINE_SECONDS} or less: the worker renews the lease every third of it, so tasks may run longer`,
       );
     }
     const settings = await this.subscriptionSettings();

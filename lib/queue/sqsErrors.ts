@@ -1,6 +1,7 @@
 /** Turns AWS SDK / network failures into typed queue errors that say what to do (the code is decided in classify.ts). */
 import { classifySqsError, NETWORK_ERRNOS } from './classify';
 import { QueueError } from './errors';
+import { settingRef } from '../settings/table';
 
 export interface SqsErrorContext {
   /** e.g. "receive from" */
@@ -52,7 +53,7 @@ export function mapSqsError(error: unknown, context: SqsErrorContext, region?: s
     case 'QueueNotFound':
       return fail(
         'the queue does not exist',
-        `create it with \`npm run queue:create -- --queue ${context.queue}\`, or check TASKQUEUE_PATH / --queue and AWS_REGION`,
+        `create it with \`npm run queue:create -- --queue ${context.queue}\`, or check ${settingRef('queueUrl')} and AWS_REGION`,
       );
     case 'NoCredentials':
       if (/region is missing/i.test(message)) {

@@ -192,3 +192,8 @@ export function settingOfEnv(name: string): SettingKey | undefined {
 export function envName(key: SettingKey): EnvName {
   return SETTINGS[key].env;
 }
+
+/** "TASKQUEUE_PATH / --queue": how a message names a setting, so users can set it either way. */
+export function settingRef(key: SettingKey): string {
+  return `${SETTINGS[key].env} / ${SETTINGS[key].flag.split(' ')[0]}`;
+}

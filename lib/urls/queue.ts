@@ -17,6 +17,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { QueueError } from '../queue/errors';
+import { settingRef } from '../settings/table';
 
 export type QueueLocation =
   | { readonly kind: 'fq'; readonly root: string }
@@ -164,6 +165,6 @@ function invalid(url: string, why: string): QueueError {
   return new QueueError(
     'InvalidQueueUrl',
     `queue URL ${JSON.stringify(url)} ${why}`,
-    `use ${QUEUE_URL_FORMS} (TASKQUEUE_PATH or --queue)`,
+    `use ${QUEUE_URL_FORMS} (${settingRef('queueUrl')})`,
   );
 }
