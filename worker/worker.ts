@@ -8,10 +8,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Level } from 'pino';
 import { QueueError, TaskMessageError } from '../lib/queue/errors';
 import { formatTaskKey } from '../lib/queue/message';
-import type { FailureRecord, LeasedTask, Queue } from '../lib/queue/types';
+import type { LeasedTask, Queue } from '../lib/queue/types';
 import { parseCloudpath } from '../lib/storage';
 import { Backoff, retryDelaySeconds, SECOND } from './backoff';
 import { ABORT_REASONS, GiveUpReason, TaskEndedEvent, WorkerEvents, WorkerState, WorkerSummary } from './events';
@@ -20,6 +19,7 @@ import type { Logger } from './logger';
 import { assertWorkerOptions, ResolvedWorkerOptions, WorkerOptions } from './options';
 import { Decision, decide, Happening, PolicyConfig } from './outcome';
 import { RunResult, TaskThread, ThreadPool } from './pool';
+import { Failure, failureRecord, interpret, outcomeFields, relayLog, settleWithRetries } from './results';
 import { Wakeup } from './wakeup';
 
 export type { WorkerOptions } from './options';
@@ -47,13 +47,6 @@ interface Slot {
   startedAt?: number;
   readonly finished: Promise<void>;
   finish(): void;
-}
-
-/** Something the worker can describe in a failure record and a log line. */
-interface Failure {
-  readonly name: string;
-  readonly message: string;
-  readonly stack?: string;
 }
 
 type Counters = { -readonly [K in keyof Omit<WorkerSummary, 'durationSeconds' | 'cpuSeconds'>]: number };
@@ -407,48 +400,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
       slot.thread = undefined;
       this.pool!.give(thread);
     }
-    const [happening, failure] = this.interpret(result, slot);
+    const [happening, failure] = interpret(result, slot.givenUp, this.o);
     return this.conclude(slot, happening, failure);
-  }
-
-  /** What the thread's result means, given whether (and why) the worker aborted the task. */
-  private interpret(result: RunResult, slot: Slot): [Happening, Failure | undefined] {
-    if (result.kind === 'returned') return [{ kind: 'returned' }, undefined];
-    const timeout = this.o.taskTimeoutSeconds ?? 0;
-    switch (slot.givenUp) {
-      case 'stopping':
-      case 'lease-lost':
-        return [{ kind: 'stopped' }, undefined];
-      case 'timeout':
-        return [
-          { kind: 'timed-out', timeoutSeconds: timeout },
-          {
-            name: 'TaskTimeout',
-            message: `the task ran longer than TQ_TASK_TIMEOUT_SECONDS=${timeout} s; it was aborted${result.kind === 'terminated' ? ' and, as it did not return, terminated' : ''}`,
-          },
-        ];
-      default:
-        break;
-    }
-    switch (result.kind) {
-      case 'threw':
-        return [{ kind: 'threw', errorName: result.error.name, permanent: result.error.permanent }, result.error];
-      case 'out-of-memory':
-        return [
-          { kind: 'out-of-memory', heapMb: this.o.taskHeapMb },
-          {
-            name: 'OutOfMemory',
-            message: `the task ran out of memory: its thread's heap limit is ${this.o.taskHeapMb} MB (WORKER_TASK_HEAP_MB); raise it, or lower WORKER_CONCURRENCY so that each task gets more`,
-          },
-        ];
-      case 'crashed':
-        return [{ kind: 'thread-crashed', errorName: result.error.name }, result.error];
-      case 'terminated':
-        return [
-          { kind: 'thread-crashed', errorName: 'ThreadTerminated' },
-          { name: 'ThreadTerminated', message: "the task's thread was terminated" },
-        ];
-    }
   }
 
   /** Aborts the task's signal; terminates its thread if it has not returned a moment later. */
@@ -524,7 +477,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       case 'release':
         return this.settle('release', log, () => this.queue.release(latest, action.delaySeconds));
       case 'dead-letter': {
-        const record = this.failureRecord(latest, action.reason, failure, action.withStack);
+        const record = failureRecord(latest, action.reason, failure, action.withStack, this.o.workerId);
         return this.settle('dead-letter', log, () => this.queue.deadLetter(latest, record));
       }
       case 'leave':
@@ -548,36 +501,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   private logDecision(slot: Slot, decision: Decision, durationMs: number, failure?: Failure): void {
-    const { action } = decision;
-    const fields: Record<string, unknown> = { durationMs, outcome: decision.outcome };
-    if (action.kind === 'dead-letter') fields.reason = action.reason;
-    if (action.kind === 'release' && action.delaySeconds > 0) fields.retryDelaySeconds = action.delaySeconds;
-    if (failure) {
-      // A stack only for what the task threw; for the worker's own reasons the message says it all.
-      if (failure.stack) fields.err = asError(failure);
-      else fields.error = failure.message;
-    }
-    if (decision.outcome === 'retried' || decision.failed) fields.maxAttempts = this.o.maxAttempts;
-    slot.log[decision.level](fields, decision.message);
+    slot.log[decision.level](outcomeFields(decision, durationMs, this.o.maxAttempts, failure), decision.message);
   }
 
-  /**
-   * Runs a completion call, retrying transient queue errors a few times (the lease still holds
-   * meanwhile). At shutdown the deadline in `run()` stops waiting for it.
-   */
-  private async settle(what: string, log: Logger, call: () => Promise<void>): Promise<void> {
-    const backoff = new Backoff({ baseMs: 200, capMs: 5 * SECOND });
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await call();
-      } catch (error) {
-        const retryable = !(error instanceof QueueError) || error.transient;
-        if (!retryable || attempt >= 5 || this.deadline) throw error;
-        const waitMs = backoff.next();
-        log.warn({ err: error, retryInMs: Math.round(waitMs) }, `queue error on ${what}; retrying`);
-        await delay(waitMs, undefined, { ref: false });
-      }
-    }
+  /** A completion call, retried on transient errors until shutdown's deadline exists. */
+  private settle(what: string, log: Logger, call: () => Promise<void>): Promise<void> {
+    return settleWithRetries(what, log, call, () => this.deadline !== undefined);
   }
 
   private logSettleFailure(error: unknown, log: Logger): void {
@@ -591,39 +520,4 @@ export class Worker extends EventEmitter<WorkerEvents> {
       );
     }
   }
-
-  private failureRecord(
-    task: LeasedTask,
-    reason: string,
-    failure: Failure | undefined,
-    withStack: boolean,
-  ): FailureRecord {
-    return {
-      taskId: task.id,
-      body: task.body,
-      reason,
-      message: failure?.message ?? reason,
-      stack: withStack ? failure?.stack : undefined,
-      attempts: task.attempt,
-      worker: this.o.workerId,
-      failedAt: new Date().toISOString(),
-    };
-  }
-}
-
-/** Re-logs a line the task's logger wrote in its thread through the task's logger here. */
-function relayLog(log: Logger, line: string): void {
-  const { level, message, ...fields } = JSON.parse(line) as { level?: number; message?: string } & Record<
-    string,
-    unknown
-  >;
-  const label = (typeof level === 'number' && (log.levels.labels[level] as Level | undefined)) || 'info';
-  log[label](fields, message);
-}
-
-function asError(failure: Failure): Error {
-  const error = new Error(failure.message);
-  error.name = failure.name;
-  if (failure.stack) error.stack = failure.stack;
-  return error;
 }
