@@ -1,12 +1,13 @@
 /**
- * The gke-batch Pulumi program: worker image, GKE cluster and node pools, and the workers (a Job
+ * The gke-batch Pulumi program: GKE cluster and node pools, worker image, and the workers (a Job
  * that drains the queue, or a Deployment KEDA scales with it: docs/scaling.md).
- * Config: Pulumi.<stack>.yaml (keys and defaults in infra/config.ts; guide in docs/deploy.md).
+ * Config: Pulumi.<stack>.yaml (keys and defaults in infra/plan/schema.ts; guide in docs/deploy.md).
  */
 import * as pulumi from '@pulumi/pulumi';
 import {
   fullScaleInput,
   GkeCluster,
+  KEDA_CONTROL_PLANE_PORTS,
   readStackConfig,
   scalingOutput,
   scalingSummary,
@@ -21,14 +22,14 @@ import {
 const { config, warnings } = readStackConfig();
 pulumi.log.info(`plan: ${config.plan.summary}`);
 pulumi.log.info(scalingSummary(fullScaleInput(config)));
+if (config.scaling.mode === 'drain') {
+  pulumi.log.info(
+    `drain: run ${config.scaling.run} is Job ${config.scaling.jobName}; changing scaling.maxWorkers, the image or a worker setting ` +
+      'REPLACES the running Job (Kubernetes cannot change its pod template, and Pulumi replaces a Job on a new parallelism): ' +
+      'its workers release their tasks and a new Job carries on with the queue',
+  );
+}
 for (const warning of warnings) pulumi.log.warn(warning);
-
-const image = new WorkerImage('worker', {
-  project: config.project,
-  region: config.region,
-  image: config.image,
-  tag: pulumi.getStack(),
-});
 
 const cluster = new GkeCluster('gke', {
   project: config.project,
@@ -43,6 +44,16 @@ const cluster = new GkeCluster('gke', {
   cloudNat: config.cloudNat,
   deletionProtection: config.deletionProtection,
   nodePools: config.nodePools,
+  authorizedNetworks: config.authorizedNetworks,
+  controlPlanePorts: config.scaling.mode === 'continuous' ? KEDA_CONTROL_PLANE_PORTS : [],
+});
+
+const image = new WorkerImage('worker', {
+  project: config.project,
+  region: config.region,
+  image: config.image,
+  tag: pulumi.getStack(),
+  reader: cluster.nodeServiceAccount.email,
 });
 
 const workers = new Workers('workers', {

@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Float64, Int32, Int64, RecordBatch, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import { z } from 'zod';
-import { loadSettings } from '../lib/config';
+import { loadSettings } from '../lib/settings';
 import { insertTable, type InsertSummary } from '../lib/insert';
 import { writeArrowTable } from '../lib/params/writeTable';
 import { defineTask, skipExistingOutputs } from '../lib/task';

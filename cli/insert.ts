@@ -7,6 +7,7 @@ import { integerBetween } from '../lib/cli/args';
 import { addCommonOptions, runMain, settingsFrom, type CommonOptions } from '../lib/cli/options';
 import { findTask, insertTable, type InsertSummary } from '../lib/insert';
 import { tasks } from '../tasks';
+import { envName } from '../lib/settings';
 
 interface InsertCliOptions extends CommonOptions {
   task?: string;
@@ -19,7 +20,7 @@ interface InsertCliOptions extends CommonOptions {
 const program = addCommonOptions(
   new Command('npm run insert --')
     .description(
-      'Insert one task per row of the parameter table (TASK_PARAMETER_FILENAME) into the queue (TASKQUEUE_PATH).',
+      `Insert one task per row of the parameter table (${envName('paramsFile')}) into the queue (${envName('queueUrl')}).`,
     )
     .option('--task <module.name>', 'the task to insert (default: the first in tasks/index.ts)')
     .option('-n, --dry-run', 'check and filter the table and show the first tasks; do not touch the queue')

@@ -5,11 +5,13 @@
  */
 import { Command } from 'commander';
 import { integerBetween } from '../lib/cli/args';
-import { addCommonOptions, runMain, settingsFrom, UserError, type CommonOptions } from '../lib/cli/options';
+import { addCommonOptions, runMain, settingsFrom, type CommonOptions } from '../lib/cli/options';
+import { UserError } from '../lib/errors';
 import { findTask } from '../lib/insert';
 import { inspectTable, type TableInspection } from '../lib/params/inspect';
 import { csvKindsFor } from '../lib/params/validate';
 import { tasks } from '../tasks';
+import { envName } from '../lib/settings';
 
 interface ParamsCliOptions extends CommonOptions {
   rows: number;
@@ -20,7 +22,7 @@ interface ParamsCliOptions extends CommonOptions {
 const program = addCommonOptions(
   new Command('npm run params --')
     .description('Show a parameter table as the inserter reads it: schema, row count and first rows.')
-    .argument('[file]', 'the table (default: --params, else TASK_PARAMETER_FILENAME)')
+    .argument('[file]', `the table (default: --params, else ${envName('paramsFile')})`)
     .option('--rows <count>', 'first rows to show', integerBetween(0), 10)
     .option('--task <module.name>', 'task whose schema types CSV columns (default: the first in tasks/index.ts)')
     .option('--json', 'print one JSON object: {file, format, rows, columns, firstRows}')

@@ -4,13 +4,12 @@
  * prints the URL for TASKQUEUE_PATH. File queue: the directory layout (`queue/`, `movement/`,
  * `insertions` = 0, ...). Nobody needs the AWS console for this.
  */
-import { Command, Option } from 'commander';
-import { addCommonOptions, runMain, settingsFrom, type CommonOptions } from '../lib/cli/options';
+import { Command } from 'commander';
+import { addCommonOptions, addSettingOptions, runMain, settingsFrom, type CommonOptions } from '../lib/cli/options';
 import { createQueue, parseQueueUrl } from '../lib/queue';
-import { integerBetween } from '../lib/cli/args';
+import { envName } from '../lib/settings';
 
 interface CreateOptions extends CommonOptions {
-  maxAttempts?: number;
   json?: boolean;
 }
 
@@ -24,37 +23,36 @@ function redriveReceiveCount(maxAttempts: number): number {
   return maxAttempts + 1;
 }
 
-const program = addCommonOptions(
-  new Command('npm run queue:create --')
-    .description(
-      'Create the queue (SQS: with a dead-letter queue and redrive policy; fq: the directory layout). Safe to run again.',
-    )
-    .addOption(
-      new Option(
-        '--max-attempts <n>',
-        'attempts before a task is dead-lettered (TQ_MAX_ATTEMPTS); SQS redrive is set one above',
-      ).argParser(integerBetween(1, 999)),
-    )
-    .option(
-      '--json',
-      'print one JSON object: {queue, kind, deadLetterQueue, maxAttempts, maxReceiveCount, leaseSeconds}',
-    ),
+const program = addSettingOptions(
+  addCommonOptions(
+    new Command('npm run queue:create --')
+      .description(
+        'Create the queue (SQS: with a dead-letter queue and redrive policy; fq: the directory layout). Safe to run again.',
+      )
+      .option(
+        '--json',
+        'print one JSON object: {queue, kind, deadLetterQueue, maxAttempts, maxReceiveCount, leaseSeconds}',
+      ),
+  ),
+  ['maxAttempts'],
 ).parse();
 
 runMain(async () => {
   const options = program.opts<CreateOptions>();
-  const settings = settingsFrom(options, { TQ_MAX_ATTEMPTS: options.maxAttempts?.toString() });
+  const settings = settingsFrom(options);
   const { maxAttempts, leaseSeconds } = settings;
   const maxReceiveCount = redriveReceiveCount(maxAttempts);
   const url = await createQueue(settings.queueUrl, { maxReceiveCount, visibilityTimeoutSeconds: leaseSeconds });
-  const sqs = parseQueueUrl(url).kind === 'sqs';
+  const kind = parseQueueUrl(url).kind;
+  const sqs = kind === 'sqs';
+  const cloud = kind !== 'fq';
   const report = {
     queue: url,
-    kind: sqs ? 'sqs' : 'fq',
-    deadLetterQueue: sqs ? deadLetterQueueUrl(url) : null,
-    maxAttempts: sqs ? maxAttempts : null,
-    maxReceiveCount: sqs ? maxReceiveCount : null,
-    leaseSeconds: sqs ? leaseSeconds : null,
+    kind,
+    deadLetterQueue: sqs ? deadLetterQueueUrl(url) : kind === 'pubsub' ? pubsubDeadLetterUrl(url) : null,
+    maxAttempts: cloud ? maxAttempts : null,
+    maxReceiveCount: cloud ? maxReceiveCount : null,
+    leaseSeconds: cloud ? leaseSeconds : null,
   };
   if (options.json) {
     process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -67,15 +65,32 @@ runMain(async () => {
         `redrive policy:    workers dead-letter a task after ${maxAttempts} attempts; SQS moves it by itself after ${maxReceiveCount} receives`,
         `lease:             ${leaseSeconds} s (default visibility timeout)`,
       ]
-    : [`file queue:        ${url}`];
+    : kind === 'pubsub'
+      ? [
+          `queue:             ${url}`,
+          `dead letters:      ${report.deadLetterQueue}`,
+          `dead-letter policy: workers dead-letter a task after ${maxAttempts} attempts; Pub/Sub moves it by itself after ${maxReceiveCount} deliveries`,
+          `lease:             ${leaseSeconds} s (the subscription's ack deadline; at most 600 s)`,
+          'on Google Cloud:   the Pub/Sub service agent (service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com) needs',
+          '                   roles/pubsub.publisher on the dead-letter topic and roles/pubsub.subscriber on the subscription',
+        ]
+      : [`file queue:        ${url}`];
   lines.push(
     '',
     'Use it: put this line in your env file (config/task.env, or the file you pass with -e):',
-    `TASKQUEUE_PATH=${url}`,
+    `${envName('queueUrl')}=${url}`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 });
+
+/** The dead-letter topic and subscription of a Pub/Sub queue: `<topic>-dead`, both. */
+function pubsubDeadLetterUrl(queueUrl: string): string {
+  const location = parseQueueUrl(queueUrl);
+  if (location.kind !== 'pubsub') return queueUrl;
+  const dead = `${location.topic}-dead`;
+  return `pubsub://projects/${location.project}/topics/${dead}/subscriptions/${dead}`;
+}
 
 /** The queue module names the dead-letter queue `<name>-dead`, next to the queue (same account and region). */
 function deadLetterQueueUrl(queueUrl: string): string {

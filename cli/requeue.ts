@@ -3,7 +3,8 @@
  * e.g. after fixing the bug that failed them, and says how many moved.
  */
 import { Command, Option } from 'commander';
-import { addCommonOptions, runMain, settingsFrom, UserError, type CommonOptions } from '../lib/cli/options';
+import { addCommonOptions, runMain, settingsFrom, type CommonOptions } from '../lib/cli/options';
+import { UserError } from '../lib/errors';
 import { collect } from '../lib/cli/args';
 import { withQueue } from '../lib/ops/session';
 import { formatCount } from '../lib/ops/units';

@@ -18,15 +18,22 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
 import { integerBetween, parseSeconds } from '../lib/cli/args';
-import { addCommonOptions, CommonOptions, runMain, settingsFrom } from '../lib/cli/options';
-import type { TaskSettings } from '../lib/config';
+import {
+  addCommonOptions,
+  addSettingOptions,
+  CommonOptions,
+  runMain,
+  settingsFrom,
+  workerSettingKeys,
+} from '../lib/cli/options';
+import { SETTING_KEYS, SettingKey, settingsToProcessEnv, type TaskSettings } from '../lib/settings';
 import { findTask, insertTable } from '../lib/insert';
 import { watchQueue, plainLinesDisplay, terminalDisplay } from '../lib/ops/watch';
 import { formatCount, formatDuration, formatRate } from '../lib/ops/units';
 import { createQueue, openQueue } from '../lib/queue';
 import type { Queue, QueueCounts } from '../lib/queue/types';
-import { parseQueueUrl } from '../lib/queue/url';
-import { EXIT_STOPPED_BEFORE_DRAINED } from '../worker/exitCodes';
+import { parseQueueUrl } from '../lib/urls/queue';
+import { EXIT_STOPPED_BEFORE_DRAINED } from '../lib/exitCodes';
 import { tasks } from '../tasks';
 
 interface RunLocalOptions extends CommonOptions {
@@ -43,21 +50,26 @@ const INTERRUPTED_EXIT = 130;
 /** Signals closer together than this are one Ctrl-C delivered twice, not a second Ctrl-C. */
 const SAME_SIGNAL_MS = 1000;
 
-const program = addCommonOptions(
-  new Command('npm start --')
-    .description(
-      'Run the job locally: insert the parameter table, run workers until the queue is drained, show progress and a summary.',
-    )
-    .addOption(
-      new Option('--workers <n>', 'worker processes to run (one per CPU by default)')
-        .argParser(integerBetween(1))
-        .default(availableParallelism()),
-    )
-    .option('--task <module.name>', 'the task to insert (default: the first in tasks/index.ts)')
-    .option('--fresh', 'purge the queue first instead of resuming tasks left by an interrupted run')
-    .option('--log-dir <dir>', 'where each worker writes its JSON log', 'local/logs')
-    .addOption(new Option('--interval <seconds>', 'progress refresh interval').argParser(parseSeconds).default(1))
-    .addHelpText('after', '\nCtrl-C stops cleanly (tasks are finished or released); run npm start again to resume.'),
+const program = addSettingOptions(
+  addCommonOptions(
+    new Command('npm start --')
+      .description(
+        'Run the job locally: insert the parameter table, run workers until the queue is drained, show progress and a summary.',
+      )
+      .addOption(
+        new Option('--workers <n>', 'worker processes to run (one per CPU by default)')
+          .argParser(integerBetween(1))
+          .default(availableParallelism()),
+      )
+      .option('--task <module.name>', 'the task to insert (default: the first in tasks/index.ts)')
+      .option('--fresh', 'purge the queue first instead of resuming tasks left by an interrupted run')
+      .option('--log-dir <dir>', 'where each worker writes its JSON log', 'local/logs')
+      .addOption(new Option('--interval <seconds>', 'progress refresh interval').argParser(parseSeconds).default(1))
+      .addHelpText('after', '\nCtrl-C stops cleanly (tasks are finished or released); run npm start again to resume.'),
+  ),
+  // Each worker process takes these; a metrics port would clash between them, and exiting when
+  // the queue is empty is what npm start always does.
+  workerSettingKeys(['metricsPort', 'exitWhenEmpty']),
 );
 
 /** The queue, created when it is a file queue that does not exist yet. */
@@ -66,17 +78,13 @@ async function prepareQueue(settings: TaskSettings): Promise<Queue> {
   return openQueue(settings.queueUrl);
 }
 
+/** Settings each worker process gets from this run (the rest are npm start's own, or would clash). */
+const NOT_FOR_WORKERS: readonly SettingKey[] = ['paramsFile', 'metricsPort', 'exitWhenEmpty'];
+
 /** The environment a worker process needs to see exactly this run's settings. */
 function workerEnv(settings: TaskSettings): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    TASKQUEUE_PATH: settings.queueUrl,
-    TQ_LEASE_SECONDS: String(settings.leaseSeconds),
-    CF_CLOUDPATH: settings.cloudpath,
-    TQ_MAX_ATTEMPTS: String(settings.maxAttempts),
-    WORKER_CONCURRENCY: String(settings.concurrency),
-    WORKER_GRACE_SECONDS: String(settings.graceSeconds),
-  };
+  const keys = SETTING_KEYS.filter((key) => !NOT_FOR_WORKERS.includes(key));
+  return { ...process.env, ...settingsToProcessEnv(Object.fromEntries(keys.map((key) => [key, settings[key]]))) };
 }
 
 /**

@@ -1,21 +1,6 @@
 /** The Pulumi program's building blocks. Only index.ts (the program) and tests import infra/. */
-export { GkeCluster, NODE_ROLES } from './cluster';
-export type { GkeClusterArgs } from './cluster';
-export { WorkerImage } from './image';
-export type { WorkerImageArgs } from './image';
-export { Workers } from './workers';
-export type { WorkersArgs } from './workers';
-export {
-  workerPodTemplate,
-  workerEnv,
-  workerResources,
-  workerTolerations,
-  workerLabels,
-  TERMINATION_MARGIN_SECONDS,
-  WORKER_UID,
-} from './workerPod';
-export type { WorkerPodArgs } from './workerPod';
+export * from './plan';
+export * from './components';
 export { readStackConfig, StackConfigError } from './stackConfig';
-export { fullScaleInput, scalingOutput, sizingOutput, watchCommands } from './outputs';
-export { scalingSummary, systemPoolName } from './scaling';
-export type { StackConfig, NodePool, Workers as WorkersConfig } from './validate';
+export type { LoadedStackConfig } from './stackConfig';
+export type { Workers as WorkersConfig } from './plan/types';

@@ -15,3 +15,14 @@ export class FixableError<Code extends string> extends Error {
     super(hint ? `${message}\n  fix: ${hint}` : message, options);
   }
 }
+
+/** An error whose message is complete advice for the user; printed without a stack trace. */
+export class UserError extends Error {
+  readonly userFacing = true;
+  override readonly name = 'UserError';
+}
+
+/** Errors we expect users to meet print as one clear message, without a stack trace. */
+export function isUserFacingError(error: unknown): error is Error {
+  return error instanceof Error && 'userFacing' in error && error.userFacing === true;
+}

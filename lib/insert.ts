@@ -11,8 +11,8 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { UserError } from './cli/options';
-import type { TaskSettings } from './config';
+import { UserError } from './errors';
+import type { TaskSettings } from './settings';
 import { csvKindsFor, checkColumns, MESSAGE_SIZE, PreparedRow, RowPreparer, ValidationReport } from './params/validate';
 import { DEFAULT_CHUNK_ROWS, openTable, ParamTable } from './params/readTable';
 import { startProgress, ProgressOptions } from './params/progress';
@@ -97,7 +97,7 @@ export async function ensureExampleTable(
   task: AnyTaskDefinition,
   log: (line: string) => void,
 ): Promise<void> {
-  const source = settings.sources.TASK_PARAMETER_FILENAME;
+  const source = settings.sources.paramsFile;
   const isDefault = source === 'shipped-default' || source === 'built-in-default';
   if (existsSync(settings.paramsFile) || !isDefault || formatTaskKey(task.key) !== EXAMPLE_TASK) return;
   await writeExampleParams(settings.paramsFile);
@@ -113,6 +113,7 @@ export async function ensureExampleTable(
  */
 function plannedQueueName(url: string): string {
   const location = parseQueueUrl(url);
+  if (location.kind === 'pubsub') return location.url;
   return location.kind === 'fq' ? `fq://${location.root}` : (location.queueUrl ?? url);
 }
 
@@ -184,7 +185,7 @@ async function checkRows(
           report.add(row, [{ column: CLOUDPATH_COLUMN, message: badCloudpath }]);
           continue;
         }
-        const bytes = Buffer.byteLength(encodeTask(task.key, prepared.kwargs, queueName, SIZING_ID), 'utf8');
+        const bytes = Buffer.byteLength(encodeTask(task.key, prepared.kwargs, queueName, SIZING_ID).body, 'utf8');
         if (bytes > maxBytes) {
           report.add(row, [
             {

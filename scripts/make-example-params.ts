@@ -5,13 +5,13 @@
 import { Command } from 'commander';
 import { integerBetween } from '../lib/cli/args';
 import { runMain } from '../lib/cli/options';
-import { DEFAULTS } from '../lib/config';
+import { SETTINGS } from '../lib/settings';
 import { EXAMPLE_ROWS, writeExampleParams } from '../lib/params/exampleTable';
 
 const program = new Command('npm run example:params --')
   .description("Write the example task's parameter table (tasks/example.ts) as Feather V2.")
   .option('--rows <count>', 'rows to write', integerBetween(1), EXAMPLE_ROWS)
-  .option('--out <file>', 'where to write it', DEFAULTS.TASK_PARAMETER_FILENAME)
+  .option('--out <file>', 'where to write it', SETTINGS.paramsFile.default)
   .parse();
 
 runMain(async () => {

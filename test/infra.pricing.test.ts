@@ -7,8 +7,8 @@ import {
   PRICE_SOURCE,
   PRICES_AS_OF,
   pricedMachineTypes,
-} from '../infra/pricing';
-import { MACHINE_TYPES } from '../infra/machineTypes';
+} from '../infra/plan/pricing';
+import { MACHINE_TYPES } from '../infra/plan/machines';
 
 const close = (actual: number | undefined, expected: number, what: string) => {
   assert.ok(actual !== undefined, `${what}: no price`);

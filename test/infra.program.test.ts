@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
-import { NODE_ROLES } from '../infra/cluster';
-import { TERMINATION_MARGIN_SECONDS, WORKER_UID } from '../infra/workerPod';
+import { NODE_ROLES } from '../infra/components/cluster';
+import { TERMINATION_MARGIN_SECONDS, POD_UID } from '../infra/plan/workerPod';
 import {
   DeclaredResource,
   FAKE_CA,
@@ -137,7 +137,7 @@ describe('infra program: the dev stack', () => {
     assert.equal(ofType(dev, T.router).length, 0, 'no Cloud NAT without private nodes');
   });
 
-  it('runs nodes as a dedicated service account with only the logging, monitoring and registry roles', () => {
+  it("runs nodes as a dedicated service account with only GKE's default node role project-wide", () => {
     const nodeSa = ofType(dev, T.account).find((a) => a.name === 'gke-nodes');
     assert.ok(nodeSa);
     const email = `${nodeSa.inputs.accountId}@my-gcp-project.iam.gserviceaccount.com`;
@@ -159,7 +159,7 @@ describe('infra program: the dev stack', () => {
     const { system, workers } = pools;
     assert.equal(system.nodeConfig.machineType, 'e2-standard-2');
     assert.equal(system.nodeConfig.spot, false);
-    assert.deepEqual(system.autoscaling, { totalMinNodeCount: 1, totalMaxNodeCount: 1, locationPolicy: 'BALANCED' });
+    assert.deepEqual(system.autoscaling, { totalMinNodeCount: 1, totalMaxNodeCount: 2, locationPolicy: 'BALANCED' });
     assert.deepEqual(system.nodeConfig.taints, []);
     assert.equal(workers.nodeConfig.machineType, 'e2-standard-4');
     assert.equal(workers.nodeConfig.spot, true);
@@ -176,10 +176,11 @@ describe('infra program: the dev stack', () => {
     const repository = one(dev, T.repository);
     assert.deepEqual(
       [repository.repositoryId, repository.format, repository.location],
-      ['gke-batch', 'DOCKER', 'us-central1'],
+      ['gke-batch-dev', 'DOCKER', 'us-central1'],
+      'the repository is named after the cluster, so two stacks in one project do not clash',
     );
     const image = one(dev, T.image);
-    assert.equal(image.imageName, 'us-central1-docker.pkg.dev/my-gcp-project/gke-batch/worker:dev');
+    assert.equal(image.imageName, 'us-central1-docker.pkg.dev/my-gcp-project/gke-batch-dev/worker:dev');
     assert.deepEqual(image.build, { context: '.', dockerfile: 'Dockerfile', platform: 'linux/amd64' });
     assert.ok(isSecretInput(image.registry), 'registry credentials are secret');
     assert.deepEqual(image.registry.value, {
@@ -187,7 +188,7 @@ describe('infra program: the dev stack', () => {
       username: 'oauth2accesstoken',
       password: 'fake-access-token',
     });
-    const ref = `us-central1-docker.pkg.dev/my-gcp-project/gke-batch/worker@${FAKE_DIGEST}`;
+    const ref = `us-central1-docker.pkg.dev/my-gcp-project/gke-batch-dev/worker@${FAKE_DIGEST}`;
     assert.equal(dev.outputs.imageRef, ref);
     assert.equal(dev.outputs.imageDigest, FAKE_DIGEST);
     assert.equal(workerContainer(dev).image, ref);
@@ -199,12 +200,12 @@ describe('infra program: the dev stack', () => {
     const email = `${gsa.inputs.accountId}@my-gcp-project.iam.gserviceaccount.com`;
     const binding = one(dev, T.accountMember);
     assert.equal(binding.role, 'roles/iam.workloadIdentityUser');
-    assert.equal(binding.member, 'serviceAccount:my-gcp-project.svc.id.goog[gke-batch/worker]');
+    assert.equal(binding.member, 'serviceAccount:my-gcp-project.svc.id.goog[batch-workers/worker]');
     assert.equal(binding.serviceAccountId, `projects/my-gcp-project/serviceAccounts/${email}`);
     const ksa = one(dev, T.ksa);
     assert.deepEqual(ksa.metadata, {
       name: 'worker',
-      namespace: 'gke-batch',
+      namespace: 'batch-workers',
       annotations: { 'iam.gke.io/gcp-service-account': email },
     });
     const bucket = one(dev, T.bucketMember);
@@ -256,16 +257,16 @@ describe('infra program: the dev stack', () => {
   it("runs the workers as a hardened, non-root pod on the workers' pool with requests from the sizing plan", () => {
     const job = one(dev, T.job);
     assert.equal(job.metadata.annotations['pulumi.com/skipAwait'], 'true');
-    assert.equal(job.metadata.namespace, 'gke-batch');
+    assert.equal(job.metadata.namespace, 'batch-workers');
     assert.equal(job.spec.parallelism, 30, 'auto: 3 workers/node × 10 nodes');
     const spec = podSpec(dev);
     assert.equal(spec.terminationGracePeriodSeconds, 10 + TERMINATION_MARGIN_SECONDS);
     assert.ok(spec.terminationGracePeriodSeconds > 10);
     assert.deepEqual(spec.securityContext, {
       runAsNonRoot: true,
-      runAsUser: WORKER_UID,
-      runAsGroup: WORKER_UID,
-      fsGroup: WORKER_UID,
+      runAsUser: POD_UID,
+      runAsGroup: POD_UID,
+      fsGroup: POD_UID,
       seccompProfile: { type: 'RuntimeDefault' },
     });
     const container = workerContainer(dev);
@@ -273,12 +274,15 @@ describe('infra program: the dev stack', () => {
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
       runAsNonRoot: true,
-      runAsUser: WORKER_UID,
+      runAsUser: POD_UID,
       capabilities: { drop: ['ALL'] },
     });
-    assert.deepEqual(container.resources, { requests: { cpu: '1', memory: '4Gi' }, limits: { memory: '4Gi' } });
+    assert.deepEqual(container.resources, {
+      requests: { cpu: '1', memory: '4Gi', 'ephemeral-storage': '2Gi' },
+      limits: { memory: '4Gi' },
+    });
     assert.deepEqual(container.volumeMounts, [{ name: 'tmp', mountPath: '/tmp' }]);
-    assert.deepEqual(spec.volumes, [{ name: 'tmp', emptyDir: {} }]);
+    assert.deepEqual(spec.volumes, [{ name: 'tmp', emptyDir: { sizeLimit: '2Gi' } }], '/tmp is bounded');
     assert.deepEqual(spec.nodeSelector, { 'cloud.google.com/gke-nodepool': 'workers' });
     assert.deepEqual(spec.tolerations, [
       { key: 'gke-batch/workers', operator: 'Equal', value: 'true', effect: 'NoSchedule' },
@@ -300,7 +304,7 @@ describe('infra program: the dev stack', () => {
 
   it('exports the cluster, a secret kubeconfig using gke-gcloud-auth-plugin, the sizing and the kubectl commands', () => {
     assert.equal(dev.outputs.clusterName, 'gke-batch-dev');
-    assert.equal(dev.outputs.namespace, 'gke-batch');
+    assert.equal(dev.outputs.namespace, 'batch-workers');
     assert.equal(dev.outputs.workerCount, 30);
     assert.deepEqual(dev.outputs.nodePools, ['system', 'workers']);
     assert.deepEqual(dev.secretOutputs, ['kubeconfig']);
@@ -324,9 +328,13 @@ describe('infra program: the dev stack', () => {
       ),
     );
     assert.ok(
-      watch.includes('kubectl -n gke-batch get pods -l app.kubernetes.io/name=gke-batch-worker -o wide --watch'),
+      watch.includes('kubectl -n batch-workers get pods -l app.kubernetes.io/name=gke-batch-worker -o wide --watch'),
     );
-    assert.deepEqual(dev.logs.info, [`plan: ${dev.outputs.plan}`, (dev.outputs.scaling as Inputs).summary]);
+    assert.deepEqual(dev.logs.info.slice(0, 2), [`plan: ${dev.outputs.plan}`, (dev.outputs.scaling as Inputs).summary]);
+    assert.match(
+      dev.logs.info[2],
+      /changing scaling\.maxWorkers, the image or a worker setting REPLACES the running Job/,
+    );
     assert.deepEqual(dev.logs.warn, []);
   });
 });
@@ -348,7 +356,7 @@ describe('infra program: variants', () => {
       { type: 'nvidia-tesla-t4', count: 2, gpuDriverInstallationConfig: { gpuDriverVersion: 'DEFAULT' } },
     ]);
     assert.deepEqual(workerContainer(result).resources, {
-      requests: { cpu: '4', memory: '16Gi', 'nvidia.com/gpu': '1' },
+      requests: { cpu: '4', memory: '16Gi', 'ephemeral-storage': '2Gi', 'nvidia.com/gpu': '1' },
       limits: { memory: '16Gi', 'nvidia.com/gpu': '1' },
     });
     assert.ok(
@@ -432,7 +440,9 @@ describe('infra program: variants', () => {
     assert.equal(cluster.location, 'us-central1-c');
     assert.equal(cluster.nodeLocations, undefined);
     assert.equal(one(result, T.router).region, 'us-central1');
-    assert.equal(one(result, T.nat).sourceSubnetworkIpRangesToNat, 'ALL_SUBNETWORKS_ALL_IP_RANGES');
+    const nat = one(result, T.nat);
+    assert.equal(nat.sourceSubnetworkIpRangesToNat, 'LIST_OF_SUBNETWORKS', "only the cluster's subnet");
+    assert.deepEqual(nat.subnetworks, [{ name: 'default', sourceIpRangesToNats: ['ALL_IP_RANGES'] }]);
     assert.equal(ofType(result, T.bucketMember).length, 0);
   });
 

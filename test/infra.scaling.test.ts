@@ -10,40 +10,26 @@ import * as k8s from '@pulumi/kubernetes';
 import path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
+import { createDrainJob } from '../infra/components/drainJob';
+import { parseQueueUrl } from '../lib/urls/queue';
 import {
-  createDrainJob,
   DrainJobArgs,
   drainJobManifest,
   drainJobName,
   EXIT_WHEN_EMPTY_ENV,
   runIdProblem,
   terminationGraceSeconds,
-} from '../infra/drainJob';
-import {
-  checkScalerArgs,
-  Keda,
-  KEDA_CHART_REPO,
-  KEDA_CHART_VERSION,
-  KEDA_INITIAL_REPLICAS,
-  kedaOwnedDeploymentOptions,
-  parseSqsQueueUrl,
-  SqsQueueScaler,
-} from '../infra/keda';
-import { machinePrice } from '../infra/pricing';
-import { SPOT_TAINT } from '../infra/scaling';
-import { validateStackConfig } from '../infra/validate';
-import { Workers } from '../infra/workers';
+} from '../infra/plan/drainJob';
+import { Keda, kedaOwnedDeploymentOptions, SqsQueueScaler } from '../infra/components/keda';
+import { KEDA_CHART_REPO, KEDA_CHART_VERSION, KEDA_INITIAL_REPLICAS } from '../infra/plan/defaults';
+import { checkScalerArgs, parseSqsQueueUrl } from '../infra/plan/keda';
+import { machinePrice } from '../infra/plan/pricing';
+import { SPOT_TAINT } from '../infra/plan/pools';
+import { validateStackConfig } from '../infra/plan/validate';
+import { Workers } from '../infra/components/workers';
 import { DeclaredResource, PROJECT_DIR, ProgramRun, readStackFile, runProgram } from './support/pulumiProgram';
-import {
-  checkScaling,
-  estimateFullScaleCost,
-  FullScaleInput,
-  PoolToPrice,
-  ScalingContext,
-  ScalingInput,
-  scalingSummary,
-  workerNodesFor,
-} from '../infra/scaling';
+import { estimateFullScaleCost, FullScaleInput, PoolToPrice, scalingSummary, workerNodesFor } from '../infra/plan/cost';
+import { checkScaling, ScalingContext, ScalingInput } from '../infra/plan/scaling';
 
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/primes';
 
@@ -139,9 +125,9 @@ describe('infra/drainJob: the drain-mode Job', () => {
     assert.equal(podTemplate().spec.containers[0].env?.[1].value, '0');
   });
 
-  it('cleans up after a day by default, and Pulumi does not wait for the batch to finish', () => {
+  it('keeps a finished Job (no TTL: a refresh + up must not start a run by itself), and Pulumi does not wait for the batch', () => {
     const job = plainJob(drainArgs());
-    assert.equal(job.spec?.ttlSecondsAfterFinished, 86400);
+    assert.equal(job.spec?.ttlSecondsAfterFinished, undefined);
     assert.equal(plainJob(drainArgs({ ttlSecondsAfterFinished: 600 })).spec?.ttlSecondsAfterFinished, 600);
     assert.equal(job.metadata?.annotations?.['pulumi.com/skipAwait'], 'true');
     assert.equal(
@@ -206,13 +192,21 @@ describe('infra/drainJob: the drain-mode Job', () => {
 
 describe('infra/keda: queue URL and scaler arguments', () => {
   it('reads region, account and name from SQS queue URLs', () => {
-    assert.deepEqual(parseSqsQueueUrl(QUEUE_URL), { region: 'eu-west-1', accountId: '123456789012', name: 'primes' });
-    assert.deepEqual(parseSqsQueueUrl('https://us-east-2.queue.amazonaws.com/123456789012/jobs.fifo'), {
+    assert.deepEqual(parseSqsQueueUrl(QUEUE_URL), {
+      url: QUEUE_URL,
+      region: 'eu-west-1',
+      accountId: '123456789012',
+      name: 'primes',
+    });
+    // The legacy host, as the workers accept it (lib/urls' one grammar).
+    assert.deepEqual(parseSqsQueueUrl('https://us-east-2.queue.amazonaws.com/123456789012/jobs'), {
+      url: 'https://us-east-2.queue.amazonaws.com/123456789012/jobs',
       region: 'us-east-2',
       accountId: '123456789012',
-      name: 'jobs.fifo',
+      name: 'jobs',
     });
     for (const bad of [
+      'https://us-east-2.queue.amazonaws.com/123456789012/jobs.fifo',
       'sqs://primes',
       'fq://./local/queue',
       'https://sqs.eu-west-1.amazonaws.com/primes',
@@ -228,7 +222,7 @@ describe('infra/keda: queue URL and scaler arguments', () => {
     assert.throws(
       () => checkScalerArgs({ queueUrl: 'sqs://primes', maxReplicas: 0, minReplicas: -1, queueLength: 0.5 }),
       (error: Error) =>
-        /queue sqs:\/\/primes is not an SQS queue URL/.test(error.message) &&
+        /queue sqs:\/\/primes is not an AWS SQS queue URL KEDA can watch/.test(error.message) &&
         /minReplicas must be a whole number ≥ 0, got -1/.test(error.message) &&
         /maxReplicas must be a whole number ≥ 1, got 0/.test(error.message) &&
         /queueLength must be a whole number ≥ 1, got 0.5/.test(error.message),
@@ -298,7 +292,10 @@ describe('infra/scaling: full-scale nodes and cost', () => {
       line,
       /worker nodes \$0\.\d{3}\/h, other pools at their minimum \$0\.\d{3}\/h, GKE cluster fee \$0\.100\/h/,
     );
-    assert.match(line, /\(us-central1 list prices as of \d{4}-\d{2}, approximate\)$/);
+    assert.match(
+      line,
+      /\(us-central1 list prices as of \d{4}-\d{2}, approximate; Cloud NAT, egress, Artifact Registry storage and discounts not included\)$/,
+    );
     const onDemand = scalingSummary(input({ workerPool: { ...workers, spot: false }, maxWorkers: 3 }));
     assert.match(onDemand, /up to 3 workers on 1 × e2-standard-4 node \(3 per node\)/);
   });
@@ -323,7 +320,7 @@ describe('infra/scaling: full-scale nodes and cost', () => {
         },
       }),
     );
-    assert.match(line, /approximate; hyperdisk-balanced disks and GPUs not included\)$/);
+    assert.match(line, /discounts not included; hyperdisk-balanced disks and GPUs not included\)$/);
   });
 });
 
@@ -338,7 +335,9 @@ describe('infra/scaling: checking the scaling section', () => {
     ...overrides,
   });
   const context: ScalingContext = {
+    queue: parseQueueUrl(QUEUE_URL),
     queueUrl: QUEUE_URL,
+    maxAttempts: 5,
     defaultWorkers: 30,
     capacity: 30,
     workersPerNode: 3,
@@ -363,17 +362,26 @@ describe('infra/scaling: checking the scaling section', () => {
 
   it('continuous mode reads the region and account from the queue URL, and refuses sqs://NAME', () => {
     assert.deepEqual(check(section({ mode: 'continuous' })).scaling?.queue, {
+      url: QUEUE_URL,
       region: 'eu-west-1',
       accountId: '123456789012',
       name: 'primes',
     });
-    const { scaling, problems } = check(section({ mode: 'continuous' }), { ...context, queueUrl: 'sqs://primes' });
+    const { scaling, problems } = check(section({ mode: 'continuous' }), {
+      ...context,
+      queueUrl: 'sqs://primes',
+      queue: parseQueueUrl('sqs://primes'),
+    });
     assert.equal(scaling, undefined);
     assert.deepEqual(problems, [
-      "scaling.mode continuous: KEDA reads the queue's length and needs its full URL, but queueUrl is sqs://primes; " +
+      "scaling.mode continuous: KEDA reads the queue's length and needs its full AWS URL (with region and account), but queueUrl is sqs://primes; " +
         'set queueUrl https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (npm run queue:create prints it), or use scaling.mode drain',
     ]);
-    assert.deepEqual(check(section({ mode: 'drain' }), { ...context, queueUrl: 'sqs://primes' }).problems, []);
+    assert.deepEqual(
+      check(section({ mode: 'drain' }), { ...context, queueUrl: 'sqs://primes', queue: parseQueueUrl('sqs://primes') })
+        .problems,
+      [],
+    );
   });
 
   it('reports more workers than the pool holds, a zero worker count and a bad run id together', () => {
@@ -711,10 +719,11 @@ describe('infra program: drain mode (the dev stack)', () => {
   it("runs the workers as a work-queue Job on the workers' pool, and nothing of KEDA", () => {
     const job = only(dev, T.job);
     assert.equal(job.metadata.name, 'workers-run-1');
-    assert.equal(job.metadata.namespace, 'gke-batch');
+    assert.equal(job.metadata.namespace, 'batch-workers');
     assert.equal(job.spec.parallelism, 30);
     assert.equal(job.spec.completions, undefined);
-    assert.equal(job.spec.backoffLimit, 6);
+    // max(6, 2 × 30 workers) + 2 poison tasks × 5 attempts: two OOM-ing tasks never abort the batch.
+    assert.equal(job.spec.backoffLimit, 70);
     const pod = job.spec.template.spec;
     assert.equal(pod.restartPolicy, 'Never');
     assert.equal(pod.terminationGracePeriodSeconds, 20, 'workers.graceSeconds 10 + the release margin');
@@ -740,7 +749,7 @@ describe('infra program: drain mode (the dev stack)', () => {
       /^scaling: drain, up to 30 workers on 10 × e2-standard-4 spot nodes \(3 per node\); ≈ \$0\.\d+\/h at full scale: /,
     );
     assert.ok(dev.logs.info.includes(scaling.summary), 'the summary is logged at preview');
-    assert.ok((dev.outputs.watch as string[]).includes('kubectl -n gke-batch get job workers-run-1 --watch'));
+    assert.ok((dev.outputs.watch as string[]).includes('kubectl -n batch-workers get job workers-run-1 --watch'));
   });
 
   it('starts a new run under a new name, with the workers and backoff limit from the scaling section', async () => {
@@ -805,7 +814,7 @@ describe('infra program: continuous mode', () => {
 
   it("scales the Deployment on the queue with the workers' own AWS Secret, in-flight tasks counted, 0 to maxWorkers", () => {
     const scaled = only(result, T.scaledObject);
-    assert.equal(scaled.metadata.namespace, 'gke-batch');
+    assert.equal(scaled.metadata.namespace, 'batch-workers');
     assert.deepEqual(scaled.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'workers' });
     assert.equal(scaled.spec.minReplicaCount, 0);
     assert.equal(scaled.spec.maxReplicaCount, 20);
@@ -840,7 +849,7 @@ describe('infra program: continuous mode', () => {
       ['continuous', 20, 7, 4],
     );
     assert.match(scaling.summary, /^scaling: continuous, up to 20 workers on 7 × e2-standard-4 spot nodes/);
-    assert.ok((result.outputs.watch as string[]).includes('kubectl -n gke-batch get hpa keda-hpa-workers --watch'));
+    assert.ok((result.outputs.watch as string[]).includes('kubectl -n batch-workers get hpa keda-hpa-workers --watch'));
   });
 
   it('refuses sqs://NAME (KEDA needs the account) before declaring anything', async () => {
@@ -848,7 +857,7 @@ describe('infra program: continuous mode', () => {
     assert.equal(failed.resources.length, 0);
     assert.match(
       failed.error?.message ?? '',
-      /scaling\.mode continuous: KEDA reads the queue's length and needs its full URL, but queueUrl is sqs:\/\/gke-batch-dev/,
+      /scaling\.mode continuous: KEDA reads the queue's length and needs its full AWS URL \(with region and account\), but queueUrl is sqs:\/\/gke-batch-dev/,
     );
   });
 });

@@ -3,7 +3,7 @@
  * The worked values come from shared/reference/gke-node-sizing.md.
  */
 import assert from 'node:assert/strict';
-import { ACCELERATOR_TYPES, MACHINE_TYPES, machineType } from '../infra/machineTypes';
+import { ACCELERATOR_TYPES, MACHINE_TYPES, machineType } from '../infra/plan/machines';
 import {
   formatCpu,
   formatMemory,
@@ -12,7 +12,7 @@ import {
   parseQuantity,
   quantityHint,
   toMemoryQuantity,
-} from '../infra/quantity';
+} from '../infra/plan/quantity';
 import {
   allocatable,
   availableForWorkers,
@@ -23,8 +23,8 @@ import {
   reservedCpuMillis,
   reservedMemoryMiB,
   SYSTEM_PODS_PER_NODE,
-} from '../infra/sizing';
-import { closest, didYouMean, editDistance } from '../infra/suggest';
+} from '../infra/plan/sizing';
+import { closest, didYouMean, editDistance } from '../lib/suggest';
 
 const machine = (name: string) => {
   const type = machineType(name);

@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { describeKeys, scalarKeys, ScalarKey } from '../infra/config';
-import { StackConfig, TaskDefaults, validateStackConfig, Validation } from '../infra/validate';
+import { describeKeys } from '../infra/plan/parse';
+import { scalarKeys, ScalarKey } from '../infra/plan/schema';
+import { StackConfig, TaskDefaults, validateStackConfig, Validation } from '../infra/plan/validate';
 import { PROJECT_DIR, readStackFile } from './support/pulumiProgram';
 
 /** config/task.env's shipped values: a local file queue and local outputs. */
@@ -298,12 +299,12 @@ describe('infra validate: invalid configs, each with its message', () => {
     [
       'the local file queue from config/task.env',
       (c) => delete c['gke-batch:queueUrl'],
-      "queueUrl fq://./local/queue (from config/task.env): a file queue lives on one machine's disk and cannot be reached by pods on several nodes; create an SQS queue (npm run queue:create -- NAME) and pulumi config set gke-batch:queueUrl sqs://NAME",
+      "queueUrl fq://./local/queue (from config/task.env): a file queue lives on one machine's disk and cannot be reached by pods on several nodes; create an SQS queue (npm run queue:create -- --queue sqs://NAME) and pulumi config set gke-batch:queueUrl sqs://NAME",
     ],
     [
       'a queue URL that is not SQS',
       (c) => (c['gke-batch:queueUrl'] = 'amqp://broker/tasks'),
-      /^queueUrl amqp:\/\/broker\/tasks: is not an SQS queue/,
+      /^queueUrl amqp:\/\/broker\/tasks: queue URL "amqp:\/\/broker\/tasks" has an unknown scheme; use fq:/,
     ],
     [
       'local outputs from config/task.env',

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ENV_KEYS } from '../lib/config';
+import { ENV_NAMES } from '../lib/settings';
 import { useTempDir, writeTable } from './support/arrow-tables';
 import { exampleColumns, FIXTURES } from './support/bad-tables';
 
@@ -21,8 +21,8 @@ interface Run {
 
 /** Runs a project script with tsx, without any task settings inherited from this process. */
 function run(script: string, args: string[], cwd: string): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-  for (const key of ENV_KEYS) delete env[key];
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of ENV_NAMES) delete env[key];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-r', TSX, path.join(ROOT, script), ...args], {
       cwd,

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, wr
 import path from 'node:path';
 import { Int64, Utf8, vectorFromArray } from 'apache-arrow';
 import { z } from 'zod';
-import { loadSettings, TaskSettings } from '../lib/config';
+import { loadSettings, TaskSettings } from '../lib/settings';
 import { findTask, insertTable } from '../lib/insert';
 import { openQueue } from '../lib/queue';
 import { decodeTask } from '../lib/queue/message';

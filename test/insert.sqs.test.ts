@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { loadSettings, TaskSettings } from '../lib/config';
+import { loadSettings, TaskSettings } from '../lib/settings';
 import { insertTable } from '../lib/insert';
 import { createQueue, openQueue } from '../lib/queue';
 import { decodeTask } from '../lib/queue/message';

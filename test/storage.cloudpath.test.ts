@@ -1,7 +1,7 @@
 /** Pure parts of storage: cloudpath parsing, key rules, content types, the error type. */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { isUserFacingError } from '../lib/cli/options';
+import { isUserFacingError } from '../lib/errors';
 import { openStorage, parseCloudpath, StorageError, validateKey } from '../lib/storage';
 import { contentTypeFor } from '../lib/storage/keys';
 

@@ -12,59 +12,36 @@ import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   addCommonOptions,
+  addSettingOptions,
   CommonOptions,
-  isUserFacingError,
   runMain,
   settingsFrom,
-  UserError,
+  workerSettingKeys,
 } from '../lib/cli/options';
-import type { TaskSettings } from '../lib/config';
+import { isUserFacingError, UserError } from '../lib/errors';
+import { envName, type TaskSettings } from '../lib/settings';
 import { openQueue, QueueError } from '../lib/queue';
 import type { Queue } from '../lib/queue/types';
 import { openStorage } from '../lib/storage';
 import { tasks as projectTasks } from '../tasks';
 import { Backoff, SECOND } from './backoff';
-import { createLogger, isLogLevel, LOG_LEVELS, Logger } from './logger';
+import { createLogger, Logger, wantsPretty } from './logger';
 import { serveMetrics, workerMetrics } from './metrics';
 import { loadTaskModule, TaskRegistry } from './registry';
-import { EXIT_BAD_CONFIG, EXIT_OK, EXIT_STOPPED_BEFORE_DRAINED } from './exitCodes';
+import { EXIT_BAD_CONFIG, EXIT_OK, EXIT_STOPPED_BEFORE_DRAINED } from '../lib/exitCodes';
+import { WorkerOptionsError } from './options';
+import { installShutdownSignals } from './signals';
 import { Worker } from './worker';
 
 interface WorkerCliOptions extends CommonOptions {
-  maxAttempts?: string;
-  concurrency?: string;
-  graceSeconds?: string;
-  metricsPort?: string;
-  exitWhenEmpty?: boolean;
   tasks?: string;
   maxRetryDelay: string;
-  logLevel: string;
 }
 
-/** After a second signal, how long releasing may take before the process exits regardless. */
-const FORCED_EXIT_MS = 10 * SECOND;
-
 function command(): Command {
-  return addCommonOptions(new Command('worker'))
+  return addSettingOptions(addCommonOptions(new Command('worker')), workerSettingKeys())
     .description(
       'Lease tasks from the queue and run them; renews leases, retries, dead-letters, and shuts down cleanly on SIGTERM/SIGINT.',
-    )
-    .addOption(new Option('--max-attempts <n>', 'attempts before a failing task is dead-lettered (TQ_MAX_ATTEMPTS)'))
-    .addOption(
-      new Option('--concurrency <n>', 'tasks run at once in this process, for I/O-bound tasks (WORKER_CONCURRENCY)'),
-    )
-    .addOption(
-      new Option(
-        '--grace-seconds <s>',
-        'time running tasks get after SIGTERM before they are aborted and released (WORKER_GRACE_SECONDS)',
-      ),
-    )
-    .addOption(new Option('--metrics-port <port>', 'serve /healthz and /metrics on this port (WORKER_METRICS_PORT)'))
-    .addOption(
-      new Option(
-        '--exit-when-empty',
-        'exit 0 once the queue holds nothing visible, leased or delayed (WORKER_EXIT_WHEN_EMPTY=1)',
-      ),
     )
     .addOption(
       new Option('--tasks <module>', 'module exporting `tasks` (default: tasks/index.ts, built into the worker)'),
@@ -74,12 +51,6 @@ function command(): Command {
         '--max-retry-delay <seconds>',
         'cap on the retry delay of a failed task (5 s, 10 s, 20 s, ... up to this)',
       ).default('300'),
-    )
-    .addOption(
-      new Option('--log-level <level>', 'lowest log level written')
-        .choices(LOG_LEVELS)
-        .default('info')
-        .env('LOG_LEVEL'),
     )
     .showHelpAfterError();
 }
@@ -93,30 +64,23 @@ interface Setup {
 
 /** Everything that can be wrong with the configuration, checked before touching the queue. */
 function setup(options: WorkerCliOptions): Setup {
-  const settings = settingsFrom(options, {
-    TQ_MAX_ATTEMPTS: options.maxAttempts,
-    WORKER_CONCURRENCY: options.concurrency,
-    WORKER_GRACE_SECONDS: options.graceSeconds,
-    WORKER_METRICS_PORT: options.metricsPort,
-    WORKER_EXIT_WHEN_EMPTY: options.exitWhenEmpty ? '1' : undefined,
-  });
+  const settings = settingsFrom(options);
   const registry = options.tasks ? loadTaskModule(options.tasks) : new TaskRegistry(projectTasks, 'tasks/index.ts');
   try {
     openStorage(settings.cloudpath);
   } catch (error) {
-    throw new UserError(`CF_CLOUDPATH=${JSON.stringify(settings.cloudpath)}: ${(error as Error).message}`);
+    throw new UserError(`${envName('cloudpath')}=${JSON.stringify(settings.cloudpath)}: ${(error as Error).message}`);
   }
   if (!/^\d+$/.test(options.maxRetryDelay)) {
     throw new UserError(
       `--max-retry-delay ${JSON.stringify(options.maxRetryDelay)} must be a whole number of seconds, e.g. 300`,
     );
   }
-  if (!isLogLevel(options.logLevel)) throw new UserError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   return {
     settings,
     registry,
     maxRetryDelaySeconds: Number(options.maxRetryDelay),
-    log: createLogger({ level: options.logLevel }),
+    log: createLogger({ level: settings.logLevel, pretty: wantsPretty(settings.logFormat) }),
   };
 }
 
@@ -158,55 +122,55 @@ async function main(): Promise<number> {
   // Signals: before the worker exists they cancel startup; afterwards they stop it (twice: at once).
   const startup = new AbortController();
   let worker: Worker | undefined;
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    log.info(
-      { signal },
-      signals === 1 ? `received ${signal}: shutting down` : `received ${signal} again: releasing tasks and exiting now`,
-    );
-    startup.abort();
-    void worker?.stop();
-    if (signals === 2)
-      setTimeout(
-        () => process.exit(settings.exitWhenEmpty ? EXIT_STOPPED_BEFORE_DRAINED : EXIT_OK),
-        FORCED_EXIT_MS,
-      ).unref();
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  const signals = installShutdownSignals({
+    log,
+    graceSeconds: settings.graceSeconds,
+    exitCode: () => (settings.exitWhenEmpty ? EXIT_STOPPED_BEFORE_DRAINED : EXIT_OK),
+    onSignal: () => {
+      startup.abort();
+      void worker?.stop();
+    },
+  });
 
   let queue: Queue | undefined;
   try {
     queue = await openQueuePatiently(settings.queueUrl, log, startup.signal);
   } catch (error) {
     if (!isUserFacingError(error)) throw error;
-    process.stderr.write(`error: TASKQUEUE_PATH=${settings.queueUrl}: ${error.message}\n`);
+    process.stderr.write(`error: ${envName('queueUrl')}=${settings.queueUrl}: ${error.message}\n`);
     return EXIT_BAD_CONFIG;
   }
   if (!queue) return EXIT_OK;
 
-  worker = new Worker({
-    queue,
-    registry,
-    openStorage,
-    defaultCloudpath: settings.cloudpath,
-    log,
-    leaseSeconds: settings.leaseSeconds,
-    maxAttempts: settings.maxAttempts,
-    concurrency: settings.concurrency,
-    graceSeconds: settings.graceSeconds,
-    exitWhenEmpty: settings.exitWhenEmpty,
-    maxRetryDelaySeconds: config.maxRetryDelaySeconds,
-    workerId: `${hostname()}:${process.pid}`,
-  });
+  try {
+    worker = new Worker({
+      queue,
+      registry,
+      defaultCloudpath: settings.cloudpath,
+      log,
+      leaseSeconds: settings.leaseSeconds,
+      maxAttempts: settings.maxAttempts,
+      concurrency: settings.concurrency,
+      graceSeconds: settings.graceSeconds,
+      exitWhenEmpty: settings.exitWhenEmpty,
+      maxRetryDelaySeconds: config.maxRetryDelaySeconds,
+      taskTimeoutSeconds: settings.taskTimeoutSeconds === 0 ? undefined : settings.taskTimeoutSeconds,
+      taskHeapMb: settings.taskHeapMb,
+      workerId: `${hostname()}:${process.pid}`,
+    });
+  } catch (error) {
+    if (!(error instanceof WorkerOptionsError)) throw error;
+    process.stderr.write(`error: ${error.message}\n`);
+    await queue.close();
+    return EXIT_BAD_CONFIG;
+  }
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   if (settings.metricsPort !== undefined) {
     try {
       metrics = await serveMetrics(worker, workerMetrics(worker), settings.metricsPort);
     } catch (error) {
       process.stderr.write(
-        `error: WORKER_METRICS_PORT=${settings.metricsPort}: cannot listen (${(error as Error).message}); pick a free port or unset it\n`,
+        `error: ${envName('metricsPort')}=${settings.metricsPort}: cannot listen (${(error as Error).message}); pick a free port or unset it\n`,
       );
       await queue.close();
       return EXIT_BAD_CONFIG;
@@ -214,7 +178,7 @@ async function main(): Promise<number> {
   }
   try {
     await worker.start();
-    if (settings.exitWhenEmpty && signals > 0 && !(await queue.isEmpty().catch(() => false))) {
+    if (settings.exitWhenEmpty && signals() > 0 && !(await queue.isEmpty().catch(() => false))) {
       log.info({ exitCode: EXIT_STOPPED_BEFORE_DRAINED }, 'stopped before the queue was drained');
       return EXIT_STOPPED_BEFORE_DRAINED;
     }

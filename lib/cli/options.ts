@@ -1,53 +1,63 @@
 /**
  * Options every command shares, with the same meaning everywhere, and the one way commands turn
- * them into settings and report fatal errors.
+ * them into settings and report fatal errors. The setting flags come from the settings table.
  */
 import { Command, Option } from 'commander';
-import { ConfigError, EnvValues, loadSettings, TaskSettings } from '../config';
-import { QueueError } from '../queue/errors';
+import { isUserFacingError } from '../errors';
+import { EnvValues, loadSettings, SETTING_KEYS, SettingKey, SETTINGS, TaskSettings } from '../settings';
 
-// The AWS SDK prints a multi-line notice on Node 20 about SDK releases after January 2027 needing
-// Node 22. The SDK version here is pinned, so the notice says nothing about this program; it would
-// only bury the commands' own output. (Node 22 runs everything as well.)
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
+/** Parsed options: `envFile` plus one attribute per setting flag (commander's camel-case names). */
 export interface CommonOptions {
   envFile?: string;
-  queue?: string;
-  lease?: string;
-  params?: string;
-  cloudpath?: string;
+  [attribute: string]: unknown;
 }
 
-/** Adds `-e/--env-file` and the single-setting overrides. */
+function settingOption(key: SettingKey): Option {
+  const setting = SETTINGS[key];
+  const option = new Option(setting.flag, `${setting.doc.replace(/`/g, '')} (${setting.env})`);
+  return 'choices' in setting ? option.choices(setting.choices) : option;
+}
+
+/** Adds the flags of the given settings (default: those every command takes). */
+export function addSettingOptions(
+  command: Command,
+  keys: readonly SettingKey[] = SETTING_KEYS.filter((key) => SETTINGS[key].scope === 'all'),
+): Command {
+  for (const key of keys) command.addOption(settingOption(key));
+  return command;
+}
+
+/** Adds `-e/--env-file` and the flags of the settings every command takes. */
 export function addCommonOptions(command: Command): Command {
-  return command
-    .addOption(new Option('-e, --env-file <file>', 'read settings from this KEY=VALUE file (over config/task.env)'))
-    .addOption(new Option('--queue <url>', 'queue URL (TASKQUEUE_PATH): fq://DIR, sqs://NAME or an SQS https URL'))
-    .addOption(new Option('--lease <seconds>', 'lease length in seconds (TQ_LEASE_SECONDS)'))
-    .addOption(new Option('--params <file>', 'parameter table (TASK_PARAMETER_FILENAME)'))
-    .addOption(new Option('--cloudpath <url>', 'where outputs go (CF_CLOUDPATH): file://DIR, gs://..., s3://...'));
-}
-
-/** Settings for a command: flags > environment > env file > config/task.env. */
-export function settingsFrom(options: CommonOptions, extra: EnvValues = {}): TaskSettings {
-  return loadSettings({
-    envFile: options.envFile,
-    overrides: {
-      TASKQUEUE_PATH: options.queue,
-      TQ_LEASE_SECONDS: options.lease,
-      TASK_PARAMETER_FILENAME: options.params,
-      CF_CLOUDPATH: options.cloudpath,
-      ...extra,
-    },
-  });
-}
-
-/** Errors we expect users to meet print as one clear message, without a stack trace. */
-export function isUserFacingError(error: unknown): error is Error {
-  return (
-    error instanceof ConfigError || error instanceof QueueError || (error instanceof Error && 'userFacing' in error)
+  command.addOption(
+    new Option('-e, --env-file <file>', 'read settings from this KEY=VALUE file (over config/task.env)'),
   );
+  return addSettingOptions(command);
+}
+
+/** The worker's own settings (concurrency, grace, ...), for the commands that start workers. */
+export function workerSettingKeys(exclude: readonly SettingKey[] = []): SettingKey[] {
+  return SETTING_KEYS.filter((key) => SETTINGS[key].scope === 'worker' && !exclude.includes(key));
+}
+
+/**
+ * Settings for a command: flags > environment > env file > config/task.env. Warnings about names
+ * that look like misspelt settings go to stderr, once.
+ */
+export function settingsFrom(options: CommonOptions, warn: (line: string) => void = printWarning): TaskSettings {
+  const overrides: EnvValues = {};
+  for (const key of SETTING_KEYS) {
+    const value = options[settingOption(key).attributeName()];
+    if (value === undefined || value === false) continue;
+    overrides[SETTINGS[key].env] = value === true ? '1' : String(value);
+  }
+  const settings = loadSettings({ envFile: options.envFile, overrides });
+  for (const warning of settings.warnings) warn(warning);
+  return settings;
+}
+
+function printWarning(line: string): void {
+  process.stderr.write(`warning: ${line}\n`);
 }
 
 /** Runs a command's main function: exit 1 with a readable message on failure. */
@@ -63,10 +73,4 @@ export async function runMain(main: () => Promise<number | void>): Promise<void>
     }
     process.exitCode = 1;
   }
-}
-
-/** An error whose message is complete advice for the user; printed without a stack trace. */
-export class UserError extends Error {
-  readonly userFacing = true;
-  override readonly name = 'UserError';
 }

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { openStorage, parseCloudpath } from '../storage';
-import { UserError } from '../cli/options';
+import { UserError } from '../errors';
 
 /** Probes in flight at once (each is one write and one delete). */
 const PROBE_CONCURRENCY = 16;

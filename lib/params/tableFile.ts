@@ -7,7 +7,7 @@
  */
 import { stat, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../cli/options';
+import { UserError } from '../errors';
 import type { JsonValue } from './convert';
 
 export type TableFormat = 'arrow-file' | 'arrow-stream' | 'parquet' | 'csv';

@@ -4,7 +4,7 @@
  * Problems are collected into one report: per column, how many rows fail and the first few of them.
  */
 import { z } from 'zod';
-import { UserError } from '../cli/options';
+import { UserError } from '../errors';
 import { formatTaskKey } from '../queue/message';
 import { AnyTaskDefinition, CLOUDPATH_COLUMN } from '../task';
 import type { JsonValue } from './convert';

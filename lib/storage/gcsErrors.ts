@@ -4,6 +4,7 @@
  * fields (`code`, `message`, `cause`), so it needs no SDK import.
  */
 import { describe, networkErrorCode, StorageError } from './errors';
+import { settingRef } from '../settings/table';
 
 export interface GcsErrorContext {
   readonly operation: string;
@@ -34,7 +35,7 @@ export function classifyGcsError(error: unknown, context: GcsErrorContext): Stor
     return new StorageError(
       'NotFound',
       `${where}: the bucket "${context.bucket}" does not exist${context.emulatorHost ? ` at ${context.emulatorHost}` : ''}`,
-      `create it (e.g. gcloud storage buckets create gs://${context.bucket}) or fix the cloudpath (CF_CLOUDPATH / --cloudpath)`,
+      `create it (e.g. gcloud storage buckets create gs://${context.bucket}) or fix the cloudpath (${settingRef('cloudpath')})`,
       options,
     );
   }

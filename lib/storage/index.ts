@@ -2,7 +2,7 @@
  * Output storage: `openStorage(CF_CLOUDPATH)` gives the one `Storage` interface over a local
  * folder, Google Cloud Storage or Amazon S3. Cloud SDKs load on first use, never at open.
  */
-import { parseCloudpath } from './cloudpath';
+import { parseCloudpath } from '../urls/cloudpath';
 import { FileStorage } from './fileStorage';
 import { GcsStorage } from './gcsStorage';
 import { S3Storage } from './s3Storage';
@@ -10,7 +10,7 @@ import type { Storage } from './types';
 
 export type { ListedObject, PutOptions, Storage, StorageBody } from './types';
 export { StorageError, type StorageErrorCode } from './errors';
-export { parseCloudpath, type Cloudpath } from './cloudpath';
+export { parseCloudpath, type Cloudpath } from '../urls/cloudpath';
 export { validateKey } from './keys';
 
 export interface OpenStorageOptions {

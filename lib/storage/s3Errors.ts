@@ -4,6 +4,7 @@
  * SDK import.
  */
 import { describe, networkErrorCode, StorageError } from './errors';
+import { settingRef } from '../settings/table';
 
 export interface S3ErrorContext {
   readonly operation: string;
@@ -49,7 +50,7 @@ export function classifyS3Error(error: unknown, context: S3ErrorContext): Storag
     return new StorageError(
       'NotFound',
       `${where}: the bucket "${context.bucket}" does not exist${context.endpoint ? ` at ${context.endpoint}` : ''}`,
-      `create it (e.g. aws s3 mb s3://${context.bucket}) or fix the cloudpath (CF_CLOUDPATH / --cloudpath)`,
+      `create it (e.g. aws s3 mb s3://${context.bucket}) or fix the cloudpath (${settingRef('cloudpath')})`,
       options,
     );
   }

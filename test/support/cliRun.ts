@@ -1,7 +1,7 @@
 /** Runs a project script as a child process under tsx, without the task settings of this process. */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { ENV_KEYS } from '../../lib/config';
+import { ENV_NAMES } from '../../lib/settings';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TSX = require.resolve('tsx/cjs');
@@ -13,8 +13,8 @@ export interface ScriptRun {
 }
 
 export function runScript(script: string, args: string[], cwd: string): Promise<ScriptRun> {
-  const env: NodeJS.ProcessEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-  for (const key of ENV_KEYS) delete env[key];
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of ENV_NAMES) delete env[key];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-r', TSX, path.join(ROOT, script), ...args], {
       cwd,

@@ -25,6 +25,34 @@ export interface DeclaredResource {
   /** Type token of the parent resource, from the URN; undefined for top-level resources. */
   readonly parentType?: string;
   readonly custom: boolean;
+  /** The resource options as the engine would receive them (from the real register request). */
+  readonly options: ResourceOptionsSeen;
+}
+
+/** Options of a registered resource, read off the register request the SDK sends the engine. */
+export interface ResourceOptionsSeen {
+  /** URNs this resource depends on (dependsOn, plus the provider's for provider resources). */
+  readonly dependencies: string[];
+  readonly protect: boolean;
+  readonly deleteBeforeReplace: boolean;
+  readonly replaceOnChanges: string[];
+  readonly ignoreChanges: string[];
+  /** The provider reference (URN::id) the resource uses, if any. */
+  readonly provider: string;
+  readonly urn: string;
+}
+
+/** The parts of the SDK's RegisterResourceRequest read here (a protobuf message). */
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getProvider(): string;
+  getProtect(): boolean | undefined;
+  getDependenciesList(): string[];
+  getDeletebeforereplace(): boolean;
+  getIgnorechangesList(): string[];
+  getReplaceonchangesList(): string[];
 }
 
 export interface ProgramRun {
@@ -71,7 +99,8 @@ export function readStackFile(file: string): Record<string, string> {
 
 /** Runs index.ts with this config; `secretKeys` are the keys Pulumi would mark secret. */
 export async function runProgram(config: Record<string, string>, secretKeys: string[] = []): Promise<ProgramRun> {
-  const declared: Array<Omit<DeclaredResource, 'parentType'>> = [];
+  const declared: Array<Omit<DeclaredResource, 'parentType' | 'options'>> = [];
+  const seen = new Map<string, Omit<ResourceOptionsSeen, 'urn'>>();
   const logs = { info: [] as string[], warn: [] as string[] };
   await pulumi.runtime.setMocks(
     {
@@ -90,6 +119,22 @@ export async function runProgram(config: Record<string, string>, secretKeys: str
     false,
   );
   pulumi.runtime.setAllConfig(config, secretKeys);
+  // Read each resource's options off the request the SDK sends (the mocks' callback never sees them).
+  const mockMonitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: RegisterRequest, callback: unknown): Promise<void>;
+  };
+  const register = mockMonitor.registerResource.bind(mockMonitor);
+  mockMonitor.registerResource = (req, callback) => {
+    seen.set(`${req.getType()}::${req.getName()}`, {
+      dependencies: req.getDependenciesList(),
+      protect: req.getProtect() === true,
+      deleteBeforeReplace: req.getDeletebeforereplace(),
+      replaceOnChanges: req.getReplaceonchangesList(),
+      ignoreChanges: req.getIgnorechangesList(),
+      provider: req.getProvider(),
+    });
+    return register(req, callback);
+  };
 
   const restore = captureLogs(logs);
   let error: Error | undefined;
@@ -112,14 +157,28 @@ export async function runProgram(config: Record<string, string>, secretKeys: str
   const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitor;
   await pulumi.runtime.disconnect();
   const parents = new Map<string, string | undefined>();
+  const urns = new Map<string, string>();
   for (const { urn } of monitor.getRegisteredResources().values()) {
     // urn:pulumi:STACK::PROJECT::[PARENT_TYPE$]TYPE::NAME
     const parts = urn.split('::');
     const types = parts[2].split('$');
     const name = parts.slice(3).join('::');
-    parents.set(`${types[types.length - 1]}::${name}`, types.length > 1 ? types[types.length - 2] : undefined);
+    const key = `${types[types.length - 1]}::${name}`;
+    parents.set(key, types.length > 1 ? types[types.length - 2] : undefined);
+    urns.set(key, urn);
   }
-  const resources = declared.map((r) => ({ ...r, parentType: parents.get(`${r.type}::${r.name}`) }));
+  const none: Omit<ResourceOptionsSeen, 'urn'> = {
+    dependencies: [],
+    protect: false,
+    deleteBeforeReplace: false,
+    replaceOnChanges: [],
+    ignoreChanges: [],
+    provider: '',
+  };
+  const resources = declared.map((r) => {
+    const key = `${r.type}::${r.name}`;
+    return { ...r, parentType: parents.get(key), options: { ...(seen.get(key) ?? none), urn: urns.get(key) ?? '' } };
+  });
   return { resources, outputs, secretOutputs, error, logs };
 }
 

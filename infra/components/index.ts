@@ -1,0 +1,7 @@
+/** The ComponentResources: they import the plan, never the reverse. */
+export { GkeCluster, NODE_ROLES } from './cluster';
+export type { GkeClusterArgs } from './cluster';
+export { WorkerImage } from './image';
+export type { WorkerImageArgs } from './image';
+export { Workers } from './workers';
+export type { WorkersArgs } from './workers';
