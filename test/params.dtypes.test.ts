@@ -16,7 +16,7 @@ import { insertTable } from '../lib/insert';
 import { UserError } from '../lib/errors';
 import { defineTask } from '../lib/task';
 import { useTempDir } from './support/arrow-tables';
-import { findPandasPython } from './support/python';
+import { requireToolOrSkip } from './support/tools';
 
 /** Takes any JSON value (or null) in `v`, so the test sees exactly what the converter made. */
 const anyValue = defineTask({
@@ -33,12 +33,9 @@ describe('params: the pandas dtype matrix (real pandas and pyarrow)', function (
   let expected: Record<string, Expected> = {};
 
   before(function () {
-    const { python, reason } = findPandasPython();
-    if (!python) {
-      if (process.env.CI) throw new Error(`CI must run the dtype matrix: ${reason}`);
-      this.skip(); // reason: no Python with pandas here (see test/support/python.ts)
-    }
-    const made = spawnSync(python!, [path.join(__dirname, 'python', 'dtype_matrix.py'), tmp.dir], { encoding: 'utf8' });
+    // The venv of scripts/test-tools.sh (pinned pandas and pyarrow); skips locally, fails under CI.
+    const python = requireToolOrSkip(this, 'python');
+    const made = spawnSync(python, [path.join(__dirname, 'python', 'dtype_matrix.py'), tmp.dir], { encoding: 'utf8' });
     assert.equal(made.status, 0, made.stderr);
     expected = JSON.parse(readFileSync(path.join(tmp.dir, 'expected.json'), 'utf8')) as Record<string, Expected>;
   });
