@@ -5,10 +5,17 @@
 # TypeScript, no Pulumi, no test tooling. Settings come only from environment variables (the names
 # in config/task.env); credentials from the environment or Workload Identity, never from the image.
 
-# Any image with Node 20 (and npm, for the build stage) on glibc works: a mirror, a hardened base.
-ARG BASE_IMAGE=node:20-bookworm-slim
+# Any image with Node 24 (and npm, for the build stage) on glibc works: a mirror, a hardened base.
+# The default is the official slim Node 24 image on Debian 12, pinned by digest (a multi-platform
+# index, so amd64 and arm64 alike) so every build gets the same base; the tag says what it is:
+#   node:24.20.0-bookworm-slim
+ARG BASE_IMAGE=node:24.20.0-bookworm-slim@sha256:ba849c60be29959425b8734d57b8b4b7d56f98edd9504c9af091d5281095a71e
 
-FROM ${BASE_IMAGE} AS build
+# The build stage runs on the builder's own platform: its output is plain JavaScript, so an arm64
+# laptop building an amd64 image runs npm ci natively instead of under emulation. BuildKit sets
+# BUILDPLATFORM itself; Docker's legacy builder needs --build-arg BUILDPLATFORM=linux/amd64 (or arm64).
+ARG BUILDPLATFORM
+FROM --platform=$BUILDPLATFORM ${BASE_IMAGE} AS build
 WORKDIR /src
 # Only for reaching a private registry or a TLS-inspecting proxy at build time. Both belong to this
 # stage alone: nothing of them reaches the final image or its history.
@@ -33,14 +40,12 @@ RUN npx tsx scripts/build-worker.ts
 
 FROM ${BASE_IMAGE}
 # TMPDIR (and HOME) is the only place the worker writes to besides its outputs: mount a tmpfs or an
-# emptyDir there when the root filesystem is read-only. The AWS SDK would otherwise print a notice
-# about future Node versions at every start.
+# emptyDir there when the root filesystem is read-only.
 ENV NODE_ENV=production \
     TMPDIR=/tmp \
-    HOME=/tmp \
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+    HOME=/tmp
 WORKDIR /app
-COPY --from=build /src/dist/worker.js /src/dist/worker.js.map /app/
+COPY --from=build /src/dist/worker.js /src/dist/worker.js.map /src/dist/worker-thread.js /src/dist/worker-thread.js.map /app/
 # Numeric, so Kubernetes' runAsNonRoot can verify it; matches the Deployment's runAsUser.
 USER 10001:10001
 # Exec form, no shell: node is PID 1 and receives SIGTERM itself (the worker drains and releases its

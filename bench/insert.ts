@@ -1,10 +1,13 @@
 /**
- * `npm run bench -- insert [--rows 1000000] [--disk-rows 100000] [--filter]`: a parameter table of
+ * `npm run bench -- insert [--rows 1000000] [--disk-rows 100000] [--filter] [--pandas]`: a parameter table of
  * int, string and float columns inserted end to end (read, check, encode, write) into a file queue
  * on /dev/shm and on disk, plus a dry run (no queue) to separate the pipeline from the queue's
  * writes. Each run is a fresh child process, so its peak RSS is its own. Goals: ≥ 10,000 rows/s,
  * ≤ 300 MB. A file queue costs three file-system operations per task (journal, task file, rename);
  * the "plain fs" lines time just those, so the queue figures can be read against the machine.
+ *
+ * `--pandas` also writes the table with pandas (Python: see bench/python.ts) as LZ4 Feather and as
+ * Snappy Parquet and inserts each into a file queue on /dev/shm.
  *
  * The table is written by apache-arrow, uncompressed: apache-arrow 21 cannot write valid
  * LZ4/ZSTD files (see lib/params/codecs.ts); the LZ4 decoder's cost is not in these figures.
@@ -19,6 +22,7 @@ import { loadSettings } from '../lib/settings';
 import { insertTable, type InsertSummary } from '../lib/insert';
 import { writeArrowTable } from '../lib/params/writeTable';
 import { defineTask, skipExistingOutputs } from '../lib/task';
+import { pythonWithPandas } from './python';
 
 const BATCH_ROWS = 65_536; // pyarrow's default record batch size for Feather
 
@@ -164,6 +168,20 @@ async function main(): Promise<void> {
       ['dry run (no queue)', table, `fq://${path.join(disk, 'unused')}`, true, disk],
     ];
     if (shm) targets.push(['file queue on /dev/shm', table, `fq://${path.join(shm, 'queue')}`, false, shm]);
+    if (argv.includes('--pandas') && shm) {
+      // the same columns written by pandas: LZ4 Feather (to_feather's default) and Snappy Parquet
+      const script = path.join(__dirname, '..', 'test', 'python', 'write_bench_table.py');
+      const made = spawnSync(pythonWithPandas(), [script, String(rows), disk], { stdio: 'inherit' });
+      if (made.status !== 0) throw new Error(`pandas could not write the table (exit ${made.status})`);
+      for (const [label, name] of [
+        ['pandas LZ4 Feather → /dev/shm', 'pandas.feather'],
+        ['pandas Parquet → /dev/shm', 'pandas.parquet'],
+      ] as const) {
+        const file = path.join(disk, name);
+        process.stdout.write(`${label}: ${(statSync(file).size / 1e6).toFixed(1)} MB\n`);
+        targets.push([label, file, `fq://${path.join(shm, 'queue')}`, false, shm]);
+      }
+    }
     targets.push([`file queue on disk (${os.tmpdir()})`, diskTable, `fq://${path.join(disk, 'queue')}`, false, disk]);
 
     // each line as soon as its run ends: the disk run can take minutes

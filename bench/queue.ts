@@ -1,24 +1,31 @@
 /**
  * Queue benchmark (not a test): `npm run bench -- queue [--tasks 10000] [--dir /dev/shm/x]
- * [--disk-dir DIR] [--concurrency 16] [--rounds 3] [--skip-disk] [--skip-sqs]`.
+ * [--disk-dir DIR] [--concurrency 16] [--rounds 3] [--skip-disk] [--skip-sqs] [--skip-pubsub] [--skip-fq]`.
  *
  * Inserts, then leases+deletes N trivial tasks on the file queue (tmpfs and disk) and on SQS
  * (a fauxqs server started here), and beside each prints the rate of the bare operations in the
  * same run: for the file queue the file operations the format needs (write+rename+journal per
  * insert; rename+journal+read+2 unlinks+tally per completion), for SQS a bare SendMessageBatch
- * loop (and ReceiveMessage+DeleteMessage loop) at the same concurrency. Each measurement runs in
+ * loop (and ReceiveMessage+DeleteMessage loop) at the same concurrency, for Pub/Sub (Google's
+ * pstest, started here) the client library's publisher with the same batching and flow control,
+ * and unary pull + ack loops. Each measurement runs in
  * its own child process, so its peak memory (max RSS) is its own. Figures are medians of rounds.
  */
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createQueue, openQueue } from '../lib/queue';
+import { createQueue, openQueue, QueueMessage } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 import { startFauxqs } from '../test/support/fauxqs';
+import { startPstest } from '../test/support/pstest';
+import { PubSub, v1 } from '@google-cloud/pubsub';
+import { PUBLISH_BATCHING, BATCH_MAX_MESSAGES } from '../lib/queue/pubsubInsert';
+import { DEFAULT_ACK_DEADLINE_SECONDS } from '../lib/queue/pubsubAdmin';
+import { parseQueueUrl } from '../lib/urls/queue';
+import { pubsubNames } from '../lib/queue/pubsubClient';
 
 interface Measurement {
   readonly insertPerSecond: number;
@@ -27,11 +34,14 @@ interface Measurement {
   readonly peakRssMiB: number;
 }
 
-type Phase = 'fq-bare' | 'fq-ours' | 'sqs-bare' | 'sqs-ours';
+type Phase = 'fq-bare' | 'fq-ours' | 'sqs-bare' | 'sqs-ours' | 'pubsub-bare' | 'pubsub-ours';
+
+/** Tasks per lease call in the Pub/Sub loops (one pull each). */
+const PUBSUB_LEASE_COUNT = 100;
 
 const TASK_KEY = ['bench.queue', 'noop'] as const;
 
-function bodies(n: number, queueName: string): string[] {
+function bodies(n: number, queueName: string): QueueMessage[] {
   return Array.from({ length: n }, (_, i) => encodeTask(TASK_KEY, { i }, queueName));
 }
 
@@ -47,15 +57,14 @@ function peakRssMiB(): number {
 function bareFileQueue(root: string, n: number): Measurement {
   const queueDir = path.join(root, 'queue');
   const movementDir = path.join(root, 'movement');
-  for (const dir of [queueDir, movementDir, path.join(root, 'tmp')]) fs.mkdirSync(dir, { recursive: true });
+  for (const dir of [queueDir, movementDir]) fs.mkdirSync(dir, { recursive: true });
   const payloads = bodies(n, root);
 
   let started = performance.now();
-  for (const body of payloads) {
-    const id = randomUUID();
+  for (const { id, body } of payloads) {
     const name = `0--${id}.json`;
-    const tmp = path.join(root, 'tmp', id);
-    // the order the queue module uses: journal, then the task written aside and renamed in
+    const tmp = path.join(root, `.tmp-${id}`);
+    // the order the queue module uses: journal, then the task written aside (in the root) and renamed in
     fs.writeFileSync(path.join(movementDir, id), `${name}\n`, { flag: 'wx' });
     fs.writeFileSync(tmp, body);
     fs.renameSync(tmp, path.join(queueDir, name));
@@ -114,7 +123,11 @@ async function bareSqs(url: string, n: number, concurrency: number): Promise<Mea
         await client.send(
           new SendMessageBatchCommand({
             QueueUrl: url,
-            Entries: batch.map((body, i) => ({ Id: String(i), MessageBody: body })),
+            Entries: batch.map(({ id, body }, i) => ({
+              Id: String(i),
+              MessageBody: body,
+              MessageAttributes: { taskId: { DataType: 'String', StringValue: id } },
+            })),
           }),
         );
       }
@@ -172,6 +185,78 @@ async function ourSqs(url: string, n: number, concurrency: number): Promise<Meas
   return { insertPerSecond, leaseDeletePerSecond, peakRssMiB: peakRssMiB() };
 }
 
+/** The client library's publisher with our batching and flow control, then pull + ack loops. */
+async function barePubsub(url: string, n: number, concurrency: number): Promise<Measurement> {
+  const location = parseQueueUrl(url);
+  if (location.kind !== 'pubsub') throw new Error(`not a Pub/Sub URL: ${url}`);
+  const names = pubsubNames(location);
+  const pubsub = new PubSub({ projectId: location.project });
+  const subscriber = new v1.SubscriberClient({ ...pubsub.options });
+  const topic = pubsub.topic(names.topic, { batching: PUBLISH_BATCHING });
+  const payloads = bodies(n, url);
+  let started = performance.now();
+  const window = concurrency * BATCH_MAX_MESSAGES;
+  for (let i = 0; i < payloads.length; i += window) {
+    await Promise.all(
+      payloads
+        .slice(i, i + window)
+        .map(({ id, body }) => topic.publishMessage({ data: Buffer.from(body), attributes: { taskId: id } })),
+    );
+  }
+  const insertPerSecond = rate(n, started);
+
+  started = performance.now();
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (done < n) {
+        const [reply] = await subscriber.pull({
+          subscription: names.subscription,
+          maxMessages: PUBSUB_LEASE_COUNT,
+          returnImmediately: false,
+        });
+        for (const message of reply.receivedMessages ?? []) {
+          await subscriber.acknowledge({ subscription: names.subscription, ackIds: [message.ackId!] });
+          done++;
+        }
+      }
+    }),
+  );
+  const leaseDeletePerSecond = rate(n, started);
+  await subscriber.close();
+  await pubsub.close();
+  return { insertPerSecond, leaseDeletePerSecond, peakRssMiB: peakRssMiB() };
+}
+
+async function ourPubsub(url: string, n: number, concurrency: number): Promise<Measurement> {
+  const queue = await openQueue(url);
+  const payloads = bodies(n, url);
+  let started = performance.now();
+  await queue.insert(payloads, { concurrency });
+  const insertPerSecond = rate(n, started);
+
+  started = performance.now();
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (done < n) {
+        const tasks = await queue.lease({
+          count: PUBSUB_LEASE_COUNT,
+          seconds: DEFAULT_ACK_DEADLINE_SECONDS,
+          waitSeconds: 1,
+        });
+        for (const task of tasks) {
+          await queue.delete(task);
+          done++;
+        }
+      }
+    }),
+  );
+  const leaseDeletePerSecond = rate(n, started);
+  await queue.close();
+  return { insertPerSecond, leaseDeletePerSecond, peakRssMiB: peakRssMiB() };
+}
+
 /** Child mode: one measurement, printed as JSON on the last line. */
 async function measure(phase: Phase, target: string, n: number, concurrency: number): Promise<Measurement> {
   switch (phase) {
@@ -183,6 +268,10 @@ async function measure(phase: Phase, target: string, n: number, concurrency: num
       return bareSqs(target, n, concurrency);
     case 'sqs-ours':
       return ourSqs(target, n, concurrency);
+    case 'pubsub-bare':
+      return barePubsub(target, n, concurrency);
+    case 'pubsub-ours':
+      return ourPubsub(target, n, concurrency);
   }
 }
 
@@ -290,6 +379,32 @@ async function sqsRounds(n: number, concurrency: number, rounds: number): Promis
   }
 }
 
+async function pubsubRounds(n: number, concurrency: number, rounds: number): Promise<void> {
+  const server = await startPstest();
+  const env = { ...process.env, ...server.env };
+  try {
+    Object.assign(process.env, server.env);
+    const bare: Measurement[] = [];
+    const ours: Measurement[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const order: Array<'pubsub-bare' | 'pubsub-ours'> =
+        round % 2 === 0 ? ['pubsub-bare', 'pubsub-ours'] : ['pubsub-ours', 'pubsub-bare'];
+      for (const phase of order) {
+        const url = await createQueue(`pubsub://bench-project/bench-${phase}-${round}`);
+        (phase === 'pubsub-bare' ? bare : ours).push(runChild(phase, url, n, concurrency, env));
+      }
+    }
+    report(
+      `Pub/Sub (pstest on this machine), ${concurrency} pulls in flight`,
+      summarise(bare),
+      summarise(ours),
+      'bare client calls',
+    );
+  } finally {
+    await server.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -300,6 +415,8 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '3' },
       'skip-disk': { type: 'boolean', default: false },
       'skip-sqs': { type: 'boolean', default: false },
+      'skip-pubsub': { type: 'boolean', default: false },
+      'skip-fq': { type: 'boolean', default: false },
       child: { type: 'string' },
       target: { type: 'string' },
     },
@@ -318,9 +435,11 @@ async function main(): Promise<void> {
   process.stdout.write(
     `queue benchmark: ${n.toLocaleString('en-US')} trivial tasks, median of ${rounds} round(s), ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}\n\n`,
   );
-  fileQueueRounds(`file queue on ${values.dir}`, values.dir, n, rounds);
-  if (!values['skip-disk']) fileQueueRounds(`file queue on ${values['disk-dir']}`, values['disk-dir'], n, rounds);
+  if (!values['skip-fq']) fileQueueRounds(`file queue on ${values.dir}`, values.dir, n, rounds);
+  if (!values['skip-fq'] && !values['skip-disk'])
+    fileQueueRounds(`file queue on ${values['disk-dir']}`, values['disk-dir'], n, rounds);
   if (!values['skip-sqs']) await sqsRounds(n, concurrency, rounds);
+  if (!values['skip-pubsub']) await pubsubRounds(n, concurrency, rounds);
 }
 
 main().catch((error: unknown) => {

@@ -7,6 +7,12 @@
  * rename (claim) + journal append + read + 2 unlinks (task file, journal) + completions tally.
  *
  *   npm run bench -- worker [--tasks 10000] [--concurrency 1,10] [--backends fq-tmpfs,fq-disk,sqs]
+ *                           [--cpu-tasks 30] [--cpu-n 2000000]
+ *
+ * Then CPU-bound tasks (each counts the primes below --cpu-n by trial division, never yielding)
+ * on the file queue on tmpfs at concurrency 1 and 2: with task threads, 2 should complete close
+ * to twice the tasks per second of 1 on 2 free cores. The load averages printed before and after
+ * say how much else the (shared) machine was doing.
  *
  * "tasks/s" is from the worker's own summary (first lease to empty queue); "wall" adds process
  * start-up (tsx compiling the TypeScript on the fly; the bundled image starts faster).
@@ -19,9 +25,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { createQueue, openQueue } from '../lib/queue';
+import { createQueue, openQueue, QueueMessage } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
-import { noopTask } from '../test/fixtures/tasks';
+import { noopTask, primesTask } from '../test/fixtures/tasks';
 import { startFauxqs, type FauxqsServer } from '../test/support/fauxqs';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -45,12 +51,22 @@ function scratchDir(backend: Backend): string {
   return fs.mkdtempSync(path.join(parent, 'bench-worker-'));
 }
 
-function bodies(count: number): string[] {
+function bodies(count: number): QueueMessage[] {
   return Array.from({ length: count }, (_, i) => encodeTask(noopTask.key, { i }, 'bench'));
 }
 
+function cpuBodies(count: number, n: number): QueueMessage[] {
+  return Array.from({ length: count }, () => encodeTask(primesTask.key, { n }, 'bench'));
+}
+
 /** Inserts the tasks, runs one worker process until the queue is empty, reads its summary line. */
-async function runOnce(backend: Backend, concurrency: number, tasks: number, sqs?: FauxqsServer): Promise<Run> {
+async function runOnce(
+  backend: Backend,
+  concurrency: number,
+  tasks: number,
+  sqs?: FauxqsServer,
+  make: (count: number) => QueueMessage[] = bodies,
+): Promise<Run> {
   const dir = scratchDir(backend);
   try {
     const url = await createQueue(
@@ -62,7 +78,7 @@ async function runOnce(backend: Backend, concurrency: number, tasks: number, sqs
     let insertSeconds: number;
     try {
       const insertStart = performance.now();
-      const inserted = await queue.insert(bodies(tasks), { concurrency: 8 });
+      const inserted = await queue.insert(make(tasks), { concurrency: 8 });
       insertSeconds = (performance.now() - insertStart) / 1000;
       if (inserted !== tasks) throw new Error(`inserted ${inserted} of ${tasks} tasks`);
     } finally {
@@ -202,8 +218,10 @@ async function main(): Promise<void> {
     .addOption(new Option('--tasks <n>', 'no-op tasks per run').default('10000'))
     .addOption(new Option('--concurrency <list>', 'worker concurrency values to try').default('1,10'))
     .addOption(new Option('--backends <list>', `any of ${BACKENDS.join(', ')}`).default(BACKENDS.join(',')))
+    .addOption(new Option('--cpu-tasks <n>', 'CPU-bound tasks per run (0: skip that part)').default('30'))
+    .addOption(new Option('--cpu-n <n>', 'each CPU-bound task counts the primes below this').default('2000000'))
     .parse()
-    .opts<{ tasks: string; concurrency: string; backends: string }>();
+    .opts<{ tasks: string; concurrency: string; backends: string; cpuTasks: string; cpuN: string }>();
   const tasks = Number(options.tasks);
   const backends = list(options.backends) as Backend[];
   const unknown = backends.filter((b) => !BACKENDS.includes(b));
@@ -221,6 +239,12 @@ async function main(): Promise<void> {
     `worker benchmark: ${tasks} no-op tasks per run, one worker process logging at info (two lines per task), ${os.cpus().length} CPUs`,
   );
   print('backend    conc  insert/s  tasks/s  per task  tasks/CPU-s  CPU per task  wall (s)');
+  const load = () =>
+    os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+  print(`load average before: ${load()}`);
   try {
     for (const backend of backends) {
       for (const concurrency of concurrencies) {
@@ -243,9 +267,25 @@ async function main(): Promise<void> {
         );
       }
     }
+    const cpuTasks = Number(options.cpuTasks);
+    if (cpuTasks > 0) {
+      print(`CPU-bound: ${cpuTasks} tasks counting the primes below ${options.cpuN}, file queue on tmpfs`);
+      const rates: number[] = [];
+      for (const concurrency of [1, 2]) {
+        const run = await runOnce('fq-tmpfs', concurrency, cpuTasks, undefined, (count) =>
+          cpuBodies(count, Number(options.cpuN)),
+        );
+        rates.push(run.tasks / run.workSeconds);
+        print(
+          `  concurrency ${concurrency}: ${rates.at(-1)!.toFixed(2)} tasks/s, ${(run.cpuSeconds / run.workSeconds).toFixed(2)} cores busy (CPU-s per second)`,
+        );
+      }
+      print(`  concurrency 2 / concurrency 1: ${(rates[1]! / rates[0]!).toFixed(2)}×`);
+    }
   } finally {
     await fauxqs?.stop();
   }
+  print(`load average after: ${load()}`);
 }
 
 main().catch((error: unknown) => {

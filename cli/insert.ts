@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { integerBetween } from '../lib/cli/args';
 import { addCommonOptions, runMain, settingsFrom, type CommonOptions } from '../lib/cli/options';
 import { findTask, insertTable, type InsertSummary } from '../lib/insert';
+import { tasks } from '../tasks';
 
 interface InsertCliOptions extends CommonOptions {
   task?: string;
@@ -61,7 +62,7 @@ runMain(async () => {
   const settings = settingsFrom(options);
   const summary = await insertTable({
     settings,
-    task: findTask(options.task),
+    task: findTask(options.task, tasks),
     dryRun: options.dryRun,
     showTasks: options.show,
     concurrency: options.concurrency,

@@ -10,6 +10,7 @@ import { UserError } from '../lib/errors';
 import { findTask } from '../lib/insert';
 import { inspectTable, type TableInspection } from '../lib/params/inspect';
 import { csvKindsFor } from '../lib/params/validate';
+import { tasks } from '../tasks';
 
 interface ParamsCliOptions extends CommonOptions {
   rows: number;
@@ -64,7 +65,7 @@ runMain(async () => {
   const settings = settingsFrom({ ...options, params: file ?? options.params });
   const result = await inspectTable(settings.paramsFile, {
     rows: options.rows,
-    csvKinds: csvKindsFor(findTask(options.task)),
+    csvKinds: csvKindsFor(findTask(options.task, tasks)),
   });
   process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : render(result));
   return 0;

@@ -32,11 +32,13 @@ runMain(async () => {
     );
   }
   return withQueue(settings.queueUrl, async (queue) => {
-    const before = await queue.counts();
-    const approx = before.approximate ? '~' : '';
-    const what =
-      `${approx}${formatCount(before.enqueued)} enqueued tasks (${approx}${formatCount(before.leased)} of them leased)` +
-      ` and ${approx}${formatCount(before.failed)} dead-lettered`;
+    // Pub/Sub cannot count what it is about to remove: say what goes instead of how many.
+    const before = queue.kind === 'pubsub' ? undefined : await queue.counts();
+    const approx = before?.approximate ? '~' : '';
+    const what = before
+      ? `${approx}${formatCount(before.enqueued)} enqueued tasks (${approx}${formatCount(before.leased)} of them leased)` +
+        ` and ${approx}${formatCount(before.failed)} dead-lettered`
+      : 'every task published before now, leased or not, and every dead letter (Pub/Sub cannot count them)';
     if (!options.yes) {
       const sure = await askYesNo(`Remove ${what} from ${queue.url}? This cannot be undone.`);
       if (!sure) {
@@ -47,11 +49,15 @@ runMain(async () => {
     await queue.purge();
     if (options.json) {
       process.stdout.write(
-        `${JSON.stringify({ queue: queue.url, purged: true, removed: before.enqueued, failed: before.failed, approximate: before.approximate })}\n`,
+        `${JSON.stringify({ queue: queue.url, purged: true, removed: before?.enqueued ?? null, failed: before?.failed ?? null, approximate: before?.approximate ?? true })}\n`,
       );
     } else {
       const later =
-        queue.kind === 'sqs' ? ' SQS deletes them within 60 s and allows one purge per queue per 60 s.' : '';
+        queue.kind === 'sqs'
+          ? ' SQS deletes them within 60 s and allows one purge per queue per 60 s.'
+          : queue.kind === 'pubsub'
+            ? ' (a seek to now on the subscription and the dead-letter subscription)'
+            : '';
       process.stdout.write(`Purged ${queue.url}: removed ${what}.${later}\n`);
     }
     return 0;

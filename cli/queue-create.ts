@@ -42,14 +42,16 @@ runMain(async () => {
   const { maxAttempts, leaseSeconds } = settings;
   const maxReceiveCount = redriveReceiveCount(maxAttempts);
   const url = await createQueue(settings.queueUrl, { maxReceiveCount, visibilityTimeoutSeconds: leaseSeconds });
-  const sqs = parseQueueUrl(url).kind === 'sqs';
+  const kind = parseQueueUrl(url).kind;
+  const sqs = kind === 'sqs';
+  const cloud = kind !== 'fq';
   const report = {
     queue: url,
-    kind: sqs ? 'sqs' : 'fq',
-    deadLetterQueue: sqs ? deadLetterQueueUrl(url) : null,
-    maxAttempts: sqs ? maxAttempts : null,
-    maxReceiveCount: sqs ? maxReceiveCount : null,
-    leaseSeconds: sqs ? leaseSeconds : null,
+    kind,
+    deadLetterQueue: sqs ? deadLetterQueueUrl(url) : kind === 'pubsub' ? pubsubDeadLetterUrl(url) : null,
+    maxAttempts: cloud ? maxAttempts : null,
+    maxReceiveCount: cloud ? maxReceiveCount : null,
+    leaseSeconds: cloud ? leaseSeconds : null,
   };
   if (options.json) {
     process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -62,7 +64,16 @@ runMain(async () => {
         `redrive policy:    workers dead-letter a task after ${maxAttempts} attempts; SQS moves it by itself after ${maxReceiveCount} receives`,
         `lease:             ${leaseSeconds} s (default visibility timeout)`,
       ]
-    : [`file queue:        ${url}`];
+    : kind === 'pubsub'
+      ? [
+          `queue:             ${url}`,
+          `dead letters:      ${report.deadLetterQueue}`,
+          `dead-letter policy: workers dead-letter a task after ${maxAttempts} attempts; Pub/Sub moves it by itself after ${maxReceiveCount} deliveries`,
+          `lease:             ${leaseSeconds} s (the subscription's ack deadline; at most 600 s)`,
+          'on Google Cloud:   the Pub/Sub service agent (service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com) needs',
+          '                   roles/pubsub.publisher on the dead-letter topic and roles/pubsub.subscriber on the subscription',
+        ]
+      : [`file queue:        ${url}`];
   lines.push(
     '',
     'Use it: put this line in your env file (config/task.env, or the file you pass with -e):',
@@ -71,6 +82,14 @@ runMain(async () => {
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 });
+
+/** The dead-letter topic and subscription of a Pub/Sub queue: `<topic>-dead`, both. */
+function pubsubDeadLetterUrl(queueUrl: string): string {
+  const location = parseQueueUrl(queueUrl);
+  if (location.kind !== 'pubsub') return queueUrl;
+  const dead = `${location.topic}-dead`;
+  return `pubsub://projects/${location.project}/topics/${dead}/subscriptions/${dead}`;
+}
 
 /** The queue module names the dead-letter queue `<name>-dead`, next to the queue (same account and region). */
 function deadLetterQueueUrl(queueUrl: string): string {

@@ -26,7 +26,7 @@ import {
   settingsFrom,
   workerSettingKeys,
 } from '../lib/cli/options';
-import { settingsToProcessEnv, type TaskSettings } from '../lib/settings';
+import { SETTING_KEYS, SettingKey, settingsToProcessEnv, type TaskSettings } from '../lib/settings';
 import { findTask, insertTable } from '../lib/insert';
 import { watchQueue, plainLinesDisplay, terminalDisplay } from '../lib/ops/watch';
 import { formatCount, formatDuration, formatRate } from '../lib/ops/units';
@@ -34,6 +34,7 @@ import { createQueue, openQueue } from '../lib/queue';
 import type { Queue, QueueCounts } from '../lib/queue/types';
 import { parseQueueUrl } from '../lib/urls/queue';
 import { EXIT_STOPPED_BEFORE_DRAINED } from '../lib/exitCodes';
+import { tasks } from '../tasks';
 
 interface RunLocalOptions extends CommonOptions {
   workers: number;
@@ -77,13 +78,13 @@ async function prepareQueue(settings: TaskSettings): Promise<Queue> {
   return openQueue(settings.queueUrl);
 }
 
+/** Settings each worker process gets from this run (the rest are npm start's own, or would clash). */
+const NOT_FOR_WORKERS: readonly SettingKey[] = ['paramsFile', 'metricsPort', 'exitWhenEmpty'];
+
 /** The environment a worker process needs to see exactly this run's settings. */
 function workerEnv(settings: TaskSettings): NodeJS.ProcessEnv {
-  const { queueUrl, leaseSeconds, cloudpath, maxAttempts, concurrency, graceSeconds, logLevel } = settings;
-  return {
-    ...process.env,
-    ...settingsToProcessEnv({ queueUrl, leaseSeconds, cloudpath, maxAttempts, concurrency, graceSeconds, logLevel }),
-  };
+  const keys = SETTING_KEYS.filter((key) => !NOT_FOR_WORKERS.includes(key));
+  return { ...process.env, ...settingsToProcessEnv(Object.fromEntries(keys.map((key) => [key, settings[key]]))) };
 }
 
 /**
@@ -132,7 +133,7 @@ function summaryLines(
 async function main(): Promise<number> {
   const options = program.parse().opts<RunLocalOptions>();
   const settings = settingsFrom(options);
-  const task = findTask(options.task);
+  const task = findTask(options.task, tasks);
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const started = Date.now();
 

@@ -9,6 +9,9 @@ import { withQueue } from '../lib/ops/session';
 import { buildStatusReport, renderCounts, renderHeader, renderThroughput } from '../lib/ops/status';
 import { jsonLinesDisplay, plainLinesDisplay, terminalDisplay, watchQueue } from '../lib/ops/watch';
 import { formatCount, formatDuration } from '../lib/ops/units';
+import { pubsubStatusReport, renderPubsubStatus } from '../lib/ops/pubsubStatus';
+import { QueueError } from '../lib/queue';
+import type { PubsubQueue } from '../lib/queue/pubsubQueue';
 
 interface StatusOptions extends CommonOptions {
   watch?: number;
@@ -34,7 +37,8 @@ const program = addCommonOptions(
     .addHelpText(
       'after',
       '\nThroughput and ETA need counts sampled over time, so they appear with --watch only.\n' +
-        'On SQS the counts are approximate (~) and "inserted"/"completed" are unknown; see docs/operations.md.',
+        'On SQS the counts are approximate (~) and "inserted"/"completed" are unknown; Pub/Sub has no counts but\n' +
+        'the dead letters (no --watch); see docs/operations.md.',
     ),
 ).parse();
 
@@ -42,6 +46,19 @@ runMain(async () => {
   const options = program.opts<StatusOptions>();
   const settings = settingsFrom(options);
   return withQueue(settings.queueUrl, async (queue) => {
+    if (queue.kind === 'pubsub') {
+      if (options.watch !== undefined) {
+        throw new QueueError(
+          'UnsupportedOperation',
+          `cannot watch ${queue.url}: Pub/Sub's API has no backlog count to follow`,
+          "watch num_undelivered_messages in Cloud Monitoring (the subscription page in the console), or the workers' metrics",
+        );
+      }
+      const report = await pubsubStatusReport(queue as PubsubQueue, Date.now());
+      if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else process.stdout.write(`${renderPubsubStatus(report).join('\n')}\n`);
+      return 0;
+    }
     if (options.watch === undefined) {
       const report = buildStatusReport(queue, await queue.counts(), Date.now());
       if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -16,12 +16,12 @@ import type { TaskSettings } from './settings';
 import { csvKindsFor, checkColumns, MESSAGE_SIZE, PreparedRow, RowPreparer, ValidationReport } from './params/validate';
 import { DEFAULT_CHUNK_ROWS, openTable, ParamTable } from './params/readTable';
 import { startProgress, ProgressOptions } from './params/progress';
+import { CloudpathRegistry } from './params/cloudpaths';
 import { writeExampleParams, EXAMPLE_ROWS } from './params/exampleTable';
 import { openQueue, parseQueueUrl, type Queue } from './queue';
 import { encodeTask, formatTaskKey } from './queue/message';
 import { openStorage, type Storage } from './storage';
-import type { AnyTaskDefinition } from './task';
-import { tasks } from '../tasks';
+import { CLOUDPATH_COLUMN, type AnyTaskDefinition } from './task';
 
 /** SQS's default maximum message size; enforced for file queues too, so local runs catch it early. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
@@ -34,8 +34,8 @@ const EXAMPLE_TASK = 'tasks.example.count_primes';
 
 export interface InsertTableOptions {
   readonly settings: TaskSettings;
-  /** Default: the first task in `tasks/index.ts`. */
-  readonly task?: AnyTaskDefinition;
+  /** The task to insert for (the CLI picks it from `tasks/index.ts` with `findTask`). */
+  readonly task: AnyTaskDefinition;
   /** Check and filter, print what would be inserted; never touch the queue. */
   readonly dryRun?: boolean;
   /** How many tasks a dry run returns for display (default 5). */
@@ -74,8 +74,11 @@ export interface InsertSummary {
   readonly firstTasks?: ReadonlyArray<Record<string, unknown>>;
 }
 
-/** The task `--task module.name` names, or the first one in `tasks/index.ts`. */
-export function findTask(name?: string, registry: readonly AnyTaskDefinition[] = tasks): AnyTaskDefinition {
+/**
+ * The task `--task module.name` names in `registry`, or its first one. The CLIs pass `tasks/index.ts`'s
+ * list: this library does not import its callers' tasks.
+ */
+export function findTask(name: string | undefined, registry: readonly AnyTaskDefinition[]): AnyTaskDefinition {
   const names = registry.map((t) => formatTaskKey(t.key));
   if (registry.length === 0) throw new UserError('tasks/index.ts lists no tasks: add yours to its `tasks` array');
   if (name === undefined) return registry[0]!;
@@ -110,6 +113,7 @@ export async function ensureExampleTable(
  */
 function plannedQueueName(url: string): string {
   const location = parseQueueUrl(url);
+  if (location.kind === 'pubsub') return location.url;
   return location.kind === 'fq' ? `fq://${location.root}` : (location.queueUrl ?? url);
 }
 
@@ -163,6 +167,7 @@ async function checkRows(
   maxBytes: number,
   chunkRows: number,
   progress: ProgressOptions | false,
+  cloudpaths: CloudpathRegistry,
 ): Promise<number> {
   const report = new ValidationReport();
   const bar = progress === false ? undefined : startProgress('checking', undefined, progress);
@@ -175,7 +180,12 @@ async function checkRows(
           report.add(row, prepared);
           continue;
         }
-        const bytes = Buffer.byteLength(encodeTask(task.key, prepared.kwargs, queueName, SIZING_ID), 'utf8');
+        const badCloudpath = cloudpaths.check(prepared.cloudpath, row.row);
+        if (badCloudpath !== undefined) {
+          report.add(row, [{ column: CLOUDPATH_COLUMN, message: badCloudpath }]);
+          continue;
+        }
+        const bytes = Buffer.byteLength(encodeTask(task.key, prepared.kwargs, queueName, SIZING_ID).body, 'utf8');
         if (bytes > maxBytes) {
           report.add(row, [
             {
@@ -235,6 +245,14 @@ async function* rowsToInsert(
   }
 }
 
+/** An error before the first task reached the queue: say so, and that there is nothing to purge. */
+function nothingInserted(error: unknown): UserError {
+  const message = describeError(error);
+  return new UserError(/nothing was inserted/.test(message) ? message : `nothing was inserted: ${message}`, {
+    cause: error,
+  });
+}
+
 function interrupted(
   error: unknown,
   inserted: number,
@@ -259,7 +277,7 @@ function interrupted(
 export async function insertTable(options: InsertTableOptions): Promise<InsertSummary> {
   const started = Date.now();
   const { settings } = options;
-  const task = options.task ?? findTask();
+  const { task } = options;
   const log = options.log ?? (() => undefined);
   const progress = options.progress ?? {};
   const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
@@ -271,11 +289,21 @@ export async function insertTable(options: InsertTableOptions): Promise<InsertSu
   checkColumns(table.file, table.columns, task);
   const preparer = new RowPreparer(task, table.columns, settings.cloudpath);
 
-  const queue: Queue | undefined = options.dryRun ? undefined : await openQueue(settings.queueUrl);
+  let queue: Queue | undefined;
+  try {
+    queue = options.dryRun ? undefined : await openQueue(settings.queueUrl);
+  } catch (error) {
+    throw nothingInserted(error);
+  }
   try {
     const queueName = queue?.url ?? plannedQueueName(settings.queueUrl);
     log(`checking ${path.relative('.', table.file) || table.file} (${table.formatName}) against task ${taskName}`);
-    const rows = await checkRows(table, task, preparer, queueName, maxBytes, chunkRows, progress);
+    const cloudpaths = new CloudpathRegistry();
+    const rows = await checkRows(table, task, preparer, queueName, maxBytes, chunkRows, progress, cloudpaths);
+    log(
+      `checking that ${cloudpaths.size.toLocaleString('en-US')} distinct cloudpath${cloudpaths.size === 1 ? ' is' : 's are'} writable`,
+    );
+    await cloudpaths.probe(table.file);
     const checked = Date.now();
 
     const counts = { read: 0, skipped: 0, lastRow: -1 };
@@ -293,8 +321,12 @@ export async function insertTable(options: InsertTableOptions): Promise<InsertSu
         }
       } else {
         const prepared = rowsToInsert(table, task, preparer, chunkRows, counts);
+        let handedOver = 0; // bodies given to the queue: until then, nothing can be on it
         const bodies = (async function* () {
-          for await (const row of prepared) yield encodeTask(task.key, row.kwargs, queue.url);
+          for await (const row of prepared) {
+            handedOver++;
+            yield encodeTask(task.key, row.kwargs, queue.url);
+          }
         })();
         try {
           await queue.insert(bodies, {
@@ -305,7 +337,7 @@ export async function insertTable(options: InsertTableOptions): Promise<InsertSu
             },
           });
         } catch (error) {
-          throw interrupted(error, inserted, rows, counts, queue.url);
+          throw handedOver === 0 ? nothingInserted(error) : interrupted(error, inserted, rows, counts, queue.url);
         }
       }
       show();

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { TaskKey } from './queue/message';
+import { existingKeysOf } from './storage/existingKeys';
 import type { Storage } from './storage/types';
 
 /** The reserved column that carries each task's output location (CF_CLOUDPATH by default). */
@@ -24,8 +25,32 @@ export interface TaskContext {
   readonly storage: Storage;
   /** Structured logger; lines carry the task id and attempt. */
   readonly log: Logger;
-  /** Fires when the worker is stopping (SIGTERM/SIGINT past the grace period): stop and throw. */
+  /**
+   * Fires when the worker gives the task up: shutdown past the grace period, a lost lease, or the
+   * task timeout (TQ_TASK_TIMEOUT_SECONDS). Stop and throw; a task still running a moment later is
+   * terminated.
+   */
   readonly signal: AbortSignal;
+}
+
+/** Marks errors that retrying cannot fix; checked by brand, so it works across module copies and threads. */
+const PERMANENT = Symbol.for('gke-batch.PermanentError');
+
+/**
+ * Throw this (or a subclass) when retrying cannot help, e.g. the input itself is bad: the worker
+ * dead-letters the task at once, with this error in its failure record, instead of retrying it
+ * up to TQ_MAX_ATTEMPTS times.
+ *
+ *   if (!header.ok) throw new PermanentError(`${params.file} is not a TIFF file`);
+ */
+export class PermanentError extends Error {
+  override name = 'PermanentError';
+  readonly [PERMANENT] = true;
+}
+
+/** True for a `PermanentError`, whichever copy of this module made it. */
+export function isPermanentError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[PERMANENT] === true;
 }
 
 /**
@@ -61,10 +86,12 @@ export function defineTask<S extends ParamsSchema>(definition: TaskDefinition<S>
 /**
  * The common skip filter: a row is done when its output object exists under the cloudpath.
  * `outputKey` names the object from the row's columns, e.g. `(row) => \`primes/${row.start}.json\``.
+ * Where a chunk's keys share a prefix, one paged listing of it answers this chunk and the later
+ * ones instead of a request per row (the rule: `lib/storage/existingKeys.ts`, docs/storage.md).
  */
 export function skipExistingOutputs<R>(outputKey: (row: R) => string) {
   return async <P extends R>(rows: readonly P[], cloudpath: Storage): Promise<readonly P[]> => {
-    const done = await cloudpath.existsMany(rows.map(outputKey));
+    const done = await existingKeysOf(cloudpath).check(rows.map(outputKey));
     return rows.filter((_, index) => !done[index]);
   };
 }

@@ -1,6 +1,7 @@
 /**
- * Bundles the worker (`worker/main.ts`) and the task code it imports into one CommonJS file for
- * Node 20, `dist/worker.js` (+ `worker.js.map`), so the container image needs no `node_modules`.
+ * Bundles the worker (`worker/main.ts`) and the task code into two CommonJS files,
+ * `dist/worker.js` (the main thread) and `dist/worker-thread.js` (the task threads' entry), each
+ * with its `.map`, so the container image needs no `node_modules`.
  *
  *   npx tsx scripts/build-worker.ts [--outdir DIR]
  *
@@ -15,7 +16,7 @@ import path from 'node:path';
 const ROOT = path.resolve(__dirname, '..');
 
 export interface BuildWorkerOptions {
-  /** Where `worker.js` and `worker.js.map` go; default `dist/`. */
+  /** Where `worker.js`, `worker-thread.js` and their maps go; default `dist/`. */
   readonly outdir?: string;
 }
 
@@ -30,11 +31,17 @@ export async function buildWorker(options: BuildWorkerOptions = {}): Promise<Bui
   const file = path.join(outdir, 'worker.js');
   const result = await build({
     absWorkingDir: ROOT,
-    entryPoints: [path.join(ROOT, 'worker', 'main.ts')],
-    outfile: file,
+    // The task threads' entry (worker/pool.ts loads `worker-thread.js` from beside `worker.js`).
+    entryPoints: {
+      worker: path.join(ROOT, 'worker', 'main.ts'),
+      'worker-thread': path.join(ROOT, 'worker', 'thread.ts'),
+    },
+    outdir,
     bundle: true,
+    // Only resolved when running from TypeScript sources (worker/pool.ts), never in the bundle.
+    external: ['tsx/cjs'],
     platform: 'node',
-    target: 'node20',
+    target: 'node24',
     format: 'cjs',
     // Whitespace and syntax only: identifiers stay readable in stack traces, and error class names
     // (QueueError, TaskMessageError, ...) survive into dead-letter failure records.
@@ -51,12 +58,17 @@ export async function buildWorker(options: BuildWorkerOptions = {}): Promise<Bui
   });
   const outputs: Metafile['outputs'] = result.metafile.outputs;
   const sizeOf = (name: string) => outputs[path.relative(ROOT, name)]?.bytes ?? 0;
-  return { file, bytes: sizeOf(file), mapBytes: sizeOf(`${file}.map`) };
+  const thread = path.join(outdir, 'worker-thread.js');
+  return {
+    file,
+    bytes: sizeOf(file) + sizeOf(thread),
+    mapBytes: sizeOf(`${file}.map`) + sizeOf(`${thread}.map`),
+  };
 }
 
 if (require.main === module) {
   const { outdir } = new Command('npx tsx scripts/build-worker.ts')
-    .description('Bundle worker/main.ts and the task code into one file for Node 20 (what the Dockerfile runs).')
+    .description('Bundle worker/main.ts and the task code into one file for Node 24 (what the Dockerfile runs).')
     .option('--outdir <dir>', "where worker.js and worker.js.map go (default: the project's dist/)")
     .parse()
     .opts<{ outdir?: string }>();

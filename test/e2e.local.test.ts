@@ -57,7 +57,7 @@ interface Run {
 /** Runs a command line (no shell) in its own process group, so a test can Ctrl-C it like a terminal. */
 function run(commandLine: string, cwd: string): Run {
   const [program, ...args] = commandLine.split(/\s+/);
-  const env: NodeJS.ProcessEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of ['TASKQUEUE_PATH', 'TQ_LEASE_SECONDS', 'TASK_PARAMETER_FILENAME', 'CF_CLOUDPATH']) delete env[key];
   const child = spawn(program!, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';

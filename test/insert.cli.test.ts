@@ -21,7 +21,7 @@ interface Run {
 
 /** Runs a project script with tsx, without any task settings inherited from this process. */
 function run(script: string, args: string[], cwd: string): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of ENV_NAMES) delete env[key];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-r', TSX, path.join(ROOT, script), ...args], {

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { encodeTask } from '../lib/queue/message';
-import type { Queue } from '../lib/queue/types';
+import type { Queue, QueueMessage } from '../lib/queue/types';
 
 export const ROOT = path.resolve(__dirname, '..');
 
@@ -51,7 +51,7 @@ export function runCli(
 }
 
 /** `count` example-task bodies with distinct parameters. */
-export function exampleBodies(count: number, queueName = 'ops-test'): string[] {
+export function exampleBodies(count: number, queueName = 'ops-test'): QueueMessage[] {
   return Array.from({ length: count }, (_, i) =>
     encodeTask(
       ['tasks.example', 'count_primes'],

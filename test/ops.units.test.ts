@@ -166,7 +166,7 @@ describe('ops: status report', () => {
 });
 
 describe('ops: failures listing', () => {
-  const body = encodeTask(['tasks.example', 'count_primes'], { start: 0, count: 10, label: 'a b' }, 'q', 'id-1');
+  const body = encodeTask(['tasks.example', 'count_primes'], { start: 0, count: 10, label: 'a b' }, 'q', 'id-1').body;
 
   it('describes a dead letter with its task, parameters and error first line', () => {
     const row = describeDeadLetter({

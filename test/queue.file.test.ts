@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createQueue, openQueue, Queue } from '../lib/queue';
+import { createQueue, openQueue, Queue, QueueError } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 
 function tempRoot(): string {
@@ -48,17 +48,23 @@ describe('file queue: on-disk format', () => {
   it('creates the layout with insertions = "0" and no completions file', async () => {
     const url = await createQueue(`fq://${root}`);
     assert.equal(url, `fq://${root}`);
-    assert.deepEqual(listTree(root), ['attempts/', 'dead/', 'insertions', 'movement/', 'queue/', 'tmp/']);
+    // only what python-task-queue makes: our folders are made by whatever first writes to them
+    assert.deepEqual(listTree(root), ['insertions', 'movement/', 'queue/']);
     assert.equal(fs.readFileSync(path.join(root, 'insertions'), 'utf8'), '0');
     await createQueue(`fq://${root}`); // idempotent
     assert.equal(fs.readFileSync(path.join(root, 'insertions'), 'utf8'), '0');
   });
 
   it('writes task files, journals and counters exactly as python-task-queue does', async () => {
-    const bodies = UUIDS.map((id, i) => encodeTask(['tasks.example', 'count_primes'], { start: i }, root, id));
+    const bodies = UUIDS.map((id, i) =>
+      encodeTask(['tasks.example', 'count_primes'], { start: i }, `fq://${root}`, id),
+    );
     assert.equal(await queue.insert(bodies), 2);
     for (const [i, id] of UUIDS.entries()) {
-      assert.equal(fs.readFileSync(path.join(root, 'queue', `0--${id}.json`), 'utf8'), bodies[i]);
+      assert.equal(
+        fs.readFileSync(path.join(root, 'queue', `0--${id}.json`), 'utf8'),
+        `{"payload": [["tasks.example", "count_primes"], [], {"start": ${i}}, -1], "queueName": "${root}", "id": "${id}"}`,
+      );
       assert.equal(fs.readFileSync(path.join(root, 'movement', id), 'utf8'), `0--${id}.json\n`);
     }
     assert.equal(fs.readFileSync(path.join(root, 'insertions'), 'utf8'), '2');
@@ -73,7 +79,7 @@ describe('file queue: on-disk format', () => {
     assert.equal(match[2], task.id);
     const ts = Number(match[1]);
     assert.ok(ts >= before + 30 && ts <= after + 30, `lease timestamp ${ts} not in [${before + 30}, ${after + 30}]`);
-    assert.equal(task.body, bodies[UUIDS.indexOf(task.id)]);
+    assert.equal(task.body, bodies[UUIDS.indexOf(task.id)]!.body);
     assert.equal(task.attempt, 1);
     assert.deepEqual(
       fs.readdirSync(path.join(root, 'queue')).sort(),
@@ -86,30 +92,26 @@ describe('file queue: on-disk format', () => {
     assert.equal(fs.existsSync(path.join(root, 'movement', task.id)), false);
     assert.equal(fs.existsSync(path.join(root, 'attempts', task.id)), false);
     assert.deepEqual(fs.readdirSync(path.join(root, 'queue')), [`0--${UUIDS.find((id) => id !== task.id)}.json`]);
-    assert.deepEqual(fs.readdirSync(path.join(root, 'tmp')), []);
+    // no temporary file left in the root, no lock, no folder of ours made for a first lease
+    assert.deepEqual(
+      listTree(root).filter((name) => !/^(queue|movement)\/./.test(name)),
+      ['completions', 'insertions', 'movement/', 'queue/'],
+    );
     assert.equal(fs.existsSync(path.join(root, 'insertions.lock')), false);
   });
 
-  it('gives a body without a usable id a fresh uuid, in the file name and the JSON alike', async () => {
-    const bad = JSON.stringify({ payload: [['m', 'f'], [], {}, -1], queueName: root, id: 'a--b' });
-    const noId = JSON.stringify({ payload: [['m', 'f'], [], {}, -1], queueName: root });
-    await queue.insert([bad, noId]);
-    const names = fs.readdirSync(path.join(root, 'queue'));
-    assert.equal(names.length, 2);
-    for (const name of names) {
-      const id = /^0--(.+)\.json$/.exec(name)?.[1];
-      assert.match(id ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-      assert.equal(JSON.parse(fs.readFileSync(path.join(root, 'queue', name), 'utf8')).id, id);
+  it('refuses an id Python cannot use, and an id already queued, naming the task', async () => {
+    for (const id of ['a--b', '', '../x', 'a.b', '-a']) {
+      await assert.rejects(queue.insert([{ id, body: '{}' }]), (error: unknown) => {
+        assert.ok(error instanceof QueueError && error.code === 'InvalidMessage', String(error));
+        assert.match(error.message, /task #1 has the id/);
+        return true;
+      });
     }
-  });
-
-  it('keeps the same body inserted twice as two tasks', async () => {
-    const body = encodeTask(['m', 'f'], {}, root, UUIDS[0]);
-    assert.equal(await queue.insert([body, body]), 2);
-    const names = fs.readdirSync(path.join(root, 'queue'));
-    assert.equal(names.length, 2);
-    assert.ok(names.includes(`0--${UUIDS[0]}.json`));
-    assert.equal((await queue.counts()).inserted, 2);
+    const message = encodeTask(['m', 'f'], {}, root, UUIDS[0]);
+    await assert.rejects(queue.insert([message, message]), /task #2: the id .* is already in/);
+    assert.deepEqual(fs.readdirSync(path.join(root, 'queue')), [`0--${UUIDS[0]}.json`]);
+    assert.equal((await queue.counts()).inserted, 1, 'the first copy was stored and counted');
   });
 
   it('reads a queue laid out by python-task-queue (json.dumps spacing, leased task, journal history)', async () => {
@@ -161,6 +163,31 @@ describe('file queue: on-disk format', () => {
     await queue.delete(task);
     assert.deepEqual(fs.readdirSync(path.join(root, 'queue')), []);
     assert.equal((await queue.counts()).completed, 1);
+  });
+
+  it('leaves a journal-less task file Python may still be writing for later, then leases it', async () => {
+    await createQueue(`fq://${root}`);
+    const id = UUIDS[0]!;
+    const file = path.join(root, 'queue', `0--${id}.json`);
+    // python-task-queue writes the task file in place, then its journal: caught in between, half written
+    fs.writeFileSync(file, '{"payload": [["m", "f"], [], {"i"');
+    assert.deepEqual(await queue.lease({ count: 1, seconds: 30 }), [], 'a fresh file without a journal waits');
+    assert.equal(fs.existsSync(path.join(root, 'movement', id)), false, 'and nothing was written for it');
+    // Python finishes: the whole body, then the journal
+    const body = encodeTask(['m', 'f'], { i: 1 }, `fq://${root}`, id).body;
+    fs.writeFileSync(file, body);
+    fs.writeFileSync(path.join(root, 'movement', id), `0--${id}.json\n`);
+    const [task] = await queue.lease({ count: 1, seconds: 30 });
+    assert.equal(task?.body, body);
+    await queue.delete(task!);
+    // a journal-less file older than the window (its writer died) is leased as it is
+    const orphan = path.join(root, 'queue', `0--${UUIDS[1]}.json`);
+    fs.writeFileSync(orphan, 'truncated');
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(orphan, old, old);
+    const [late] = await queue.lease({ count: 1, seconds: 30 });
+    assert.equal(late?.id, UUIDS[1]);
+    assert.equal(late?.body, 'truncated');
   });
 
   it('skips files in queue/ that are not task files instead of crashing', async () => {
@@ -269,7 +296,7 @@ describe('file queue: several processes racing for the same tasks', function () 
       { enqueued: 0, inserted: 600, completed: 600 },
     );
     assert.deepEqual(fs.readdirSync(path.join(root, 'movement')), []);
-    assert.deepEqual(fs.readdirSync(path.join(root, 'attempts')), []);
+    assert.equal(fs.existsSync(path.join(root, 'attempts')), false, 'no task needed a second lease');
     await queue.close();
   });
 
@@ -278,7 +305,7 @@ describe('file queue: several processes racing for the same tasks', function () 
     const inserter = [
       `const { openQueue } = require(${JSON.stringify(path.resolve(__dirname, '..', 'lib', 'queue'))});`,
       `openQueue(${JSON.stringify(url)}).then(async (q) => {`,
-      `  for (let round = 0; round < 10; round++) await q.insert(Array.from({ length: 20 }, (_, i) => JSON.stringify({ payload: [['m', 'f'], [], { i }, -1], queueName: 'x', id: require('node:crypto').randomUUID() })));`,
+      `  for (let round = 0; round < 10; round++) await q.insert(Array.from({ length: 20 }, (_, i) => { const id = require('node:crypto').randomUUID(); return { id, body: JSON.stringify({ payload: [['m', 'f'], [], { i }, -1], queueName: 'x', id }) }; }));`,
       `  await q.close();`,
       `});`,
     ].join('\n');

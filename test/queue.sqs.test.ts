@@ -50,7 +50,7 @@ describe('SQS queue', () => {
     // the returned URL opens the same queue as sqs://name
     const byUrl = await openQueue(url);
     const byName = await openQueue(`sqs://${queueName}`);
-    await byUrl.insert(['{"id":"one"}']);
+    await byUrl.insert([{ id: 'one', body: '{"id":"one"}' }]);
     assert.equal((await byName.counts()).enqueued, 1);
     await Promise.all([byUrl.close(), byName.close()]);
   });
@@ -76,10 +76,16 @@ describe('SQS queue', () => {
       const fresh = await openQueue(url); // the limit is read once per opened queue
       try {
         // bodies of 400 bytes: batches must be cut by size, not only by count
-        assert.equal(await fresh.insert(Array.from({ length: 10 }, () => 'x'.repeat(400))), 10);
+        assert.equal(
+          await fresh.insert(Array.from({ length: 10 }, (_, i) => ({ id: `t${i}`, body: 'x'.repeat(400) }))),
+          10,
+        );
         await assert.rejects(
-          fresh.insert(['small', 'y'.repeat(2000)]),
-          rejectsWith('MessageTooLarge', /task #2 is 2000 bytes/, /at most 1024 bytes/),
+          fresh.insert([
+            { id: 'small', body: 'small' },
+            { id: 'big', body: 'y'.repeat(2000) },
+          ]),
+          rejectsWith('MessageTooLarge', /task #2 is 2015 bytes with its id attribute/, /at most 1024 bytes/),
         );
       } finally {
         await fresh.close();
@@ -88,14 +94,14 @@ describe('SQS queue', () => {
 
     it('turns a refused batch entry into an error naming the task, keeping the others', async () => {
       await assert.rejects(
-        queue.insert(['first', 'bad \u0000 char', 'third']),
-        rejectsWith('BackendError', /task #2/, /InvalidMessageContents/),
+        queue.insert(['first', 'bad \u0000 char', 'third'].map((body, i) => ({ id: `m${i}`, body }))),
+        rejectsWith('InvalidMessage', /task #2/, /InvalidMessageContents/),
       );
       assert.equal((await queue.counts()).enqueued, 2);
     });
 
     it('lets SQS itself dead-letter a task whose workers keep dying (maxReceiveCount)', async () => {
-      await queue.insert(['{"id":"crashy"}']);
+      await queue.insert([{ id: 'crashy', body: 'not even JSON' }]);
       let received = 0;
       const deadline = Date.now() + 15_000;
       while (Date.now() < deadline && (await queue.counts()).failed === 0) {
@@ -104,11 +110,11 @@ describe('SQS queue', () => {
       assert.equal(received, 2);
       const dead = [];
       for await (const letter of queue.listDeadLetters()) dead.push(letter);
-      assert.deepEqual(dead, [{ id: 'crashy', body: '{"id":"crashy"}' }]);
+      assert.deepEqual(dead, [{ id: 'crashy', body: 'not even JSON' }]);
     });
 
     it('clamps a renewal to the 12 h ceiling and says so once it is reached', async () => {
-      await queue.insert(['{"id":"long"}']);
+      await queue.insert([{ id: 'long', body: '{}' }]);
       const [task] = await queue.lease({ count: 1, seconds: 30, waitSeconds: 1 });
       assert.ok(task);
       assert.ok(task.leaseCeilingAt! >= Date.now() + 12 * 3600 * 1000 - 60_000);

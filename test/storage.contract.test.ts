@@ -1,7 +1,7 @@
 /**
- * One contract, run unchanged against every backend that can run here: file:// on a temp folder,
- * and s3:// on a real S3-compatible server (fauxqs). gs:// has no server here: see
- * test/storage.gcs.test.ts and docs/storage.md.
+ * One contract, run unchanged against every backend: file:// on a temp folder, s3:// on a real
+ * S3-compatible server (fauxqs) and gs:// on a real GCS JSON API server (fake-gcs-server, reached
+ * through STORAGE_EMULATOR_HOST as a user would).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -9,9 +9,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { Storage as GcsClient } from '@google-cloud/storage';
 import { openStorage, Storage, StorageError } from '../lib/storage';
 import { mapBounded } from '../lib/storage/bounded';
 import { useFauxqs } from './support/fauxqs';
+import { startFakeGcs } from './support/fakeGcs';
+import { useToolServer } from './support/tools';
 
 async function collect(storage: Storage, prefix?: string): Promise<Map<string, number>> {
   const found = new Map<string, number>();
@@ -205,4 +208,23 @@ describe('storage contract: s3:// on fauxqs', () => {
   });
 
   storageContract((name) => openStorage(`s3://${bucket}/runs/${name}`));
+});
+
+describe('storage contract: gs:// on fake-gcs-server', function () {
+  this.timeout(60_000);
+  const gcs = useToolServer('fake-gcs-server', startFakeGcs);
+  const bucket = 'contract';
+  let saved: string | undefined;
+  before(async () => {
+    await new GcsClient({ apiEndpoint: gcs.server.endpoint, projectId: 'test' }).createBucket(bucket);
+    // As a user points the toolkit at an emulator: the bare host:port form other clients take.
+    saved = process.env.STORAGE_EMULATOR_HOST;
+    process.env.STORAGE_EMULATOR_HOST = `127.0.0.1:${gcs.server.port}`;
+  });
+  after(() => {
+    if (saved === undefined) delete process.env.STORAGE_EMULATOR_HOST;
+    else process.env.STORAGE_EMULATOR_HOST = saved;
+  });
+
+  storageContract((name) => openStorage(`gs://${bucket}/runs/${name}`));
 });

@@ -1,9 +1,9 @@
 /**
- * gs:// without a Cloud Storage server: none can run here (no npm or Debian package ships one),
- * and answering the JSON API ourselves would test our fake, not GCS. So these tests use the real
- * client against loopback sockets that never answer (a closed port; a listener that records the
- * request line and drops the connection) and classify real error objects from the library.
- * The object round trips are exercised on file:// and s3:// by the contract suite.
+ * gs:// beyond the contract suite (which runs on fake-gcs-server): what a real GCS JSON API server
+ * shows (content types, a missing bucket on every operation, pages of 1,000), and what it cannot
+ * (no IAM, no failures on demand): the real client against loopback sockets that never answer (a
+ * closed port; a listener that records the request line and drops the connection), and real error
+ * objects from the library, classified.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,6 +15,8 @@ import { openStorage, StorageError } from '../lib/storage';
 import { classifyGcsError } from '../lib/storage/gcsErrors';
 import { freePort } from './support/fauxqs';
 import { withEnv } from './support/env';
+import { startFakeGcs } from './support/fakeGcs';
+import { useToolServer } from './support/tools';
 
 async function failureOf(attempt: () => Promise<unknown>): Promise<StorageError> {
   try {
@@ -41,7 +43,68 @@ async function startDropper(): Promise<{ server: Server; host: string; requests:
   return { server, host: `http://127.0.0.1:${address.port}`, requests };
 }
 
-describe('storage: gs:// (no server here; see the file comment)', () => {
+describe('storage: gs:// on fake-gcs-server', function () {
+  this.timeout(60_000);
+  const gcs = useToolServer('fake-gcs-server', startFakeGcs);
+  let client: GcsClient;
+  before(async () => {
+    client = new GcsClient({ apiEndpoint: gcs.server.endpoint, projectId: 'test' });
+    await client.createBucket('meta');
+  });
+  const withServer = <T>(fn: () => Promise<T>) => withEnv({ STORAGE_EMULATOR_HOST: gcs.server.endpoint }, fn);
+
+  it('stores objects under the prefix with their content types', async () => {
+    await withServer(async () => {
+      const storage = openStorage('gs://meta/runs/1');
+      await storage.putJson('a.json', { n: 1 });
+      await storage.put('b.txt', 'hi');
+      await storage.put('c.bin', new Uint8Array([1, 2]), { contentType: 'image/png' });
+      await storage.put('d', 'no extension');
+      const [files] = await client.bucket('meta').getFiles({ prefix: 'runs/1/' });
+      assert.deepEqual(Object.fromEntries(files.map((file) => [file.name, file.metadata.contentType])), {
+        'runs/1/a.json': 'application/json',
+        'runs/1/b.txt': 'text/plain',
+        'runs/1/c.bin': 'image/png',
+        'runs/1/d': 'application/octet-stream',
+      });
+    });
+  });
+
+  it('round-trips a 9 MiB object (above the 8 MiB resumable-upload threshold)', async () => {
+    await withServer(async () => {
+      const storage = openStorage('gs://meta/big');
+      const body = new Uint8Array(9 * 1024 * 1024).fill(3);
+      await storage.put('blob.bin', body);
+      const [metadata] = await client.bucket('meta').file('big/blob.bin').getMetadata();
+      assert.equal(Number(metadata.size), body.byteLength);
+      assert.deepEqual(await storage.get('blob.bin'), body);
+    });
+  });
+
+  it('reports a missing bucket as NotFound on every operation, naming the bucket', async () => {
+    await withServer(async () => {
+      const storage = openStorage('gs://no-such-bucket/p', { maxRetries: 0 });
+      const attempts: Array<() => Promise<unknown>> = [
+        () => storage.exists('a.json'),
+        () => storage.get('a.json'),
+        () => storage.put('a.json', '{}'),
+        () => storage.delete('a.json'),
+        () => storage.existsMany(['a.json', 'b.json']),
+        async () => {
+          for await (const object of storage.list('')) assert.fail(`listed ${object.key}`);
+        },
+      ];
+      for (const attempt of attempts) {
+        const error = await failureOf(attempt);
+        assert.equal(error.code, 'NotFound', error.message);
+        assert.match(error.message, /bucket "no-such-bucket" does not exist/);
+        assert.match(error.message, /gcloud storage buckets create gs:\/\/no-such-bucket/);
+      }
+    });
+  });
+});
+
+describe('storage: gs:// against sockets that never answer', () => {
   it('reports an unreachable STORAGE_EMULATOR_HOST as Unreachable on every operation, naming key and host', async () => {
     const host = `http://127.0.0.1:${await freePort()}`;
     await withEnv({ STORAGE_EMULATOR_HOST: host }, async () => {
@@ -86,11 +149,11 @@ describe('storage: gs:// (no server here; see the file comment)', () => {
       assert.deepEqual(
         dropper.requests.map((line) => line.replace(/\?(?= HTTP)/, '')),
         [
-          'GET /b/my-bucket/o/runs%2F7%2F%C3%BCn%C3%AF%2F%E6%97%A5%E6%9C%AC%201.json HTTP/1.1',
-          'GET /b/my-bucket/o/runs%2F7%2Fa.json?alt=media HTTP/1.1',
+          'GET /storage/v1/b/my-bucket/o/runs%2F7%2F%C3%BCn%C3%AF%2F%E6%97%A5%E6%9C%AC%201.json HTTP/1.1',
+          'GET /storage/v1/b/my-bucket/o/runs%2F7%2Fa.json?alt=media HTTP/1.1',
           'POST /upload/storage/v1/b/my-bucket/o?uploadType=multipart&name=runs%2F7%2Fout%2Fa.json HTTP/1.1',
-          'DELETE /b/my-bucket/o/runs%2F7%2Fa.json HTTP/1.1',
-          'GET /b/my-bucket/o?prefix=runs%2F7%2Fp%2F&maxResults=1000 HTTP/1.1',
+          'DELETE /storage/v1/b/my-bucket/o/runs%2F7%2Fa.json HTTP/1.1',
+          'GET /storage/v1/b/my-bucket/o?prefix=runs%2F7%2Fp%2F&maxResults=1000 HTTP/1.1',
         ],
       );
     } finally {

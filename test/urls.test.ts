@@ -53,6 +53,37 @@ describe('URL grammar: queue URLs', () => {
       'http://127.0.0.1:4566/000000000000/jobs',
       { kind: 'sqs', name: 'jobs', queueUrl: 'http://127.0.0.1:4566/000000000000/jobs' },
     ],
+    // Pub/Sub: python-task-queue's form, and ours (topic and subscription share the name).
+    [
+      'pubsub://projects/my-project/topics/jobs/subscriptions/jobs-workers',
+      {
+        kind: 'pubsub',
+        project: 'my-project',
+        topic: 'jobs',
+        subscription: 'jobs-workers',
+        url: 'pubsub://projects/my-project/topics/jobs/subscriptions/jobs-workers',
+      },
+    ],
+    [
+      'pubsub://my-project/jobs/',
+      {
+        kind: 'pubsub',
+        project: 'my-project',
+        topic: 'jobs',
+        subscription: 'jobs',
+        url: 'pubsub://projects/my-project/topics/jobs/subscriptions/jobs',
+      },
+    ],
+    [
+      'pubsub://example.com:my-project/batch.v2',
+      {
+        kind: 'pubsub',
+        project: 'example.com:my-project',
+        topic: 'batch.v2',
+        subscription: 'batch.v2',
+        url: 'pubsub://projects/example.com:my-project/topics/batch.v2/subscriptions/batch.v2',
+      },
+    ],
   ];
   for (const [url, location] of accepted) {
     it(`reads ${url}`, () => assert.deepEqual(parseQueueUrl(url), location));
@@ -70,6 +101,13 @@ describe('URL grammar: queue URLs', () => {
     ['https://example.com/not-a-queue', /not an SQS queue URL/],
     ['https://sqs.us-east-1.amazonaws.com/123456789012/jobs?x=1', /not an SQS queue URL/],
     ['gs://bucket/q', /unknown scheme/],
+    ['pubsub://my-project', /not a Pub\/Sub queue URL/],
+    ['pubsub://projects/my-project/topics/jobs', /not a Pub\/Sub queue URL/],
+    ['pubsub://projects/my-project/subscriptions/s/topics/t', /not a Pub\/Sub queue URL/],
+    ['pubsub://My_Project/jobs', /Google Cloud project id/],
+    ['pubsub://my-project/9jobs', /topic id/],
+    ['pubsub://my-project/goog-jobs', /not with "goog"/],
+    ['pubsub://projects/my-project/topics/jobs/subscriptions/a b', /subscription id/],
   ];
   for (const [url, why] of refused) {
     it(`refuses ${JSON.stringify(url)} with an InvalidQueueUrl error that says why and how`, () => {
@@ -79,7 +117,8 @@ describe('URL grammar: queue URLs', () => {
           error instanceof QueueError &&
           error.code === 'InvalidQueueUrl' &&
           why.test(error.message) &&
-          /sqs:\/\/NAME/.test(error.message),
+          /sqs:\/\/NAME/.test(error.message) &&
+          (/FIFO/.test(error.message) || /pubsub:\/\/PROJECT\/NAME/.test(error.message)),
       );
     });
   }

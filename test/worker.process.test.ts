@@ -45,6 +45,11 @@ describe('worker process: configuration errors', function () {
       ],
       [['--queue', `fq://${path.join(dir, 'missing')}`], /file queue .*missing does not exist/],
       [
+        ['--queue', queueUrl, '--task-timeout', 'soon'],
+        /TQ_TASK_TIMEOUT_SECONDS="soon" \(from flag\) must be a whole number of seconds/,
+      ],
+      [['--queue', queueUrl, '--task-heap-mb', '3'], /WORKER_TASK_HEAP_MB="3" \(from flag\) must be at least 16 MB/],
+      [
         ['--queue', queueUrl, '--max-retry-delay', 'never'],
         /--max-retry-delay "never" must be a whole number of seconds/,
       ],

@@ -30,6 +30,7 @@ export class Heartbeat {
   private inFlight: Promise<void> | undefined;
   private stopped = false;
   private warnedCeiling = false;
+  private refused = false;
   readonly intervalMs: number;
 
   constructor(private readonly options: HeartbeatOptions) {
@@ -40,6 +41,14 @@ export class Heartbeat {
   /** The latest lease (the handle of the last successful renewal). */
   get task(): LeasedTask {
     return this.current;
+  }
+
+  /**
+   * The lease may be gone: a renewal was refused, or the lease ran out before an outcome (renewals
+   * kept failing, or the backend's ceiling passed). Another worker may be running the task.
+   */
+  get lost(): boolean {
+    return this.refused || Date.now() >= this.current.leaseExpiresAt;
   }
 
   start(): void {
@@ -77,6 +86,7 @@ export class Heartbeat {
     } catch (error) {
       if (error instanceof QueueError && error.code === 'LeaseLost') {
         this.stopped = true;
+        this.refused = true;
         this.options.onLost(error);
         return;
       }

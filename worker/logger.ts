@@ -2,8 +2,10 @@
  * The worker's structured logger: one JSON object per line on stdout, in the shape Google Cloud
  * Logging reads from a container's output: `severity` (DEBUG/INFO/WARNING/ERROR/CRITICAL),
  * `message`, and `time` as an ISO 8601 string. Everything else lands in the entry's jsonPayload.
+ * On a terminal the same lines are printed for a person to read (pino-pretty).
  */
 import pino, { DestinationStream, Level, Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger } from 'pino';
 
@@ -24,9 +26,32 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
   /** Fields on every line, e.g. the worker identity. */
   readonly base?: Record<string, unknown>;
+  /** Human-readable lines instead of JSON; default: when stdout is a terminal and no destination is given. */
+  readonly pretty?: boolean;
+}
+
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** `auto`: pretty on a terminal, JSON otherwise (containers, pipes, files). */
+export function wantsPretty(format: LogFormat, stream: { isTTY?: boolean } = process.stdout): boolean {
+  return format === 'pretty' || (format === 'auto' && stream.isTTY === true);
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
+  if (options.pretty ?? (!options.destination && process.stdout.isTTY)) {
+    return pino(
+      { level: options.level ?? 'info', messageKey: 'message', base: options.base ?? null },
+      options.destination ??
+        pretty({
+          sync: true,
+          messageKey: 'message',
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname',
+          singleLine: true,
+        }),
+    );
+  }
   return pino(
     {
       level: options.level ?? 'info',

@@ -25,19 +25,18 @@ import type { Queue } from '../lib/queue/types';
 import { openStorage } from '../lib/storage';
 import { tasks as projectTasks } from '../tasks';
 import { Backoff, SECOND } from './backoff';
-import { createLogger, Logger } from './logger';
+import { createLogger, Logger, wantsPretty } from './logger';
 import { serveMetrics, workerMetrics } from './metrics';
 import { loadTaskModule, TaskRegistry } from './registry';
 import { EXIT_BAD_CONFIG, EXIT_OK, EXIT_STOPPED_BEFORE_DRAINED } from '../lib/exitCodes';
+import { WorkerOptionsError } from './options';
+import { installShutdownSignals } from './signals';
 import { Worker } from './worker';
 
 interface WorkerCliOptions extends CommonOptions {
   tasks?: string;
   maxRetryDelay: string;
 }
-
-/** After a second signal, how long releasing may take before the process exits regardless. */
-const FORCED_EXIT_MS = 10 * SECOND;
 
 function command(): Command {
   return addSettingOptions(addCommonOptions(new Command('worker')), workerSettingKeys())
@@ -81,7 +80,7 @@ function setup(options: WorkerCliOptions): Setup {
     settings,
     registry,
     maxRetryDelaySeconds: Number(options.maxRetryDelay),
-    log: createLogger({ level: settings.logLevel }),
+    log: createLogger({ level: settings.logLevel, pretty: wantsPretty(settings.logFormat) }),
   };
 }
 
@@ -123,23 +122,15 @@ async function main(): Promise<number> {
   // Signals: before the worker exists they cancel startup; afterwards they stop it (twice: at once).
   const startup = new AbortController();
   let worker: Worker | undefined;
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    log.info(
-      { signal },
-      signals === 1 ? `received ${signal}: shutting down` : `received ${signal} again: releasing tasks and exiting now`,
-    );
-    startup.abort();
-    void worker?.stop();
-    if (signals === 2)
-      setTimeout(
-        () => process.exit(settings.exitWhenEmpty ? EXIT_STOPPED_BEFORE_DRAINED : EXIT_OK),
-        FORCED_EXIT_MS,
-      ).unref();
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  const signals = installShutdownSignals({
+    log,
+    graceSeconds: settings.graceSeconds,
+    exitCode: () => (settings.exitWhenEmpty ? EXIT_STOPPED_BEFORE_DRAINED : EXIT_OK),
+    onSignal: () => {
+      startup.abort();
+      void worker?.stop();
+    },
+  });
 
   let queue: Queue | undefined;
   try {
@@ -151,20 +142,28 @@ async function main(): Promise<number> {
   }
   if (!queue) return EXIT_OK;
 
-  worker = new Worker({
-    queue,
-    registry,
-    openStorage,
-    defaultCloudpath: settings.cloudpath,
-    log,
-    leaseSeconds: settings.leaseSeconds,
-    maxAttempts: settings.maxAttempts,
-    concurrency: settings.concurrency,
-    graceSeconds: settings.graceSeconds,
-    exitWhenEmpty: settings.exitWhenEmpty,
-    maxRetryDelaySeconds: config.maxRetryDelaySeconds,
-    workerId: `${hostname()}:${process.pid}`,
-  });
+  try {
+    worker = new Worker({
+      queue,
+      registry,
+      defaultCloudpath: settings.cloudpath,
+      log,
+      leaseSeconds: settings.leaseSeconds,
+      maxAttempts: settings.maxAttempts,
+      concurrency: settings.concurrency,
+      graceSeconds: settings.graceSeconds,
+      exitWhenEmpty: settings.exitWhenEmpty,
+      maxRetryDelaySeconds: config.maxRetryDelaySeconds,
+      taskTimeoutSeconds: settings.taskTimeoutSeconds === 0 ? undefined : settings.taskTimeoutSeconds,
+      taskHeapMb: settings.taskHeapMb,
+      workerId: `${hostname()}:${process.pid}`,
+    });
+  } catch (error) {
+    if (!(error instanceof WorkerOptionsError)) throw error;
+    process.stderr.write(`error: ${error.message}\n`);
+    await queue.close();
+    return EXIT_BAD_CONFIG;
+  }
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   if (settings.metricsPort !== undefined) {
     try {
@@ -179,7 +178,7 @@ async function main(): Promise<number> {
   }
   try {
     await worker.start();
-    if (settings.exitWhenEmpty && signals > 0 && !(await queue.isEmpty().catch(() => false))) {
+    if (settings.exitWhenEmpty && signals() > 0 && !(await queue.isEmpty().catch(() => false))) {
       log.info({ exitCode: EXIT_STOPPED_BEFORE_DRAINED }, 'stopped before the queue was drained');
       return EXIT_STOPPED_BEFORE_DRAINED;
     }

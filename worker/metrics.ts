@@ -14,10 +14,20 @@ export function workerMetrics(worker: Worker, options: { defaultMetrics?: boolea
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const counter = (name: string, help: string) => new Counter({ name, help, registers: [registry] });
   const succeeded = counter('worker_tasks_succeeded_total', 'Tasks that ran to the end and were deleted.');
-  const failed = counter('worker_tasks_failed_total', 'Task runs that threw (each retry counts).');
+  const failed = counter(
+    'worker_tasks_failed_total',
+    'Failed task attempts: threw, timed out, ran out of memory or crashed their thread (each retry counts).',
+  );
   const retried = counter('worker_tasks_retried_total', 'Failed tasks released for another attempt.');
   const released = counter('worker_tasks_released_total', 'Tasks released unfinished at shutdown.');
-  const leaseLost = counter('worker_tasks_lease_lost_total', 'Tasks whose lease renewal was refused while they ran.');
+  const leaseLost = counter(
+    'worker_tasks_lease_lost_total',
+    'Tasks whose lease was lost (renewal refused or lease expired) and that did not complete.',
+  );
+  const completedLeaseLost = counter(
+    'worker_tasks_completed_after_lease_lost_total',
+    'Tasks that completed after their lease was lost: they may run again elsewhere.',
+  );
   const deadLettered = new Counter({
     name: 'worker_tasks_dead_lettered_total',
     help: 'Tasks moved to the dead-letter place, by reason.',
@@ -26,7 +36,7 @@ export function workerMetrics(worker: Worker, options: { defaultMetrics?: boolea
   });
   const duration = new Histogram({
     name: 'worker_task_duration_seconds',
-    help: 'Run time of tasks that succeeded or failed.',
+    help: 'Run time of tasks that completed or failed.',
     buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
     registers: [registry],
   });
@@ -40,8 +50,9 @@ export function workerMetrics(worker: Worker, options: { defaultMetrics?: boolea
   });
 
   worker.on('taskEnded', (event) => {
-    if (event.threw) failed.inc();
-    if (event.outcome === 'succeeded' || event.threw) duration.observe(event.durationMs / 1000);
+    if (event.failed) failed.inc();
+    const completed = event.outcome === 'succeeded' || event.outcome === 'completed-lease-lost';
+    if (completed || event.failed) duration.observe(event.durationMs / 1000);
     switch (event.outcome) {
       case 'succeeded':
         succeeded.inc();
@@ -57,6 +68,9 @@ export function workerMetrics(worker: Worker, options: { defaultMetrics?: boolea
         break;
       case 'lease-lost':
         leaseLost.inc();
+        break;
+      case 'completed-lease-lost':
+        completedLeaseLost.inc();
         break;
     }
   });

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { TaskMessageError } from '../lib/queue/errors';
 import { decodeTask, formatTaskKey, TaskEnvelope } from '../lib/queue/message';
 import { UserError } from '../lib/errors';
+import { closest } from '../lib/suggest';
 import { AnyTaskDefinition, CLOUDPATH_COLUMN } from '../lib/task';
 
 /** A message turned into something runnable. */
@@ -21,11 +22,18 @@ export interface ParsedTask {
 
 export class TaskRegistry {
   private readonly byKey = new Map<string, AnyTaskDefinition>();
+  /** Each task's schema, strict: a message with an unknown (e.g. misspelt) argument is refused. */
+  private readonly strictParams = new Map<string, z.ZodType>();
 
   constructor(
     definitions: readonly AnyTaskDefinition[],
     /** Where the list came from, for error messages. */
     readonly source = 'the task list',
+    /**
+     * The module the task threads load to run these tasks (absolute path); undefined: the
+     * project's tasks/index.ts, built into the worker.
+     */
+    readonly modulePath?: string,
   ) {
     for (const [index, definition] of definitions.entries()) {
       const problem = definitionProblem(definition);
@@ -37,6 +45,7 @@ export class TaskRegistry {
       if (this.byKey.has(name))
         throw new UserError(`${source}: two tasks are registered under the key ${name}; give each task its own key`);
       this.byKey.set(name, definition);
+      this.strictParams.set(name, definition.params.strict());
     }
     if (this.byKey.size === 0) throw new UserError(`${source} registers no tasks; export tasks: [yourTask] from it`);
   }
@@ -73,15 +82,35 @@ export class TaskRegistry {
     // `cloudpath` is the worker's (it opens the storage); a task only sees it if its schema asks.
     const input = { ...envelope.kwargs };
     if (!(CLOUDPATH_COLUMN in definition.params.shape)) delete input[CLOUDPATH_COLUMN];
-    const parsed = definition.params.safeParse(input);
+    const parsed = this.strictParams.get(name)!.safeParse(input);
     if (!parsed.success) {
       throw new TaskMessageError(
         'InvalidParams',
-        `task ${name}: parameters do not match its schema:\n${z.prettifyError(parsed.error)}`,
+        `task ${name}: parameters do not match its schema:\n${describeIssues(parsed.error, Object.keys(definition.params.shape))}`,
       );
     }
-    return { envelope, definition, params: parsed.data, cloudpath: cloudpathValue };
+    return { envelope, definition, params: parsed.data as Record<string, unknown>, cloudpath: cloudpathValue };
   }
+}
+
+/** zod's own wording, except unknown arguments, which name the nearest known one. */
+function describeIssues(error: z.ZodError, known: readonly string[]): string {
+  const lines: string[] = [];
+  const rest: z.core.$ZodIssue[] = [];
+  for (const issue of error.issues) {
+    if (issue.code !== 'unrecognized_keys' || issue.path.length > 0) {
+      rest.push(issue);
+      continue;
+    }
+    for (const key of issue.keys) {
+      const near = closest(key, known);
+      lines.push(
+        `✖ unknown argument ${JSON.stringify(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; the task takes ${known.join(', ')}`,
+      );
+    }
+  }
+  if (rest.length > 0) lines.push(z.prettifyError(new z.ZodError(rest)));
+  return lines.join('\n');
 }
 
 function definitionProblem(value: unknown): string | undefined {
@@ -127,5 +156,5 @@ export function loadTaskModule(file: string): TaskRegistry {
       `--tasks ${file}: the module does not export a tasks array; add export const tasks = [yourTask]`,
     );
   }
-  return new TaskRegistry(tasks as AnyTaskDefinition[], `--tasks ${file}`);
+  return new TaskRegistry(tasks as AnyTaskDefinition[], `--tasks ${file}`, resolved);
 }

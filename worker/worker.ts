@@ -1,157 +1,71 @@
 /**
- * The worker loop: lease tasks, run them (up to `concurrency` at once) while a heartbeat keeps
- * their leases, then delete, retry, dead-letter or release each one. Embeddable: the CLI
- * (`worker/main.ts`), the local runner and the tests all drive this class; it never exits the
- * process and never installs signal handlers.
- *
- * What happens to a task (also in docs/worker.md):
- *   succeeded                               → deleted
- *   threw, attempt < maxAttempts            → released with a capped exponential delay (retried)
- *   threw, attempt ≥ maxAttempts            → dead-lettered with its error
- *   malformed / unknown key / bad params    → dead-lettered at once, never run
- *   leased more than maxAttempts times      → dead-lettered at once (its workers kept dying)
- *   lease lost (renewal refused)            → signal aborted, left alone: another worker has it
- *   worker stopping, grace period over      → signal aborted, released with no delay
+ * The worker's coordinator, on the main thread: lease tasks, hand each to a task thread (one per
+ * concurrency slot, worker/pool.ts) while its lease heartbeat runs here, then apply what the
+ * outcome policy (worker/outcome.ts) decides: delete, retry, dead-letter, release or leave alone.
+ * Task code never runs on this thread, so leases, /healthz, signals and the grace timer keep
+ * their promises whatever the task does. Embeddable: the CLI (`worker/main.ts`), the local runner
+ * and the tests drive this class; it never exits the process and never installs signal handlers.
  */
 import { EventEmitter } from 'node:events';
-import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Level } from 'pino';
 import { QueueError, TaskMessageError } from '../lib/queue/errors';
 import { formatTaskKey } from '../lib/queue/message';
 import type { FailureRecord, LeasedTask, Queue } from '../lib/queue/types';
-import type { Storage } from '../lib/storage/types';
-import type { TaskContext } from '../lib/task';
-import { Backoff, BackoffPolicy, retryDelaySeconds, SECOND } from './backoff';
+import { parseCloudpath } from '../lib/storage';
+import { Backoff, retryDelaySeconds, SECOND } from './backoff';
+import { ABORT_REASONS, GiveUpReason, TaskEndedEvent, WorkerEvents, WorkerState, WorkerSummary } from './events';
 import { Heartbeat } from './lease';
 import type { Logger } from './logger';
-import { ParsedTask, TaskRegistry } from './registry';
+import { assertWorkerOptions, ResolvedWorkerOptions, WorkerOptions } from './options';
+import { Decision, decide, Happening, PolicyConfig } from './outcome';
+import { RunResult, TaskThread, ThreadPool } from './pool';
+import { Wakeup } from './wakeup';
+
+export type { WorkerOptions } from './options';
+export * from './events';
 
 /** SQS hands out at most 10 messages per receive; more per call would only over-prefetch anyway. */
 const MAX_LEASE_BATCH = 10;
-
-export interface WorkerOptions {
-  readonly queue: Queue;
-  readonly registry: TaskRegistry;
-  /** Opens output storage for a cloudpath; called once per distinct cloudpath. */
-  readonly openStorage: (cloudpath: string) => Storage;
-  /** Storage for tasks whose message has no `cloudpath` argument (CF_CLOUDPATH). */
-  readonly defaultCloudpath: string;
-  readonly log: Logger;
-  /** TQ_LEASE_SECONDS: lease length; renewed every third of it while a task runs. */
-  readonly leaseSeconds: number;
-  /** TQ_MAX_ATTEMPTS: a task failing this many times is dead-lettered. */
-  readonly maxAttempts: number;
-  /** WORKER_CONCURRENCY: tasks run at once. @defaultValue 1 */
-  readonly concurrency?: number;
-  /** WORKER_GRACE_SECONDS: time running tasks get after `stop()` before they are aborted and released. @defaultValue 20 */
-  readonly graceSeconds?: number;
-  /** Stop (and resolve `start()`) once the queue holds nothing visible, leased or delayed. @defaultValue false */
-  readonly exitWhenEmpty?: boolean;
-  /** Cap on a failed task's retry delay, in seconds (5 s, 10 s, 20 s, ... up to this). @defaultValue 300 */
-  readonly maxRetryDelaySeconds?: number;
-  /** Waits while the queue is empty. @defaultValue 0.1 s doubling up to 10 s */
-  readonly idleBackoff?: BackoffPolicy;
-  /** Waits while the queue is unreachable. @defaultValue 1 s doubling up to 30 s */
-  readonly errorBackoff?: BackoffPolicy;
-  /** Long-poll wait per lease call (SQS only). @defaultValue 20, or 1 with `exitWhenEmpty` */
-  readonly pollWaitSeconds?: number;
-  /** Identity in failure records and logs. @defaultValue `hostname:pid` */
-  readonly workerId?: string;
-}
-
-export type TaskOutcome = 'succeeded' | 'retried' | 'dead-lettered' | 'released' | 'lease-lost';
-
-export interface TaskStartedEvent {
-  readonly taskId: string;
-  /** `module.name` */
-  readonly task: string;
-  readonly attempt: number;
-}
-
-export interface TaskEndedEvent {
-  readonly taskId: string;
-  /** `module.name`, when the message named a task. */
-  readonly task?: string;
-  readonly attempt: number;
-  readonly outcome: TaskOutcome;
-  /** From the start of the run to the outcome; 0 for messages that never ran. */
-  readonly durationMs: number;
-  /** The task function threw (the outcome is then `retried` or `dead-lettered`). */
-  readonly threw: boolean;
-  /** Dead-letter reason (`MalformedTask`, `UnknownTask`, `InvalidParams`, `TooManyAttempts`, or the error's name). */
-  readonly reason?: string;
-  readonly error?: unknown;
-  /** For `retried`: seconds until the task is visible again. */
-  readonly retryDelaySeconds?: number;
-}
-
-export interface WorkerSummary {
-  readonly succeeded: number;
-  /** Runs that threw (each retry counts). */
-  readonly failed: number;
-  readonly retried: number;
-  readonly deadLettered: number;
-  /** Released unfinished at shutdown. */
-  readonly released: number;
-  readonly leaseLost: number;
-  readonly durationSeconds: number;
-  /**
-   * CPU time (user + system) this process spent while the worker ran: divided by
-   * `durationSeconds`, how busy the worker kept its core (near 1: CPU-bound, raise pods, not concurrency).
-   */
-  readonly cpuSeconds: number;
-}
-
-export interface WorkerEvents {
-  taskStarted: [TaskStartedEvent];
-  taskEnded: [TaskEndedEvent];
-  /** `immediate`: a second stop (signal) that skips the rest of the grace period. */
-  stopping: [{ readonly immediate: boolean }];
-  stopped: [WorkerSummary];
-}
-
-export type WorkerState = 'new' | 'running' | 'stopping' | 'stopped';
-
-/** The abort reason a task sees when the worker stops. */
-export class WorkerStoppingError extends Error {
-  override readonly name = 'WorkerStoppingError';
-}
-
-/** The abort reason a task sees when its lease was taken away. */
-export class LeaseLostError extends Error {
-  override readonly name = 'LeaseLostError';
-}
+/** At shutdown, once threads are terminated, how long releases may take before they are abandoned. */
+const SHUTDOWN_SETTLE_MS = 600;
 
 /** One leased task from lease to outcome. */
 interface Slot {
   readonly leased: LeasedTask;
-  /** The message as a runnable task, or why it cannot run. */
-  readonly parsed: { readonly task: ParsedTask; readonly storage: Storage } | { readonly error: unknown };
   /** `module.name`, when the message named a task. */
   readonly name?: string;
   /** Carries the task id, name and attempt on every line. */
   readonly log: Logger;
   readonly heartbeat: Heartbeat;
-  readonly abort: LazyAbort;
-  /** Set by whichever path decides the outcome first: the task's own end, a lost lease, or shutdown. */
-  claimed: boolean;
+  thread?: TaskThread;
+  /** Why the worker aborted the task, if it did (the first reason wins). */
+  givenUp?: GiveUpReason;
+  timers: NodeJS.Timeout[];
+  /** Set once an outcome is being applied. */
+  concluded: boolean;
   startedAt?: number;
   readonly finished: Promise<void>;
   finish(): void;
 }
 
+/** Something the worker can describe in a failure record and a log line. */
+interface Failure {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string;
+}
+
 type Counters = { -readonly [K in keyof Omit<WorkerSummary, 'durationSeconds' | 'cpuSeconds'>]: number };
 
 export class Worker extends EventEmitter<WorkerEvents> {
+  private readonly o: ResolvedWorkerOptions;
   private readonly queue: Queue;
   private readonly log: Logger;
-  private readonly concurrency: number;
-  private readonly graceSeconds: number;
-  private readonly pollWaitSeconds: number;
-  private readonly workerId: string;
+  private readonly policy: PolicyConfig;
   private readonly idle: Backoff;
   private readonly unreachable: Backoff;
-  private readonly storages = new Map<string, Storage>();
+  private readonly validCloudpaths = new Set<string>();
   private readonly slots = new Set<Slot>();
   private readonly counters: Counters = {
     succeeded: 0,
@@ -160,7 +74,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     deadLettered: 0,
     released: 0,
     leaseLost: 0,
+    completedAfterLeaseLost: 0,
   };
+  private pool: ThreadPool | undefined;
   /** Aborted by `stop()`: ends the lease loop, a long poll and idle waits at once. */
   private readonly loopAbort = new AbortController();
   /** Wakes the loop when a slot frees up or the worker stops. */
@@ -168,6 +84,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Wakes the loop when the worker stops. */
   private readonly wakeOnStop = new Wakeup();
   private graceTimer: NodeJS.Timeout | undefined;
+  /** Set once running tasks were aborted at shutdown: whatever is unsettled by then is abandoned. */
+  private deadline: Promise<void> | undefined;
   private startedAt = 0;
   private stoppedAt = 0;
   private startedCpu: NodeJS.CpuUsage | undefined;
@@ -176,17 +94,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private stateValue: WorkerState = 'new';
   private stoppedPromise: Promise<WorkerSummary> | undefined;
 
-  constructor(private readonly options: WorkerOptions) {
+  /** Throws a `WorkerOptionsError` naming every bad option. */
+  constructor(options: WorkerOptions) {
     super();
-    this.queue = options.queue;
-    this.log = options.log;
-    this.concurrency = Math.max(1, options.concurrency ?? 1);
-    this.graceSeconds = Math.max(0, options.graceSeconds ?? 20);
-    const defaultWait = options.exitWhenEmpty ? 1 : 20;
-    this.pollWaitSeconds = this.queue.kind === 'sqs' ? (options.pollWaitSeconds ?? defaultWait) : 0;
-    this.workerId = options.workerId ?? `${hostname()}:${process.pid}`;
-    this.idle = new Backoff(options.idleBackoff ?? { baseMs: 100, capMs: 10 * SECOND });
-    this.unreachable = new Backoff(options.errorBackoff ?? { baseMs: SECOND, capMs: 30 * SECOND });
+    this.o = assertWorkerOptions(options);
+    this.queue = this.o.queue;
+    this.log = this.o.log;
+    this.policy = {
+      maxAttempts: this.o.maxAttempts,
+      retryDelaySeconds: (attempt) => retryDelaySeconds(attempt, this.o.maxRetryDelaySeconds),
+    };
+    this.idle = new Backoff(this.o.idleBackoff);
+    this.unreachable = new Backoff(this.o.errorBackoff);
   }
 
   get state(): WorkerState {
@@ -209,23 +128,22 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /**
-   * Runs until `stop()` (or, with `exitWhenEmpty`, until the queue is empty), then resolves with the
-   * summary once every leased task is finished or released. Rejects only when the queue refuses the
-   * worker for good (e.g. the queue was deleted or permission revoked), after releasing its tasks.
+   * Starts the task threads, then runs until `stop()` (or, with `exitWhenEmpty`, until the queue is
+   * empty); resolves with the summary once every leased task is settled or abandoned. Rejects only
+   * when the queue refuses the worker for good (deleted, permission revoked), after releasing its tasks.
    */
   start(): Promise<WorkerSummary> {
     if (this.stoppedPromise) return this.stoppedPromise;
     if (this.stateValue === 'stopped') return Promise.resolve(this.summary()); // stop() came first
     this.stateValue = 'running';
-    this.startedAt = Date.now();
-    this.startedCpu = process.cpuUsage();
     this.stoppedPromise = this.run();
     return this.stoppedPromise;
   }
 
   /**
-   * First call: lease nothing more; running tasks get the grace period, then are aborted and
-   * released. A second call releases them at once. Resolves when the worker has stopped.
+   * First call: lease nothing more; running tasks get the grace period, then their signal aborts,
+   * and a moment later their threads are terminated and their leases released. A second call does
+   * that at once. Resolves when the worker has stopped.
    */
   async stop(): Promise<void> {
     if (this.stateValue === 'new' || this.stateValue === 'stopped') {
@@ -235,43 +153,64 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.stateValue === 'running') {
       this.beginStopping();
       this.emit('stopping', { immediate: false });
+      const { graceSeconds } = this.o;
       this.log.info(
-        { running: this.slots.size, graceSeconds: this.graceSeconds },
-        `stopping: leasing no more tasks; ${this.slots.size} running task(s) get ${this.graceSeconds} s to finish`,
+        { running: this.slots.size, graceSeconds },
+        `stopping: leasing no more tasks; ${this.slots.size} running task(s) get ${graceSeconds} s to finish`,
       );
-      this.graceTimer = setTimeout(() => this.releaseRunning('the grace period is over'), this.graceSeconds * SECOND);
+      this.graceTimer = setTimeout(() => this.abortRunning(this.o.terminateAfterAbortMs), graceSeconds * SECOND);
     } else {
       this.emit('stopping', { immediate: true });
-      this.log.warn({ running: this.slots.size }, 'stopping now: releasing running tasks');
-      this.releaseRunning('asked to stop again');
+      this.log.warn({ running: this.slots.size }, 'stopping now: terminating and releasing running tasks');
+      this.abortRunning(0);
     }
     await this.stoppedPromise?.catch(() => undefined);
   }
 
   private async run(): Promise<WorkerSummary> {
+    this.pool = new ThreadPool({
+      size: this.o.concurrency,
+      heapMb: this.o.taskHeapMb,
+      tasksModule: this.o.registry.modulePath,
+      defaultCloudpath: this.o.defaultCloudpath,
+      logLevel: this.log.level,
+    });
+    await this.pool.ready();
+    this.startedAt = Date.now();
+    this.startedCpu = process.cpuUsage();
     this.log.info(
       {
         queue: this.queue.url,
-        tasks: this.options.registry.keys,
-        concurrency: this.concurrency,
-        leaseSeconds: this.options.leaseSeconds,
-        maxAttempts: this.options.maxAttempts,
-        worker: this.workerId,
+        tasks: this.o.registry.keys,
+        concurrency: this.o.concurrency,
+        leaseSeconds: this.o.leaseSeconds,
+        maxAttempts: this.o.maxAttempts,
+        taskHeapMb: this.o.taskHeapMb,
+        taskTimeoutSeconds: this.o.taskTimeoutSeconds ?? null,
+        worker: this.o.workerId,
       },
       'worker started',
     );
     try {
-      await this.leaseLoop();
+      if (!this.stopping) await this.leaseLoop();
     } catch (error) {
       this.fatal = error;
       this.log.error({ err: error }, 'the queue refused the worker; releasing running tasks and stopping');
       this.beginStopping();
-      this.releaseRunning('the queue refused the worker');
+      this.abortRunning(0);
     }
-    // Ended on its own (exitWhenEmpty) or by stop(): wait for every leased task to be settled.
+    // Ended on its own (exitWhenEmpty) or by stop(): wait for every leased task to be settled, or
+    // until the shutdown deadline, after which a lease the queue did not take back simply expires.
     this.beginStopping();
-    while (this.slots.size > 0) await Promise.all([...this.slots].map((slot) => slot.finished));
+    await this.settledOrDeadline();
+    if (this.slots.size > 0) {
+      this.log.error(
+        { unsettled: this.slots.size, leaseSeconds: this.o.leaseSeconds },
+        `${this.slots.size} task(s) could not be released in time (the queue did not answer): they become visible again when their leases expire`,
+      );
+    }
     if (this.graceTimer) clearTimeout(this.graceTimer);
+    await this.pool.close();
     this.stateValue = 'stopped';
     this.stoppedAt = Date.now();
     this.stoppedCpu = this.startedCpu && process.cpuUsage(this.startedCpu);
@@ -282,8 +221,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return summary;
   }
 
+  private async settledOrDeadline(): Promise<void> {
+    while (this.slots.size > 0) {
+      const allFinished = Promise.all([...this.slots].map((slot) => slot.finished)).then(() => false);
+      // The deadline exists once running tasks were aborted; until then, wake up when that happens.
+      const deadline = this.deadline ? this.deadline.then(() => true) : this.wakeOnStop.wait().then(() => false);
+      if (await Promise.race([allFinished, deadline])) return;
+    }
+  }
+
   private beginStopping(): void {
     if (this.stateValue === 'running') this.stateValue = 'stopping';
+    this.pool?.retire();
     if (this.loopAbort.signal.aborted) return;
     this.loopAbort.abort();
     this.wakeOnSlot.notify();
@@ -296,7 +245,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private async leaseLoop(): Promise<void> {
     while (!this.stopping) {
-      const free = this.concurrency - this.slots.size;
+      const free = this.o.concurrency - this.slots.size;
       if (free <= 0) {
         await this.waitForSlot();
         continue;
@@ -305,8 +254,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
       try {
         leased = await this.queue.lease({
           count: Math.min(free, MAX_LEASE_BATCH),
-          seconds: this.options.leaseSeconds,
-          waitSeconds: this.pollWaitSeconds,
+          seconds: this.o.leaseSeconds,
+          waitSeconds: this.o.pollWaitSeconds,
           signal: this.loopAbort.signal,
         });
         this.unreachable.reset();
@@ -317,7 +266,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       }
       if (this.stopping) {
         // Leased while stop() came: hand them straight back.
-        await Promise.all(leased.map((task) => this.releaseUnstarted(task)));
+        for (const task of leased) this.launch(task, { kind: 'unstarted-at-stop' });
         break;
       }
       if (leased.length > 0) {
@@ -325,7 +274,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         for (const task of leased) this.launch(task);
         continue;
       }
-      if (this.options.exitWhenEmpty && this.slots.size === 0) {
+      if (this.o.exitWhenEmpty && this.slots.size === 0) {
         let empty: boolean;
         try {
           empty = await this.queue.isEmpty();
@@ -339,7 +288,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         }
       }
       // A long poll already waited; otherwise back off, waking early when one of ours finishes.
-      if (this.pollWaitSeconds === 0) await this.sleep(this.idle.next(), true);
+      if (this.o.pollWaitSeconds === 0) await this.wakeOnSlot.wait(this.idle.next());
     }
   }
 
@@ -351,34 +300,30 @@ export class Worker extends EventEmitter<WorkerEvents> {
       { err: error, retryInMs: Math.round(waitMs), failures: this.unreachable.steps },
       `queue error while ${doing}; retrying in ${(waitMs / SECOND).toFixed(1)} s`,
     );
-    await this.sleep(waitMs, false);
-  }
-
-  private sleep(ms: number, wakeOnSlot: boolean): Promise<void> {
-    return (wakeOnSlot ? this.wakeOnSlot : this.wakeOnStop).wait(ms);
+    await this.wakeOnStop.wait(waitMs);
   }
 
   private waitForSlot(): Promise<void> {
     return this.stopping ? Promise.resolve() : this.wakeOnSlot.wait();
   }
 
-  private launch(task: LeasedTask): void {
+  /** Takes a leased task through to its outcome; `decided`: the outcome is known without running it. */
+  private launch(task: LeasedTask, decided?: Happening): void {
     let finish!: () => void;
     const finished = new Promise<void>((resolve) => (finish = resolve));
-    const parsed = this.parse(task);
-    const name = 'task' in parsed ? formatTaskKey(parsed.task.envelope.key) : undefined;
+    const { name, problem } = decided ? {} : this.check(task);
     const log = this.log.child(
       name ? { taskId: task.id, task: name, attempt: task.attempt } : { taskId: task.id, attempt: task.attempt },
     );
     const slot: Slot = {
       leased: task,
-      parsed,
       name,
       log,
-      abort: new LazyAbort(),
-      claimed: false,
+      timers: [],
+      concluded: false,
       finished,
       finish: () => {
+        for (const timer of slot.timers) clearTimeout(timer);
         this.slots.delete(slot);
         finish();
         this.wakeOnSlot.notify();
@@ -386,151 +331,184 @@ export class Worker extends EventEmitter<WorkerEvents> {
       heartbeat: new Heartbeat({
         queue: this.queue,
         task,
-        leaseSeconds: this.options.leaseSeconds,
+        leaseSeconds: this.o.leaseSeconds,
         log,
-        onLost: (error) => this.onLeaseLost(slot, error),
+        onLost: () => this.onLeaseRefused(slot),
       }),
     };
     this.slots.add(slot);
     slot.heartbeat.start();
-    void this.handle(slot).catch((error: unknown) => {
-      // handle() catches everything it expects; reaching here is a bug worth a loud line, not a crash.
+    const handled = decided
+      ? this.conclude(slot, decided)
+      : problem
+        ? this.conclude(slot, problem.happening, problem.failure)
+        : this.runInThread(slot);
+    void handled.catch((error: unknown) => {
+      // Every expected failure is handled; reaching here is a bug worth a loud line, not a crash.
       log.error({ err: error }, 'internal error while handling a task; its lease will expire');
       void slot.heartbeat.stop();
       slot.finish();
     });
   }
 
-  private parse(task: LeasedTask): Slot['parsed'] {
+  /** The task's name, and why the message cannot run if it cannot: checked before it takes a thread. */
+  private check(task: LeasedTask): { name?: string; problem?: { happening: Happening; failure: Failure } } {
+    let name: string;
     try {
-      const parsed = this.options.registry.parse(task.body);
-      return { task: parsed, storage: this.storageFor(parsed.cloudpath ?? this.options.defaultCloudpath) };
+      const parsed = this.o.registry.parse(task.body);
+      name = formatTaskKey(parsed.envelope.key);
+      const cloudpath = parsed.cloudpath ?? this.o.defaultCloudpath;
+      if (!this.validCloudpaths.has(cloudpath)) {
+        try {
+          parseCloudpath(cloudpath);
+        } catch (error) {
+          throw new TaskMessageError(
+            'InvalidParams',
+            `cannot open the task's cloudpath ${JSON.stringify(cloudpath)}: ${(error as Error).message}`,
+          );
+        }
+        this.validCloudpaths.add(cloudpath);
+      }
     } catch (error) {
-      return { error };
+      // Only TaskMessageError is expected; a schema whose own refinement throws is bad params too.
+      const reason = error instanceof TaskMessageError ? error.reason : 'InvalidParams';
+      const kind =
+        reason === 'MalformedTask' ? 'malformed' : reason === 'UnknownTask' ? 'unknown-task' : 'invalid-params';
+      return { problem: { happening: { kind }, failure: { name: reason, message: (error as Error).message } } };
     }
+    if (task.attempt > this.o.maxAttempts) {
+      const message = `leased ${task.attempt} times (TQ_MAX_ATTEMPTS=${this.o.maxAttempts}) without finishing: the workers running it were killed or lost its lease`;
+      return {
+        name,
+        problem: { happening: { kind: 'too-many-leases' }, failure: { name: 'TooManyAttempts', message } },
+      };
+    }
+    return { name };
   }
 
-  private async handle(slot: Slot): Promise<void> {
+  private async runInThread(slot: Slot): Promise<void> {
     const { leased: task, log } = slot;
-    if ('error' in slot.parsed) {
-      // Only TaskMessageError is expected; a schema whose own refinement throws is bad params too.
-      const { error } = slot.parsed;
-      const reason = error instanceof TaskMessageError ? error.reason : 'InvalidParams';
-      return this.conclude(slot, { kind: 'dead-letter', reason, error, threw: false });
-    }
-    if (task.attempt > this.options.maxAttempts) {
-      const error = new Error(
-        `leased ${task.attempt} times (TQ_MAX_ATTEMPTS=${this.options.maxAttempts}) without finishing: the workers running it were killed (out of memory?) or lost its lease`,
-      );
-      return this.conclude(slot, { kind: 'dead-letter', reason: 'TooManyAttempts', error, threw: false });
-    }
-
-    const { task: parsed, storage } = slot.parsed;
-    const { abort } = slot;
-    const context: TaskContext = {
-      taskId: task.id,
-      attempt: task.attempt,
-      storage,
-      log,
-      get signal() {
-        return abort.signal;
-      },
-    };
+    const thread = this.pool!.take();
+    slot.thread = thread;
     slot.startedAt = Date.now();
     log.info('task started');
     this.emit('taskStarted', { taskId: task.id, task: slot.name!, attempt: task.attempt });
+    const timeout = this.o.taskTimeoutSeconds;
+    if (timeout !== undefined) slot.timers.push(setTimeout(() => this.giveUp(slot, 'timeout'), timeout * SECOND));
+    let result: RunResult;
     try {
-      await parsed.definition.run(parsed.params, context);
-    } catch (error) {
-      if (slot.claimed) return this.afterRelease(slot);
-      if (task.attempt < this.options.maxAttempts) {
-        const delaySeconds = retryDelaySeconds(task.attempt, this.options.maxRetryDelaySeconds);
-        return this.conclude(slot, { kind: 'retry', error, delaySeconds });
-      }
-      return this.conclude(slot, { kind: 'dead-letter', reason: errorName(error), error, threw: true });
+      result = await thread.run({
+        body: task.body,
+        taskId: task.id,
+        attempt: task.attempt,
+        onLog: (line) => relayLog(log, line),
+      });
+    } finally {
+      slot.thread = undefined;
+      this.pool!.give(thread);
     }
-    if (slot.claimed) return this.afterRelease(slot);
-    return this.conclude(slot, { kind: 'success' });
+    const [happening, failure] = this.interpret(result, slot);
+    return this.conclude(slot, happening, failure);
   }
 
-  /** The task settled after shutdown or a lost lease already decided its fate. */
-  private afterRelease(slot: Slot): void {
-    slot.log.debug(
-      { durationMs: Date.now() - (slot.startedAt ?? Date.now()) },
-      'task returned after its lease was given up; result ignored',
+  /** What the thread's result means, given whether (and why) the worker aborted the task. */
+  private interpret(result: RunResult, slot: Slot): [Happening, Failure | undefined] {
+    if (result.kind === 'returned') return [{ kind: 'returned' }, undefined];
+    const timeout = this.o.taskTimeoutSeconds ?? 0;
+    switch (slot.givenUp) {
+      case 'stopping':
+      case 'lease-lost':
+        return [{ kind: 'stopped' }, undefined];
+      case 'timeout':
+        return [
+          { kind: 'timed-out', timeoutSeconds: timeout },
+          {
+            name: 'TaskTimeout',
+            message: `the task ran longer than TQ_TASK_TIMEOUT_SECONDS=${timeout} s; it was aborted${result.kind === 'terminated' ? ' and, as it did not return, terminated' : ''}`,
+          },
+        ];
+      default:
+        break;
+    }
+    switch (result.kind) {
+      case 'threw':
+        return [{ kind: 'threw', errorName: result.error.name, permanent: result.error.permanent }, result.error];
+      case 'out-of-memory':
+        return [
+          { kind: 'out-of-memory', heapMb: this.o.taskHeapMb },
+          {
+            name: 'OutOfMemory',
+            message: `the task ran out of memory: its thread's heap limit is ${this.o.taskHeapMb} MB (WORKER_TASK_HEAP_MB); raise it, or lower WORKER_CONCURRENCY so that each task gets more`,
+          },
+        ];
+      case 'crashed':
+        return [{ kind: 'thread-crashed', errorName: result.error.name }, result.error];
+      case 'terminated':
+        return [
+          { kind: 'thread-crashed', errorName: 'ThreadTerminated' },
+          { name: 'ThreadTerminated', message: "the task's thread was terminated" },
+        ];
+    }
+  }
+
+  /** Aborts the task's signal; terminates its thread if it has not returned a moment later. */
+  private giveUp(slot: Slot, why: GiveUpReason, terminateAfterMs = this.o.terminateAfterAbortMs): void {
+    const thread = slot.thread;
+    if (!thread || slot.concluded) return;
+    if (!slot.givenUp) {
+      slot.givenUp = why;
+      const message =
+        why === 'stopping'
+          ? 'the worker is stopping'
+          : why === 'timeout'
+            ? `the task ran longer than TQ_TASK_TIMEOUT_SECONDS=${this.o.taskTimeoutSeconds} s`
+            : `the lease on task ${slot.leased.id} was lost`;
+      thread.abort(ABORT_REASONS[why], message);
+    }
+    if (terminateAfterMs <= 0) void thread.terminate();
+    else slot.timers.push(setTimeout(() => void thread.terminate(), terminateAfterMs));
+  }
+
+  private onLeaseRefused(slot: Slot): void {
+    if (slot.concluded || !slot.thread) return;
+    slot.log.error(
+      'lease lost while the task ran (renewal refused): aborting it; another worker may be running it now',
     );
+    this.giveUp(slot, 'lease-lost');
   }
 
-  private storageFor(cloudpath: string): Storage {
-    let storage = this.storages.get(cloudpath);
-    if (!storage) {
-      try {
-        storage = this.options.openStorage(cloudpath);
-      } catch (error) {
-        throw new TaskMessageError(
-          'InvalidParams',
-          `cannot open the task's cloudpath ${JSON.stringify(cloudpath)}: ${(error as Error).message}`,
-        );
-      }
-      this.storages.set(cloudpath, storage);
-    }
-    return storage;
+  /** Shutdown past the grace period (or a second stop): abort every running task, then terminate it. */
+  private abortRunning(terminateAfterMs: number): void {
+    this.deadline = delay(terminateAfterMs + SHUTDOWN_SETTLE_MS, undefined, { ref: false });
+    this.wakeOnStop.notify();
+    for (const slot of this.slots) this.giveUp(slot, 'stopping', terminateAfterMs);
   }
 
-  /** Applies an outcome: stops the heartbeat, then deletes, releases or dead-letters with the latest handle. */
-  private async conclude(slot: Slot, outcome: Outcome): Promise<void> {
-    if (slot.claimed) return;
-    slot.claimed = true;
-    const latest = await slot.heartbeat.stop();
+  /** Applies the policy's decision with the latest lease handle, then logs and counts it. */
+  private async conclude(slot: Slot, happening: Happening, failure?: Failure): Promise<void> {
+    if (slot.concluded) return;
+    slot.concluded = true;
+    const { leased, log } = slot;
+    const decision = decide({ happening, attempt: leased.attempt, leaseLost: slot.heartbeat.lost }, this.policy);
     const durationMs = slot.startedAt ? Date.now() - slot.startedAt : 0;
-    const { taskId, task, attempt } = this.describe(slot);
-    const { log } = slot;
-    const ended = (extra: Omit<TaskEndedEvent, 'taskId' | 'task' | 'attempt' | 'durationMs'>) =>
-      this.emit('taskEnded', { taskId, task, attempt, durationMs, ...extra });
     try {
-      switch (outcome.kind) {
-        case 'success':
-          await this.settle('delete', log, () => this.queue.delete(latest));
-          this.counters.succeeded++;
-          log.info({ durationMs }, 'task succeeded');
-          ended({ outcome: 'succeeded', threw: false });
-          break;
-        case 'retry':
-          this.counters.failed++;
-          await this.settle('release for retry', log, () => this.queue.release(latest, outcome.delaySeconds));
-          this.counters.retried++;
-          log.warn(
-            {
-              durationMs,
-              err: outcome.error,
-              maxAttempts: this.options.maxAttempts,
-              retryDelaySeconds: outcome.delaySeconds,
-            },
-            `task failed (attempt ${attempt} of ${this.options.maxAttempts}); retrying in ${outcome.delaySeconds} s`,
-          );
-          ended({ outcome: 'retried', threw: true, error: outcome.error, retryDelaySeconds: outcome.delaySeconds });
-          break;
-        case 'dead-letter': {
-          if (outcome.threw) this.counters.failed++;
-          const failure = this.failureRecord(latest, outcome.reason, outcome.error, outcome.threw);
-          await this.settle('dead-letter', log, () => this.queue.deadLetter(latest, failure));
-          this.counters.deadLettered++;
-          if (outcome.threw) {
-            log.error(
-              { durationMs, reason: outcome.reason, err: outcome.error },
-              `task failed on its last attempt (${attempt} of ${this.options.maxAttempts}); dead-lettered`,
-            );
-          } else {
-            // The message is the whole story here; a stack would only show the worker's own frames.
-            log.error(
-              { reason: outcome.reason, error: failure.message },
-              `task dead-lettered without running (${outcome.reason})`,
-            );
-          }
-          ended({ outcome: 'dead-lettered', threw: outcome.threw, reason: outcome.reason, error: outcome.error });
-          break;
-        }
-      }
+      const latest = await slot.heartbeat.stop();
+      await this.apply(decision, latest, log, failure);
+      this.count(decision);
+      this.logDecision(slot, decision, durationMs, failure);
+      const action = decision.action;
+      this.emit('taskEnded', {
+        taskId: leased.id,
+        task: slot.name,
+        attempt: leased.attempt,
+        outcome: decision.outcome,
+        durationMs,
+        failed: decision.failed,
+        reason: action.kind === 'dead-letter' ? action.reason : undefined,
+        error: failure,
+        retryDelaySeconds:
+          action.kind === 'release' && decision.outcome === 'retried' ? action.delaySeconds : undefined,
+      } satisfies TaskEndedEvent);
     } catch (error) {
       this.logSettleFailure(error, log);
     } finally {
@@ -538,7 +516,55 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
-  /** Runs a completion call, retrying transient queue errors a few times (the lease still holds meanwhile). */
+  private async apply(decision: Decision, latest: LeasedTask, log: Logger, failure?: Failure): Promise<void> {
+    const { action } = decision;
+    switch (action.kind) {
+      case 'delete':
+        return this.settle('delete', log, () => this.queue.delete(latest));
+      case 'release':
+        return this.settle('release', log, () => this.queue.release(latest, action.delaySeconds));
+      case 'dead-letter': {
+        const record = this.failureRecord(latest, action.reason, failure, action.withStack);
+        return this.settle('dead-letter', log, () => this.queue.deadLetter(latest, record));
+      }
+      case 'leave':
+        return;
+    }
+  }
+
+  private count(decision: Decision): void {
+    if (decision.failed) this.counters.failed++;
+    const key = (
+      {
+        succeeded: 'succeeded',
+        retried: 'retried',
+        'dead-lettered': 'deadLettered',
+        released: 'released',
+        'lease-lost': 'leaseLost',
+        'completed-lease-lost': 'completedAfterLeaseLost',
+      } as const
+    )[decision.outcome];
+    this.counters[key]++;
+  }
+
+  private logDecision(slot: Slot, decision: Decision, durationMs: number, failure?: Failure): void {
+    const { action } = decision;
+    const fields: Record<string, unknown> = { durationMs, outcome: decision.outcome };
+    if (action.kind === 'dead-letter') fields.reason = action.reason;
+    if (action.kind === 'release' && action.delaySeconds > 0) fields.retryDelaySeconds = action.delaySeconds;
+    if (failure) {
+      // A stack only for what the task threw; for the worker's own reasons the message says it all.
+      if (failure.stack) fields.err = asError(failure);
+      else fields.error = failure.message;
+    }
+    if (decision.outcome === 'retried' || decision.failed) fields.maxAttempts = this.o.maxAttempts;
+    slot.log[decision.level](fields, decision.message);
+  }
+
+  /**
+   * Runs a completion call, retrying transient queue errors a few times (the lease still holds
+   * meanwhile). At shutdown the deadline in `run()` stops waiting for it.
+   */
   private async settle(what: string, log: Logger, call: () => Promise<void>): Promise<void> {
     const backoff = new Backoff({ baseMs: 200, capMs: 5 * SECOND });
     for (let attempt = 1; ; attempt++) {
@@ -546,10 +572,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
         return await call();
       } catch (error) {
         const retryable = !(error instanceof QueueError) || error.transient;
-        if (!retryable || attempt >= 5) throw error;
+        if (!retryable || attempt >= 5 || this.deadline) throw error;
         const waitMs = backoff.next();
         log.warn({ err: error, retryInMs: Math.round(waitMs) }, `queue error on ${what}; retrying`);
-        await delay(waitMs);
+        await delay(waitMs, undefined, { ref: false });
       }
     }
   }
@@ -566,157 +592,38 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
-  private onLeaseLost(slot: Slot, error: QueueError): void {
-    if (slot.claimed) return;
-    slot.claimed = true;
-    this.counters.leaseLost++;
-    const { taskId, task, attempt } = this.describe(slot);
-    slot.abort.abort(new LeaseLostError(`the lease on task ${taskId} was lost: ${error.message}`));
-    slot.log.error(
-      { err: error },
-      'lease lost while the task ran (renewal refused): aborted it and left it to the worker that holds it now',
-    );
-    this.emit('taskEnded', {
-      taskId,
-      task,
-      attempt,
-      outcome: 'lease-lost',
-      durationMs: slot.startedAt ? Date.now() - slot.startedAt : 0,
-      threw: false,
-    });
-    slot.finish();
-  }
-
-  /** Shutdown: abort every running task and release its lease now, whether or not it stops. */
-  private releaseRunning(why: string): void {
-    for (const slot of this.slots) {
-      if (slot.claimed) continue;
-      slot.claimed = true;
-      slot.abort.abort(new WorkerStoppingError(`the worker is stopping (${why})`));
-      void this.releaseStarted(slot, why);
-    }
-  }
-
-  private async releaseStarted(slot: Slot, why: string): Promise<void> {
-    const { taskId, task, attempt } = this.describe(slot);
-    const { log } = slot;
-    try {
-      const latest = await slot.heartbeat.stop();
-      await this.settle('release at shutdown', log, () => this.queue.release(latest, 0));
-      this.counters.released++;
-      log.warn(
-        { durationMs: slot.startedAt ? Date.now() - slot.startedAt : 0 },
-        `task aborted and released for another worker: ${why}`,
-      );
-      this.emit('taskEnded', {
-        taskId,
-        task,
-        attempt,
-        outcome: 'released',
-        durationMs: slot.startedAt ? Date.now() - slot.startedAt : 0,
-        threw: false,
-      });
-    } catch (error) {
-      this.logSettleFailure(error, log);
-    } finally {
-      slot.finish();
-    }
-  }
-
-  private async releaseUnstarted(task: LeasedTask): Promise<void> {
-    const log = this.log.child({ taskId: task.id, attempt: task.attempt });
-    try {
-      await this.settle('release at shutdown', log, () => this.queue.release(task, 0));
-      this.counters.released++;
-      this.emit('taskEnded', {
-        taskId: task.id,
-        attempt: task.attempt,
-        outcome: 'released',
-        durationMs: 0,
-        threw: false,
-      });
-    } catch (error) {
-      this.logSettleFailure(error, log);
-    }
-  }
-
-  private describe(slot: Slot): { taskId: string; task?: string; attempt: number } {
-    return { taskId: slot.leased.id, task: slot.name, attempt: slot.leased.attempt };
-  }
-
-  private failureRecord(task: LeasedTask, reason: string, error: unknown, withStack: boolean): FailureRecord {
+  private failureRecord(
+    task: LeasedTask,
+    reason: string,
+    failure: Failure | undefined,
+    withStack: boolean,
+  ): FailureRecord {
     return {
       taskId: task.id,
       body: task.body,
       reason,
-      message: error instanceof Error ? error.message : String(error),
-      stack: withStack && error instanceof Error ? error.stack : undefined,
+      message: failure?.message ?? reason,
+      stack: withStack ? failure?.stack : undefined,
       attempts: task.attempt,
-      worker: this.workerId,
+      worker: this.o.workerId,
       failedAt: new Date().toISOString(),
     };
   }
 }
 
-/**
- * An AbortController made only when the task reads `context.signal`: creating one costs about as
- * much as a file-queue rename, and most tasks never look at it.
- */
-class LazyAbort {
-  private controller: AbortController | undefined;
-  private reason: unknown;
-  private aborted = false;
-
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(this.reason);
-    }
-    return this.controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    this.controller?.abort(reason);
-  }
+/** Re-logs a line the task's logger wrote in its thread through the task's logger here. */
+function relayLog(log: Logger, line: string): void {
+  const { level, message, ...fields } = JSON.parse(line) as { level?: number; message?: string } & Record<
+    string,
+    unknown
+  >;
+  const label = (typeof level === 'number' && (log.levels.labels[level] as Level | undefined)) || 'info';
+  log[label](fields, message);
 }
 
-/**
- * Lets the loop wait for "a slot freed" or "stopping" without an AbortController per event (each
- * abort builds a DOMException with a stack: measurable at thousands of tasks per second).
- */
-class Wakeup {
-  private readonly waiters = new Set<() => void>();
-
-  /** Resolves at the next `notify()`, or after `timeoutMs` when given. */
-  wait(timeoutMs?: number): Promise<void> {
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const done = () => {
-        if (timer) clearTimeout(timer);
-        this.waiters.delete(done);
-        resolve();
-      };
-      this.waiters.add(done);
-      if (timeoutMs !== undefined) timer = setTimeout(done, timeoutMs);
-    });
-  }
-
-  notify(): void {
-    const waiting = [...this.waiters];
-    this.waiters.clear();
-    for (const done of waiting) done();
-  }
-}
-
-type Outcome =
-  | { readonly kind: 'success' }
-  | { readonly kind: 'retry'; readonly error: unknown; readonly delaySeconds: number }
-  | { readonly kind: 'dead-letter'; readonly reason: string; readonly error: unknown; readonly threw: boolean };
-
-/** The error's class name for a failure record, e.g. `TypeError`; `TaskError` for non-Error throws. */
-function errorName(error: unknown): string {
-  return error instanceof Error && error.name ? error.name : 'TaskError';
+function asError(failure: Failure): Error {
+  const error = new Error(failure.message);
+  error.name = failure.name;
+  if (failure.stack) error.stack = failure.stack;
+  return error;
 }

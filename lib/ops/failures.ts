@@ -37,7 +37,7 @@ export function describeDeadLetter(dead: DeadLetter): FailureRow {
   let params: Record<string, unknown> | null = null;
   let malformed: string | null = null;
   try {
-    const envelope = decodeTask(dead.body);
+    const envelope = decodeTask(dead.body, dead.id);
     task = formatTaskKey(envelope.key);
     params = envelope.kwargs;
   } catch (error) {

@@ -3,12 +3,12 @@
  *
  *   int8–32, uint8–32, float16/32/64  → number (float NaN → null, i.e. missing; ±Infinity is an error)
  *   int64, uint64                      → number when exactly representable (|x| ≤ 2^53 − 1), else an error
- *   bool → boolean;  utf8, large_utf8, utf8_view → string;  null type → null
+ *   bool → boolean;  utf8, large_utf8 → string (strict UTF-8);  null type → null
  *   dictionary (pandas categorical)    → its value, converted by the value type's rule
  *   timestamp (any unit, any tz)       → ISO 8601 string in UTC; digits after the second follow the unit
  *   date32, date64                     → "YYYY-MM-DD"
  *   list, large_list, fixed_size_list  → array (items converted recursively); struct → object
- *   anything else (decimal, binary, time, duration, interval, map, union) → refused when the schema is read
+ *   anything else (decimal, binary, string_view, time, duration, interval, map, union) → refused when the schema is read
  *
  * A column's converter is compiled once from its Arrow type (`compileColumn`); unsupported types fail
  * then, before any row is read. Converting one value either returns it or throws a `CellError`.
@@ -149,6 +149,8 @@ function castAdvice(type: DataType, column: string): string {
       return `e.g. ${col} = ${col}.str.decode("utf-8"), or base64-encode the bytes into a string`;
     case Type.Time:
       return `e.g. ${col} = ${col}.astype(str)`;
+    case Type.Utf8View:
+      return `write it as string instead of string_view, e.g. in pyarrow table.cast(...) with pa.string() for ${JSON.stringify(column)}`;
     case Type.Duration:
     case Type.Interval:
       return `e.g. ${col} = ${col}.dt.total_seconds()`;
@@ -160,6 +162,20 @@ function castAdvice(type: DataType, column: string): string {
 interface Compiled {
   readonly jsonType: string;
   readonly bind: Binder;
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Decodes a string value's bytes, refusing what is not UTF-8 (apache-arrow's getter would give U+FFFD). */
+function strictUtf8(bytes: Uint8Array): string {
+  try {
+    return STRICT_UTF8.decode(bytes);
+  } catch {
+    const hex = [...bytes.subarray(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    throw new CellError(
+      `its bytes are not UTF-8 (${hex}${bytes.length > 16 ? ' ...' : ''}); store text as UTF-8 strings, or binary data base64-encoded`,
+    );
+  }
 }
 
 /** Wraps a reader of valid values with the null check every Arrow type shares. */
@@ -279,12 +295,15 @@ function compile(type: DataType, path: string): Compiled {
     }
     case Type.Utf8:
     case Type.LargeUtf8:
-    case Type.Utf8View:
       return {
         jsonType: 'string',
         bind: (data) => {
-          const vector = new Vector([data]);
-          return (index) => vector.get(index) as string | null;
+          const offsets = data.valueOffsets as Int32Array | BigInt64Array;
+          const bytes = data.values as Uint8Array;
+          const base = data.offset;
+          return nullable(data, (index) =>
+            strictUtf8(bytes.subarray(Number(offsets[base + index]!), Number(offsets[base + index + 1]!))),
+          );
         },
       };
     case Type.Dictionary: {

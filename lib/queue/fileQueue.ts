@@ -3,40 +3,59 @@
  * inserters, workers and `ptq status` work on our queues and we on theirs. The claim is the atomic
  * rename of a task file's exact old name; journal lines are single O_APPEND writes. Node has no
  * fcntl `lockf`, so we do not take Python's journal locks: see docs/queue.md for what that means.
+ * Bodies are opaque here: a message's id names its file, and nothing parses the body.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { QueueError } from './errors';
-import { addInsertions, readCounter, resetCounters } from './fileQueueCounter';
+import { FileDeadLetters } from './fileDeadLetters';
+import { mapFileError, queueNotFound } from './fileErrors';
 import {
   appendLine,
-  appendLineSized,
-  assignTaskId,
+  appendSized,
   errnoCode,
-  FileQueueLayout,
-  nowSeconds,
-  parseTaskFileName,
-  reassignTaskId,
-  tallyByte,
-  taskFileName,
+  fileSize,
+  makeDirs,
+  modifiedAt,
+  readTaskFile,
+  removeEntriesIn,
   unlinkIfPresent,
-  writeFileAtomic,
-} from './fileQueueLayout';
+} from './fileOps';
+import { addInsertions, readCounter, resetCounters } from './fileQueueCounter';
+import { FileQueueLayout, nowSeconds, parseTaskFileName, taskFileName } from './fileQueueLayout';
 import { LeaseCandidates } from './leaseCandidates';
-import type { DeadLetter, FailureRecord, InsertOptions, LeasedTask, LeaseOptions, Queue, QueueCounts } from './types';
+import { checkTaskId } from './taskId';
+import type {
+  DeadLetter,
+  FailureRecord,
+  InsertOptions,
+  LeasedTask,
+  LeaseOptions,
+  Queue,
+  QueueCounts,
+  QueueMessage,
+} from './types';
 
 /** Tasks written between two updates of `insertions` (and two progress reports). */
 const INSERT_CHUNK = 1000;
 
 /** What python-task-queue's tally appends to `completions` per completed task. */
 const COMPLETION_BYTE = Buffer.alloc(1);
+const TALLY_BYTE = Buffer.alloc(1);
+
+/**
+ * python-task-queue writes a task file in place and its journal right after: a task file without
+ * a journal that was modified this recently may still be being written, so it is left for later.
+ */
+export const FRESH_UNJOURNALED_MS = 5000;
 
 export class FileQueue implements Queue {
   readonly kind = 'fq' as const;
   readonly url: string;
   readonly layout: FileQueueLayout;
   private readonly candidates: LeaseCandidates;
+  private readonly dead: FileDeadLetters;
   /** Lease calls share one directory stream: run them one at a time. */
   private leaseChain: Promise<unknown> = Promise.resolve();
   private knownDirs = new Set<string>();
@@ -53,6 +72,7 @@ export class FileQueue implements Queue {
     this.url = `fq://${root}`;
     this.layout = new FileQueueLayout(root);
     this.candidates = new LeaseCandidates(this.layout.queueDir);
+    this.dead = new FileDeadLetters(this.layout, (dir) => this.ensureDir(dir));
   }
 
   /** Creates the directories and `insertions` (= 0) when missing; idempotent. */
@@ -61,7 +81,10 @@ export class FileQueue implements Queue {
     this.layoutReady = true;
   }
 
-  async insert(bodies: Iterable<string> | AsyncIterable<string>, options: InsertOptions = {}): Promise<number> {
+  async insert(
+    messages: Iterable<QueueMessage> | AsyncIterable<QueueMessage>,
+    options: InsertOptions = {},
+  ): Promise<number> {
     const delay = Math.ceil(options.delaySeconds ?? 0);
     const timestamp = delay > 0 ? nowSeconds() + delay : 0;
     if (!this.layoutReady) this.create();
@@ -76,8 +99,9 @@ export class FileQueue implements Queue {
       options.onProgress?.(stored);
     };
     try {
-      for await (const body of bodies) {
-        this.guard('insert a task', () => this.writeTask(assignTaskId(body), timestamp));
+      for await (const { id, body } of messages) {
+        checkTaskId(id, total + unCounted + 1, this.url);
+        this.guard('insert a task', () => this.writeTask(id, body, timestamp, 'wx', total + unCounted + 1));
         if (++unCounted >= INSERT_CHUNK) {
           await flush();
           await yieldToEventLoop();
@@ -90,22 +114,26 @@ export class FileQueue implements Queue {
     return total;
   }
 
-  /** Journal first, then the task file renamed in: a crash leaves at worst an unused journal. */
-  private writeTask(task: { id: string; text: string }, timestamp: number): void {
-    let { id, text } = task;
-    for (;;) {
-      try {
-        // O_EXCL: an id already queued (the same body inserted twice) gets a fresh id instead
-        fs.writeFileSync(this.layout.journalPath(id), `${taskFileName(timestamp, id)}\n`, { flag: 'wx' });
-        break;
-      } catch (error) {
-        if (errnoCode(error) !== 'EEXIST') throw error;
-        ({ id, text } = reassignTaskId(text));
-      }
+  /**
+   * Journal first, then the task file renamed in whole from the queue root (never a partial file
+   * in queue/): a crash leaves at worst an unused journal. `journalFlag` 'wx' refuses an id that
+   * is already queued or dead-lettered; a requeue ('w') replaces its own tombstone.
+   */
+  private writeTask(id: string, body: string, timestamp: number, journalFlag: 'wx' | 'w', position = 0): void {
+    const name = taskFileName(timestamp, id);
+    try {
+      fs.writeFileSync(this.layout.journalPath(id), `${name}\n`, { flag: journalFlag });
+    } catch (error) {
+      if (errnoCode(error) !== 'EEXIST') throw error;
+      throw new QueueError(
+        'InvalidMessage',
+        `task #${position}: the id ${id} is already in ${this.url} (queued or dead-lettered)`,
+        'give every task its own id (encodeTask makes a fresh uuid4); requeue dead letters with `npm run requeue`',
+      );
     }
-    const tmp = this.layout.tmpPath(id);
-    fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, this.layout.taskPath(taskFileName(timestamp, id)));
+    const tmp = path.join(this.root, `.tmp-${process.pid}-${id}`);
+    fs.writeFileSync(tmp, body);
+    fs.renameSync(tmp, this.layout.taskPath(name));
   }
 
   lease(options: LeaseOptions): Promise<LeasedTask[]> {
@@ -119,7 +147,6 @@ export class FileQueue implements Queue {
   private async leaseNow({ count, seconds }: LeaseOptions): Promise<LeasedTask[]> {
     // No existence check per call: a missing queue/ fails the directory scan, mapped to QueueNotFound.
     this.ensureDir(this.layout.movementDir);
-    this.ensureDir(this.layout.attemptsDir);
     const leased: LeasedTask[] = [];
     this.candidates.beginCall();
     while (leased.length < count) {
@@ -132,26 +159,33 @@ export class FileQueue implements Queue {
     return leased;
   }
 
-  /** Renames `name` to the leased name; undefined when another worker got there first. */
+  /** Renames `name` to the leased name; undefined when another worker got there first (or it is not ready). */
   private claim(name: string, until: number): LeasedTask | undefined {
     const { id } = parseTaskFileName(name)!;
+    const journal = this.layout.journalPath(id);
+    if (!fs.existsSync(journal) && Date.now() - (modifiedAt(this.layout.taskPath(name)) ?? 0) < FRESH_UNJOURNALED_MS) {
+      return undefined; // python-task-queue may still be writing it
+    }
     const leasedName = taskFileName(until, id);
     if (!this.renameTask(name, leasedName)) return undefined;
     const line = `${leasedName}\n`;
-    const journalBefore = appendLineSized(this.layout.journalPath(id), line) - Buffer.byteLength(line);
+    const journalBefore = appendSized(journal, line) - Buffer.byteLength(line);
+    const read = readTaskFile(this.layout.taskPath(leasedName));
+    if (read.kind === 'gone') return undefined; // released by someone else in between
+    if (read.kind === 'broken') {
+      this.dead.quarantine(id, leasedName, read.what);
+      return undefined;
+    }
     // A journal holding a single name (the insert) means no lease before this one: attempt 1, and
     // no tally file to write now or unlink later (most tasks). Later leases tally in attempts/<id>,
     // which counts the leases after the first. Two names take at least twice the shortest name.
     const firstLease = journalBefore < 2 * Buffer.byteLength(`${taskFileName(0, id)}\n`);
-    const attempt = firstLease ? 1 : 1 + tallyByte(this.layout.attemptsPath(id));
-    let body: string;
-    try {
-      body = fs.readFileSync(this.layout.taskPath(leasedName), 'utf8');
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return undefined; // released by someone else in between
-      throw error;
+    let attempt = 1;
+    if (!firstLease) {
+      this.ensureDir(this.layout.attemptsDir);
+      attempt = 1 + appendSized(this.layout.attemptsPath(id), TALLY_BYTE);
     }
-    return { id, body, attempt, handle: leasedName, leaseExpiresAt: until * 1000 };
+    return { id, body: read.body, attempt, handle: leasedName, leaseExpiresAt: until * 1000 };
   }
 
   /** The atomic claim: false when the exact old name no longer exists. */
@@ -192,7 +226,9 @@ export class FileQueue implements Queue {
 
   async delete(task: LeasedTask): Promise<void> {
     this.guard('delete a task', () => {
-      if (this.removeTask(task)) this.tallyCompletion();
+      const removed = this.removeTaskFiles(task);
+      if (unlinkIfPresent(this.layout.journalPath(task.id)) || removed) this.tallyCompletion();
+      if (task.attempt > 1) unlinkIfPresent(this.layout.attemptsPath(task.id)); // attempt 1 never wrote one
     });
   }
 
@@ -201,83 +237,57 @@ export class FileQueue implements Queue {
     fs.writeSync(this.completionsFd, COMPLETION_BYTE);
   }
 
+  /** Writes the dead letter, then takes the task out of queue/; its journal stays as the tombstone (fileDeadLetters.ts). */
   async deadLetter(task: LeasedTask, failure: FailureRecord): Promise<void> {
     this.guard('dead-letter a task', () => {
-      this.ensureDir(this.layout.deadDir);
-      writeFileAtomic(this.layout, this.layout.deadPath(task.id), JSON.stringify({ body: task.body, failure }));
-      this.removeTask(task);
+      this.dead.write(task.id, task.body, failure);
+      this.removeTaskFiles(task);
     });
   }
 
   /**
-   * Removes the task file, its journal and attempt tally; true when something was there. When the
-   * held name is gone (lease expired, taken over), every name in the journal goes, as Python does.
+   * Removes the task file; true when something was there. When the held name is gone (lease
+   * expired, taken over), every name in the journal goes, as Python does.
    */
-  private removeTask(task: LeasedTask): boolean {
-    const journal = this.layout.journalPath(task.id);
-    let removed = unlinkIfPresent(this.layout.taskPath(task.handle));
-    if (!removed) {
-      let names: string[] = [];
-      try {
-        names = fs.readFileSync(journal, 'utf8').split('\n');
-      } catch (error) {
-        if (errnoCode(error) !== 'ENOENT') throw error;
-      }
-      for (const name of names) {
-        if (name !== '' && unlinkIfPresent(this.layout.taskPath(name))) removed = true;
-      }
+  private removeTaskFiles(task: LeasedTask): boolean {
+    if (unlinkIfPresent(this.layout.taskPath(task.handle))) return true;
+    let names: string[] = [];
+    try {
+      names = fs.readFileSync(this.layout.journalPath(task.id), 'utf8').split('\n');
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') throw error;
     }
-    if (unlinkIfPresent(journal)) removed = true;
-    if (task.attempt > 1) unlinkIfPresent(this.layout.attemptsPath(task.id)); // attempt 1 never wrote one
+    let removed = false;
+    for (const name of names) {
+      if (name !== '' && unlinkIfPresent(this.layout.taskPath(name))) removed = true;
+    }
     return removed;
   }
 
   async *listDeadLetters(): AsyncIterable<DeadLetter> {
-    for (const name of this.deadLetterNames()) {
-      const entry = this.guard('read a dead letter', () => this.readDeadLetter(name));
+    for (const id of this.deadLetterIds('list dead letters')) {
+      const entry = this.guard('read a dead letter', () => this.dead.read(id));
       if (entry) yield entry;
     }
   }
 
-  private deadLetterNames(): string[] {
-    try {
-      return fs.readdirSync(this.layout.deadDir).filter((name) => name.endsWith('.json'));
-    } catch (error) {
-      if (errnoCode(error) !== 'ENOENT') throw this.mapError(error, 'list dead letters');
+  private deadLetterIds(action: string): string[] {
+    return this.guard(action, () => {
       this.requireQueueDir();
-      return [];
-    }
-  }
-
-  private readDeadLetter(name: string): DeadLetter | undefined {
-    let text: string;
-    try {
-      text = fs.readFileSync(path.join(this.layout.deadDir, name), 'utf8');
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return undefined; // requeued meanwhile
-      throw error;
-    }
-    const id = name.slice(0, -'.json'.length);
-    try {
-      const parsed = JSON.parse(text) as { body?: unknown; failure?: FailureRecord };
-      if (typeof parsed.body === 'string') return { id, body: parsed.body, failure: parsed.failure };
-    } catch {
-      // not our record: hand it back as the body, so nothing is lost
-    }
-    return { id, body: text };
+      return this.dead.ids();
+    });
   }
 
   async requeueDeadLetters(ids?: readonly string[]): Promise<number> {
     const wanted = ids ? new Set(ids) : undefined;
     let moved = 0;
-    for (const name of this.deadLetterNames()) {
-      const id = name.slice(0, -'.json'.length);
+    for (const id of this.deadLetterIds('list dead letters')) {
       if (wanted && !wanted.has(id)) continue;
-      const entry = this.guard('read a dead letter', () => this.readDeadLetter(name));
+      const entry = this.guard('read a dead letter', () => this.dead.read(id));
       if (!entry) continue;
       this.guard('requeue a dead letter', () => {
         unlinkIfPresent(this.layout.attemptsPath(id));
-        this.writeTask({ id, text: entry.body }, 0);
+        this.writeTask(id, entry.body, 0, 'w');
         unlinkIfPresent(this.layout.deadPath(id));
       });
       moved++;
@@ -301,7 +311,7 @@ export class FileQueue implements Queue {
         delayed: 0,
         inserted: readCounter(this.layout.insertionsFile),
         completed: fileSize(this.layout.completionsFile),
-        failed: this.deadLetterNames().length,
+        failed: this.dead.ids().length,
         approximate: false,
       };
     });
@@ -343,9 +353,8 @@ export class FileQueue implements Queue {
     await this.guardAsync('purge the queue', async () => {
       this.requireQueueDir();
       this.candidates.close();
-      for (const dir of [this.layout.queueDir, this.layout.movementDir, this.layout.attemptsDir, this.layout.deadDir]) {
-        await removeFilesIn(dir);
-      }
+      const { queueDir, movementDir, attemptsDir, deadDir, brokenDir } = this.layout;
+      for (const dir of [queueDir, movementDir, attemptsDir, deadDir, brokenDir]) await removeEntriesIn(dir);
       await resetCounters(this.layout);
     });
   }
@@ -375,34 +384,27 @@ export class FileQueue implements Queue {
     try {
       return fs.opendirSync(this.layout.queueDir, { bufferSize: 256 });
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT') throw this.notFound();
+      if (errnoCode(error) === 'ENOENT') throw queueNotFound(this.layout);
       throw error;
     }
   }
 
   private requireQueueDir(): void {
-    if (!fs.existsSync(this.layout.queueDir)) throw this.notFound();
+    const stats = fs.statSync(this.layout.queueDir, { throwIfNoEntry: false });
+    if (!stats) throw queueNotFound(this.layout);
   }
 
   private ensureDir(dir: string): void {
     if (this.knownDirs.has(dir)) return;
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     this.knownDirs.add(dir);
-  }
-
-  private notFound(): QueueError {
-    return new QueueError(
-      'QueueNotFound',
-      `file queue ${this.root} does not exist (no ${this.layout.queueDir})`,
-      `create it with \`npm run queue:create -- --queue ${this.url}\`, or check TASKQUEUE_PATH / --queue`,
-    );
   }
 
   private guard<T>(action: string, fn: () => T): T {
     try {
       return fn();
     } catch (error) {
-      throw this.mapError(error, action);
+      throw mapFileError(error, action, this.layout);
     }
   }
 
@@ -410,67 +412,7 @@ export class FileQueue implements Queue {
     try {
       return await fn();
     } catch (error) {
-      throw this.mapError(error, action);
+      throw mapFileError(error, action, this.layout);
     }
-  }
-
-  private mapError(error: unknown, action: string): Error {
-    if (error instanceof QueueError || !(error instanceof Error)) return error as Error;
-    const code = errnoCode(error);
-    const where = (error as NodeJS.ErrnoException).path ?? this.root;
-    if (code === 'ENOENT' && !fs.existsSync(this.layout.queueDir)) return this.notFound();
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      return new QueueError(
-        'PermissionDenied',
-        `cannot ${action} in file queue ${this.root}: ${code} on ${where}`,
-        'give this user write access to the queue directory (and everything in it)',
-        { cause: error },
-      );
-    }
-    if (code === 'ENOSPC' || code === 'EDQUOT') {
-      return new QueueError(
-        'BackendError',
-        `cannot ${action} in file queue ${this.root}: no space left (${code}) on ${where}`,
-        'free disk space or inodes, or put the queue on a bigger file system',
-        { cause: error },
-      );
-    }
-    if (code)
-      return new QueueError(
-        'BackendError',
-        `cannot ${action} in file queue ${this.root}: ${error.message}`,
-        undefined,
-        { cause: error },
-      );
-    return error;
-  }
-}
-
-function fileSize(file: string): number {
-  try {
-    return fs.statSync(file).size;
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return 0;
-    throw error;
-  }
-}
-
-async function removeFilesIn(dir: string): Promise<void> {
-  let handle: fs.Dir;
-  try {
-    handle = fs.opendirSync(dir, { bufferSize: 256 });
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return;
-    throw error;
-  }
-  const names: string[] = [];
-  try {
-    for (let entry = handle.readSync(); entry !== null; entry = handle.readSync()) names.push(entry.name);
-  } finally {
-    handle.closeSync();
-  }
-  for (let i = 0; i < names.length; i++) {
-    unlinkIfPresent(path.join(dir, names[i]!));
-    if (i % 10_000 === 9_999) await yieldToEventLoop();
   }
 }

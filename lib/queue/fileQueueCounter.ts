@@ -6,7 +6,8 @@
  */
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errnoCode, FileQueueLayout, unlinkIfPresent, writeFileAtomic } from './fileQueueLayout';
+import { errnoCode, unlinkIfPresent, writeFileAtomic } from './fileOps';
+import type { FileQueueLayout } from './fileQueueLayout';
 
 /** A lock older than this was left by a crashed process (the lock is held for microseconds). */
 const STALE_LOCK_MS = 10_000;
@@ -45,7 +46,7 @@ export async function addInsertions(layout: FileQueueLayout, count: number): Pro
   await acquireLock(layout.insertionsLock);
   try {
     const total = readCounter(layout.insertionsFile) + count;
-    writeFileAtomic(layout, layout.insertionsFile, String(total));
+    writeFileAtomic(layout.root, layout.insertionsFile, String(total));
     return total;
   } finally {
     unlinkIfPresent(layout.insertionsLock);
@@ -56,7 +57,7 @@ export async function addInsertions(layout: FileQueueLayout, count: number): Pro
 export async function resetCounters(layout: FileQueueLayout): Promise<void> {
   await acquireLock(layout.insertionsLock);
   try {
-    writeFileAtomic(layout, layout.insertionsFile, '0');
+    writeFileAtomic(layout.root, layout.insertionsFile, '0');
     fs.writeFileSync(layout.completionsFile, '');
   } finally {
     unlinkIfPresent(layout.insertionsLock);

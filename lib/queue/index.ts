@@ -3,7 +3,8 @@
  * on-disk layout of the file queue and what each backend can and cannot tell.
  */
 import { FileQueue } from './fileQueue';
-import { createSqsQueue, openSqsQueue } from './sqsQueue';
+import { createSqsQueue } from './sqsAdmin';
+import { openSqsQueue } from './sqsQueue';
 import type { CreateQueueOptions, Queue } from './types';
 import { parseQueueUrl } from '../urls/queue';
 
@@ -17,12 +18,19 @@ export type { QueueLocation } from '../urls/queue';
 export async function openQueue(url: string): Promise<Queue> {
   const location = parseQueueUrl(url);
   if (location.kind === 'fq') return new FileQueue(location.root);
+  if (location.kind === 'pubsub') {
+    // Loaded on first use: the gRPC stack costs every other user start-up time.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { PubsubQueue } = require('./pubsubQueue') as typeof import('./pubsubQueue');
+    return new PubsubQueue(location);
+  }
   return openSqsQueue(location);
 }
 
 /**
- * Creates the queue idempotently and returns the URL to put in TASKQUEUE_PATH: the fq layout, or
- * the SQS queue with its dead-letter queue `<name>-dead` and a redrive policy.
+ * Creates the queue idempotently and returns the URL to put in TASKQUEUE_PATH: the fq layout, the
+ * SQS queue with its dead-letter queue `<name>-dead` and a redrive policy, or the Pub/Sub topic and
+ * subscription with the dead-letter topic `<topic>-dead`, its subscription and a dead-letter policy.
  */
 export async function createQueue(url: string, options: CreateQueueOptions = {}): Promise<string> {
   const location = parseQueueUrl(url);
@@ -30,6 +38,11 @@ export async function createQueue(url: string, options: CreateQueueOptions = {})
     const queue = new FileQueue(location.root);
     queue.create();
     return queue.url;
+  }
+  if (location.kind === 'pubsub') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createPubsubQueue } = require('./pubsubAdmin') as typeof import('./pubsubAdmin');
+    return (await createPubsubQueue(location, options)).url;
   }
   return createSqsQueue(location, options);
 }

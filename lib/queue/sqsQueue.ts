@@ -1,31 +1,34 @@
 /**
- * The SQS backend, through `@aws-sdk/client-sqs` with the SDK's normal credential chain and the
- * standard `AWS_ENDPOINT_URL_SQS` / `AWS_ENDPOINT_URL` variables. Dead letters go to the queue's
- * redrive target (`<name>-dead` when made by `createQueue`), each with a `failure` message attribute.
+ * The SQS backend's Queue: leases are receives with a visibility timeout, dead letters go to the
+ * queue's redrive target (`<name>-dead` when made by `createQueue`) with a `failure` attribute.
+ * The client, administration, message mapping and batched inserts live in the sqs*.ts beside it.
  */
 import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
-  CreateQueueCommand,
   DeleteMessageBatchCommand,
   DeleteMessageCommand,
-  GetQueueAttributesCommand,
-  GetQueueUrlCommand,
   Message,
   PurgeQueueCommand,
-  QueueAttributeName,
   ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  SendMessageBatchRequestEntry,
   SendMessageCommand,
-  SetQueueAttributesCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { QueueError } from './errors';
+import { SqsQueueAttributes } from './sqsAdmin';
+import { makeSqsClient, resolveQueueUrl, SECOND, SqsLocation } from './sqsClient';
 import { mapSqsError } from './sqsErrors';
+import { sendMessages } from './sqsInsert';
+import {
+  deadLetterAttributes,
+  FAILURE_ATTRIBUTE,
+  MAX_VISIBILITY_SECONDS,
+  TASK_ID_ATTRIBUTE,
+  taskIdOf,
+  toDeadLetter,
+  toLeasedTask,
+} from './sqsMessages';
 import type {
-  CreateQueueOptions,
   DeadLetter,
   FailureRecord,
   InsertOptions,
@@ -33,50 +36,14 @@ import type {
   LeaseOptions,
   Queue,
   QueueCounts,
+  QueueMessage,
 } from './types';
-import type { QueueLocation } from '../urls/queue';
 
-type SqsLocation = Extract<QueueLocation, { kind: 'sqs' }>;
-
-const SECOND = 1000;
-/** SQS limits (see the SQS reference): batch entries, long poll, visibility, delay. */
+/** SQS limits (see the SQS reference): receive batch, long poll. */
 const MAX_BATCH = 10;
 const MAX_WAIT_SECONDS = 20;
-const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
-const MAX_DELAY_SECONDS = 15 * 60;
-const DEFAULT_CONCURRENCY = 16;
-/** Default MaximumMessageSize, used when the queue does not report one. */
-const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024;
-/** Retries of throttled / server-side entry failures in a batch reply. */
-const ENTRY_RETRIES = 8;
 /** How long a `listDeadLetters` peek hides the messages it reads before they are restored. */
 const PEEK_VISIBILITY_SECONDS = 300;
-/** Retention for our queues: the SQS maximum, so a long job never loses waiting tasks (default: 4 days). */
-const RETENTION_SECONDS = 14 * 24 * 60 * 60;
-/** Receives before SQS itself moves a message to the dead-letter queue; above TQ_MAX_ATTEMPTS' default. */
-export const DEFAULT_MAX_RECEIVE_COUNT = 10;
-
-const FAILURE_ATTRIBUTE = 'failure';
-const RETRYABLE_ENTRY_CODES = new Set([
-  'InternalError',
-  'ServiceUnavailable',
-  'ThrottlingException',
-  'RequestThrottled',
-  'KmsThrottled',
-  'Throttling',
-]);
-
-export function makeSqsClient(region?: string): SQSClient {
-  // A local server's queue URLs name hosts like sqs.us-east-1.localhost: pin requests to the
-  // configured endpoint instead of letting the SDK follow the URL's host.
-  const endpoint = process.env.AWS_ENDPOINT_URL_SQS ?? process.env.AWS_ENDPOINT_URL;
-  return new SQSClient({
-    ...(region ? { region } : {}),
-    ...(endpoint ? { endpoint } : {}),
-    // long polls last up to 20 s: allow for that before calling a request timed out
-    requestHandler: { connectionTimeout: 5 * SECOND, requestTimeout: 40 * SECOND },
-  });
-}
 
 export async function openSqsQueue(location: SqsLocation): Promise<SqsQueue> {
   const client = makeSqsClient(location.region);
@@ -89,95 +56,21 @@ export async function openSqsQueue(location: SqsLocation): Promise<SqsQueue> {
   }
 }
 
-async function resolveQueueUrl(client: SQSClient, name: string, ownerAccount?: string): Promise<string> {
-  try {
-    const reply = await client.send(new GetQueueUrlCommand({ QueueName: name, QueueOwnerAWSAccountId: ownerAccount }));
-    if (!reply.QueueUrl) throw new QueueError('BackendError', `GetQueueUrl for ${name} returned no URL`);
-    return reply.QueueUrl;
-  } catch (error) {
-    throw mapSqsError(error, { action: 'find', queue: `sqs://${name}` });
-  }
-}
-
-/**
- * Creates `<name>-dead`, then `<name>` with a redrive policy pointing at it; idempotent (an
- * existing queue gets the attributes set). Returns the queue URL for TASKQUEUE_PATH.
- */
-export async function createSqsQueue(location: SqsLocation, options: CreateQueueOptions = {}): Promise<string> {
-  const client = makeSqsClient(location.region);
-  const context = { action: 'create', queue: location.queueUrl ?? `sqs://${location.name}` };
-  try {
-    const deadUrl = await ensureQueue(client, `${location.name}-dead`, {
-      MessageRetentionPeriod: String(RETENTION_SECONDS),
-    });
-    const deadArn = (
-      await client.send(new GetQueueAttributesCommand({ QueueUrl: deadUrl, AttributeNames: ['QueueArn'] }))
-    ).Attributes?.QueueArn;
-    if (!deadArn) throw new QueueError('BackendError', `SQS returned no QueueArn for ${deadUrl}`);
-    const attributes: Record<string, string> = {
-      MessageRetentionPeriod: String(RETENTION_SECONDS),
-      RedrivePolicy: JSON.stringify({
-        deadLetterTargetArn: deadArn,
-        maxReceiveCount: options.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
-      }),
-    };
-    if (options.visibilityTimeoutSeconds !== undefined)
-      attributes.VisibilityTimeout = String(options.visibilityTimeoutSeconds);
-    return await ensureQueue(client, location.name, attributes);
-  } catch (error) {
-    throw mapSqsError(error, context, location.region);
-  } finally {
-    client.destroy();
-  }
-}
-
-async function ensureQueue(client: SQSClient, name: string, attributes: Record<string, string>): Promise<string> {
-  let url: string | undefined;
-  try {
-    url = (await client.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl;
-  } catch (error) {
-    // an existing queue whose attributes differ from the defaults: look it up instead
-    if ((error as Error).name !== 'QueueNameExists' && (error as Error).name !== 'QueueAlreadyExists') throw error;
-  }
-  url ??= await resolveQueueUrl(client, name);
-  await client.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: attributes }));
-  return url;
-}
-
-/** Task id of a message: the envelope id when the body is a JSON object with one, else the MessageId. */
-function taskIdOf(message: Message): string {
-  try {
-    const parsed: unknown = JSON.parse(message.Body ?? '');
-    const id = (parsed as { id?: unknown } | null)?.id;
-    if (typeof id === 'string' && id !== '') return id;
-  } catch {
-    // malformed body: still leasable, named by its MessageId
-  }
-  return message.MessageId ?? '';
-}
-
-function byteLength(text: string): number {
-  return Buffer.byteLength(text, 'utf8');
-}
-
-function backoffMs(attempt: number): number {
-  return Math.min(5 * SECOND, 100 * 2 ** attempt) * (0.5 + Math.random() / 2);
-}
-
 function isAbort(error: unknown): boolean {
   return (error as Error | undefined)?.name === 'AbortError';
 }
 
 export class SqsQueue implements Queue {
   readonly kind = 'sqs' as const;
-  private maxMessageBytes?: Promise<number>;
-  private deadLetterUrl?: Promise<string | undefined>;
+  private readonly attributes: SqsQueueAttributes;
 
   constructor(
     private readonly client: SQSClient,
     readonly url: string,
     private readonly region?: string,
-  ) {}
+  ) {
+    this.attributes = new SqsQueueAttributes(client, url, region);
+  }
 
   private async call<T>(action: string, queue: string, fn: () => Promise<T>): Promise<T> {
     try {
@@ -187,121 +80,12 @@ export class SqsQueue implements Queue {
     }
   }
 
-  private messageLimit(): Promise<number> {
-    this.maxMessageBytes ??= this.call('read attributes of', this.url, async () => {
-      const reply = await this.client.send(
-        new GetQueueAttributesCommand({ QueueUrl: this.url, AttributeNames: ['MaximumMessageSize'] }),
-      );
-      const size = Number(reply.Attributes?.MaximumMessageSize);
-      return Number.isFinite(size) && size > 0 ? size : DEFAULT_MAX_MESSAGE_BYTES;
-    });
-    this.maxMessageBytes.catch(() => (this.maxMessageBytes = undefined));
-    return this.maxMessageBytes;
-  }
-
-  async insert(bodies: Iterable<string> | AsyncIterable<string>, options: InsertOptions = {}): Promise<number> {
-    const delay = Math.ceil(options.delaySeconds ?? 0);
-    if (delay < 0 || delay > MAX_DELAY_SECONDS) {
-      throw new RangeError(`delaySeconds must be 0–${MAX_DELAY_SECONDS} on SQS, got ${options.delaySeconds}`);
-    }
-    const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
-    const limit = await this.messageLimit();
-    const inFlight = new Set<Promise<void>>();
-    let stored = 0;
-    let failure: unknown;
-    let index = 0;
-    let batch: Array<{ body: string; index: number }> = [];
-    let batchBytes = 0;
-
-    const launch = () => {
-      const entries = batch;
-      batch = [];
-      batchBytes = 0;
-      const sending: Promise<void> = this.sendBatch(entries, delay, limit)
-        .then((count) => {
-          stored += count;
-          options.onProgress?.(count);
-        })
-        .catch((error: unknown) => {
-          failure ??= error;
-        })
-        .finally(() => inFlight.delete(sending));
-      inFlight.add(sending);
-    };
-
-    for await (const body of bodies) {
-      if (failure) break;
-      const size = byteLength(body);
-      if (size > limit) {
-        failure = new QueueError(
-          'MessageTooLarge',
-          `task #${index + 1} is ${size} bytes; the SQS queue ${this.url} takes at most ${limit} bytes per message`,
-          'keep task parameters small: store large inputs in object storage and pass their paths',
-        );
-        break;
-      }
-      if (batch.length === MAX_BATCH || batchBytes + size > limit) {
-        launch();
-        if (inFlight.size >= concurrency) await Promise.race(inFlight);
-      }
-      batch.push({ body, index: index++ });
-      batchBytes += size;
-    }
-    if (!failure && batch.length > 0) launch();
-    await Promise.all(inFlight);
-    if (failure) throw failure;
-    return stored;
-  }
-
-  /** Sends one batch, retrying entries that failed for throttling or server-side reasons. */
-  private async sendBatch(
-    entries: Array<{ body: string; index: number }>,
-    delay: number,
-    limit: number,
+  async insert(
+    messages: Iterable<QueueMessage> | AsyncIterable<QueueMessage>,
+    options: InsertOptions = {},
   ): Promise<number> {
-    let pending = entries;
-    let sent = 0;
-    for (let attempt = 0; ; attempt++) {
-      const request: SendMessageBatchRequestEntry[] = pending.map((entry, i) => ({
-        Id: String(i),
-        MessageBody: entry.body,
-        ...(delay > 0 ? { DelaySeconds: delay } : {}),
-      }));
-      const reply = await this.call('send to', this.url, () =>
-        this.client.send(new SendMessageBatchCommand({ QueueUrl: this.url, Entries: request })),
-      );
-      sent += reply.Successful?.length ?? 0;
-      const retry: typeof pending = [];
-      for (const failed of reply.Failed ?? []) {
-        const entry = pending[Number(failed.Id)]!;
-        const code = failed.Code ?? 'UnknownError';
-        if (!failed.SenderFault || RETRYABLE_ENTRY_CODES.has(code)) {
-          retry.push(entry);
-          continue;
-        }
-        if (/too long|shorter than|too large|size/i.test(failed.Message ?? '')) {
-          throw new QueueError(
-            'MessageTooLarge',
-            `task #${entry.index + 1} (${byteLength(entry.body)} bytes) was refused by ${this.url}: ${failed.Message} (limit ${limit} bytes)`,
-            'keep task parameters small: store large inputs in object storage and pass their paths',
-          );
-        }
-        throw new QueueError(
-          'BackendError',
-          `task #${entry.index + 1} was refused by ${this.url}: ${code}: ${failed.Message ?? 'no message'}`,
-        );
-      }
-      if (retry.length === 0) return sent;
-      if (attempt >= ENTRY_RETRIES) {
-        throw new QueueError(
-          'BackendError',
-          `${retry.length} task(s) were still refused by ${this.url} after ${ENTRY_RETRIES} retries (throttled or server errors)`,
-          'retry the insert later; tasks already sent stay queued',
-        );
-      }
-      pending = retry;
-      await sleep(backoffMs(attempt));
-    }
+    const limit = await this.attributes.messageLimit();
+    return sendMessages(this.client, this.url, this.region, messages, limit, options);
   }
 
   async lease({ count, seconds, waitSeconds = 0, signal }: LeaseOptions): Promise<LeasedTask[]> {
@@ -322,12 +106,13 @@ export class SqsQueue implements Queue {
                 MaxNumberOfMessages: want,
                 VisibilityTimeout: visibility,
                 WaitTimeSeconds: wait,
+                MessageAttributeNames: [TASK_ID_ATTRIBUTE],
                 MessageSystemAttributeNames: ['ApproximateReceiveCount', 'ApproximateFirstReceiveTimestamp'],
               }),
               { abortSignal: signal },
             )
           ).Messages ?? [];
-        for (const message of messages) leased.push(this.toLeasedTask(message, receivedAt, visibility));
+        for (const message of messages) leased.push(toLeasedTask(message, receivedAt, visibility));
       } catch (error) {
         if (isAbort(error) || signal?.aborted) return leased;
         throw mapSqsError(error, { action: 'receive from', queue: this.url }, this.region);
@@ -336,20 +121,6 @@ export class SqsQueue implements Queue {
       wait = 0; // got a full batch: take what is there now, do not wait for more
     }
     return leased;
-  }
-
-  private toLeasedTask(message: Message, receivedAt: number, visibility: number): LeasedTask {
-    const attributes = message.Attributes ?? {};
-    const firstReceive = Number(attributes.ApproximateFirstReceiveTimestamp);
-    return {
-      id: taskIdOf(message),
-      body: message.Body ?? '',
-      attempt: Math.max(1, Number(attributes.ApproximateReceiveCount) || 1),
-      handle: message.ReceiptHandle ?? '',
-      leaseExpiresAt: receivedAt + visibility * SECOND,
-      firstLeasedAt: Number.isFinite(firstReceive) ? firstReceive : undefined,
-      leaseCeilingAt: receivedAt + MAX_VISIBILITY_SECONDS * SECOND,
-    };
   }
 
   async renew(task: LeasedTask, seconds: number): Promise<LeasedTask> {
@@ -395,53 +166,15 @@ export class SqsQueue implements Queue {
     );
   }
 
-  /** The redrive target's URL, read from the queue's RedrivePolicy once. */
-  private deadLetterQueue(): Promise<string | undefined> {
-    this.deadLetterUrl ??= this.call('read attributes of', this.url, async () => {
-      const reply = await this.client.send(
-        new GetQueueAttributesCommand({ QueueUrl: this.url, AttributeNames: ['RedrivePolicy'] }),
-      );
-      const policy = reply.Attributes?.RedrivePolicy;
-      if (!policy) return undefined;
-      const arn = String((JSON.parse(policy) as { deadLetterTargetArn?: unknown }).deadLetterTargetArn ?? '');
-      // arn:aws:sqs:<region>:<account>:<name>
-      const [, , , , account, name] = arn.split(':');
-      if (!name)
-        throw new QueueError(
-          'BackendError',
-          `queue ${this.url} has a RedrivePolicy without a usable deadLetterTargetArn: ${policy}`,
-        );
-      return resolveQueueUrl(this.client, name, account);
-    });
-    this.deadLetterUrl.catch(() => (this.deadLetterUrl = undefined));
-    return this.deadLetterUrl;
-  }
-
-  private async requireDeadLetterQueue(): Promise<string> {
-    const url = await this.deadLetterQueue();
-    if (url) return url;
-    throw new QueueError(
-      'QueueNotFound',
-      `SQS queue ${this.url} has no dead-letter queue (no RedrivePolicy)`,
-      `run \`npm run queue:create -- --queue ${this.url}\`: it adds <name>-dead and the redrive policy`,
-    );
-  }
-
   async deadLetter(task: LeasedTask, failure: FailureRecord): Promise<void> {
-    const deadUrl = await this.requireDeadLetterQueue();
-    const limit = await this.messageLimit();
-    const record = failureAttribute(
-      failure,
-      limit - byteLength(task.body) - byteLength(FAILURE_ATTRIBUTE) - byteLength('String'),
-    );
+    const deadUrl = await this.attributes.requireDeadLetterQueue();
+    const limit = await this.attributes.messageLimit();
     await this.call('send to', deadUrl, () =>
       this.client.send(
         new SendMessageCommand({
           QueueUrl: deadUrl,
           MessageBody: task.body,
-          ...(record
-            ? { MessageAttributes: { [FAILURE_ATTRIBUTE]: { DataType: 'String', StringValue: record } } }
-            : {}),
+          MessageAttributes: deadLetterAttributes(task.id, task.body, failure, limit),
         }),
       ),
     );
@@ -449,7 +182,7 @@ export class SqsQueue implements Queue {
   }
 
   async *listDeadLetters(): AsyncIterable<DeadLetter> {
-    const deadUrl = await this.deadLetterQueue();
+    const deadUrl = await this.attributes.deadLetterQueue();
     if (!deadUrl) return;
     const seen = new Set<string>();
     const peeked: string[] = [];
@@ -471,7 +204,7 @@ export class SqsQueue implements Queue {
   }
 
   async requeueDeadLetters(ids?: readonly string[]): Promise<number> {
-    const deadUrl = await this.deadLetterQueue();
+    const deadUrl = await this.attributes.deadLetterQueue();
     if (!deadUrl) return 0;
     const wanted = ids ? new Set(ids) : undefined;
     const skipped: string[] = [];
@@ -483,7 +216,7 @@ export class SqsQueue implements Queue {
         const move = messages.filter((m) => !wanted || wanted.has(taskIdOf(m)));
         skipped.push(...messages.filter((m) => !move.includes(m)).map((m) => m.ReceiptHandle!));
         if (move.length === 0) continue;
-        await this.insert(move.map((m) => m.Body ?? ''));
+        await this.insert(move.map((m) => ({ id: taskIdOf(m), body: m.Body ?? '' })));
         const deleted = await this.call('delete from', deadUrl, () =>
           this.client.send(
             new DeleteMessageBatchCommand({
@@ -517,7 +250,7 @@ export class SqsQueue implements Queue {
           VisibilityTimeout: visibility,
           // long polling asks every SQS server, so an empty reply means "none left"
           WaitTimeSeconds: 1,
-          MessageAttributeNames: [FAILURE_ATTRIBUTE],
+          MessageAttributeNames: [TASK_ID_ATTRIBUTE, FAILURE_ATTRIBUTE],
           MessageSystemAttributeNames: ['ApproximateReceiveCount'],
         }),
       );
@@ -538,38 +271,16 @@ export class SqsQueue implements Queue {
   }
 
   async counts(): Promise<QueueCounts> {
-    const source = await this.attributes(this.url, [
-      'ApproximateNumberOfMessages',
-      'ApproximateNumberOfMessagesNotVisible',
-      'ApproximateNumberOfMessagesDelayed',
-    ]);
-    const deadUrl = await this.deadLetterQueue();
-    const dead = deadUrl
-      ? await this.attributes(deadUrl, [
-          'ApproximateNumberOfMessages',
-          'ApproximateNumberOfMessagesNotVisible',
-          'ApproximateNumberOfMessagesDelayed',
-        ])
-      : {};
-    const sum = (values: Record<string, number>) => Object.values(values).reduce((a, b) => a + b, 0);
+    const source = await this.attributes.approximateCounts(this.url);
+    const deadUrl = await this.attributes.deadLetterQueue();
+    const dead = deadUrl ? await this.attributes.approximateCounts(deadUrl) : undefined;
     return {
-      enqueued: sum(source),
-      leased: source.ApproximateNumberOfMessagesNotVisible ?? 0,
-      delayed: source.ApproximateNumberOfMessagesDelayed ?? 0,
-      failed: sum(dead),
+      enqueued: source.visible + source.notVisible + source.delayed,
+      leased: source.notVisible,
+      delayed: source.delayed,
+      failed: dead ? dead.visible + dead.notVisible + dead.delayed : 0,
       approximate: true,
     };
-  }
-
-  private async attributes(queueUrl: string, names: QueueAttributeName[]): Promise<Record<string, number>> {
-    return this.call('read attributes of', queueUrl, async () => {
-      const reply = await this.client.send(
-        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: names }),
-      );
-      const out: Record<string, number> = {};
-      for (const name of names) out[name] = Number(reply.Attributes?.[name] ?? 0) || 0;
-      return out;
-    });
   }
 
   async isEmpty(): Promise<boolean> {
@@ -585,7 +296,7 @@ export class SqsQueue implements Queue {
   }
 
   async purge(): Promise<void> {
-    const deadUrl = await this.deadLetterQueue();
+    const deadUrl = await this.attributes.deadLetterQueue();
     for (const url of deadUrl ? [this.url, deadUrl] : [this.url]) {
       await this.call('purge', url, () => this.client.send(new PurgeQueueCommand({ QueueUrl: url })));
     }
@@ -593,32 +304,5 @@ export class SqsQueue implements Queue {
 
   async close(): Promise<void> {
     this.client.destroy();
-  }
-}
-
-/** The failure record as a message attribute (without the body, which is the message itself), trimmed to fit. */
-function failureAttribute(failure: FailureRecord, budget: number): string | undefined {
-  const { body: _body, ...rest } = failure;
-  let record: Omit<FailureRecord, 'body'> = rest;
-  let text = JSON.stringify(record);
-  if (byteLength(text) <= budget) return text;
-  record = { ...rest, stack: undefined };
-  text = JSON.stringify(record);
-  if (byteLength(text) <= budget) return text;
-  const overflow = byteLength(text) - budget + 16;
-  if (overflow >= rest.message.length) return undefined;
-  text = JSON.stringify({ ...record, message: `${rest.message.slice(0, rest.message.length - overflow)}…` });
-  return byteLength(text) <= budget ? text : undefined;
-}
-
-function toDeadLetter(message: Message): DeadLetter {
-  const body = message.Body ?? '';
-  const id = taskIdOf(message);
-  const raw = message.MessageAttributes?.[FAILURE_ATTRIBUTE]?.StringValue;
-  if (!raw) return { id, body };
-  try {
-    return { id, body, failure: { ...(JSON.parse(raw) as Omit<FailureRecord, 'body'>), body } };
-  } catch {
-    return { id, body };
   }
 }

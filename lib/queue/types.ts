@@ -1,17 +1,29 @@
 /**
  * The one queue interface shared by the inserter, the worker and the ops commands.
  *
- * Two backends implement it: the file queue (`fq://dir`, python-task-queue's on-disk format) and
- * Amazon SQS (`sqs://name` or an `https://sqs.<region>.amazonaws.com/<account>/<name>` URL).
+ * Three backends implement it: the file queue (`fq://dir`, python-task-queue's on-disk format),
+ * Amazon SQS (`sqs://name` or an `https://sqs.<region>.amazonaws.com/<account>/<name>` URL) and
+ * Google Cloud Pub/Sub (`pubsub://project/name` or `pubsub://projects/P/topics/T/subscriptions/S`).
  * Open one with `openQueue(url)` from `lib/queue`.
  *
  * Message bodies are opaque strings here: encoding and decoding the python-task-queue envelope
  * lives in `message.ts`, so a malformed body can still be leased, inspected and dead-lettered.
+ * A message is inserted with its id beside the body; no backend parses the body to find it.
  */
+
+/** One message to insert: the task id and the body, opaque to the queue. */
+export interface QueueMessage {
+  /**
+   * The task's id: letters, digits, `_` and inner single `-`, at most 128 characters (file queue:
+   * the id in the file name, which must equal the body's envelope id; SQS: a message attribute).
+   */
+  readonly id: string;
+  readonly body: string;
+}
 
 /** A task the caller holds the lease on. */
 export interface LeasedTask {
-  /** Stable task id: the envelope id (file queue: the uuid in the file name; SQS: the envelope id, else MessageId). */
+  /** Stable task id: the id it was inserted with (file queue: the id in the file name; SQS: our `taskId` attribute, else the MessageId). */
   readonly id: string;
   /** The raw message body, exactly as stored. */
   readonly body: string;
@@ -95,15 +107,15 @@ export interface QueueCounts {
   readonly approximate: boolean;
 }
 
-export type QueueKind = 'fq' | 'sqs';
+export type QueueKind = 'fq' | 'sqs' | 'pubsub';
 
 export interface Queue {
   readonly kind: QueueKind;
   /** The URL the queue was opened from, normalised (fq: absolute path; SQS: the https queue URL). */
   readonly url: string;
 
-  /** Stores message bodies; resolves with how many were stored. Entry failures are errors, never silently dropped. */
-  insert(bodies: Iterable<string> | AsyncIterable<string>, options?: InsertOptions): Promise<number>;
+  /** Stores messages; resolves with how many were stored. Entry failures are errors, never silently dropped. */
+  insert(messages: Iterable<QueueMessage> | AsyncIterable<QueueMessage>, options?: InsertOptions): Promise<number>;
   /** Leases up to `count` visible tasks; resolves with an empty array when none are available. */
   lease(options: LeaseOptions): Promise<LeasedTask[]>;
   /** Extends a lease to `seconds` from now; resolves with the task's new handle. */
@@ -130,8 +142,8 @@ export interface Queue {
 }
 
 export interface CreateQueueOptions {
-  /** Receives before a task is moved to the dead-letter queue by SQS itself (redrive policy maxReceiveCount). */
+  /** Receives before a task is moved to the dead-letter queue by SQS itself (redrive policy maxReceiveCount; Pub/Sub: the dead-letter policy's maxDeliveryAttempts, 5–100). */
   readonly maxReceiveCount?: number;
-  /** Default visibility timeout (lease) in seconds for SQS. */
+  /** Default visibility timeout (lease) in seconds for SQS (Pub/Sub: the subscription's ack deadline, 10–600). */
   readonly visibilityTimeoutSeconds?: number;
 }

@@ -11,6 +11,7 @@
 export const MAX_LEASE_SECONDS = 12 * 60 * 60;
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 
 /** Which commands take the setting as a flag (every command reads every setting from the environment). */
 export type SettingScope = 'all' | 'worker';
@@ -119,6 +120,27 @@ export const SETTINGS = {
     default: '0',
     doc: '`1`: exit 0 once the queue is empty (exit 3 if stopped before)',
   },
+  taskTimeoutSeconds: {
+    env: 'TQ_TASK_TIMEOUT_SECONDS',
+    flag: '--task-timeout <seconds>',
+    type: 'integer',
+    min: 0,
+    max: 7 * 24 * 60 * 60,
+    unit: 'seconds',
+    scope: 'worker',
+    default: '0',
+    doc: 'abort a task running longer, then end its thread: a failed attempt (`0`: no timeout)',
+  },
+  taskHeapMb: {
+    env: 'WORKER_TASK_HEAP_MB',
+    flag: '--task-heap-mb <mb>',
+    type: 'integer',
+    min: 16,
+    max: 1024 * 1024,
+    unit: 'MB',
+    scope: 'worker',
+    doc: "heap limit of each task's thread; a task over it fails alone (unset: (memory limit − 256 MB) × 0.75 / concurrency)",
+  },
   logLevel: {
     env: 'LOG_LEVEL',
     flag: '--log-level <level>',
@@ -127,6 +149,15 @@ export const SETTINGS = {
     scope: 'worker',
     default: 'info',
     doc: 'lowest log level the worker writes',
+  },
+  logFormat: {
+    env: 'LOG_FORMAT',
+    flag: '--log-format <format>',
+    type: 'choice',
+    choices: LOG_FORMATS,
+    scope: 'worker',
+    default: 'auto',
+    doc: '`json` (one JSON object a line, for Cloud Logging), `pretty` (for people), or `auto`: pretty on a terminal',
   },
 } as const satisfies Record<string, SettingDescriptor>;
 

@@ -2,7 +2,10 @@
  * gs:// storage with @google-cloud/storage, loaded on first use so file:// users never pay for it.
  *
  * Credentials: Application Default Credentials; on GKE that is Workload Identity (no key files).
- * `STORAGE_EMULATOR_HOST`, when set, is honoured by the client itself (and then sends no auth).
+ * `STORAGE_EMULATOR_HOST` (`host:port` or `http://host:port`, as the Go and Python clients take it)
+ * points the client at an emulator: we hand it over as `apiEndpoint` (JSON API under `/storage/v1`,
+ * uploads under `/upload/storage/v1`, no auth). The Node client's own reading of the variable uses
+ * it as the JSON API base without `/storage/v1`, which no emulator serves next to the upload URLs.
  * Retries: the client's own capped exponential backoff (about 2, 4, 8, 16 s) on 408/429/5xx and on
  * requests that got no answer (refused, reset, DNS), 4 retries unless `maxRetries` says otherwise.
  * Every write here is an idempotent whole-object overwrite (a rerun writes the same output), so we
@@ -26,6 +29,28 @@ function loadSdk(): GcsSdk {
   return require('@google-cloud/storage') as GcsSdk;
 }
 
+/** STORAGE_EMULATOR_HOST as an endpoint URL (`http://` added to a bare `host:port`), if set. */
+export function emulatorEndpoint(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const host = env.STORAGE_EMULATOR_HOST?.trim().replace(/\/+$/, '');
+  if (!host) return undefined;
+  return /^https?:\/\//i.test(host) ? host : `http://${host}`;
+}
+
+/**
+ * Runs the (synchronous) client constructor with STORAGE_EMULATOR_HOST hidden, so the client takes
+ * the endpoint from `apiEndpoint` alone; it reads the variable nowhere else.
+ */
+function withoutEmulatorVariable<T>(construct: () => T): T {
+  const saved = process.env.STORAGE_EMULATOR_HOST;
+  if (saved === undefined) return construct();
+  delete process.env.STORAGE_EMULATOR_HOST;
+  try {
+    return construct();
+  } finally {
+    process.env.STORAGE_EMULATOR_HOST = saved;
+  }
+}
+
 export class GcsStorage extends ObjectStorage {
   protected readonly existsConcurrency = 32;
   private handle?: Bucket;
@@ -45,16 +70,21 @@ export class GcsStorage extends ObjectStorage {
   private bucket(): Bucket {
     if (!this.handle) {
       const sdk = loadSdk();
-      const client: GcsClient = new sdk.Storage({
-        retryOptions: {
-          autoRetry: this.maxRetries > 0,
-          maxRetries: this.maxRetries,
-          retryDelayMultiplier: 2,
-          maxRetryDelay: 32,
-          totalTimeout: 300,
-          idempotencyStrategy: sdk.IdempotencyStrategy.RetryAlways,
-        },
-      });
+      const emulator = emulatorEndpoint();
+      const client: GcsClient = withoutEmulatorVariable(
+        () =>
+          new sdk.Storage({
+            ...(emulator ? { apiEndpoint: emulator } : {}),
+            retryOptions: {
+              autoRetry: this.maxRetries > 0,
+              maxRetries: this.maxRetries,
+              retryDelayMultiplier: 2,
+              maxRetryDelay: 32,
+              totalTimeout: 300,
+              idempotencyStrategy: sdk.IdempotencyStrategy.RetryAlways,
+            },
+          }),
+      );
       this.handle = client.bucket(this.bucketName);
     }
     return this.handle;

@@ -7,6 +7,8 @@
  *   https://sqs.REGION.amazonaws.com/ACCOUNT/NAME                   → an SQS queue URL
  *   https://REGION.queue.amazonaws.com/ACCOUNT/NAME                 → the legacy SQS host, accepted as well
  *   http(s)://HOST[:PORT]/ACCOUNT/NAME                              → an SQS-compatible endpoint (tests, LocalStack)
+ *   pubsub://projects/P/topics/T/subscriptions/S                    → Pub/Sub (python-task-queue's form)
+ *   pubsub://P/NAME                                                 → Pub/Sub: topic NAME and subscription NAME in project P
  *
  * Decided once for everyone: FIFO queues (`NAME.fifo`) are refused, because a FIFO queue delivers
  * a message group's tasks one at a time and caps throughput, the opposite of what a batch of
@@ -27,10 +29,20 @@ export type QueueLocation =
       readonly region?: string;
       /** The 12-digit account id of an AWS queue URL. */
       readonly accountId?: string;
+    }
+  | {
+      readonly kind: 'pubsub';
+      readonly project: string;
+      /** Topic id (the short name), where tasks are published. */
+      readonly topic: string;
+      /** Subscription id, where workers pull. */
+      readonly subscription: string;
+      /** `pubsub://projects/P/topics/T/subscriptions/S`, the normalised form. */
+      readonly url: string;
     };
 
 export const QUEUE_URL_FORMS =
-  'fq://./DIR (relative), fq:///ABS/DIR, sqs://NAME or https://sqs.REGION.amazonaws.com/ACCOUNT/NAME';
+  'fq://./DIR (relative), fq:///ABS/DIR, sqs://NAME, https://sqs.REGION.amazonaws.com/ACCOUNT/NAME, pubsub://PROJECT/NAME or pubsub://projects/PROJECT/topics/TOPIC/subscriptions/SUBSCRIPTION';
 
 /** SQS queue names: 1–80 letters, digits, `-` and `_`. */
 const SQS_NAME = /^[A-Za-z0-9_-]{1,80}$/;
@@ -55,6 +67,7 @@ export function parseQueueUrl(url: string): QueueLocation {
     checkSqsName(url, name);
     return { kind: 'sqs', name };
   }
+  if (text.startsWith('pubsub://')) return parsePubsubUrl(url, text.slice('pubsub://'.length).replace(/\/+$/, ''));
   if (/^https?:\/\//i.test(text)) return parseSqsHttpUrl(url, text);
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
     throw invalid(url, `is a bare path, not a queue URL: write fq://${text.startsWith('/') ? text : `./${text}`}`);
@@ -85,6 +98,54 @@ function parseSqsHttpUrl(url: string, text: string): QueueLocation {
     name,
     queueUrl: `${parsed.origin}/${accountId}/${name}`,
     ...(aws ? { region: aws[1] ?? aws[2], accountId } : {}),
+  };
+}
+
+/**
+ * Google Cloud project ids: 6–30 lowercase letters, digits and `-`, starting with a letter (or the
+ * legacy domain-scoped `example.com:id`).
+ */
+const GCP_PROJECT = /^(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+/**
+ * Pub/Sub topic and subscription ids: 3–255 characters, starting with a letter, of letters,
+ * digits and `-_.~+%`, not starting with `goog`. Ours stay 5 shorter, so `<id>-dead` fits.
+ */
+const PUBSUB_ID = /^[A-Za-z][A-Za-z0-9\-_.~+%]{2,249}$/;
+
+function parsePubsubUrl(url: string, rest: string): QueueLocation {
+  const parts = rest.split('/');
+  let project: string, topic: string, subscription: string;
+  if (parts.length === 2) {
+    [project, topic] = parts as [string, string];
+    subscription = topic;
+  } else if (parts.length === 6 && parts[0] === 'projects' && parts[2] === 'topics' && parts[4] === 'subscriptions') {
+    [, project, , topic, , subscription] = parts as [string, string, string, string, string, string];
+  } else {
+    throw invalid(
+      url,
+      'is not a Pub/Sub queue URL (expected pubsub://PROJECT/NAME or pubsub://projects/PROJECT/topics/TOPIC/subscriptions/SUBSCRIPTION)',
+    );
+  }
+  if (!GCP_PROJECT.test(project)) {
+    throw invalid(url, `has "${project}" where the Google Cloud project id goes (6–30 lowercase letters, digits, -)`);
+  }
+  for (const [what, id] of [
+    ['topic', topic],
+    ['subscription', subscription],
+  ] as const) {
+    if (!PUBSUB_ID.test(id) || id.toLowerCase().startsWith('goog')) {
+      throw invalid(
+        url,
+        `has "${id}" as its ${what} id: Pub/Sub ids are 3–250 letters, digits and -_.~+%, start with a letter and not with "goog"`,
+      );
+    }
+  }
+  return {
+    kind: 'pubsub',
+    project,
+    topic,
+    subscription,
+    url: `pubsub://projects/${project}/topics/${topic}/subscriptions/${subscription}`,
   };
 }
 

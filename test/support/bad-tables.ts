@@ -144,7 +144,7 @@ export const BAD_TABLES: readonly BadTable[] = [
     expected: [/old\.feather: is a Feather V1 file/, /re-save it as Feather V2 with pandas >= 1\.1 \/ pyarrow/],
   },
   {
-    name: 'Parquet instead of Feather',
+    name: 'Parquet file without a valid footer',
     make: (dir) => {
       writeFileSync(
         path.join(dir, 'table.parquet'),
@@ -152,7 +152,7 @@ export const BAD_TABLES: readonly BadTable[] = [
       );
       return path.join(dir, 'table.parquet');
     },
-    expected: [/table\.parquet: is a Parquet file, not Feather\/Arrow/, /read_parquet/],
+    expected: [/table\.parquet: cannot be decoded as Parquet: /, /fix: the file is damaged/],
   },
   {
     name: 'unknown compression codec',

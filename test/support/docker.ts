@@ -4,9 +4,10 @@
  *
  * No image registry is reachable on the project's machines, so the base image is made here: a
  * Debian root filesystem from `debootstrap` (from the host's own apt mirror), imported with
- * `docker import`, plus the host's `node` binary and npm. It is built once per machine and found
- * again by its tag, which names the Node version. Set `IMAGE_TEST_BASE_IMAGE` to use another base
- * instead (e.g. `node:20-bookworm-slim` where the daemon can pull it).
+ * `docker import`, plus a Node 24 binary (the one running the tests when it is 24, else the one
+ * scripts/test-tools.sh put in the tools cache) and the host's npm. It is built once per machine and
+ * found again by its tag, which names the Node version. Set `IMAGE_TEST_BASE_IMAGE` to use another
+ * base instead (e.g. the Dockerfile's default where the daemon can pull it).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -18,16 +19,18 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   rmSync,
   statSync,
   symlinkSync,
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { toolsCacheDir } from './tools';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-/** The Debian release of the base image; the official default base (`node:20-bookworm-slim`) uses it too. */
+/** The Debian release of the base image; the Dockerfile's default base (`node:24-bookworm-slim`) uses it too. */
 const DEBIAN_SUITE = 'bookworm';
 
 export type DaemonProbe =
@@ -48,12 +51,6 @@ export function probeDockerDaemon(): DaemonProbe {
     const detail = (failure.stderr ?? failure.message).trim().split('\n').at(-1) ?? '';
     return { reachable: false, reason: `no Docker daemon answers (${detail})` };
   }
-}
-
-/** True when running under CI (`CI=true`), where the image tests must run. */
-export function runningInCi(): boolean {
-  const value = process.env.CI;
-  return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
 }
 
 export interface DockerResult {
@@ -92,6 +89,11 @@ export function docker(args: readonly string[], options: DockerOptions = {}): Pr
       if (result.code === 0 || options.allowFailure) return resolve(result);
       const why = signal ? `was killed by ${signal} (timeout?)` : `exited with code ${result.code}`;
       reject(new Error(`docker ${args.join(' ').slice(0, 300)} ${why}:\n${result.stderr.trim().slice(-4000)}`));
+    });
+    // A command that exits without reading its input (docker logs, run --detach) closes the pipe:
+    // the EPIPE on our side is no failure of the command, whose exit code says how it went.
+    child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') reject(error);
     });
     child.stdin.end(options.input ?? '');
   });
@@ -136,19 +138,57 @@ export function hostDebianMirror(aptDir = '/etc/apt'): string {
   }
   throw new Error(
     `no apt source for Debian ${DEBIAN_SUITE} in ${aptDir}/sources.list(.d): the local base image needs a Debian mirror; ` +
-      'or set IMAGE_TEST_BASE_IMAGE to a Node image your daemon has (e.g. node:20-bookworm-slim)',
+      'or set IMAGE_TEST_BASE_IMAGE to a Node 24 image your daemon has (e.g. node:24-bookworm-slim)',
   );
 }
 
-/** The host's npm (it lives in the Node install prefix: PREFIX/bin/node, PREFIX/lib/node_modules/npm). */
-function hostNpmDir(): string {
-  const dir = path.resolve(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm');
-  if (!existsSync(path.join(dir, 'bin', 'npm-cli.js'))) {
+/** The Node major version the image runs (the Dockerfile's default base and CI use it too). */
+const NODE_MAJOR = 24;
+
+/**
+ * The Node binary for the local base image: this process's when it is Node 24, else the one
+ * scripts/test-tools.sh unpacked into the tools cache.
+ */
+export function baseNodeBinary(): string {
+  if (Number(process.versions.node.split('.')[0]) === NODE_MAJOR) return process.execPath;
+  const parent = toolsCacheDir();
+  const found = existsSync(parent)
+    ? readdirSync(parent)
+        .filter((name) => name.startsWith(`node-v${NODE_MAJOR}.`))
+        .map((name) => path.join(parent, name, 'bin', 'node'))
+        .find((file) => existsSync(file))
+    : undefined;
+  if (!found) {
     throw new Error(
-      `npm is not at ${dir} (next to ${process.execPath}); the local base image needs the host's npm for its build stage`,
+      `the tests run on Node ${process.versions.node} and no Node ${NODE_MAJOR} is in ${parent}: run scripts/test-tools.sh (or the tests on Node ${NODE_MAJOR})`,
     );
   }
-  return dir;
+  return found;
+}
+
+function nodeVersionOf(binary: string): string {
+  return binary === process.execPath
+    ? process.versions.node
+    : execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim().replace(/^v/, '');
+}
+
+/**
+ * The host's npm package folder (PREFIX/lib/node_modules/npm), found through the `npm` on PATH:
+ * a Node unpacked from the registry's binary package has no npm next to it.
+ */
+function hostNpmDir(): string {
+  const candidates = [path.resolve(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm')];
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const npm = path.join(dir, 'npm');
+    if (dir && existsSync(npm)) candidates.push(path.resolve(path.dirname(realpathSync(npm)), '..'));
+  }
+  const found = candidates.find((dir) => existsSync(path.join(dir, 'bin', 'npm-cli.js')));
+  if (!found) {
+    throw new Error(
+      `no npm found next to ${process.execPath} or on PATH; the local base image needs the host's npm for its build stage`,
+    );
+  }
+  return found;
 }
 
 function run(command: string, args: readonly string[], logFile: string): void {
@@ -163,10 +203,11 @@ function run(command: string, args: readonly string[], logFile: string): void {
   }
 }
 
-/** Tag of the local base image for this host's Node build. */
+/** Tag of the local base image for this host's Node 24 build. */
 export function localBaseImageTag(): string {
-  const nodeHash = createHash('sha256').update(readFileSync(process.execPath)).digest('hex').slice(0, 12);
-  return `gke-batch-test/node-base:${DEBIAN_SUITE}-node${process.versions.node}-${nodeHash}`;
+  const node = baseNodeBinary();
+  const nodeHash = createHash('sha256').update(readFileSync(node)).digest('hex').slice(0, 12);
+  return `gke-batch-test/node-base:${DEBIAN_SUITE}-node${nodeVersionOf(node)}-${nodeHash}`;
 }
 
 /**
@@ -197,7 +238,8 @@ export async function ensureLocalBaseImage(log: (line: string) => void = () => {
       rmSync(path.join(rootfs, dir), { recursive: true, force: true });
       mkdirSync(path.join(rootfs, dir), { recursive: true });
     }
-    cpSync(process.execPath, path.join(rootfs, 'usr/local/bin/node'));
+    const node = baseNodeBinary();
+    cpSync(node, path.join(rootfs, 'usr/local/bin/node'));
     cpSync(hostNpmDir(), path.join(rootfs, 'usr/local/lib/node_modules/npm'), { recursive: true });
     symlinkSync('../lib/node_modules/npm/bin/npm-cli.js', path.join(rootfs, 'usr/local/bin/npm'));
     symlinkSync('../lib/node_modules/npm/bin/npx-cli.js', path.join(rootfs, 'usr/local/bin/npx'));
@@ -209,7 +251,7 @@ export async function ensureLocalBaseImage(log: (line: string) => void = () => {
       '--change',
       'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
       '--change',
-      `LABEL org.opencontainers.image.description="Debian ${DEBIAN_SUITE} minbase + host Node ${process.versions.node}, for the image tests"`,
+      `LABEL org.opencontainers.image.description="Debian ${DEBIAN_SUITE} minbase + Node ${nodeVersionOf(node)}, for the image tests"`,
       '--change',
       'CMD ["node"]',
       archive,
@@ -233,8 +275,13 @@ function localBaseObstacle(): string | undefined {
   return undefined;
 }
 
-/** The Dockerfile's default base, pulled from a registry when the local one cannot be made. */
-export const OFFICIAL_BASE_IMAGE = 'node:20-bookworm-slim';
+/** The Dockerfile's default base (its `ARG BASE_IMAGE=`), pulled from a registry when the local one cannot be made. */
+export function officialBaseImage(): string {
+  const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  const image = /^ARG BASE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1];
+  if (!image) throw new Error(`${path.join(ROOT, 'Dockerfile')} has no ARG BASE_IMAGE=... default`);
+  return image;
+}
 
 /**
  * The base image for the worker image in tests and benchmarks: `IMAGE_TEST_BASE_IMAGE`, else the
@@ -248,11 +295,10 @@ export async function testBaseImage(log: (line: string) => void = () => {}): Pro
   if (await imageExists(localTag)) return localTag;
   const obstacle = localBaseObstacle();
   if (!obstacle) return ensureLocalBaseImage(log);
-  log(
-    `cannot build the local base image (${obstacle}): using ${OFFICIAL_BASE_IMAGE}, which the daemon must be able to pull`,
-  );
-  await docker(['pull', '--quiet', OFFICIAL_BASE_IMAGE], { timeoutMs: 600_000 });
-  return OFFICIAL_BASE_IMAGE;
+  const official = officialBaseImage();
+  log(`cannot build the local base image (${obstacle}): using ${official}, which the daemon must be able to pull`);
+  await docker(['pull', '--quiet', official], { timeoutMs: 600_000 });
+  return official;
 }
 
 /**
@@ -275,10 +321,28 @@ export function hostNpmBuildArgs(): string[] {
   return args;
 }
 
+/** The daemon's platform, e.g. linux/amd64. */
+async function daemonPlatform(): Promise<string> {
+  const { stdout } = await docker(['version', '--format', '{{.Server.Os}}/{{.Server.Arch}}']);
+  return stdout.trim();
+}
+
 /** Builds the project's `Dockerfile` on `baseImage` and tags it; the daemon's layer cache makes rebuilds quick. */
 export async function buildWorkerImage(tag: string, baseImage: string): Promise<void> {
   await docker(
-    ['build', '--quiet', '--tag', tag, '--build-arg', `BASE_IMAGE=${baseImage}`, ...hostNpmBuildArgs(), ROOT],
+    [
+      'build',
+      '--quiet',
+      '--tag',
+      tag,
+      '--build-arg',
+      `BASE_IMAGE=${baseImage}`,
+      // The legacy builder does not set BUILDPLATFORM (BuildKit does): the daemon's own platform.
+      '--build-arg',
+      `BUILDPLATFORM=${await daemonPlatform()}`,
+      ...hostNpmBuildArgs(),
+      ROOT,
+    ],
     {
       timeoutMs: 900_000,
       // The legacy builder: BuildKit is not available with every client/daemon pair here.

@@ -11,6 +11,8 @@ export interface FauxqsServer {
   /** e.g. http://127.0.0.1:45123 */
   readonly endpoint: string;
   readonly port: number;
+  /** The server process, e.g. to SIGSTOP it in an outage test (SIGCONT it before `stop()`). */
+  readonly pid: number;
   /** Environment for a child process (or this one) to use the server through the SDK's standard variables. */
   readonly env: Record<string, string>;
   stop(): Promise<void>;
@@ -60,11 +62,11 @@ export async function startFauxqs(): Promise<FauxqsServer> {
     AWS_REGION: 'us-east-1',
     AWS_ENDPOINT_URL_SQS: endpoint,
     AWS_ENDPOINT_URL_S3: endpoint,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   return {
     endpoint,
     port,
+    pid: child.pid!,
     env,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -103,7 +103,7 @@ const started = new Set<WorkerProcess>();
 export function spawnWorker(args: readonly string[], env: Record<string, string> = {}): WorkerProcess {
   const child = spawn(process.execPath, ['-r', 'tsx/cjs', MAIN, ...args], {
     cwd: ROOT,
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const worker = new WorkerProcess(child);

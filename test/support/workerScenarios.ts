@@ -25,6 +25,25 @@ import {
 
 let serial = 0;
 
+/** Probes GET /healthz every 50 ms while `keepGoing()`; resolves with the 95th percentile and slowest answer times. */
+async function probeWhile(
+  port: number,
+  keepGoing: () => boolean,
+): Promise<{ p95: number; max: number; count: number }> {
+  const times: number[] = [];
+  while (keepGoing()) {
+    const sent = performance.now();
+    const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+    await response.text();
+    assert.equal(response.status, 200);
+    times.push(performance.now() - sent);
+    await sleep(50);
+  }
+  times.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0);
+  return { p95: at(0.95), max: at(1), count: times.length };
+}
+
 /**
  * The worker's behaviour as real processes on one backend; `test/worker.fq.test.ts` and
  * `test/worker.sqs.test.ts` run it on the file queue and on SQS (fauxqs).
@@ -82,33 +101,120 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
       );
     }
 
-    it('runs a task 3.5× longer than its lease exactly once, two workers competing (heartbeat)', async () => {
-      const workers = await Promise.all([
-        start('--lease', '2', '--log-level', 'debug'),
-        start('--lease', '2', '--log-level', 'debug'),
-      ]);
-      await insert(['fixtures', 'sleep'], [sleepTask('long', 7000)]);
-      await eventually('the task to finish', () => executions(dir, 'long', 'done').length > 0, 30_000);
+    it('runs a busy loop of 10× its lease exactly once, three workers competing; /healthz answers meanwhile', async () => {
+      const ports = await Promise.all([freePort(), freePort(), freePort()]);
+      const workers = await Promise.all(
+        ports.map((port) => start('--lease', '1', '--log-level', 'debug', '--metrics-port', String(port))),
+      );
+      await insert(['fixtures', 'spin'], [{ dir, name: 'busy', ms: 10_000 }]);
+      const runner = await eventually(
+        'a worker to start the task',
+        () => {
+          const index = workers.findIndex((worker) => worker.logs.some((line) => line.message === 'task started'));
+          return index >= 0 ? index : undefined;
+        },
+        10_000,
+        20,
+      );
+      // The task never yields, yet the worker running it answers its probe at once, throughout (a
+      // task on the main thread made it wait seconds). The bounds leave room for a shared machine.
+      const probes = await probeWhile(ports[runner]!, () => executions(dir, 'busy', 'done').length === 0);
+      const seen = `/healthz p95 ${probes.p95} ms, slowest ${probes.max} ms (${probes.count} probes)`;
+      assert.ok(probes.p95 < 100 && probes.max < 1000, seen);
+      assert.ok(probes.count >= 20, seen);
       await eventually('the queue to be empty', () => queue.isEmpty(), 10_000);
       // A moment for a second execution's start record to land, had another worker leased it.
-      await sleep(500);
-      assert.equal(executions(dir, 'long', 'start').length, 1, 'started once');
-      assert.equal(executions(dir, 'long', 'done').length, 1, 'finished once');
-      // Renewed every 2/3 s for 7 s: about ten renewals, by the worker that ran it.
+      await sleep(1500);
+      assert.equal(executions(dir, 'busy', 'start').length, 1, 'started once');
+      assert.equal(executions(dir, 'busy', 'done').length, 1, 'finished once');
       const renewals = workers.flatMap((worker) => worker.logs.filter((line) => line.message === 'lease renewed'));
-      assert.ok(renewals.length >= 6, `${renewals.length} renewals`);
+      assert.ok(renewals.length >= 20, `${renewals.length} renewals`);
       for (const worker of workers) worker.signal('SIGTERM');
       const exits = await Promise.all(workers.map((worker) => worker.waitForExit()));
       assert.deepEqual(
         exits.map((exit) => exit.code),
-        [0, 0],
+        [0, 0, 0],
       );
-      const succeeded = workers.map((worker) => Number(worker.summary()?.succeeded));
-      assert.deepEqual(succeeded.sort(), [0, 1]);
+      assert.deepEqual(workers.map((worker) => Number(worker.summary()?.succeeded)).sort(), [0, 0, 1]);
+      const counts = await queue.counts();
+      if (counts.completed !== undefined) assert.equal(counts.completed, 1, 'deleted once');
       assert.ok(
         workers.every((worker) => !worker.logs.some((line) => line.severity === 'ERROR')),
         'no errors logged',
       );
+    });
+
+    it('on SIGTERM with a task that never yields: exits within grace + 2 s, the task visible at once', async () => {
+      const worker = await start('--lease', '30', '--grace-seconds', '1');
+      await insert(['fixtures', 'spin'], [{ dir, name: 'forever', ms: 600_000 }]);
+      const started = await worker.waitForLog((line) => line.message === 'task started');
+      const signalledAt = Date.now();
+      worker.signal('SIGTERM');
+      const exit = await worker.waitForExit(15_000);
+      const exitedAfterMs = Date.now() - signalledAt;
+      assert.equal(exit.code, 0, worker.describe());
+      assert.ok(exitedAfterMs <= 1000 + 2000, `exited ${exitedAfterMs} ms after SIGTERM, grace 1 s`);
+      // The lease was 30 s: only the release can make it visible this soon.
+      const task = await leaseVisible(500);
+      assert.equal(task.id, started.taskId);
+      assert.equal(worker.summary()?.released, 1);
+    });
+
+    it('dead-letters only the task that runs out of heap, after its attempts; the other three complete', async () => {
+      await insert(
+        ['fixtures', 'sleep'],
+        [1, 2, 3, 4, 5, 6].map((i) => sleepTask(`fine${i}`, 1500)),
+      );
+      await insert(['fixtures', 'hog'], [{ dir, name: 'hog' }]);
+      const worker = spawnWorker(
+        flags(
+          ...['--concurrency', '4', '--task-heap-mb', '64', '--max-attempts', '2', '--max-retry-delay', '1'],
+          ...['--lease', '10', '--exit-when-empty'],
+        ),
+        env(),
+      );
+      const exit = await worker.waitForExit(45_000);
+      assert.equal(exit.code, 0, worker.describe());
+      for (let i = 1; i <= 6; i++) assert.equal(executions(dir, `fine${i}`, 'done').length, 1, `fine${i}`);
+      assert.equal(executions(dir, 'hog', 'start').length, 2);
+      const dead: DeadLetter[] = [];
+      for await (const letter of queue.listDeadLetters()) dead.push(letter);
+      assert.equal(dead.length, 1, JSON.stringify(dead));
+      assert.equal(dead[0]!.failure?.reason, 'OutOfMemory');
+      assert.equal(dead[0]!.failure?.attempts, 2);
+      assert.match(dead[0]!.failure!.message, /heap limit is 64 MB/);
+      assert.equal(worker.summary()?.succeeded, 6);
+    });
+
+    it('aborts, then terminates a task past --task-timeout: a failed attempt, dead-lettered at the last', async () => {
+      await insert(['fixtures', 'spin'], [{ dir, name: 'slow', ms: 600_000 }]);
+      const worker = spawnWorker(
+        flags(
+          '--task-timeout',
+          '1',
+          '--max-attempts',
+          '2',
+          '--max-retry-delay',
+          '1',
+          '--lease',
+          '10',
+          '--exit-when-empty',
+        ),
+        env(),
+      );
+      const exit = await worker.waitForExit(30_000);
+      assert.equal(exit.code, 0, worker.describe());
+      assert.equal(executions(dir, 'slow', 'start').length, 2);
+      const dead: DeadLetter[] = [];
+      for await (const letter of queue.listDeadLetters()) dead.push(letter);
+      assert.equal(dead[0]?.failure?.reason, 'TaskTimeout', JSON.stringify(dead));
+      assert.match(
+        dead[0]!.failure!.message,
+        /longer than TQ_TASK_TIMEOUT_SECONDS=1 s; it was aborted and, as it did not return, terminated/,
+      );
+      const retried = worker.logs.find((line) => line.outcome === 'retried');
+      assert.match(String(retried?.message), /ran past its 1 s timeout, attempt 1 of 2\); retrying/);
+      assert.deepEqual([worker.summary()?.failed, worker.summary()?.deadLettered], [2, 1]);
     });
 
     it('on SIGTERM lets a running task finish within the grace period; /healthz turns 503', async () => {
@@ -208,6 +314,7 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
         [1, 2, 3, 4, 5].map((i) => sleepTask(`ok${i}`, 10)),
       );
       await insert(['fixtures', 'poison'], [{ dir, name: 'poison', message: 'poisoned on purpose' }]);
+      await insert(['fixtures', 'permanent'], [{ dir, name: 'permanent', message: 'cannot ever work' }]);
       await insert(
         ['fixtures', 'echo'],
         [
@@ -217,7 +324,7 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
       );
       await insert(['fixtures', 'echo'], [{ name: 'bad', value: 'not a number' }]);
       await insert(['fixtures', 'missing'], [{ name: 'unknown' }]);
-      assert.equal(await queue.insert(['{"this is": "not a task"}']), 1);
+      assert.equal(await queue.insert([{ id: 'not-a-task', body: '{"this is": "not a task"}' }]), 1);
 
       const worker = spawnWorker(
         flags('--max-attempts', '3', '--max-retry-delay', '1', '--lease', '10', '--exit-when-empty'),
@@ -248,7 +355,7 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
       const byReason = new Map(dead.map((letter) => [letter.failure?.reason, letter]));
       assert.deepEqual(
         [...byReason.keys()].sort(),
-        ['Error', 'InvalidParams', 'MalformedTask', 'UnknownTask'],
+        ['Error', 'InvalidParams', 'MalformedTask', 'PermanentError', 'UnknownTask'],
         JSON.stringify(dead, null, 2),
       );
       const poison = byReason.get('Error')!.failure!;
@@ -258,6 +365,13 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
       assert.match(poison.worker, new RegExp(`:${worker.pid}$`));
       assert.ok(Math.abs(Date.parse(poison.failedAt) - Date.now()) < 60_000, poison.failedAt);
       assert.match(byReason.get('InvalidParams')!.failure!.message, /value/);
+      // A PermanentError is dead-lettered on its first attempt, stack and all.
+      assert.deepEqual(
+        executions(dir, 'permanent', 'start').map((run) => run.attempt),
+        [1],
+      );
+      assert.equal(byReason.get('PermanentError')!.failure!.attempts, 1);
+      assert.match(byReason.get('PermanentError')!.failure!.stack ?? '', /cannot ever work[\s\S]*fixtures/);
       assert.match(byReason.get('UnknownTask')!.failure!.message, /fixtures\.missing/);
       assert.match(byReason.get('MalformedTask')!.failure!.message, /^malformed task message: /);
       assert.equal(
@@ -273,7 +387,7 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
           retried: summary.retried,
           deadLettered: summary.deadLettered,
         },
-        { succeeded: 7, failed: 3, retried: 2, deadLettered: 4 },
+        { succeeded: 7, failed: 4, retried: 2, deadLettered: 5 },
       );
       assert.equal(await queue.isEmpty(), true);
     });

@@ -1,0 +1,82 @@
+/**
+ * `status` on Pub/Sub: what the API can tell (the resources, the subscription's lease and
+ * dead-letter policy, and the dead letters, counted by reading their subscription), labelled, and
+ * what it cannot: Pub/Sub's API has no backlog count (Cloud Monitoring has one, 1–2 min behind).
+ */
+import type { PubsubQueue } from '../queue/pubsubQueue';
+import { alignColumns, formatCount } from './units';
+
+export const PUBSUB_COUNTS_NOTE =
+  "Pub/Sub's API cannot count a backlog: enqueued, leased, inserted and completed are unknown. " +
+  'Cloud Monitoring can (pubsub.googleapis.com/subscription/num_undelivered_messages, 1–2 min behind; the subscription page in the console).';
+
+/** The `--json` shape of `status` on Pub/Sub (docs/operations.md). */
+export interface PubsubStatusReport {
+  readonly queue: string;
+  readonly kind: 'pubsub';
+  readonly time: string;
+  readonly topic: string;
+  readonly subscription: string;
+  readonly deadLetterTopic: string;
+  readonly deadLetterSubscription: string;
+  readonly leaseSeconds: number;
+  readonly maxDeliveryAttempts: number | null;
+  readonly retentionSeconds: number | null;
+  /** Dead letters, counted by reading (and giving back) the dead-letter subscription. */
+  readonly failed: number;
+  readonly inserted: null;
+  readonly enqueued: null;
+  readonly leased: null;
+  readonly completed: null;
+  readonly note: string;
+}
+
+export async function pubsubStatusReport(queue: PubsubQueue, at: number): Promise<PubsubStatusReport> {
+  const description = await queue.describe();
+  let failed = 0;
+  for await (const _ of queue.listDeadLetters()) failed++;
+  return {
+    queue: queue.url,
+    kind: 'pubsub',
+    time: new Date(at).toISOString(),
+    topic: description.topic,
+    subscription: description.subscription,
+    deadLetterTopic: description.deadTopic,
+    deadLetterSubscription: description.deadSubscription,
+    leaseSeconds: description.ackDeadlineSeconds,
+    maxDeliveryAttempts: description.maxDeliveryAttempts ?? null,
+    retentionSeconds: description.retentionSeconds ?? null,
+    failed,
+    inserted: null,
+    enqueued: null,
+    leased: null,
+    completed: null,
+    note: PUBSUB_COUNTS_NOTE,
+  };
+}
+
+export function renderPubsubStatus(report: PubsubStatusReport): string[] {
+  const days = report.retentionSeconds === null ? 'unknown' : `${Math.round(report.retentionSeconds / 86400)} days`;
+  return [
+    `${report.queue} (Pub/Sub)`,
+    ...alignColumns(
+      [
+        ['topic', report.topic, ''],
+        ['subscription', report.subscription, `lease (ack deadline) ${report.leaseSeconds} s, retention ${days}`],
+        [
+          'dead letters',
+          report.deadLetterTopic,
+          report.maxDeliveryAttempts === null
+            ? 'no dead-letter policy: attempts are counted per worker process'
+            : `Pub/Sub moves a task there after ${report.maxDeliveryAttempts} deliveries`,
+        ],
+        ['failed', formatCount(report.failed), report.failed > 0 ? 'dead-lettered: npm run failures' : 'dead-lettered'],
+        ['enqueued', 'unknown', 'see below'],
+        ['inserted', 'unknown', ''],
+        ['completed', 'unknown', ''],
+      ],
+      ['left', 'left', 'left'],
+    ),
+    report.note,
+  ];
+}

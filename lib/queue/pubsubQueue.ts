@@ -1,0 +1,370 @@
+/**
+ * The Pub/Sub backend's Queue (docs/queue.md, "Pub/Sub"): a lease is a unary pull plus an ack
+ * deadline (at most 600 s per call), renew = modifyAckDeadline, release = a deadline of 0 (or of
+ * the retry delay), delete = ack, attempts = `deliveryAttempt` (set where the subscription has a
+ * dead-letter policy), dead letters = messages published to the dead-letter topic with our
+ * failure record in attributes. Pub/Sub cannot count a backlog: `counts()` says so, and
+ * `isEmpty()` is drain detection by consecutive empty pulls.
+ */
+import { QueueError } from './errors';
+import { deadLetterNames, readSubscription, SubscriptionSettings } from './pubsubAdmin';
+import { makePubsubClients, PubsubClients, PubsubLocation, pubsubNames, SECOND } from './pubsubClient';
+import { grpcStatus, mapPubsubError } from './pubsubErrors';
+import { batchingTopic, BATCH_MAX_MESSAGES, publishMessages } from './pubsubInsert';
+import {
+  deadLetterAttributes,
+  MAX_ACK_DEADLINE_SECONDS,
+  TASK_ID_ATTRIBUTE,
+  taskIdOf,
+  toDeadLetter,
+  toLeasedTask,
+} from './pubsubMessages';
+import type { google } from '@google-cloud/pubsub/build/protos/protos';
+import type {
+  DeadLetter,
+  FailureRecord,
+  InsertOptions,
+  LeasedTask,
+  LeaseOptions,
+  Queue,
+  QueueCounts,
+  QueueMessage,
+} from './types';
+
+type ReceivedMessage = google.pubsub.v1.IReceivedMessage;
+
+export interface PubsubQueueDescription extends SubscriptionSettings {
+  readonly topic: string;
+  readonly subscription: string;
+  readonly deadTopic: string;
+  readonly deadSubscription: string;
+}
+
+/** Consecutive empty pulls after which `isEmpty()` calls the queue drained. */
+export const EMPTY_PULLS_TO_DRAIN = 3;
+/** Longest single pull while long-polling, so an aborted lease returns soon. */
+const PULL_SLICE_SECONDS = 5;
+/** How long `failures` / `requeue` hide the dead letters they read before giving them back. */
+const PEEK_SECONDS = 300;
+/** Empty pulls in a row that end reading the dead-letter subscription. */
+const DEAD_EMPTY_PULLS = 2;
+const DEADLINE_EXCEEDED = 4;
+/** Handles remembered as acked or released (so a later renew is a LeaseLost), and fallback tallies. */
+const REMEMBERED = 100_000;
+
+function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > REMEMBERED) map.delete(map.keys().next().value as K);
+}
+
+export class PubsubQueue implements Queue {
+  readonly kind = 'pubsub' as const;
+  readonly url: string;
+  private readonly names;
+  private readonly topic;
+  private settings?: Promise<SubscriptionSettings>;
+  private emptyPulls = 0;
+  /** Ack ids this object holds a lease on → when the lease ends. */
+  private readonly held = new Map<string, number>();
+  /** Ack ids acked or released here: renewing one is a lost lease. */
+  private readonly finished = new Map<string, true>();
+  /** Without a dead-letter policy: leases of each message id seen by this process. */
+  private readonly tallies = new Map<string, number>();
+  /** Until when a release with a delay from this process keeps the queue from counting as drained. */
+  private pendingUntil = 0;
+
+  constructor(
+    private readonly location: PubsubLocation,
+    private readonly clients: PubsubClients = makePubsubClients(location.project),
+  ) {
+    this.url = location.url;
+    this.names = pubsubNames(location);
+    this.topic = batchingTopic(clients.pubsub, this.names.topic);
+  }
+
+  private context(action: string, resource: string) {
+    return { action, queue: this.url, resource };
+  }
+
+  /** The subscription's settings, read once (a failed read is tried again next time). */
+  subscriptionSettings(): Promise<SubscriptionSettings> {
+    this.settings ??= readSubscription(this.clients, this.names.subscription, this.url);
+    this.settings.catch(() => (this.settings = undefined));
+    return this.settings;
+  }
+
+  /** What the API can tell about the queue: its resources and the subscription's settings. */
+  async describe(): Promise<PubsubQueueDescription> {
+    const settings = await this.subscriptionSettings();
+    const dead = deadLetterNames(this.location, settings);
+    return {
+      topic: this.names.topic,
+      subscription: this.names.subscription,
+      deadTopic: dead.topic,
+      deadSubscription: dead.subscription,
+      ...settings,
+    };
+  }
+
+  private async deadLetters(): Promise<{ topic: string; subscription: string }> {
+    return deadLetterNames(this.location, await this.subscriptionSettings());
+  }
+
+  async insert(
+    messages: Iterable<QueueMessage> | AsyncIterable<QueueMessage>,
+    options: InsertOptions = {},
+  ): Promise<number> {
+    return publishMessages(this.topic, this.url, messages, options);
+  }
+
+  private async pull(subscription: string, max: number, waitSeconds: number): Promise<ReceivedMessage[]> {
+    try {
+      const [reply] = await this.clients.subscriber.pull(
+        { subscription, maxMessages: max, returnImmediately: waitSeconds === 0 },
+        { timeout: Math.max(1, waitSeconds) * SECOND + 2 * SECOND, retry: null },
+      );
+      return reply.receivedMessages ?? [];
+    } catch (error) {
+      if (grpcStatus(error) === DEADLINE_EXCEEDED) return [];
+      throw mapPubsubError(error, this.context('pull from', `Pub/Sub subscription ${subscription}`));
+    }
+  }
+
+  private async modifyDeadline(subscription: string, ackIds: string[], seconds: number, action: string): Promise<void> {
+    if (ackIds.length === 0) return;
+    try {
+      await this.clients.subscriber.modifyAckDeadline({ subscription, ackIds, ackDeadlineSeconds: seconds });
+    } catch (error) {
+      throw mapPubsubError(error, this.context(action, `Pub/Sub subscription ${subscription}`));
+    }
+  }
+
+  private async acknowledge(subscription: string, ackIds: string[], action: string): Promise<void> {
+    if (ackIds.length === 0) return;
+    try {
+      await this.clients.subscriber.acknowledge({ subscription, ackIds });
+    } catch (error) {
+      throw mapPubsubError(error, this.context(action, `Pub/Sub subscription ${subscription}`));
+    }
+  }
+
+  async lease({ count, seconds, waitSeconds = 0, signal }: LeaseOptions): Promise<LeasedTask[]> {
+    if (!(seconds > 0)) throw new RangeError(`lease seconds must be > 0, got ${seconds}`);
+    if (seconds > MAX_ACK_DEADLINE_SECONDS) {
+      throw new QueueError(
+        'UnsupportedOperation',
+        `cannot lease for ${seconds} s from ${this.url}: a Pub/Sub ack deadline is at most ${MAX_ACK_DEADLINE_SECONDS} s per call`,
+        `set TQ_LEASE_SECONDS (--lease) to ${MAX_ACK_DEADLINE_SECONDS} or less: the worker renews the lease every third of it, so tasks may run longer`,
+      );
+    }
+    const settings = await this.subscriptionSettings();
+    const deadline = Math.ceil(seconds);
+    const waitUntil = Date.now() + Math.max(0, waitSeconds) * SECOND;
+    const leased: LeasedTask[] = [];
+    while (leased.length < count && !signal?.aborted) {
+      const pulledAt = Date.now();
+      const remaining = Math.max(0, Math.ceil((waitUntil - pulledAt) / SECOND));
+      const want = Math.min(BATCH_MAX_MESSAGES, count - leased.length);
+      const received = await this.pull(
+        this.names.subscription,
+        want,
+        leased.length > 0 ? 0 : Math.min(PULL_SLICE_SECONDS, remaining),
+      );
+      if (received.length > 0) {
+        const ackIds = received.map((m) => m.ackId ?? '');
+        // The pull leased them for the subscription's deadline: set the one asked for.
+        if (deadline !== settings.ackDeadlineSeconds) {
+          await this.modifyDeadline(this.names.subscription, ackIds, deadline, 'set the lease on');
+        }
+        for (const message of received) {
+          const task = toLeasedTask(message, pulledAt, deadline, this.attemptOf(message, settings));
+          this.held.set(task.handle, task.leaseExpiresAt);
+          leased.push(task);
+        }
+      }
+      if (received.length < want && (leased.length > 0 || Date.now() >= waitUntil)) break;
+    }
+    if (leased.length === 0) this.emptyPulls++;
+    else this.emptyPulls = 0;
+    return leased;
+  }
+
+  private attemptOf(message: ReceivedMessage, settings: SubscriptionSettings): number {
+    if (settings.deadLetterTopic && message.deliveryAttempt) return message.deliveryAttempt;
+    const id = message.message?.messageId ?? '';
+    const attempt = (this.tallies.get(id) ?? 0) + 1;
+    remember(this.tallies, id, attempt);
+    return attempt;
+  }
+
+  /** Pub/Sub accepts a stale ack id silently, so a lost lease is decided here: ended, acked or given back. */
+  private assertHeld(task: LeasedTask): void {
+    const ended = this.finished.has(task.handle) || Date.now() >= task.leaseExpiresAt;
+    if (!ended) return;
+    throw new QueueError(
+      'LeaseLost',
+      `task ${task.id}: the lease on ${this.url} is no longer held (${this.finished.has(task.handle) ? 'the task was already acked or released' : `its ack deadline passed at ${new Date(task.leaseExpiresAt).toISOString()}`})`,
+      'Pub/Sub may have delivered it to another worker; lease for longer or renew sooner',
+    );
+  }
+
+  private settle(task: LeasedTask): void {
+    this.held.delete(task.handle);
+    remember(this.finished, task.handle, true);
+  }
+
+  async renew(task: LeasedTask, seconds: number): Promise<LeasedTask> {
+    this.assertHeld(task);
+    const now = Date.now();
+    const deadline = Math.min(MAX_ACK_DEADLINE_SECONDS, Math.max(1, Math.ceil(seconds)));
+    await this.modifyDeadline(
+      this.names.subscription,
+      [task.handle],
+      deadline,
+      `renew the lease of task ${task.id} on`,
+    );
+    const renewed = { ...task, leaseExpiresAt: now + deadline * SECOND };
+    this.held.set(task.handle, renewed.leaseExpiresAt);
+    return renewed;
+  }
+
+  async release(task: LeasedTask, delaySeconds = 0): Promise<void> {
+    const delay = Math.min(MAX_ACK_DEADLINE_SECONDS, Math.max(0, Math.ceil(delaySeconds)));
+    await this.modifyDeadline(this.names.subscription, [task.handle], delay, `release task ${task.id} to`);
+    this.settle(task);
+    if (delay > 0) this.pendingUntil = Math.max(this.pendingUntil, Date.now() + delay * SECOND);
+  }
+
+  async delete(task: LeasedTask): Promise<void> {
+    await this.acknowledge(this.names.subscription, [task.handle], `ack (delete) task ${task.id} on`);
+    this.settle(task);
+  }
+
+  async deadLetter(task: LeasedTask, failure: FailureRecord): Promise<void> {
+    const dead = await this.deadLetters();
+    try {
+      await this.clients.pubsub.topic(dead.topic).publishMessage({
+        data: Buffer.from(task.body, 'utf8'),
+        attributes: deadLetterAttributes(task.id, failure),
+      });
+    } catch (error) {
+      throw mapPubsubError(error, this.context(`dead-letter task ${task.id} to`, `Pub/Sub topic ${dead.topic}`));
+    }
+    await this.delete(task);
+  }
+
+  /**
+   * Reads the dead-letter subscription until it gives nothing new, hiding what it read for
+   * PEEK_SECONDS; `visit` decides per message: keep it hidden until the end (then it is given
+   * back), or it was handled (acked by the caller).
+   */
+  private async readDead(visit: (messages: ReceivedMessage[], subscription: string) => Promise<void>): Promise<void> {
+    const { subscription } = await this.deadLetters();
+    const seen = new Set<string>();
+    const hidden: string[] = [];
+    try {
+      for (let empty = 0; empty < DEAD_EMPTY_PULLS;) {
+        const received = await this.pull(subscription, BATCH_MAX_MESSAGES, 1);
+        const fresh = received.filter((m) => !seen.has(m.message?.messageId ?? ''));
+        const stale = received.filter((m) => !fresh.includes(m)).map((m) => m.ackId ?? '');
+        await this.modifyDeadline(subscription, stale, 0, 'give back dead letters to');
+        if (fresh.length === 0) {
+          empty++;
+          continue;
+        }
+        empty = 0;
+        for (const m of fresh) seen.add(m.message?.messageId ?? '');
+        await this.modifyDeadline(
+          subscription,
+          fresh.map((m) => m.ackId ?? ''),
+          PEEK_SECONDS,
+          'read dead letters from',
+        );
+        hidden.push(...fresh.map((m) => m.ackId ?? ''));
+        await visit(fresh, subscription);
+      }
+    } finally {
+      await this.modifyDeadline(subscription, hidden, 0, 'give back dead letters to');
+    }
+  }
+
+  async *listDeadLetters(): AsyncIterable<DeadLetter> {
+    const found: DeadLetter[] = [];
+    await this.readDead(async (messages) => {
+      found.push(...messages.map(toDeadLetter));
+    });
+    yield* found;
+  }
+
+  async requeueDeadLetters(ids?: readonly string[]): Promise<number> {
+    const wanted = ids ? new Set(ids) : undefined;
+    let moved = 0;
+    await this.readDead(async (messages, subscription) => {
+      const move = messages.filter((m) => !wanted || wanted.has(taskIdOf(m)));
+      if (move.length === 0) return;
+      await this.insert(
+        move.map((m) => ({
+          id: m.message?.attributes?.[TASK_ID_ATTRIBUTE] || taskIdOf(m),
+          body: toDeadLetter(m).body,
+        })),
+      );
+      await this.acknowledge(
+        subscription,
+        move.map((m) => m.ackId ?? ''),
+        'remove requeued dead letters from',
+      );
+      moved += move.length;
+    });
+    return moved;
+  }
+
+  async counts(): Promise<QueueCounts> {
+    await this.subscriptionSettings();
+    throw new QueueError(
+      'UnsupportedOperation',
+      `cannot count the tasks in ${this.url}: Pub/Sub's API has no backlog count`,
+      "Cloud Monitoring has it (pubsub.googleapis.com/subscription/num_undelivered_messages, 1–2 min behind; the console's subscription page shows it); `npm run status` shows what the API can tell",
+    );
+  }
+
+  /**
+   * Drain detection: true once this object's last EMPTY_PULLS_TO_DRAIN leases in a row found
+   * nothing, it holds no lease, and no release it made with a delay is still pending. It makes no
+   * call of its own but a subscription read (which also checks the queue exists): a pull would
+   * count as a delivery attempt of whatever it found.
+   */
+  async isEmpty(): Promise<boolean> {
+    await this.subscriptionSettings();
+    const now = Date.now();
+    for (const [handle, until] of this.held) if (until <= now) this.held.delete(handle);
+    return this.emptyPulls >= EMPTY_PULLS_TO_DRAIN && this.held.size === 0 && now >= this.pendingUntil;
+  }
+
+  async releaseAll(): Promise<number> {
+    throw new QueueError(
+      'UnsupportedOperation',
+      `cannot release all leases on ${this.url}: Pub/Sub has no way to list the ack ids of outstanding messages`,
+      'leased tasks are delivered again by themselves when their ack deadline (the lease) runs out',
+    );
+  }
+
+  /** Seek to now on the subscription and on the dead-letter subscription: every message published before now is acked. */
+  async purge(): Promise<void> {
+    const dead = await this.deadLetters();
+    const time = { seconds: Math.ceil(Date.now() / SECOND) };
+    for (const subscription of [this.names.subscription, dead.subscription]) {
+      try {
+        await this.clients.subscriber.seek({ subscription, time });
+      } catch (error) {
+        throw mapPubsubError(error, this.context('purge (seek to now)', `Pub/Sub subscription ${subscription}`));
+      }
+    }
+    this.held.clear();
+  }
+
+  async close(): Promise<void> {
+    await this.topic.flush().catch(() => undefined);
+    await this.clients.close();
+  }
+}

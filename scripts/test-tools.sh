@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# Installs every test-only tool, pinned and cached by version outside the source tree, under
+# ${GKE_BATCH_TOOLS:-$HOME/.cache/gke-batch/tools}. Idempotent: a second run checks and returns.
+# test/support/tools.ts computes the same paths (keep the key logic of both in step).
+#
+#   bash scripts/test-tools.sh [PART...]     PART: node python go docker (default: all four)
+#   bash scripts/test-tools.sh --node-bin    prints the folder of the Node 24 to put first on PATH
+#
+#   node    Node 24 (the runtime CI tests on), from the npm registry's per-platform binary package,
+#           when the first `node` on PATH is not v24.
+#   python  a venv with test/python/requirements.txt (python-task-queue, pandas, pyarrow, ...),
+#           keyed by a hash of that file: python-<key>/.
+#   go      fake-gcs-server, pstest (Google's Pub/Sub fake, through our wrapper) and toxiproxy-server,
+#           built with the Go module proxy from the wrapper modules in test/go/<name>/ (their go.mod
+#           and go.sum pin every module): <name>-<version>-<key>/<name>.
+#   docker  a Docker daemon for the image tests (scripts/ci-docker.sh; needs root). Skipped with a
+#           note outside CI when no daemon answers and this is not root.
+#
+# Time on the project's 2-core machine (shared, load average ≈10 at the time), parts node python go:
+#   from scratch (empty tools folder, GOCACHE and GOMODCACHE, no pip or npm cache): 729 s, almost
+#   all of it compiling the three Go tools; cached: 0.3 s (0.4 s with the docker part).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TOOLS=${GKE_BATCH_TOOLS:-$HOME/.cache/gke-batch/tools}
+NODE_VERSION=24.22.3
+# sha512 of the npm registry's node-linux-<arch>@NODE_VERSION tarballs (as `npm view ... dist.integrity`).
+NODE_INTEGRITY_x64=sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==
+NODE_INTEGRITY_arm64=sha512-IZx0J52/1NDwAsY2iyWR9nlPIYuYviTWetjj8+ElvYQh2+XRhLfCfkbFEF/2O5vGI2hcUbyPNHV+nz342FbJXw==
+PYTHON=${PYTHON:-python3}
+# name | module whose version names the cache folder | package to build (relative: the wrapper's own)
+GO_TOOLS=(
+  "fake-gcs-server|github.com/fsouza/fake-gcs-server|github.com/fsouza/fake-gcs-server"
+  "pstest|cloud.google.com/go/pubsub/v2|."
+  "toxiproxy-server|github.com/Shopify/toxiproxy/v2|github.com/Shopify/toxiproxy/v2/cmd/server"
+)
+
+say() { printf 'test-tools: %s\n' "$*" >&2; }
+die() {
+  say "$*"
+  exit 1
+}
+
+# First 12 hex digits of the sha256 of the given files' contents, in the given order (tools.ts: same).
+content_key() { cat "$@" | sha256sum | cut -c1-12; }
+
+# Serialises work on one cache entry between concurrent runs (several people share a machine).
+with_lock() {
+  local name=$1
+  shift
+  mkdir -p "$TOOLS"
+  if command -v flock >/dev/null 2>&1; then
+    (
+      flock 9
+      "$@"
+    ) 9>"$TOOLS/.$name.lock"
+  else
+    "$@"
+  fi
+}
+
+node_is_24() { [[ "$("${1:-node}" --version 2>/dev/null)" == v24.* ]]; }
+
+node_bin_dir() {
+  if node_is_24 node; then
+    dirname "$(command -v node)"
+  else
+    echo "$TOOLS/node-v$NODE_VERSION/bin"
+  fi
+}
+
+# A subshell body, so its EXIT trap removes the scratch folder however it ends.
+install_node() (
+  local dest="$TOOLS/node-v$NODE_VERSION"
+  if node_is_24 node; then
+    say "node: $(command -v node) is $(node --version); nothing to install"
+    return
+  fi
+  if node_is_24 "$dest/bin/node"; then
+    say "node: $("$dest/bin/node" --version) at $dest/bin/node (cached)"
+    return
+  fi
+  [[ "$(uname -s)" == Linux ]] || die "node: no Node 24 on PATH; install Node $NODE_VERSION yourself (the registry's binary packages used here are Linux ones)"
+  local arch
+  case "$(uname -m)" in
+    x86_64) arch=x64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) die "node: no Node binary package for $(uname -m); install Node 24 yourself" ;;
+  esac
+  local integrity_var="NODE_INTEGRITY_$arch"
+  local work
+  work=$(mktemp -d "$TOOLS/.node.XXXXXX")
+  trap 'rm -rf "$work"' EXIT
+  say "node: fetching node-linux-$arch@$NODE_VERSION with npm pack"
+  (cd "$work" && npm pack "node-linux-$arch@$NODE_VERSION" --silent >/dev/null) || die "node: npm pack node-linux-$arch@$NODE_VERSION failed"
+  local tarball="$work/node-linux-$arch-$NODE_VERSION.tgz"
+  local actual="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
+  [[ "$actual" == "${!integrity_var}" ]] || die "node: $tarball has integrity $actual, expected ${!integrity_var}"
+  tar -xzf "$tarball" -C "$work"
+  node_is_24 "$work/package/bin/node" || die "node: the unpacked binary does not run or is not v24"
+  rm -rf "$dest"
+  mv "$work/package" "$dest"
+  say "node: installed $("$dest/bin/node" --version) at $dest/bin/node"
+)
+
+python_venv_dir() { echo "$TOOLS/python-$(content_key "$ROOT/test/python/requirements.txt")"; }
+
+install_python() {
+  local requirements="$ROOT/test/python/requirements.txt"
+  local venv
+  venv=$(python_venv_dir)
+  # Complete (marked with a copy of the requirements it was built from) and its interpreter still runs.
+  if cmp -s "$requirements" "$venv/.installed" && "$venv/bin/python" -c '' 2>/dev/null; then
+    say "python: $venv (cached)"
+    return
+  fi
+  command -v "$PYTHON" >/dev/null 2>&1 || die "python: $PYTHON is not installed (Python 3.11+ with venv)"
+  # A venv cannot be moved (its scripts name their own path), so it is built in place and marked
+  # complete last; a half-built one from an interrupted run is removed first.
+  rm -rf "$venv"
+  say "python: creating $venv from $("$PYTHON" --version 2>&1) and test/python/requirements.txt"
+  "$PYTHON" -m venv "$venv"
+  local log="$venv/pip-install.log"
+  if ! "$venv/bin/python" -m pip install --no-input --disable-pip-version-check --require-virtualenv \
+    -r "$requirements" >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    rm -rf "$venv"
+    die "python: pip install -r test/python/requirements.txt failed (output above)"
+  fi
+  "$venv/bin/python" -c 'import taskqueue, pandas, pyarrow' || die "python: the venv cannot import taskqueue, pandas and pyarrow"
+  cp "$requirements" "$venv/.installed"
+  say "python: installed $venv"
+}
+
+# The version the wrapper module's go.mod requires of MODULE (tools.ts reads it the same way).
+go_module_version() {
+  local dir=$1 module=$2
+  awk -v module="$module" '$1 == module && $2 ~ /^v/ { print $2; exit } $1 == "require" && $2 == module { print $3; exit }' "$dir/go.mod"
+}
+
+go_tool_dir() {
+  local name=$1 module=$2
+  local src="$ROOT/test/go/$name"
+  local version key
+  version=$(go_module_version "$src" "$module")
+  [[ -n "$version" ]] || die "go: test/go/$name/go.mod does not require $module"
+  # go.mod, go.sum, then the wrapper's own .go files in name order.
+  key=$(content_key "$src/go.mod" "$src/go.sum" $(cd "$src" && LC_ALL=C ls -- *.go 2>/dev/null | sed "s|^|$src/|"))
+  echo "$TOOLS/$name-$version-$key"
+}
+
+install_go_tool() (
+  local name=$1 module=$2 package=$3
+  local dest
+  dest=$(go_tool_dir "$name" "$module")
+  if [[ -x "$dest/$name" ]]; then
+    say "go: $dest/$name (cached)"
+    return
+  fi
+  command -v go >/dev/null 2>&1 || die "go: the go command is not installed (Go 1.24+)"
+  local work
+  work=$(mktemp -d "$TOOLS/.$name.XXXXXX")
+  trap 'rm -rf "$work"' EXIT
+  say "go: building $name ($module $(basename "$dest" | sed "s/^$name-//"))"
+  (cd "$ROOT/test/go/$name" && GOFLAGS=-trimpath GOWORK=off CGO_ENABLED=0 go build -mod=readonly -o "$work/$name" "$package") ||
+    die "go: building $name failed"
+  rm -rf "$dest"
+  mv "$work" "$dest"
+  chmod 755 "$dest"
+  say "go: built $dest/$name"
+)
+
+install_go() {
+  local spec name module package
+  for spec in "${GO_TOOLS[@]}"; do
+    IFS='|' read -r name module package <<<"$spec"
+    with_lock "$name" install_go_tool "$name" "$module" "$package"
+  done
+}
+
+in_ci() { [[ -n "${CI:-}" && "${CI}" != 0 && "${CI,,}" != false ]]; }
+
+install_docker() {
+  if docker info >/dev/null 2>&1; then
+    say "docker: a daemon answers"
+  elif [[ "$(id -u)" == 0 ]] || in_ci; then
+    bash "$ROOT/scripts/ci-docker.sh"
+    say "docker: daemon started"
+  else
+    say "docker: no daemon answers and this is not root: the image tests will be skipped (CI runs them)"
+  fi
+}
+
+main() {
+  if [[ "${1:-}" == --node-bin ]]; then
+    node_bin_dir
+    return
+  fi
+  local parts=("$@")
+  ((${#parts[@]} > 0)) || parts=(node python go docker)
+  local part
+  for part in "${parts[@]}"; do
+    case "$part" in
+      node) with_lock node install_node ;;
+      python) with_lock python install_python ;;
+      go) install_go ;;
+      docker) install_docker ;;
+      *) die "unknown part '$part' (node, python, go, docker)" ;;
+    esac
+  done
+}
+
+main "$@"

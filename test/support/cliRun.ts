@@ -1,0 +1,31 @@
+/** Runs a project script as a child process under tsx, without the task settings of this process. */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { ENV_NAMES } from '../../lib/settings';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const TSX = require.resolve('tsx/cjs');
+
+export interface ScriptRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function runScript(script: string, args: string[], cwd: string): Promise<ScriptRun> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of ENV_NAMES) delete env[key];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-r', TSX, path.join(ROOT, script), ...args], {
+      cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

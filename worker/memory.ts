@@ -1,0 +1,28 @@
+/**
+ * The default heap limit of a task thread (WORKER_TASK_HEAP_MB): the memory the container may use
+ * (its cgroup limit, else the machine's memory), less a reserve for the main thread, shared by
+ * the concurrency slots. Only the JavaScript heap is limited: Buffers and typed arrays live outside
+ * it and count against the container's limit alone.
+ */
+import { totalmem } from 'node:os';
+
+/** What the main thread (queue clients, logger, metrics) and each thread's own overhead keep. */
+export const MAIN_THREAD_RESERVE_MB = 256;
+/** Share of the remaining memory given to task heaps: young generation, code and stacks need the rest. */
+const HEAP_SHARE = 0.75;
+/** No default goes below this: smaller heaps fail on ordinary module loading. */
+export const MIN_TASK_HEAP_MB = 64;
+
+/** The container's memory limit in MB: the cgroup limit when there is one, else the machine's total. */
+export function availableMemoryMb(): number {
+  const total = totalmem();
+  // 0, or a huge number, when no cgroup limit applies.
+  const constrained = process.constrainedMemory?.() ?? 0;
+  const bytes = constrained > 0 && constrained < total ? constrained : total;
+  return Math.floor(bytes / 2 ** 20);
+}
+
+export function defaultTaskHeapMb(concurrency: number, memoryMb = availableMemoryMb()): number {
+  const perTask = ((memoryMb - MAIN_THREAD_RESERVE_MB) * HEAP_SHARE) / concurrency;
+  return Math.max(MIN_TASK_HEAP_MB, Math.floor(perTask));
+}
