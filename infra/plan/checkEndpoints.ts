@@ -104,6 +104,12 @@ export function checkQueue(
     );
     return undefined;
   }
+  if (location.kind !== 'sqs') {
+    problems.push(
+      `queueUrl ${url}${from}: this stack deploys workers for SQS only (their AWS keys, KEDA's SQS trigger); a ${location.kind}:// queue is not wired into the stack yet: use an SQS queue`,
+    );
+    return undefined;
+  }
   return { url, location };
 }
 
