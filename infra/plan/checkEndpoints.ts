@@ -104,12 +104,9 @@ export function checkQueue(
     );
     return undefined;
   }
-  if (location.kind === 'pubsub') {
-    // The library and the commands speak Pub/Sub; the stack does not create its topic,
-    // subscriptions and IAM yet (docs/deploy.md), so refuse it before anything is built.
+  if (location.kind !== 'sqs') {
     problems.push(
-      `queueUrl ${url}${from}: Pub/Sub queues are not deployable by this stack yet (it cannot create their topic, subscriptions and IAM); ` +
-        `use an SQS queue on GKE for now: pulumi config set ${PROJECT}:queueUrl sqs://NAME`,
+      `queueUrl ${url}${from}: this stack deploys workers for SQS only (their AWS keys, KEDA's SQS trigger); a ${location.kind}:// queue is not wired into the stack yet: use an SQS queue`,
     );
     return undefined;
   }
