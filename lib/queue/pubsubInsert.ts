@@ -77,9 +77,16 @@ export async function publishMessages(
       );
       break;
     }
-    while (!failure && (outstanding >= maxOutstanding || outstandingBytes + bytes > MAX_OUTSTANDING_BYTES)) {
-      if (outstanding === 0) break; // one message alone may exceed the byte budget
-      await new Promise<void>((resolve) => (wake = resolve));
+    if (outstanding >= maxOutstanding || outstandingBytes + bytes > MAX_OUTSTANDING_BYTES) {
+      // Full: wait until half the window is free, so the publisher keeps sending whole batches
+      // (refilling one slot at a time would send batches of a few messages).
+      while (
+        !failure &&
+        outstanding > 0 &&
+        (outstanding > maxOutstanding / 2 || outstandingBytes + bytes > MAX_OUTSTANDING_BYTES / 2)
+      ) {
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
     }
     if (failure) break;
     outstanding++;
