@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes a Docker daemon available for the image tests (test/image.test.ts) on a fresh Debian
-# machine: installs Debian's docker.io and debootstrap (for the local base image) when missing and
+# machine: installs Debian's docker.io and debootstrap (for the local base image), and tmux (the
+# terminal of the worker's Ctrl-C tests), when missing and
 # starts dockerd in the background. Idempotent and quiet: does nothing when a daemon already answers.
 # Needs root. Prints the daemon's log and fails when it does not come up in time.
 set -euo pipefail
@@ -12,6 +13,8 @@ daemon_answers() { docker info >/dev/null 2>&1; }
 missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+# Not Docker, but Debian's too: the real terminal the Ctrl-C tests of `npm run worker` type into.
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 if ((${#missing[@]} > 0)); then
   apt_log=$(mktemp -t apt-docker.XXXXXX.log)
   if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >"$apt_log" 2>&1; then

@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createQueue, openQueue, Queue } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 import { eventually, FIXTURE_TASKS, LogLine } from './support/workerProcess';
+import { skipWithReason } from './support/tools';
 
 const ROOT = path.resolve(__dirname, '..');
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
@@ -23,7 +24,11 @@ describe('worker in a terminal: Ctrl-C through npm run worker', function () {
   let session: string;
 
   before(function () {
-    if (!hasTmux) this.skip(); // needs tmux (apt-get install tmux) for a real terminal
+    if (!hasTmux)
+      skipWithReason(
+        this,
+        'needs tmux for a real terminal: bash scripts/ci-docker.sh (as root) or apt-get install tmux',
+      );
   });
   beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'worker-tty-'));
