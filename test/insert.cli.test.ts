@@ -3,40 +3,16 @@
  * codes, what goes to stdout and stderr, and a fresh checkout where the example table is missing.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ENV_NAMES } from '../lib/settings';
 import { useTempDir, writeTable } from './support/arrow-tables';
 import { exampleColumns, FIXTURES } from './support/bad-tables';
+import { runScript } from './support/cliRun';
 
 const ROOT = path.resolve(__dirname, '..');
-const TSX = require.resolve('tsx/cjs');
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 /** Runs a project script with tsx, without any task settings inherited from this process. */
-function run(script: string, args: string[], cwd: string): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of ENV_NAMES) delete env[key];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', TSX, path.join(ROOT, script), ...args], {
-      cwd,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = runScript;
 
 describe('insert and params commands (child processes)', function () {
   this.timeout(60_000);
