@@ -9,8 +9,6 @@ import { useTempDir, writeTable } from './support/arrow-tables';
 import { exampleColumns, FIXTURES } from './support/bad-tables';
 import { runScript } from './support/cliRun';
 
-const ROOT = path.resolve(__dirname, '..');
-
 /** Runs a project script with tsx, without any task settings inherited from this process. */
 const run = runScript;
 
