@@ -242,6 +242,17 @@ export class PubsubQueue implements Queue {
     this.settle(task);
   }
 
+  async deleteMany(tasks: readonly LeasedTask[]): Promise<Array<Error | undefined>> {
+    // Like delete(): one acknowledge for all (Pub/Sub answers for the call, not per ack id).
+    await this.acknowledge(
+      this.names.subscription,
+      tasks.map((task) => task.handle),
+      `ack (delete) ${tasks.length} task(s) on`,
+    );
+    for (const task of tasks) this.settle(task);
+    return tasks.map(() => undefined);
+  }
+
   async deadLetter(task: LeasedTask, failure: FailureRecord): Promise<void> {
     const dead = await this.deadLetters();
     try {

@@ -124,6 +124,13 @@ export interface Queue {
   release(task: LeasedTask, delaySeconds?: number): Promise<void>;
   /** Removes a completed task (and counts it as completed where the backend keeps counts). */
   delete(task: LeasedTask): Promise<void>;
+  /**
+   * Removes several completed tasks in as few calls as the backend allows (SQS: DeleteMessageBatch,
+   * 10 per call; Pub/Sub: one acknowledge). Resolves with one entry per task, in order: undefined when
+   * it was removed, else that task's own error (e.g. a LeaseLost QueueError). Rejects only when the
+   * calls failed as a whole. Optional: the worker removes tasks one by one where it is missing.
+   */
+  deleteMany?(tasks: readonly LeasedTask[]): Promise<Array<Error | undefined>>;
   /** Moves a task to the dead-letter place with its failure record and removes it from the queue. */
   deadLetter(task: LeasedTask, failure: FailureRecord): Promise<void>;
   /** Streams the dead-lettered tasks. */
