@@ -235,11 +235,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private async settledOrDeadline(): Promise<void> {
     while (this.slots.size > 0 || this.leaseCalls.size > 0) {
-      const allFinished = Promise.all([...this.slots].map((slot) => slot.finished)).then(() => false);
-      const leasing = this.leaseCalls.size > 0 ? this.wakeOnStop.wait().then(() => false) : allFinished;
+      const waits: Array<Promise<boolean>> = [];
+      if (this.slots.size > 0) waits.push(Promise.all([...this.slots].map((slot) => slot.finished)).then(() => false));
+      // A lease call ending notifies wakeOnStop (and may have added slots): look again then.
+      if (this.leaseCalls.size > 0) waits.push(this.wakeOnStop.wait().then(() => false));
       // The deadline exists once running tasks were aborted; until then, wake up when that happens.
       const deadline = this.deadline ? this.deadline.then(() => true) : this.wakeOnStop.wait().then(() => false);
-      if (await Promise.race([allFinished, leasing, deadline])) return;
+      if (await Promise.race([...waits, deadline])) return;
     }
   }
 
