@@ -26,12 +26,11 @@ import { encodeTask } from '../lib/queue/message';
 import { MAX_LEASES_IN_FLIGHT } from '../worker/leaseLoop';
 import { noopTask } from '../test/fixtures/tasks';
 import { startFauxqs } from '../test/support/fauxqs';
-import { findTool } from '../test/support/tools';
 import { startToxiproxy } from '../test/support/toxiproxy';
+import { PTQ_NOOP_KEY, pythonPoll } from './python/ptqPoll';
 
 const ROOT = path.resolve(__dirname, '..');
 const FIXTURE_TASKS = path.join(ROOT, 'test', 'fixtures', 'tasks', 'index.ts');
-const PTQ_POLL = path.join(__dirname, 'python', 'ptq_poll.py');
 
 const print = (text: string) => process.stdout.write(`${text}\n`);
 const load = () =>
@@ -121,25 +120,6 @@ async function bareLoop(url: string, tasks: number, loops: number, endpoint: str
   return done / ((performance.now() - started) / 1000);
 }
 
-/** python-task-queue's `poll` drains the queue through the proxy; resolves with tasks/s. */
-async function pythonPoll(name: string, tasks: number, endpoint: string): Promise<number> {
-  const python = findTool('python');
-  const output = await new Promise<string>((resolve, reject) => {
-    let text = '';
-    const child = spawn(python, [PTQ_POLL, `sqs://${name}`, endpoint, String(tasks)], {
-      cwd: path.dirname(PTQ_POLL),
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, AWS_DEFAULT_REGION: process.env.AWS_REGION ?? 'us-east-1' },
-    });
-    child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`ptq_poll.py exited ${code}`))));
-  });
-  const result = JSON.parse(output.trim().split('\n').at(-1)!) as { executed: number; seconds: number };
-  if (result.executed < tasks) throw new Error(`python-task-queue executed ${result.executed} of ${tasks}`);
-  return result.executed / result.seconds;
-}
-
 async function main(): Promise<void> {
   const options = new Command('bench worker-latency')
     .addOption(new Option('--tasks <n>', 'no-op tasks per worker and bare-loop run').default('3000'))
@@ -175,13 +155,13 @@ async function main(): Promise<void> {
       const bareUrlOne = await filledQueue(name('bare1'), noops(tasks));
       const bareOne = await bareLoop(bareUrlOne, tasks, 1, through);
       const ptqName = name('ptq');
-      await filledQueue(ptqName, noops(pythonTasks, ['__main__', 'noop']));
-      const python = await pythonPoll(ptqName, pythonTasks, through);
+      await filledQueue(ptqName, noops(pythonTasks, PTQ_NOOP_KEY));
+      const python = await pythonPoll(`sqs://${ptqName}`, pythonTasks, through);
+      const added = `${latencyMs} ms${latencyMs > 0 ? ` ± ${jitter}` : ''}`;
       rows.push(
-        `${`${latencyMs} ms${latencyMs > 0 ? ` ± ${jitter}` : ''}`.padEnd(11)} ${ours.toFixed(0).padStart(9)} ` +
-          `${bareMany.toFixed(0).padStart(10)} ${(ours / bareMany).toFixed(2).padStart(6)}× ` +
-          `${bareOne.toFixed(0).padStart(9)} ${python.toFixed(1).padStart(9)} ${(ours / python).toFixed(1).padStart(7)}×` +
-          `   load ${load()}`,
+        `${added.padEnd(11)} ${ours.toFixed(0).padStart(9)} ${bareMany.toFixed(0).padStart(10)} ` +
+          `${(ours / bareMany).toFixed(2).padStart(6)}× ${bareOne.toFixed(0).padStart(9)} ` +
+          `${python.toFixed(1).padStart(9)} ${(ours / python).toFixed(1).padStart(7)}×   load ${load()}`,
       );
     }
   } finally {

@@ -1,6 +1,6 @@
 """python-task-queue's own worker loop (`TaskQueue.poll`) on no-op tasks, for bench/worker-latency.ts.
 
-  python ptq_poll.py QUEUE_URL ENDPOINT_URL COUNT
+  python ptq_poll.py QUEUE_URL ENDPOINT_URL COUNT      (ENDPOINT_URL "-": none, e.g. for fq://)
 
 Its task is registered as ("__main__", "noop"), the key the benchmark inserts. Runs `poll` until it has executed COUNT tasks (the stop condition costs no request, so only the
 library's lease + delete per task is timed) and prints {"executed": N, "seconds": S}.
@@ -19,7 +19,8 @@ def noop(i):
 
 def main(argv):
   queue, endpoint, count = argv[0], argv[1], int(argv[2])
-  tq = TaskQueue(queue, progress=False, endpoint_url=endpoint)
+  extra = {} if endpoint == "-" else {"endpoint_url": endpoint}
+  tq = TaskQueue(queue, progress=False, **extra)
   started = time.monotonic()
   executed = tq.poll(
     lease_seconds=60,
