@@ -98,6 +98,8 @@ export class TaskRunner {
     const { pool } = this.o;
     const thread = pool.take();
     slot.thread = thread;
+    // A thread replacing one that died may still be loading the task module: that is not the task's time.
+    if (!thread.loaded) await thread.ready;
     const started = (slot.startedAt = Date.now());
     log.info('task started');
     this.o.onStarted({ taskId: task.id, task: slot.name!, attempt: task.attempt });
@@ -105,12 +107,15 @@ export class TaskRunner {
     if (timeout !== undefined) slot.timers.push(setTimeout(() => this.giveUp(slot, 'timeout'), timeout * SECOND));
     let result: RunResult;
     try {
-      result = await thread.run({
-        body: task.body,
-        taskId: task.id,
-        attempt: task.attempt,
-        onLog: (line) => relayLog(log, line),
-      });
+      // Terminated (or died) while loading: the task never began.
+      result = thread.dead
+        ? { kind: 'terminated' }
+        : await thread.run({
+            body: task.body,
+            taskId: task.id,
+            attempt: task.attempt,
+            onLog: (line) => relayLog(log, line),
+          });
     } finally {
       slot.thread = undefined;
       pool.give(thread);
