@@ -69,7 +69,9 @@ const workers = new Workers('workers', {
   queueUrl: config.queueUrl,
   cloudpath: config.cloudpath,
   outputBucket: config.outputBucket,
-  aws: {
+  pubsub: config.pubsub,
+  // Only where AWS is used (SQS, s3://): a Pub/Sub queue with gs:// outputs gets no AWS Secret.
+  aws: config.aws && {
     region: config.aws.region,
     accessKeyId: pulumi.secret(config.aws.accessKeyId),
     secretAccessKey: pulumi.secret(config.aws.secretAccessKey),

@@ -38,10 +38,11 @@ export interface WorkerPodArgs {
   readonly queueUrl: string;
   /** The output location setting (lib/settings: cloudpath). */
   readonly cloudpath: string;
-  /** AWS_REGION */
-  readonly awsRegion: string;
-  /** Kubernetes Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. */
-  readonly awsSecretName: pulumi.Input<string>;
+  /**
+   * AWS region and the Kubernetes Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, where
+   * the workers use AWS (SQS, S3); absent for Pub/Sub and gs://, so no AWS variable reaches the pod.
+   */
+  readonly aws?: { readonly region: string; readonly secretName: pulumi.Input<string> };
   readonly serviceAccountName: pulumi.Input<string>;
   /** Size limit of the pod's `/tmp` and its ephemeral-storage request. Default {@link DEFAULT_TMP_SIZE}. */
   readonly tmpSize?: string;
@@ -67,7 +68,6 @@ export function workerLabels(): Record<string, string> {
 /** The task settings the worker reads, named by lib/settings' table, plus AWS credentials from the Secret. */
 export function workerEnv(args: WorkerPodArgs): k8s.types.input.core.v1.EnvVar[] {
   const w = args.workers;
-  const fromSecret = (name: string) => ({ name, valueFrom: { secretKeyRef: { name: args.awsSecretName, key: name } } });
   const settings = settingsToEnv({
     queueUrl: args.queueUrl,
     leaseSeconds: w.leaseSeconds,
@@ -77,9 +77,13 @@ export function workerEnv(args: WorkerPodArgs): k8s.types.input.core.v1.EnvVar[]
     graceSeconds: w.graceSeconds,
     metricsPort: args.healthzLivenessPort,
   });
+  const plain = settings.map(({ name, value }) => ({ name, value }));
+  const aws = args.aws;
+  if (!aws) return plain;
+  const fromSecret = (name: string) => ({ name, valueFrom: { secretKeyRef: { name: aws.secretName, key: name } } });
   return [
-    ...settings.map(({ name, value }) => ({ name, value })),
-    { name: 'AWS_REGION', value: args.awsRegion },
+    ...plain,
+    { name: 'AWS_REGION', value: aws.region },
     fromSecret('AWS_ACCESS_KEY_ID'),
     fromSecret('AWS_SECRET_ACCESS_KEY'),
   ];
