@@ -92,7 +92,7 @@ describe('infra pubsub: the plan', () => {
     assert.equal(pubsubServiceAgent('42'), 'serviceAccount:service-42@gcp-sa-pubsub.iam.gserviceaccount.com');
   });
 
-  it('grants each role on one resource: the agent forwards, the workers lease and dead-letter, operators requeue', () => {
+  it('grants each role on one resource: the agent forwards, workers lease and dead-letter, operators requeue', () => {
     const grants = pubsubGrants('A', 'W', ['user:op@example.com']).map((g) => `${g.on} ${g.role} ${g.member}`);
     assert.deepEqual(grants.sort(), [
       `deadSubscription ${PUBSUB_ROLES.subscriber} user:op@example.com`,

@@ -72,12 +72,13 @@ export function checkPubsubQueue(
   const from = (key: 'leaseSeconds' | 'maxAttempts') =>
     input.workers?.[key] === undefined ? ` (from ${defaultsSource})` : '';
   const lease = workers.leaseSeconds;
-  if (lease < PUBSUB_MIN_ACK_DEADLINE_SECONDS || lease > PUBSUB_MAX_ACK_DEADLINE_SECONDS) {
+  const nearest = Math.min(Math.max(lease, PUBSUB_MIN_ACK_DEADLINE_SECONDS), PUBSUB_MAX_ACK_DEADLINE_SECONDS);
+  if (lease !== nearest) {
     problems.push(
       `workers.leaseSeconds ${lease}${from('leaseSeconds')}: a Pub/Sub queue's lease is its subscription's ack ` +
         `deadline, which Pub/Sub allows from ${PUBSUB_MIN_ACK_DEADLINE_SECONDS} to ` +
         `${PUBSUB_MAX_ACK_DEADLINE_SECONDS} s; set it within that range: pulumi config set --path ` +
-        `${PROJECT}:workers.leaseSeconds ${Math.min(Math.max(lease, PUBSUB_MIN_ACK_DEADLINE_SECONDS), PUBSUB_MAX_ACK_DEADLINE_SECONDS)} ` +
+        `${PROJECT}:workers.leaseSeconds ${nearest} ` +
         '(the worker renews the lease every third of it, so a task may run longer than the lease)',
     );
   }
