@@ -83,6 +83,7 @@ describe('scaling resources under Pulumi mocks', function () {
       const opts = options.get('drain') as pulumi.CustomResourceOptions;
       assert.equal(opts.deleteBeforeReplace, true);
       assert.deepEqual(opts.replaceOnChanges, ['spec.template']);
+      assert.deepEqual(opts.ignoreChanges, ['spec.parallelism']);
       assert.equal(opts.parent, parent);
     });
   });

@@ -346,7 +346,7 @@ describe('infra program: the dev stack', () => {
       ]);
       assert.match(
         dev.logs.info[2],
-        /changing scaling\.maxWorkers, the image or a worker setting REPLACES the running Job/,
+        /A new image or worker setting REPLACES the running Job .* A new scaling\.maxWorkers does NOT change a running/,
       );
       assert.deepEqual(dev.logs.warn, []);
     },
