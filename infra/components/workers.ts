@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import * as gcp from '@pulumi/gcp';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { KEDA_INITIAL_REPLICAS } from '../plan/defaults';
+import { KEDA_INITIAL_REPLICAS, WORKER_HEALTH_PORT } from '../plan/defaults';
 import { K8S_NAMES, serviceAccountId } from '../plan/names';
 import type { NodePool, Scaling, Workers as WorkersConfig } from '../plan/types';
 import { WorkerPodTemplateSpec, workerLabels, workerPodTemplate } from '../plan/workerPod';
@@ -194,6 +194,7 @@ export class Workers extends pulumi.ComponentResource {
       cloudpath: args.cloudpath,
       aws: awsEnv,
       serviceAccountName: this.serviceAccountName,
+      healthzLivenessPort: WORKER_HEALTH_PORT,
     });
     const scaling = args.scaling;
     this.replicas = scaling.maxWorkers;

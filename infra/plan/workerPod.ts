@@ -6,7 +6,15 @@
 import type * as k8s from '@pulumi/kubernetes';
 import type * as pulumi from '@pulumi/pulumi';
 import { settingsToEnv } from '../../lib/settings/toEnv';
-import { DEFAULT_TMP_SIZE, TERMINATION_MARGIN_SECONDS, POD_UID } from './defaults';
+import {
+  DEFAULT_TMP_SIZE,
+  LIVENESS_FAILURE_THRESHOLD,
+  LIVENESS_PERIOD_SECONDS,
+  LIVENESS_TIMEOUT_SECONDS,
+  POD_UID,
+  STARTUP_SECONDS,
+  TERMINATION_MARGIN_SECONDS,
+} from './defaults';
 import { K8S_NAMES, APP_NAME_LABEL } from './names';
 import type { NodePool, Workers } from './types';
 
@@ -47,9 +55,9 @@ export interface WorkerPodArgs {
   /** Size limit of the pod's `/tmp` and its ephemeral-storage request. Default {@link DEFAULT_TMP_SIZE}. */
   readonly tmpSize?: string;
   /**
-   * NOT ENABLED YET: a liveness probe on the worker's `/healthz` at this port (it also sets the
-   * metrics-port setting). Only once the worker answers `/healthz` during CPU-bound tasks, or a
-   * busy worker would be killed mid-task.
+   * A liveness probe on the worker's `/healthz` at this port (it also sets the metrics-port
+   * setting), after a startup probe that gives the worker {@link STARTUP_SECONDS} to open its
+   * queue. The worker answers it during CPU-bound tasks (they run in worker threads). Unset: no probe.
    */
   readonly healthzLivenessPort?: number;
   /** Pod annotations (e.g. a checksum of the AWS Secret so a key rotation rolls the pods). */
@@ -116,13 +124,18 @@ export function workerTolerations(pool: NodePool): k8s.types.input.core.v1.Toler
 
 export function workerPodTemplate(args: WorkerPodArgs): WorkerPodTemplateSpec {
   const tmpSize = args.tmpSize ?? DEFAULT_TMP_SIZE;
-  const probe = args.healthzLivenessPort
+  const port = args.healthzLivenessPort;
+  const check = (periodSeconds: number, failureThreshold: number) => ({
+    httpGet: { path: '/healthz', port: 'metrics' },
+    periodSeconds,
+    timeoutSeconds: LIVENESS_TIMEOUT_SECONDS,
+    failureThreshold,
+  });
+  const probe = port
     ? {
-        livenessProbe: {
-          httpGet: { path: '/healthz', port: args.healthzLivenessPort },
-          periodSeconds: 30,
-          failureThreshold: 4,
-        },
+        ports: [{ name: 'metrics', containerPort: port, protocol: 'TCP' }],
+        startupProbe: check(5, STARTUP_SECONDS / 5),
+        livenessProbe: check(LIVENESS_PERIOD_SECONDS, LIVENESS_FAILURE_THRESHOLD),
       }
     : {};
   return {
