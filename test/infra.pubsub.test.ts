@@ -16,7 +16,16 @@ import {
 import { validateStackConfig } from '../infra/plan/validate';
 import { SETTINGS } from '../lib/settings/table';
 import { DevConfig, devConfig, problemsOf, runDev, TASK_DEFAULTS, validateDev } from './support/devStack';
-import { DeclaredResource, FAKE_PROJECT_NUMBER, Inputs, PROJECT_DIR, ProgramRun } from './support/pulumiProgram';
+import path from 'node:path';
+import {
+  DeclaredResource,
+  FAKE_PROJECT_NUMBER,
+  Inputs,
+  PROJECT_DIR,
+  ProgramRun,
+  readStackFile,
+  runProgram,
+} from './support/pulumiProgram';
 
 const T = {
   topic: 'gcp:pubsub/topic:Topic',
@@ -409,5 +418,24 @@ describe('infra pubsub: the program in continuous mode', () => {
       only(other, T.scaledObject).inputs.spec.triggers[0].metadata.subscriptionName,
       'projects/shared-queues-1/subscriptions/workers',
     );
+  });
+});
+
+describe('infra pubsub: the shipped Google-Cloud-only stack (Pulumi.gcp.yaml)', () => {
+  it('deploys as it is: Pub/Sub created by the stack, gs:// outputs, nothing of AWS', async () => {
+    const run = ok(await runProgram(readStackFile(path.join(PROJECT_DIR, 'Pulumi.gcp.yaml'))));
+    assert.deepEqual(awsTraces(run), []);
+    assert.deepEqual(
+      ofType(run, T.topic)
+        .map((r) => r.inputs.name)
+        .sort(),
+      ['gke-batch-gcp', 'gke-batch-gcp-dead'],
+    );
+    const env = only(run, T.job).inputs.spec.template.spec.containers[0].env as Array<{ name: string }>;
+    assert.deepEqual(
+      env.map((e) => e.name).filter((name) => name.startsWith('AWS')),
+      [],
+    );
+    assert.equal(run.logs.warn.length, 0, run.logs.warn.join('\n'));
   });
 });
