@@ -235,6 +235,25 @@ describe('infra pubsub: validation', () => {
     }
   });
 
+  it('warns that private nodes without NAT need Private Google Access for Pub/Sub', () => {
+    const result = validateDev(
+      pubsubStack((c) => {
+        c['gke-batch:privateNodes'] = 'true';
+        c['gke-batch:cloudNat'] = 'false';
+      }),
+    );
+    assert.ok(result.ok);
+    assert.ok(
+      result.warnings.some((w) =>
+        w.startsWith(
+          'cloudNat false with privateNodes true: nodes have no external IP, so pods reach Pub/Sub and Cloud ' +
+            "Storage only if the nodes' subnet in default has Private Google Access",
+        ),
+      ),
+      result.warnings.join('\n'),
+    );
+  });
+
   it('refuses an operator that is not an IAM principal', () => {
     const problems = problemsOf(pubsubStack((c) => (c['gke-batch:pubsub'] = { operators: ['me@example.com'] })));
     assert.deepEqual(problems, [

@@ -48,10 +48,14 @@ export function validateStackConfig(values: ConfigValues, context: ValidateConte
   const awsUse = queue?.location.kind === 'sqs' ? 'SQS' : outputs?.scheme === 's3' ? 'S3 outputs (s3://)' : undefined;
   const awsKnown = queue !== undefined && (queue.location.kind === 'sqs' || outputs !== undefined);
   const aws = parsed.aws && queue && awsKnown ? checkAws(parsed.aws, queue, awsUse, context, report) : undefined;
-  if (parsed.privateNodes === true && parsed.cloudNat === false && awsUse) {
+  if (parsed.privateNodes === true && parsed.cloudNat === false && queue) {
+    const network = parsed.network ?? 'default';
     warnings.push(
-      `cloudNat false with privateNodes true: nodes have no external IP, so pods reach SQS only if the network ` +
-        `${parsed.network ?? 'default'} already has NAT`,
+      awsUse
+        ? `cloudNat false with privateNodes true: nodes have no external IP, so pods reach ${awsUse} only if the ` +
+            `network ${network} already has NAT`
+        : 'cloudNat false with privateNodes true: nodes have no external IP, so pods reach Pub/Sub and Cloud ' +
+            `Storage only if the nodes' subnet in ${network} has Private Google Access (or the network has NAT)`,
     );
   }
 
