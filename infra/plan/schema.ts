@@ -49,7 +49,9 @@ export const scalarKeys = {
     .string()
     .default('')
     .describe("Subnetwork in the region for the nodes; empty for the network's default."),
-  privateNodes: bool().default(false).describe('Give nodes no external IP (they reach SQS through Cloud NAT).'),
+  privateNodes: bool()
+    .default(false)
+    .describe('Give nodes no external IP (they reach the queue and outputs through Cloud NAT).'),
   cloudNat: bool()
     .default(true)
     .describe('With privateNodes, create a Cloud Router and Cloud NAT so nodes reach the internet.'),
