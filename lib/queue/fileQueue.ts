@@ -161,7 +161,9 @@ export class FileQueue implements Queue {
     fs.writeSync(this.completionsFd, COMPLETION_BYTE);
   }
 
-  /** Writes the dead letter, then takes the task out of queue/; its journal stays as the tombstone (fileDeadLetters.ts). */
+  /**
+   * Writes the dead letter, then takes the task out of queue/; its journal stays as the tombstone (fileDeadLetters.ts).
+   */
   async deadLetter(task: LeasedTask, failure: FailureRecord): Promise<void> {
     this.guard('dead-letter a task', () => {
       this.dead.write(task.id, task.body, failure);

@@ -146,7 +146,8 @@ async function sendBatch(
     if (attempt >= ENTRY_RETRIES) {
       throw new QueueError(
         'BackendError',
-        `${retry.length} task(s) were still refused by ${url} after ${ENTRY_RETRIES} retries (throttled or server errors)`,
+        `${retry.length} task(s) were still refused by ${url} after ${ENTRY_RETRIES} retries (throttled or server ` +
+          `errors)`,
         'retry the insert later; tasks already sent stay queued',
       );
     }
