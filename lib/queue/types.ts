@@ -64,8 +64,9 @@ export interface InsertOptions {
   /** Delay before the tasks become leasable, in seconds (SQS: at most 900). */
   readonly delaySeconds?: number;
   /**
-   * Calls in flight at once (SQS batches of 10, default 16; file queue: ignored, its sequential synchronous writes beat
-   * parallel async ones).
+   * Calls in flight at once, fixed. Unset: SQS adapts the number (batches of 10, 16 to 128 calls in flight); Pub/Sub
+   * keeps 16 × 1,000 messages outstanding. File queue: ignored, its sequential synchronous writes beat parallel async
+   * ones.
    */
   readonly concurrency?: number;
   /** Called after each flushed batch with the number of tasks it stored. */
