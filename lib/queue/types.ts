@@ -112,7 +112,7 @@ export interface QueueCounts {
   readonly completed?: number;
   /** Tasks in the dead-letter place. */
   readonly failed: number;
-  /** True when the numbers are estimates (SQS's Approximate* attributes). */
+  /** True when the numbers are estimates (SQS's Approximate* attributes; a file queue too big to read in time). */
   readonly approximate: boolean;
 }
 
