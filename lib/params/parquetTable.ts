@@ -206,13 +206,17 @@ function columnsOf(file: string, metadata: FileMetaData): TableColumn[] {
     const described = describeParquet(node);
     if ('refuse' in described)
       problems.push(
-        `column "${name}" has Parquet type ${described.refuse}, which tasks cannot take; cast it in pandas before writing (e.g. df[${JSON.stringify(name)}] = df[${JSON.stringify(name)}].astype(str))`,
+        `column "${name}" has Parquet type ${described.refuse}, which tasks cannot take; cast it in pandas before ` +
+          `writing (e.g. df[${JSON.stringify(name)}] = df[${JSON.stringify(name)}].astype(str))`,
       );
     else columns.push({ name, arrowType: `parquet ${described.type}`, jsonType: described.json });
   }
   if (problems.length > 0)
     throw new TableError(
-      `${file}: ${problems.length === 1 ? problems[0] : `the schema has ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`}`,
+      `${file}: ` +
+        (problems.length === 1
+          ? problems[0]
+          : `the schema has ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`),
     );
   return columns;
 }

@@ -90,7 +90,8 @@ export function makeDirs(dir: string): void {
     if (code !== 'ENOENT') throw error;
     throw new QueueError(
       'InvalidQueuePath',
-      `cannot create the directory ${dir}: its parent ${parent} exists but refuses new entries (ENOENT; a virtual file system such as /proc?)`,
+      `cannot create the directory ${dir}: its parent ${parent} exists but refuses new entries (ENOENT; a virtual ` +
+        `file system such as /proc?)`,
       'put the queue on a real, writable file system',
       { cause: error },
     );

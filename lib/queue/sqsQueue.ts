@@ -256,7 +256,8 @@ export class SqsQueue implements Queue {
           const first = deleted.Failed[0]!;
           throw new QueueError(
             'BackendError',
-            `requeued ${moved} task(s), but ${deleted.Failed.length} of them could not be removed from ${deadUrl} (${first.Code}: ${first.Message}); they will show up there again as duplicates`,
+            `requeued ${moved} task(s), but ${deleted.Failed.length} of them could not be removed from ${deadUrl} ` +
+              `(${first.Code}: ${first.Message}); they will show up there again as duplicates`,
             'list them with `npm run failures` and delete the duplicates, or requeue again later',
           );
         }
@@ -316,7 +317,8 @@ export class SqsQueue implements Queue {
   async releaseAll(): Promise<number> {
     throw new QueueError(
       'UnsupportedOperation',
-      `cannot release all leases on SQS queue ${this.url}: SQS has no way to list the receipt handles of in-flight messages`,
+      `cannot release all leases on SQS queue ${this.url}: SQS has no way to list the receipt handles of in-flight ` +
+        `messages`,
       'leased tasks become visible again by themselves when their visibility timeout (the lease) runs out',
     );
   }
