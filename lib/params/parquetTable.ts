@@ -32,20 +32,29 @@ async function asyncBufferFromFile(file: string): Promise<AsyncBuffer> {
   }
   return {
     byteLength: size,
-    async slice(start: number, end?: number): Promise<ArrayBuffer> {
-      const stop = Math.min(size, end ?? size);
-      if (!(start >= 0 && start <= stop)) throw new Error(`a read of bytes ${start}–${end} outside the file's ${size}`);
-      const bytes = new Uint8Array(stop - start);
-      const reader = await open(file, 'r');
-      try {
-        const { bytesRead } = await reader.read(bytes, 0, bytes.length, start);
-        if (bytesRead !== bytes.length) throw new Error(`the file ended at byte ${start + bytesRead}`);
-      } finally {
-        await reader.close();
-      }
-      return bytes.buffer;
+    slice(start: number, end?: number): Promise<ArrayBuffer> {
+      const read = readRange(file, size, start, end);
+      // hyparquet prefetches every range of a row group at once and may stop at the first failure
+      // without awaiting the rest: a damaged file's second bad range must not be an unhandled
+      // rejection (it ended the process). The caller awaiting this promise still gets the error.
+      read.catch(() => undefined);
+      return read;
     },
   };
+}
+
+async function readRange(file: string, size: number, start: number, end?: number): Promise<ArrayBuffer> {
+  const stop = Math.min(size, end ?? size);
+  if (!(start >= 0 && start <= stop)) throw new Error(`a read of bytes ${start}–${end} outside the file's ${size}`);
+  const bytes = new Uint8Array(stop - start);
+  const reader = await open(file, 'r');
+  try {
+    const { bytesRead } = await reader.read(bytes, 0, bytes.length, start);
+    if (bytesRead !== bytes.length) throw new Error(`the file ended at byte ${start + bytesRead}`);
+  } finally {
+    await reader.close();
+  }
+  return bytes.buffer;
 }
 
 /** A string cell whose bytes are not UTF-8: kept as a marker so the row, not the file, reports it. */
