@@ -176,6 +176,36 @@ function describeParquet(node: SchemaTree): { type: string; json: string } | { r
   }
 }
 
+/** The schema's leaf columns as dotted paths (`a`, `list.list.element`), as column chunks name them. */
+function leafPaths(node: SchemaTree, prefix: string[] = []): string[] {
+  if (node.children.length === 0) return [prefix.join('.')];
+  return node.children.flatMap((child) => leafPaths(child, [...prefix, child.element.name]));
+}
+
+/**
+ * Every row group must hold one column chunk per leaf of the schema, each naming a different leaf.
+ * hyparquet starts every chunk's read before it resolves the next chunk's path: a chunk naming no
+ * leaf throws half-way, and one naming a leaf twice is never awaited; either leaves reads running
+ * after the error, whose own failures then end the process (found by the fuzz run).
+ */
+function checkColumnChunks(file: string, metadata: FileMetaData): void {
+  const leaves = leafPaths(parquetSchema(metadata));
+  const expected = [...leaves].sort().join('\u0000');
+  for (const [g, group] of metadata.row_groups.entries()) {
+    const paths = group.columns.map((chunk) => (chunk.meta_data?.path_in_schema ?? []).join('.'));
+    if ([...paths].sort().join('\u0000') === expected) continue;
+    const unknown = paths.find((p) => !leaves.includes(p));
+    const twice = paths.find((p, i) => paths.indexOf(p) !== i);
+    const what =
+      unknown !== undefined
+        ? `names column "${unknown}", which its schema does not have`
+        : twice !== undefined
+          ? `holds column "${twice}" twice`
+          : `holds ${paths.length} column chunks for the schema's ${leaves.length} columns`;
+    throw fail(file, `row group ${g} ${what}`, 'the file is damaged; write it again');
+  }
+}
+
 function columnsOf(file: string, metadata: FileMetaData): TableColumn[] {
   const tree = parquetSchema(metadata);
   const arrow = storedArrowSchema(metadata);
@@ -240,6 +270,7 @@ export async function openParquetTable(file: string): Promise<ParamTable> {
   try {
     metadata = await parquetMetadataAsync(await asyncBufferFromFile(file), { parsers: PARSERS });
     columns = columnsOf(file, metadata);
+    checkColumnChunks(file, metadata);
     const groupRows = metadata.row_groups.reduce((sum, group) => sum + Number(group.num_rows), 0);
     if (BigInt(groupRows) !== BigInt(metadata.num_rows))
       throw fail(
