@@ -76,7 +76,13 @@ export function errorSummary(message: string): string {
     .filter((line) => line !== '');
   if (lines.length === 0) return '';
   if (lines.length === 1 || !lines[0]!.endsWith(':')) return lines[0]!;
-  return `${lines[0]} ${lines.slice(1).join('; ')}`;
+  // zod's "→ at field" lines belong to the issue above them.
+  const items: string[] = [];
+  for (const line of lines.slice(1)) {
+    if (line.startsWith('→') && items.length > 0) items[items.length - 1] += ` ${line}`;
+    else items.push(line);
+  }
+  return `${lines[0]} ${items.join('; ')}`;
 }
 
 /** Longest parameter or body text in the table without --full (a terminal cuts at its width too). */
