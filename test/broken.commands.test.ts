@@ -61,7 +61,7 @@ describe('broken input through the real commands', function () {
     assert.match(run.stderr, /fix: point TASKQUEUE_PATH \/ --queue at a directory/);
   });
 
-  it('entries that are no task files, bytes that are not UTF-8 and ids with -- : dead-lettered once or run', async () => {
+  it('no task files, bytes that are not UTF-8, ids with --: dead-lettered once, or run', async () => {
     const root = path.join(dir, 'q');
     const url = `fq://${root}`;
     const created = await runScript('cli/queue-create.ts', ['--queue', url], dir);
@@ -141,7 +141,7 @@ describe('broken input through the real commands', function () {
     assert.equal(fs.existsSync(path.join(dir, 'q')), false, 'no queue made');
   });
 
-  it('settings: a garbage line names its file and line; a misspelt name, in a file or the environment, is named with a suggestion', async () => {
+  it('settings: a garbage line is named with its line, a misspelt name with a suggestion', async () => {
     const garbage = csv('bad.env', 'TQ_LEASE_SECONDS=30\nthis is garbage\n');
     const refused = await runScript('cli/status.ts', ['-e', garbage, '--queue', 'fq://./q'], dir);
     assert.equal(refused.code, 1, refused.stderr);
@@ -154,7 +154,10 @@ describe('broken input through the real commands', function () {
     assert.equal(warned.code, 0, warned.stderr);
     assert.match(
       warned.stderr,
-      /warning: env file .*typo\.env line 1: TQ_LEASE_SECOND is not a setting and is ignored; did you mean TQ_LEASE_SECONDS\?/,
+      new RegExp(
+        'warning: env file .*typo\\.env line 1: TQ_LEASE_SECOND is not a setting and is ignored; ' +
+          'did you mean TQ_LEASE_SECONDS\\?',
+      ),
     );
     const fromEnv = await runScriptWithEnv('cli/status.ts', ['--queue', 'fq://./q', '--json'], dir, {
       TQ_LEASE_SECOND: '30',

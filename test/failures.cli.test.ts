@@ -55,7 +55,10 @@ describe('npm run failures: what the worker dead-lettered, printed safely', func
     const line = (id: string) => lines.find((l) => l.startsWith(`${id} `)) ?? assert.fail(`no line for ${id}`);
     assert.match(
       line('typo'),
-      /InvalidParams: task fixtures\.sleep: parameters do not match its schema: ✖ unknown argument "sleepms".*; ✖ .* → at ms$/,
+      new RegExp(
+        'InvalidParams: task fixtures\\.sleep: parameters do not match its schema: ' +
+          '✖ unknown argument "sleepms".*; ✖ .* → at ms$',
+      ),
     );
     // The long value: cut on the parameter line, with how much was left out and where to see it.
     const paramsOfLong = lines[lines.indexOf(line('long')) + 1]!;

@@ -55,7 +55,7 @@ describe('python-task-queue interop: Pub/Sub (pstest)', function () {
       .trim()
       .split('\n');
 
-  it('Python inserts (keyword arguments, no task id) are decoded under their message id and drained by our worker', async () => {
+  it('Python inserts (kwargs, no task id) are known by their message id and drained by our worker', async () => {
     await runPtq(python, 'ptq_interop.py', ['insert', url, '2', dir, 'gs://bucket/run'], env());
     const leased = [];
     for (let tries = 0; leased.length < 2 && tries < 20; tries++) {
