@@ -121,6 +121,21 @@ describe('broken input through the real commands', function () {
     assert.match(table.stdout, /^bad--params +fixtures\.sleep +1 .*InvalidParams: .*→ at ms$/m);
   });
 
+  it('a gzip Parquet page with a changed header byte is refused at once, not decoded for minutes', async () => {
+    // Found by `npm run bench -- fuzz --runs 3000 --seed 99`: the pure-JS inflater ignored the gzip
+    // header and checksum, and hyparquet then looped over a run length of billions.
+    const bytes = fs.readFileSync(path.join(__dirname, 'fixtures', 'pandas', 'small_gzip.parquet'));
+    bytes[2957]! ^= 1 << 6;
+    const file = path.join(dir, 'damaged.parquet');
+    fs.writeFileSync(file, bytes);
+    const started = Date.now();
+    const run = await runScript('cli/params.ts', [file], dir);
+    assert.ok(Date.now() - started < 30_000, `${Date.now() - started} ms`);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stderr, /damaged\.parquet: cannot be decoded as Parquet: /);
+    assert.doesNotMatch(run.stderr, NO_STACK);
+  });
+
   it('CSV: the delimiter is detected; an integer above 2^53 is refused with its exact digits', async () => {
     const semi = csv('semi.csv', 'start;count;label\n0;10;a\n10;20;b\n');
     const params = await runScript('cli/params.ts', [semi, '--json'], dir);
