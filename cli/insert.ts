@@ -7,6 +7,7 @@ import { integerBetween } from '../lib/cli/args';
 import { addCommonOptions, runMain, settingsFrom, type CommonOptions } from '../lib/cli/options';
 import { findTask, insertTable, type InsertSummary } from '../lib/insert';
 import { tasks } from '../tasks';
+import { loadTasksModule } from '../lib/cli/tasksModule';
 import { envName } from '../lib/settings';
 
 interface InsertCliOptions extends CommonOptions {
@@ -17,6 +18,7 @@ interface InsertCliOptions extends CommonOptions {
   concurrency?: number;
   limit?: number;
   again?: boolean;
+  tasks?: string;
 }
 
 const program = addCommonOptions(
@@ -25,6 +27,7 @@ const program = addCommonOptions(
       `Insert one task per row of the parameter table (${envName('paramsFile')}) into the queue (${envName('queueUrl')}).`,
     )
     .option('--task <module.name>', 'the task to insert (default: the first in tasks/index.ts)')
+    .option('--tasks <module>', 'module exporting `tasks` (default: tasks/index.ts)')
     .option('-n, --dry-run', 'check and filter the table and show the first tasks; do not touch the queue')
     .option('--show <count>', 'tasks a dry run prints', integerBetween(1), 5)
     .option('--concurrency <count>', "insert calls in flight (default: the queue backend's)", integerBetween(1))
@@ -74,7 +77,7 @@ runMain(async () => {
   const settings = settingsFrom(options);
   const summary = await insertTable({
     settings,
-    task: findTask(options.task, tasks),
+    task: findTask(options.task, options.tasks ? loadTasksModule(options.tasks) : tasks),
     dryRun: options.dryRun,
     showTasks: options.show,
     concurrency: options.concurrency,

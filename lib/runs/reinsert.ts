@@ -5,6 +5,7 @@
  * naming what the queue already holds.
  */
 import type { Queue } from '../queue/types';
+import { QueueError } from '../queue/errors';
 import { formatCount } from '../ops/units';
 import type { RunRecord } from './record';
 import type { RunStore } from './store';
@@ -45,9 +46,19 @@ function sameTable(record: RunRecord | null, input: ReinsertInput): boolean {
   );
 }
 
+/** Tasks in the queue; 0 for a file queue that inserting is about to create. */
+async function enqueuedIn(queue: Queue): Promise<number> {
+  try {
+    return (await queue.counts()).enqueued;
+  } catch (error) {
+    if (queue.kind === 'fq' && error instanceof QueueError && error.code === 'QueueNotFound') return 0;
+    throw error;
+  }
+}
+
 export async function checkReinsert(input: ReinsertInput): Promise<ReinsertCheck> {
   // Pub/Sub cannot count a backlog: the run store alone says what is left there.
-  const enqueued = input.queue.kind === 'pubsub' ? null : (await input.queue.counts()).enqueued;
+  const enqueued = input.queue.kind === 'pubsub' ? null : await enqueuedIn(input.queue);
   if (enqueued === 0) return { alreadyQueued: null, notes: [] };
   const snapshot = await readRuns(input.store);
   const unfinished = snapshot.runs.filter((run) => !run.finished);
