@@ -15,6 +15,8 @@ import { FIXTURE_TASKS } from './support/workerProcess';
 
 const ROWS = 10;
 const FAILING = new Set([3, 7]);
+/** The code version the worker claims, so requeue can tell it from the checkout's. */
+const OLD_CODE = 'src-0123456789ab';
 
 interface Backend {
   readonly name: string;
@@ -39,7 +41,8 @@ function runsScenario(backend: Backend, tmp: { readonly dir: string }): void {
     const queue = await backend.create(dir);
     const common = ['--queue', queue, '--cloudpath', 'file://./out', '--params', 't.csv'];
     const insertArgs = [...common, '--tasks', FIXTURE_TASKS, '--task', 'fixtures.flaky'];
-    const run = (script: string, args: string[]) => runScript(script, args, dir, backend.env());
+    const run = (script: string, args: string[], env: Record<string, string> = {}) =>
+      runScript(script, args, dir, { ...backend.env(), ...env });
 
     const first = JSON.parse(expectOk(await run('cli/insert.ts', [...insertArgs, '--json']), 'insert').stdout);
     assert.equal(first.inserted, ROWS);
@@ -64,18 +67,22 @@ function runsScenario(backend: Backend, tmp: { readonly dir: string }): void {
       new RegExp(`note: .* already holds.*\\n  run ${first.run.id}: fixtures\\.flaky from .*t\\.csv`),
     );
 
-    const worker = await run('worker/main.ts', [
-      ...common,
-      '--tasks',
-      FIXTURE_TASKS,
-      '--exit-when-empty',
-      '--max-attempts',
-      '2',
-      '--max-retry-delay',
-      '1',
-      '--log-format',
-      'json',
-    ]);
+    const worker = await run(
+      'worker/main.ts',
+      [
+        ...common,
+        '--tasks',
+        FIXTURE_TASKS,
+        '--exit-when-empty',
+        '--max-attempts',
+        '2',
+        '--max-retry-delay',
+        '1',
+        '--log-format',
+        'json',
+      ],
+      { GKE_BATCH_CODE_VERSION: OLD_CODE },
+    );
     expectOk(worker, 'worker');
 
     const status = JSON.parse(expectOk(await run('cli/status.ts', [...common, '--json']), 'status').stdout);
@@ -108,6 +115,55 @@ function runsScenario(backend: Backend, tmp: { readonly dir: string }): void {
       text,
       new RegExp(`${second.run.id}  fixtures\\.flaky\\s+t\\.csv \\(first 4\\)\\s+3\\s+1\\s+0\\s+0\\s+0`),
     );
+
+    // Failure triage: the three failures are one error (row numbers differ), with rows and a log command.
+    const grouped = expectOk(await run('cli/failures.ts', common), 'failures').stdout;
+    assert.match(grouped, /^3 dead-lettered tasks in .*, 1 error:\n\nCOUNT +FIRST \(UTC\) +LAST \(UTC\) +ERROR\n/);
+    assert.match(grouped, /^ +3 +\S+ \S+Z +\S+ \S+Z +Error: row <n> failed on purpose$/m);
+    assert.match(
+      grouped,
+      /^ +e\.g\. task \S+, row (3|7) of run r-[\w-]+, 2 tries: Error: row \d failed on purpose$/m,
+    );
+    assert.match(grouped, new RegExp(`^ +code: ${OLD_CODE}$`, 'm'));
+    assert.match(grouped, /^ +logs: grep -h '"taskId":"[\w-]+"' local\/logs\/worker-\*\.log$/m);
+    const ofSecond = JSON.parse(
+      expectOk(await run('cli/failures.ts', [...common, '--run', second.run.id, '--json']), 'failures --run').stdout,
+    );
+    assert.equal(ofSecond.count, 1);
+    assert.deepEqual([ofSecond.failures[0].run, ofSecond.failures[0].row], [second.run.id, 3]);
+    const seven = JSON.parse(
+      expectOk(await run('cli/failures.ts', [...common, '--error', 'ROW 7', '--json']), 'failures --error').stdout,
+    );
+    assert.deepEqual(
+      seven.failures.map((f: { row: number; run: string }) => [f.row, f.run]),
+      [[7, first.run.id]],
+    );
+    assert.deepEqual(
+      seven.groups.map((g: { count: number }) => g.count),
+      [1],
+    );
+
+    // requeue with the same filters; it says they failed on other code and that workers need a restart.
+    const requeued = expectOk(await run('cli/requeue.ts', [...common, '--run', second.run.id]), 'requeue').stdout;
+    assert.match(requeued, /^Requeued 1 task: workers will run it again\.\n/);
+    assert.match(
+      requeued,
+      new RegExp(`warning: they failed on code ${OLD_CODE}; the code here is now src-[0-9a-f]{12}\.`),
+    );
+    assert.match(requeued, /Workers pick up new code only when restarted/);
+    const after = JSON.parse(expectOk(await run('cli/status.ts', [...common, '--json']), 'status').stdout);
+    const requeuedRun = after.runs.runs.find((r: { id: string }) => r.id === second.run.id);
+    assert.deepEqual(pick(requeuedRun), {
+      inserted: 4,
+      done: 3,
+      failed: 0,
+      retrying: 0,
+      inFlight: 0,
+      left: 1,
+      finished: false,
+    });
+    const none = expectOk(await run('cli/failures.ts', [...common, '--run', second.run.id]), 'failures').stdout;
+    assert.match(none, /^No failed tasks matching the filter: nothing is dead-lettered in /);
 
     // Finished runs are no obstacle: the same table goes in again as a new run.
     const third = JSON.parse(expectOk(await run('cli/insert.ts', [...insertArgs, '--json']), 'insert after').stdout);
