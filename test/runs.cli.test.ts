@@ -33,7 +33,7 @@ function expectOk(result: ScriptRun, what: string): ScriptRun {
 /** The scenario every backend must pass. */
 function runsScenario(backend: Backend, tmp: { readonly dir: string }): void {
   it(`${backend.name}: insert records a run, workers count it exactly, re-inserting the same table does nothing`, async function () {
-    this.timeout(120_000);
+    this.timeout(300_000);
     const dir = path.join(tmp.dir, backend.name);
     mkdirSync(dir, { recursive: true });
     const csv = ['i,fail', ...Array.from({ length: ROWS }, (_, i) => `${i},${FAILING.has(i)}`)].join('\n');
@@ -41,8 +41,13 @@ function runsScenario(backend: Backend, tmp: { readonly dir: string }): void {
     const queue = await backend.create(dir);
     const common = ['--queue', queue, '--cloudpath', 'file://./out', '--params', 't.csv'];
     const insertArgs = [...common, '--tasks', FIXTURE_TASKS, '--task', 'fixtures.flaky'];
-    const run = (script: string, args: string[], env: Record<string, string> = {}) =>
-      runScript(script, args, dir, { ...backend.env(), ...env });
+    const run = async (script: string, args: string[], env: Record<string, string> = {}) => {
+      const t0 = Date.now();
+      const r = await runScript(script, args, dir, { ...backend.env(), ...env });
+      if (process.env.RUNS_TEST_TIMING)
+        process.stderr.write(`${script} ${args.slice(-3).join(' ')}: ${Date.now() - t0} ms\n`);
+      return r;
+    };
 
     const first = JSON.parse(expectOk(await run('cli/insert.ts', [...insertArgs, '--json']), 'insert').stdout);
     assert.equal(first.inserted, ROWS);
@@ -120,10 +125,7 @@ function runsScenario(backend: Backend, tmp: { readonly dir: string }): void {
     const grouped = expectOk(await run('cli/failures.ts', common), 'failures').stdout;
     assert.match(grouped, /^3 dead-lettered tasks in .*, 1 error:\n\nCOUNT +FIRST \(UTC\) +LAST \(UTC\) +ERROR\n/);
     assert.match(grouped, /^ +3 +\S+ \S+Z +\S+ \S+Z +Error: row <n> failed on purpose$/m);
-    assert.match(
-      grouped,
-      /^ +e\.g\. task \S+, row (3|7) of run r-[\w-]+, 2 tries: Error: row \d failed on purpose$/m,
-    );
+    assert.match(grouped, /^ +e\.g\. task \S+, row (3|7) of run r-[\w-]+, 2 tries: Error: row \d failed on purpose$/m);
     assert.match(grouped, new RegExp(`^ +code: ${OLD_CODE}$`, 'm'));
     assert.match(grouped, /^ +logs: grep -h '"taskId":"[\w-]+"' local\/logs\/worker-\*\.log$/m);
     const ofSecond = JSON.parse(
