@@ -1,0 +1,196 @@
+/**
+ * The dashboard's data: samples the queue every few seconds (the counts `status` reads, the dead
+ * letters `failures` reads), keeps the samples in memory for the throughput chart and the ETA, and
+ * builds the `Summary` the page renders. Requeueing a failure group goes through here too, so the
+ * next summary already shows the change.
+ */
+import { describeDeadLetter, type FailureRow } from '../lib/ops/failures';
+import { buildPubsubStatusReport, PUBSUB_COUNTS_NOTE } from '../lib/ops/pubsubStatus';
+import { buildStatusReport, progressOf, type StatusReport } from '../lib/ops/status';
+import { DEFAULT_WINDOW_MS, ThroughputEstimator } from '../lib/ops/throughput';
+import { formatCount } from '../lib/ops/units';
+import { UserError } from '../lib/errors';
+import type { PubsubQueue } from '../lib/queue/pubsubQueue';
+import type { Queue, QueueCounts } from '../lib/queue/types';
+import type { HistoryPoint, QueueProgress, RequeueResponse, Summary } from './api';
+import { groupFailures, groupKeyOf } from './failureGroups';
+
+/** One hour of samples at the default interval. */
+export const DEFAULT_HISTORY_LIMIT = 1800;
+
+export interface QueueDashboardOptions {
+  /** Seconds between samples. */
+  readonly intervalSeconds: number;
+  /** Chart points kept; older ones are dropped. */
+  readonly historyLimit?: number;
+  readonly now?: () => number;
+}
+
+const SQS_NOTE =
+  "SQS's counts are approximate and up to a minute behind; it counts neither insertions nor completions, " +
+  'so progress is the share of the largest queue length seen since this dashboard started that has drained.';
+const NO_RUNS_NOTE = 'Runs and workers are not shown: this queue has no run records or worker heartbeats to read yet.';
+
+/** Tasks that have left the queue, where the backend counts them. */
+function processedOf(counts: QueueCounts): number | undefined {
+  return counts.completed === undefined ? undefined : counts.completed + counts.failed;
+}
+
+export async function listFailures(queue: Queue): Promise<FailureRow[]> {
+  const rows: FailureRow[] = [];
+  for await (const dead of queue.listDeadLetters()) rows.push(describeDeadLetter(dead));
+  return rows;
+}
+
+export class QueueDashboard {
+  private readonly now: () => number;
+  private readonly historyLimit: number;
+  private readonly estimator: ThroughputEstimator;
+  private history: HistoryPoint[] = [];
+  private previous: { at: number; counts: QueueCounts } | undefined;
+  private peakEnqueued = 0;
+  private last: Summary | undefined;
+  private sampling: Promise<Summary> | undefined;
+  private requeues: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly queue: Queue,
+    private readonly options: QueueDashboardOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.historyLimit = options.historyLimit ?? DEFAULT_HISTORY_LIMIT;
+    this.estimator = new ThroughputEstimator(Math.max(DEFAULT_WINDOW_MS, 3 * options.intervalSeconds * 1000));
+  }
+
+  /** Samples every `intervalSeconds` until `stop()`; a failed sample is shown on the page, never fatal. */
+  start(): void {
+    const tick = () => {
+      this.timer = setTimeout(() => {
+        this.sample()
+          .catch(() => undefined)
+          .finally(() => {
+            if (this.timer !== undefined) tick();
+          });
+      }, this.options.intervalSeconds * 1000);
+    };
+    tick();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** The latest summary (sampling first when there is none yet). */
+  async summary(): Promise<Summary> {
+    return this.last ?? this.sample();
+  }
+
+  /**
+   * Takes a sample now (concurrent callers share it). Before the first success an error is
+   * thrown (the command reports it and does not start); after it, the error is kept in `problem`.
+   */
+  sample(): Promise<Summary> {
+    this.sampling ??= this.takeSample().finally(() => (this.sampling = undefined));
+    return this.sampling;
+  }
+
+  /** Moves the dead letters of one failure group back to the queue, then samples again. */
+  requeue(groupKey: string): Promise<RequeueResponse> {
+    const next = this.requeues.then(async () => {
+      const ids = (await listFailures(this.queue)).filter((row) => groupKeyOf(row) === groupKey).map((row) => row.id);
+      if (ids.length === 0) {
+        throw new UserError(
+          'No dead-lettered task has that error any more (requeued already, or from another page?): nothing was requeued.',
+        );
+      }
+      const moved = await this.queue.requeueDeadLetters(ids);
+      const summary = await this.sample();
+      const noun = moved === 1 ? 'task' : 'tasks';
+      return {
+        moved,
+        summary,
+        message:
+          `Requeued ${formatCount(moved)} ${noun}. Workers started before your fix still run the old code: ` +
+          'restart them, or these tasks fail again.',
+      };
+    });
+    this.requeues = next.catch(() => undefined);
+    return next;
+  }
+
+  private async takeSample(): Promise<Summary> {
+    try {
+      const failures = await listFailures(this.queue);
+      const at = this.now();
+      const measured =
+        this.queue.kind === 'pubsub'
+          ? await this.pubsubStatus(failures.length, at)
+          : this.countsStatus(await this.queue.counts(), at);
+      this.last = {
+        queue: { url: this.queue.url, kind: this.queue.kind },
+        time: new Date(at).toISOString(),
+        sampleSeconds: this.options.intervalSeconds,
+        ...measured,
+        history: this.history,
+        runs: null,
+        workers: null,
+        failures: { total: failures.length, groups: groupFailures(failures) },
+        problem: null,
+      };
+      return this.last;
+    } catch (error) {
+      if (!this.last) throw error;
+      this.last = { ...this.last, problem: (error as Error).message.split('\n', 1)[0] };
+      return this.last;
+    }
+  }
+
+  private async pubsubStatus(failed: number, at: number): Promise<Pick<Summary, 'status' | 'progress' | 'notes'>> {
+    const description = await (this.queue as PubsubQueue).describe();
+    return {
+      status: buildPubsubStatusReport(this.queue.url, description, failed, at),
+      progress: { fraction: null, done: null, total: null, basis: 'since-start' },
+      notes: [PUBSUB_COUNTS_NOTE, NO_RUNS_NOTE],
+    };
+  }
+
+  private countsStatus(counts: QueueCounts, at: number): Pick<Summary, 'status' | 'progress' | 'notes'> {
+    this.addHistory(at, counts);
+    this.estimator.add({ at, counts });
+    this.peakEnqueued = Math.max(this.peakEnqueued, counts.enqueued);
+    const status = buildStatusReport(this.queue, counts, at, this.estimator.estimate());
+    return {
+      status,
+      progress: this.progress(status),
+      notes: this.queue.kind === 'sqs' ? [SQS_NOTE, NO_RUNS_NOTE] : [NO_RUNS_NOTE],
+    };
+  }
+
+  private progress(status: StatusReport): QueueProgress {
+    const fraction = progressOf(status, this.peakEnqueued);
+    if (status.inserted !== null && status.completed !== null) {
+      return { fraction, done: status.completed + status.failed, total: status.inserted, basis: 'counted' };
+    }
+    const drained = Math.max(0, this.peakEnqueued - status.enqueued);
+    return { fraction, done: drained, total: this.peakEnqueued, basis: 'since-start' };
+  }
+
+  /** The rate between the previous sample and this one: one chart point. */
+  private addHistory(at: number, counts: QueueCounts): void {
+    const before = this.previous;
+    this.previous = { at, counts };
+    if (!before || at <= before.at) return;
+    const seconds = (at - before.at) / 1000;
+    const after = processedOf(counts);
+    const earlier = processedOf(before.counts);
+    // A purge resets the counters: that step is not throughput.
+    if (after !== undefined && earlier !== undefined && after < earlier) return;
+    const perSecond =
+      after !== undefined && earlier !== undefined
+        ? (after - earlier) / seconds
+        : Math.max(0, before.counts.enqueued - counts.enqueued) / seconds;
+    this.history = [...this.history, { at, perSecond, enqueued: counts.enqueued }].slice(-this.historyLimit);
+  }
+}
