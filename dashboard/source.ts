@@ -15,6 +15,9 @@ import type { Queue, QueueCounts } from '../lib/queue/types';
 import type { HistoryPoint, QueueProgress, RequeueResponse, Summary } from './api';
 import { groupFailures, groupKeyOf } from './failureGroups';
 
+/** How old the listed dead letters may get while the failed count stays the same. */
+export const FAILURE_RELIST_MS = 15_000;
+
 /** One hour of samples at the default interval. */
 export const DEFAULT_HISTORY_LIMIT = 1800;
 
@@ -51,7 +54,9 @@ export class QueueDashboard {
   private peakEnqueued = 0;
   private last: Summary | undefined;
   private sampling: Promise<Summary> | undefined;
-  private requeues: Promise<unknown> = Promise.resolve();
+  /** Samples and requeues take turns: on SQS and Pub/Sub, reading the dead letters hides them meanwhile. */
+  private turn: Promise<unknown> = Promise.resolve();
+  private failures: { rows: FailureRow[]; at: number; failed: number | undefined } | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -92,42 +97,67 @@ export class QueueDashboard {
    * thrown (the command reports it and does not start); after it, the error is kept in `problem`.
    */
   sample(): Promise<Summary> {
-    this.sampling ??= this.takeSample().finally(() => (this.sampling = undefined));
+    this.sampling ??= this.inTurn(() => this.takeSample()).finally(() => (this.sampling = undefined));
     return this.sampling;
+  }
+
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.turn.then(work);
+    this.turn = next.catch(() => undefined);
+    return next;
   }
 
   /** Moves the dead letters of one failure group back to the queue, then samples again. */
   requeue(groupKey: string): Promise<RequeueResponse> {
-    const next = this.requeues.then(async () => {
+    const moving = this.inTurn(async () => {
       const ids = (await listFailures(this.queue)).filter((row) => groupKeyOf(row) === groupKey).map((row) => row.id);
       if (ids.length === 0) {
         throw new UserError(
-          'No dead-lettered task has that error any more (requeued already, or from another page?): nothing was requeued.',
+          'No dead-lettered task has that error any more (requeued already, or from another page?): ' +
+            'nothing was requeued.',
         );
       }
-      const moved = await this.queue.requeueDeadLetters(ids);
+      this.failures = undefined; // list them again at the next sample
+      return { moved: await this.queue.requeueDeadLetters(ids), wanted: ids.length };
+    });
+    return moving.then(async ({ moved, wanted }) => {
       const summary = await this.sample();
-      const noun = moved === 1 ? 'task' : 'tasks';
+      const noun = wanted === 1 ? 'task' : 'tasks';
+      const missed =
+        moved < wanted
+          ? ` ${formatCount(wanted - moved)} could not be moved now: another command was reading the dead letters ` +
+            '(SQS and Pub/Sub hide a message while it is read). Try again in a minute.'
+          : '';
       return {
         moved,
         summary,
         message:
-          `Requeued ${formatCount(moved)} ${noun}. Workers started before your fix still run the old code: ` +
-          'restart them, or these tasks fail again.',
+          `Requeued ${formatCount(moved)} of ${formatCount(wanted)} ${noun}.${missed} ` +
+          'Workers started before your fix still run the old code: restart them, or these tasks fail again.',
       };
     });
-    this.requeues = next.catch(() => undefined);
-    return next;
+  }
+
+  /**
+   * The dead letters, listed again when the failed count changes and at least every
+   * `FAILURE_RELIST_MS`, not at every sample: there may be many, and on SQS and Pub/Sub a listing
+   * hides them from other commands (`npm run requeue`) while it reads.
+   */
+  private async currentFailures(failed: number | undefined, at: number): Promise<FailureRow[]> {
+    const cached = this.failures;
+    const sameCount = failed === undefined || cached?.failed === failed;
+    if (cached && sameCount && at - cached.at < FAILURE_RELIST_MS) return cached.rows;
+    const rows = await listFailures(this.queue);
+    this.failures = { rows, at, failed };
+    return rows;
   }
 
   private async takeSample(): Promise<Summary> {
     try {
-      const failures = await listFailures(this.queue);
       const at = this.now();
-      const measured =
-        this.queue.kind === 'pubsub'
-          ? await this.pubsubStatus(failures.length, at)
-          : this.countsStatus(await this.queue.counts(), at);
+      const counts = this.queue.kind === 'pubsub' ? undefined : await this.queue.counts();
+      const failures = await this.currentFailures(counts?.failed, at);
+      const measured = counts ? this.countsStatus(counts, at) : await this.pubsubStatus(failures.length, at);
       this.last = {
         queue: { url: this.queue.url, kind: this.queue.kind },
         time: new Date(at).toISOString(),
