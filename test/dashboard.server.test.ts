@@ -170,7 +170,8 @@ describe('dashboard server: local only', function () {
       (error: Error) => error.message,
     );
     assert.match(refused, /exited \(1\)/);
-    assert.match(refused, /queue:create|does not exist|no queue/i);
+    assert.match(refused, /file queue .*never-created does not exist/);
+    assert.match(refused, /fix: create it with `npm run queue:create/);
   });
 });
 
