@@ -24,8 +24,10 @@ pulumi.log.info(`plan: ${config.plan.summary}`);
 pulumi.log.info(scalingSummary(fullScaleInput(config)));
 if (config.scaling.mode === 'drain') {
   pulumi.log.info(
-    `drain: run ${config.scaling.run} is Job ${config.scaling.jobName}; changing scaling.maxWorkers, the image or a worker setting ` +
-      'REPLACES the running Job (Kubernetes cannot change its pod template, and Pulumi replaces a Job on a new parallelism): ' +
+    `drain: run ${config.scaling.run} is Job ${config.scaling.jobName}; changing scaling.maxWorkers, the image or a ` +
+      `worker setting ` +
+      'REPLACES the running Job (Kubernetes cannot change its pod template, and Pulumi replaces a Job on a new ' +
+      'parallelism): ' +
       'its workers release their tasks and a new Job carries on with the queue',
   );
 }

@@ -18,7 +18,8 @@ import { QUEUE_URL, drainArgs } from './support/drainJobFixture';
 interface Registered {
   readonly type: string;
   readonly name: string;
-  readonly inputs: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- mock inputs are untyped JSON
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- mock inputs are untyped JSON
+  readonly inputs: Record<string, any>;
   readonly custom: boolean;
 }
 

@@ -46,13 +46,16 @@ describe('infra deploy path (Pulumi mocks)', function () {
     dev = await ok();
   });
 
-  it('names the Artifact Registry repository after the cluster, so two stacks in one project do not clash', async () => {
-    const other = await ok((c) => (c['gke-batch:clusterName'] = 'other-batch'));
-    assert.deepEqual(
-      [only(dev, T.repository).inputs.repositoryId, only(other, T.repository).inputs.repositoryId],
-      ['gke-batch-dev', 'other-batch'],
-    );
-  });
+  it(
+    'names the Artifact Registry repository after the cluster, so two stacks in one project do not ' + 'clash',
+    async () => {
+      const other = await ok((c) => (c['gke-batch:clusterName'] = 'other-batch'));
+      assert.deepEqual(
+        [only(dev, T.repository).inputs.repositoryId, only(other, T.repository).inputs.repositoryId],
+        ['gke-batch-dev', 'other-batch'],
+      );
+    },
+  );
 
   it('pushes to an existing repository (createRepository false) without creating one', async () => {
     const run = await ok((c) => Object.assign(c.image, { repository: 'shared-images', createRepository: false }));
@@ -143,44 +146,51 @@ describe('infra deploy path (Pulumi mocks)', function () {
     assert.deepEqual(kubeconfig.users[0].user.exec.args, ['--use_application_default_credentials']);
   });
 
-  it('replaces the drain Job (old one first) on a pod template change, and the preview says maxWorkers replaces it too', () => {
-    const job = only(dev, T.job);
-    assert.deepEqual(job.options.replaceOnChanges, ['spec.template']);
-    assert.equal(job.options.deleteBeforeReplace, true);
-    assert.equal(job.inputs.spec.ttlSecondsAfterFinished, undefined, 'no TTL: refresh + up never starts a run');
-    assert.ok(
-      dev.logs.info.some((line) =>
-        /^drain: run 1 is Job workers-run-1; changing scaling\.maxWorkers, .* REPLACES the running Job/.test(line),
-      ),
-      dev.logs.info.join('\n'),
-    );
-  });
+  it(
+    'replaces the drain Job (old one first) on a pod template change, and the preview says maxWorkers replaces ' +
+      'it too',
+    () => {
+      const job = only(dev, T.job);
+      assert.deepEqual(job.options.replaceOnChanges, ['spec.template']);
+      assert.equal(job.options.deleteBeforeReplace, true);
+      assert.equal(job.inputs.spec.ttlSecondsAfterFinished, undefined, 'no TTL: refresh + up never starts a run');
+      assert.ok(
+        dev.logs.info.some((line) =>
+          /^drain: run 1 is Job workers-run-1; changing scaling\.maxWorkers, .* REPLACES the running Job/.test(line),
+        ),
+        dev.logs.info.join('\n'),
+      );
+    },
+  );
 
-  it('continuous: pods are not evicted by the autoscaler, roll on a key rotation, and the rollout is awaited', async () => {
-    const first = await ok(continuous);
-    const annotations = podAnnotations(first);
-    assert.equal(annotations['cluster-autoscaler.kubernetes.io/safe-to-evict'], 'false');
-    assert.match(annotations['gke-batch/aws-credentials-sha256'], /^[0-9a-f]{64}$/);
-    assert.equal(
-      podAnnotations(await ok(continuous))['gke-batch/aws-credentials-sha256'],
-      annotations['gke-batch/aws-credentials-sha256'],
-    );
-    const rotated = await ok((c) => {
-      continuous(c);
-      c.aws.secretAccessKey = 'rotated-secret-value';
-    });
-    assert.notEqual(
-      podAnnotations(rotated)['gke-batch/aws-credentials-sha256'],
-      annotations['gke-batch/aws-credentials-sha256'],
-    );
-    const deployment = only(first, T.deployment);
-    assert.equal(
-      deployment.inputs.metadata.annotations?.['pulumi.com/skipAwait'],
-      undefined,
-      'a crash-looping rollout fails up',
-    );
-    assert.deepEqual(deployment.options.ignoreChanges, ['spec.replicas']);
-  });
+  it(
+    'continuous: pods are not evicted by the autoscaler, roll on a key rotation, and the rollout is ' + 'awaited',
+    async () => {
+      const first = await ok(continuous);
+      const annotations = podAnnotations(first);
+      assert.equal(annotations['cluster-autoscaler.kubernetes.io/safe-to-evict'], 'false');
+      assert.match(annotations['gke-batch/aws-credentials-sha256'], /^[0-9a-f]{64}$/);
+      assert.equal(
+        podAnnotations(await ok(continuous))['gke-batch/aws-credentials-sha256'],
+        annotations['gke-batch/aws-credentials-sha256'],
+      );
+      const rotated = await ok((c) => {
+        continuous(c);
+        c.aws.secretAccessKey = 'rotated-secret-value';
+      });
+      assert.notEqual(
+        podAnnotations(rotated)['gke-batch/aws-credentials-sha256'],
+        annotations['gke-batch/aws-credentials-sha256'],
+      );
+      const deployment = only(first, T.deployment);
+      assert.equal(
+        deployment.inputs.metadata.annotations?.['pulumi.com/skipAwait'],
+        undefined,
+        'a crash-looping rollout fails up',
+      );
+      assert.deepEqual(deployment.options.ignoreChanges, ['spec.replicas']);
+    },
+  );
 
   it('bounds /tmp and requests the ephemeral storage it may use', () => {
     const spec = only(dev, T.job).inputs.spec.template.spec;

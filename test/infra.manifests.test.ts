@@ -65,18 +65,22 @@ describe('infra/drainJob: the drain-mode Job', () => {
     assert.equal(podTemplate().spec.containers[0].env?.[1].value, '0');
   });
 
-  it('keeps a finished Job (no TTL: a refresh + up must not start a run by itself), and Pulumi does not wait for the batch', () => {
-    const job = plainJob(drainArgs());
-    assert.equal(job.spec?.ttlSecondsAfterFinished, undefined);
-    assert.equal(plainJob(drainArgs({ ttlSecondsAfterFinished: 600 })).spec?.ttlSecondsAfterFinished, 600);
-    assert.equal(job.metadata?.annotations?.['pulumi.com/skipAwait'], 'true');
-    assert.equal(
-      job.metadata?.annotations?.['pulumi.com/deletionPropagationPolicy'],
-      'background',
-      'a same-name replacement must not wait for the old pods',
-    );
-    assert.equal(job.metadata?.labels?.['gke-batch/run'], '7');
-  });
+  it(
+    'keeps a finished Job (no TTL: a refresh + up must not start a run by itself), and Pulumi does not wait for the ' +
+      'batch',
+    () => {
+      const job = plainJob(drainArgs());
+      assert.equal(job.spec?.ttlSecondsAfterFinished, undefined);
+      assert.equal(plainJob(drainArgs({ ttlSecondsAfterFinished: 600 })).spec?.ttlSecondsAfterFinished, 600);
+      assert.equal(job.metadata?.annotations?.['pulumi.com/skipAwait'], 'true');
+      assert.equal(
+        job.metadata?.annotations?.['pulumi.com/deletionPropagationPolicy'],
+        'background',
+        'a same-name replacement must not wait for the old pods',
+      );
+      assert.equal(job.metadata?.labels?.['gke-batch/run'], '7');
+    },
+  );
 
   it('passes the Kubernetes batch/v1 schema', async () => {
     // kubernetes-models is ESM-only: a dynamic import loads it from this CommonJS test.
@@ -226,7 +230,10 @@ describe('infra/scaling: full-scale nodes and cost', () => {
     const line = scalingSummary(input({ mode: 'continuous' }));
     assert.match(
       line,
-      /^scaling: continuous, up to 30 workers on 10 × e2-standard-4 spot nodes \(3 per node\); ≈ \$0\.\d{3}\/h at full scale: /,
+      new RegExp(
+        String.raw`^scaling: continuous, up to 30 workers on 10 × e2-standard-4` +
+          String.raw` spot nodes \(3 per node\); ≈ \$0\.\d{3}\/h at full scale: `,
+      ),
     );
     assert.match(
       line,
@@ -234,7 +241,10 @@ describe('infra/scaling: full-scale nodes and cost', () => {
     );
     assert.match(
       line,
-      /\(us-central1 list prices as of \d{4}-\d{2}, approximate; Cloud NAT, egress, Artifact Registry storage and discounts not included\)$/,
+      new RegExp(
+        String.raw`\(us-central1 list prices as of \d{4}-\d{2}, approximate; Cloud NAT,` +
+          String.raw` egress, Artifact Registry storage and discounts not included\)$`,
+      ),
     );
     const onDemand = scalingSummary(input({ workerPool: { ...workers, spot: false }, maxWorkers: 3 }));
     assert.match(onDemand, /up to 3 workers on 1 × e2-standard-4 node \(3 per node\)/);
@@ -314,8 +324,10 @@ describe('infra/scaling: checking the scaling section', () => {
     });
     assert.equal(scaling, undefined);
     assert.deepEqual(problems, [
-      "scaling.mode continuous: KEDA reads the queue's length and needs its full AWS URL (with region and account), but queueUrl is sqs://primes; " +
-        'set queueUrl https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (npm run queue:create prints it), or use scaling.mode drain',
+      "scaling.mode continuous: KEDA reads the queue's length and needs its full AWS URL (with region and account), " +
+        'but queueUrl is sqs://primes; ' +
+        'set queueUrl https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (npm run queue:create prints it), or use ' +
+        'scaling.mode drain',
     ]);
     assert.deepEqual(
       check(section({ mode: 'drain' }), { ...context, queueUrl: 'sqs://primes', queue: parseQueueUrl('sqs://primes') })
@@ -327,8 +339,10 @@ describe('infra/scaling: checking the scaling section', () => {
   it('reports more workers than the pool holds, a zero worker count and a bad run id together', () => {
     const { problems } = check(section({ maxWorkers: 50, run: 'Run 2' }));
     assert.deepEqual(problems, [
-      'scaling.maxWorkers 50: pool workers holds at most 30 workers (3/node × 10 nodes); raise nodePools[1].maxNodes to 17, or lower scaling.maxWorkers to 30',
-      "scaling.run Run 2: must be lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. 2 or 2026-05-01)",
+      'scaling.maxWorkers 50: pool workers holds at most 30 workers (3/node × 10 nodes); raise nodePools[1].maxNodes ' +
+        'to 17, or lower scaling.maxWorkers to 30',
+      "scaling.run Run 2: must be lowercase letters, digits and '-', starting and ending with a letter or digit " +
+        '(e.g. 2 or 2026-05-01)',
     ]);
     assert.deepEqual(check(section(), { ...context, defaultWorkers: 0 }).problems, [
       'scaling.maxWorkers 0 (from workers.replicas): no worker would ever run; set scaling.maxWorkers to 1 or more',

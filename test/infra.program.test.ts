@@ -121,21 +121,25 @@ describe('infra program: the dev stack', () => {
     assert.equal(ofType(dev, T.job)[0].parentType, 'gke-batch:infra:Workers');
   });
 
-  it('builds a GKE Standard cluster without its default pool, with Workload Identity, release channel and no deletion protection', () => {
-    const cluster = one(dev, T.cluster);
-    assert.equal(cluster.name, 'gke-batch-dev');
-    assert.equal(cluster.project, 'my-gcp-project');
-    assert.equal(cluster.location, 'us-central1');
-    assert.deepEqual(cluster.nodeLocations, ['us-central1-a', 'us-central1-f']);
-    assert.equal(cluster.removeDefaultNodePool, true);
-    assert.deepEqual(cluster.workloadIdentityConfig, { workloadPool: 'my-gcp-project.svc.id.goog' });
-    assert.deepEqual(cluster.releaseChannel, { channel: 'REGULAR' });
-    assert.equal(cluster.deletionProtection, false);
-    assert.equal(cluster.network, 'default');
-    assert.equal(cluster.datapathProvider, 'ADVANCED_DATAPATH');
-    assert.equal(cluster.privateClusterConfig, undefined);
-    assert.equal(ofType(dev, T.router).length, 0, 'no Cloud NAT without private nodes');
-  });
+  it(
+    'builds a GKE Standard cluster without its default pool, with Workload Identity, release channel and no ' +
+      'deletion protection',
+    () => {
+      const cluster = one(dev, T.cluster);
+      assert.equal(cluster.name, 'gke-batch-dev');
+      assert.equal(cluster.project, 'my-gcp-project');
+      assert.equal(cluster.location, 'us-central1');
+      assert.deepEqual(cluster.nodeLocations, ['us-central1-a', 'us-central1-f']);
+      assert.equal(cluster.removeDefaultNodePool, true);
+      assert.deepEqual(cluster.workloadIdentityConfig, { workloadPool: 'my-gcp-project.svc.id.goog' });
+      assert.deepEqual(cluster.releaseChannel, { channel: 'REGULAR' });
+      assert.equal(cluster.deletionProtection, false);
+      assert.equal(cluster.network, 'default');
+      assert.equal(cluster.datapathProvider, 'ADVANCED_DATAPATH');
+      assert.equal(cluster.privateClusterConfig, undefined);
+      assert.equal(ofType(dev, T.router).length, 0, 'no Cloud NAT without private nodes');
+    },
+  );
 
   it("runs nodes as a dedicated service account with only GKE's default node role project-wide", () => {
     const nodeSa = ofType(dev, T.account).find((a) => a.name === 'gke-nodes');
@@ -194,28 +198,31 @@ describe('infra program: the dev stack', () => {
     assert.equal(workerContainer(dev).image, ref);
   });
 
-  it("binds the workers' Kubernetes service account to a Google service account with access to the output bucket", () => {
-    const gsa = ofType(dev, T.account).find((a) => a.name === 'workers-gsa');
-    assert.ok(gsa);
-    const email = `${gsa.inputs.accountId}@my-gcp-project.iam.gserviceaccount.com`;
-    const binding = one(dev, T.accountMember);
-    assert.equal(binding.role, 'roles/iam.workloadIdentityUser');
-    assert.equal(binding.member, 'serviceAccount:my-gcp-project.svc.id.goog[batch-workers/worker]');
-    assert.equal(binding.serviceAccountId, `projects/my-gcp-project/serviceAccounts/${email}`);
-    const ksa = one(dev, T.ksa);
-    assert.deepEqual(ksa.metadata, {
-      name: 'worker',
-      namespace: 'batch-workers',
-      annotations: { 'iam.gke.io/gcp-service-account': email },
-    });
-    const bucket = one(dev, T.bucketMember);
-    assert.deepEqual(bucket, {
-      bucket: 'my-gcp-project-gke-batch',
-      role: 'roles/storage.objectUser',
-      member: `serviceAccount:${email}`,
-    });
-    assert.equal(podSpec(dev).serviceAccountName, 'worker');
-  });
+  it(
+    "binds the workers' Kubernetes service account to a Google service account with access to the output " + 'bucket',
+    () => {
+      const gsa = ofType(dev, T.account).find((a) => a.name === 'workers-gsa');
+      assert.ok(gsa);
+      const email = `${gsa.inputs.accountId}@my-gcp-project.iam.gserviceaccount.com`;
+      const binding = one(dev, T.accountMember);
+      assert.equal(binding.role, 'roles/iam.workloadIdentityUser');
+      assert.equal(binding.member, 'serviceAccount:my-gcp-project.svc.id.goog[batch-workers/worker]');
+      assert.equal(binding.serviceAccountId, `projects/my-gcp-project/serviceAccounts/${email}`);
+      const ksa = one(dev, T.ksa);
+      assert.deepEqual(ksa.metadata, {
+        name: 'worker',
+        namespace: 'batch-workers',
+        annotations: { 'iam.gke.io/gcp-service-account': email },
+      });
+      const bucket = one(dev, T.bucketMember);
+      assert.deepEqual(bucket, {
+        bucket: 'my-gcp-project-gke-batch',
+        role: 'roles/storage.objectUser',
+        member: `serviceAccount:${email}`,
+      });
+      assert.equal(podSpec(dev).serviceAccountName, 'worker');
+    },
+  );
 
   it('keeps the AWS keys in a Secret and out of plain env values', () => {
     const secret = one(dev, T.secret);
@@ -302,41 +309,48 @@ describe('infra program: the dev stack', () => {
     assert.throws(() => validate(broken), /runAsUser/, 'the schema check can fail');
   });
 
-  it('exports the cluster, a secret kubeconfig using gke-gcloud-auth-plugin, the sizing and the kubectl commands', () => {
-    assert.equal(dev.outputs.clusterName, 'gke-batch-dev');
-    assert.equal(dev.outputs.namespace, 'batch-workers');
-    assert.equal(dev.outputs.workerCount, 30);
-    assert.deepEqual(dev.outputs.nodePools, ['system', 'workers']);
-    assert.deepEqual(dev.secretOutputs, ['kubeconfig']);
-    const kubeconfig = JSON.parse(dev.outputs.kubeconfig as string);
-    assert.equal(kubeconfig.clusters[0].cluster.server, `https://${FAKE_ENDPOINT}`);
-    assert.equal(kubeconfig.clusters[0].cluster['certificate-authority-data'], FAKE_CA);
-    assert.equal(kubeconfig.users[0].user.exec.command, 'gke-gcloud-auth-plugin');
-    const sizing = dev.outputs.sizing as Inputs;
-    assert.deepEqual(
-      [sizing.workersPerNode, sizing.replicas, sizing.maxNodes, sizing.idleCpuMillisPerNode],
-      [3, 30, 10, 460],
-    );
-    assert.equal(
-      dev.outputs.plan,
-      'e2-standard-4 × 0–10 nodes, 3 workers/node (1 vCPU, 4 GiB each), 30 workers (auto), 0.46 vCPU and 505 MiB idle per node',
-    );
-    const watch = dev.outputs.watch as string[];
-    assert.ok(
-      watch.includes(
-        'gcloud container clusters get-credentials gke-batch-dev --location us-central1 --project my-gcp-project',
-      ),
-    );
-    assert.ok(
-      watch.includes('kubectl -n batch-workers get pods -l app.kubernetes.io/name=gke-batch-worker -o wide --watch'),
-    );
-    assert.deepEqual(dev.logs.info.slice(0, 2), [`plan: ${dev.outputs.plan}`, (dev.outputs.scaling as Inputs).summary]);
-    assert.match(
-      dev.logs.info[2],
-      /changing scaling\.maxWorkers, the image or a worker setting REPLACES the running Job/,
-    );
-    assert.deepEqual(dev.logs.warn, []);
-  });
+  it(
+    'exports the cluster, a secret kubeconfig using gke-gcloud-auth-plugin, the sizing and the kubectl ' + 'commands',
+    () => {
+      assert.equal(dev.outputs.clusterName, 'gke-batch-dev');
+      assert.equal(dev.outputs.namespace, 'batch-workers');
+      assert.equal(dev.outputs.workerCount, 30);
+      assert.deepEqual(dev.outputs.nodePools, ['system', 'workers']);
+      assert.deepEqual(dev.secretOutputs, ['kubeconfig']);
+      const kubeconfig = JSON.parse(dev.outputs.kubeconfig as string);
+      assert.equal(kubeconfig.clusters[0].cluster.server, `https://${FAKE_ENDPOINT}`);
+      assert.equal(kubeconfig.clusters[0].cluster['certificate-authority-data'], FAKE_CA);
+      assert.equal(kubeconfig.users[0].user.exec.command, 'gke-gcloud-auth-plugin');
+      const sizing = dev.outputs.sizing as Inputs;
+      assert.deepEqual(
+        [sizing.workersPerNode, sizing.replicas, sizing.maxNodes, sizing.idleCpuMillisPerNode],
+        [3, 30, 10, 460],
+      );
+      assert.equal(
+        dev.outputs.plan,
+        'e2-standard-4 × 0–10 nodes, 3 workers/node (1 vCPU, 4 GiB each), 30 workers (auto), 0.46 vCPU and 505 MiB ' +
+          'idle per node',
+      );
+      const watch = dev.outputs.watch as string[];
+      assert.ok(
+        watch.includes(
+          'gcloud container clusters get-credentials gke-batch-dev --location us-central1 --project my-gcp-project',
+        ),
+      );
+      assert.ok(
+        watch.includes('kubectl -n batch-workers get pods -l app.kubernetes.io/name=gke-batch-worker -o wide --watch'),
+      );
+      assert.deepEqual(dev.logs.info.slice(0, 2), [
+        `plan: ${dev.outputs.plan}`,
+        (dev.outputs.scaling as Inputs).summary,
+      ]);
+      assert.match(
+        dev.logs.info[2],
+        /changing scaling\.maxWorkers, the image or a worker setting REPLACES the running Job/,
+      );
+      assert.deepEqual(dev.logs.warn, []);
+    },
+  );
 });
 
 describe('infra program: variants', () => {

@@ -89,7 +89,8 @@ describe('infra rules: one URL grammar, as the stack applies it', () => {
     assert.deepEqual(
       problemsOf((c) => (c['gke-batch:queueUrl'] = url)),
       [
-        `queueUrl ${url}: this stack deploys workers for SQS only (their AWS keys, KEDA's SQS trigger); a pubsub:// queue is not wired into the stack yet: use an SQS queue`,
+        `queueUrl ${url}: this stack deploys workers for SQS only (their AWS keys, KEDA's SQS trigger); a pubsub:// ` +
+          `queue is not wired into the stack yet: use an SQS queue`,
       ],
     );
   });
@@ -106,7 +107,10 @@ describe('infra rules: one URL grammar, as the stack applies it', () => {
     const capitals = problemsOf((c) => (c['gke-batch:cloudpath'] = 'gs://My-Bucket/out'));
     assert.match(
       capitals[0],
-      /^cloudpath gs:\/\/My-Bucket\/out: invalid cloudpath .*"My-Bucket" is not a valid bucket name; bucket names are 3-63 lower-case letters/,
+      new RegExp(
+        String.raw`^cloudpath gs:\/\/My-Bucket\/out: invalid cloudpath .*"My-Bucket" is` +
+          String.raw` not a valid bucket name; bucket names are 3-63 lower-case letters`,
+      ),
     );
   });
 });
@@ -125,7 +129,8 @@ describe('infra rules: checked before anything is created', () => {
   it('refuses a GPU pool without a type, naming the field', () => {
     const problems = problemsOf((c) => (c.pools[1].gpu = { count: 1 }));
     assert.deepEqual(problems, [
-      'nodePools[1].gpu.type is missing: a GPU pool needs its GPU type, e.g. nvidia-tesla-t4 (n1 machines) or nvidia-l4 (g2 machines)',
+      'nodePools[1].gpu.type is missing: a GPU pool needs its GPU type, e.g. nvidia-tesla-t4 (n1 machines) or ' +
+        'nvidia-l4 (g2 machines)',
     ]);
   });
 
@@ -135,7 +140,8 @@ describe('infra rules: checked before anything is created', () => {
       c.workers.memory = '8Gi';
     });
     assert.deepEqual(problems, [
-      'nodePools[1].machineType n1-standard-64: 1 T4 GPU attach to machines of at most 48 vCPUs, and it has 64; set gpu.count 4 or pick a smaller machine type',
+      'nodePools[1].machineType n1-standard-64: 1 T4 GPU attach to machines of at most 48 vCPUs, and it has 64; set ' +
+        'gpu.count 4 or pick a smaller machine type',
     ]);
     const ok = validateDev((c) => {
       Object.assign(c.pools[1], { machineType: 'n1-standard-64', gpu: { type: 'nvidia-tesla-t4', count: 4 } });
@@ -150,12 +156,15 @@ describe('infra rules: checked before anything is created', () => {
       (c.pools[1].taints as Array<Record<string, string>>)[0].value = 'not ok';
     });
     assert.deepEqual(problems, [
-      `nodePools[1].labels Bad Key!: the label key breaks Kubernetes' label key rule: the name part is letters, digits, "-", "_" and ".", starting and ending with a letter or digit`,
-      'nodePools[1].labels kubernetes.io/role: the label key uses the reserved prefix "kubernetes.io": Kubernetes keeps kubernetes.io and k8s.io labels for itself; use your own prefix, e.g. gke-batch/',
+      `nodePools[1].labels Bad Key!: the label key breaks Kubernetes' label key rule: the name part is letters, ` +
+        `digits, "-", "_" and ".", starting and ending with a letter or digit`,
+      'nodePools[1].labels kubernetes.io/role: the label key uses the reserved prefix "kubernetes.io": Kubernetes ' +
+        'keeps kubernetes.io and k8s.io labels for itself; use your own prefix, e.g. gke-batch/',
       'nodePools[1].labels.team ' +
         'a'.repeat(64) +
         ': the label value is 64 characters long; Kubernetes allows at most 63',
-      `nodePools[1].taints[0].value not ok: the taint value breaks Kubernetes' label value rule: letters, digits, "-", "_" and ".", starting and ending with a letter or digit (or empty)`,
+      `nodePools[1].taints[0].value not ok: the taint value breaks Kubernetes' label value rule: letters, digits, ` +
+        `"-", "_" and ".", starting and ending with a letter or digit (or empty)`,
     ]);
   });
 
@@ -265,18 +274,22 @@ describe('infra rules: layering and preview', function () {
     }
   });
 
-  it('pulumi preview transpiles only: Pulumi.yaml names a tsconfig with noCheck, which Pulumi reads as transpileOnly', () => {
-    const project = parseYaml(readFileSync(path.join(PROJECT_DIR, 'Pulumi.yaml'), 'utf8')) as {
-      runtime: { options: { tsconfig: string } };
-    };
-    const tsconfigPath = path.join(PROJECT_DIR, project.runtime.options.tsconfig);
-    // The same loader @pulumi/pulumi's run command uses to decide transpileOnly (cmd/run/run.js).
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an internal module without types.
-    const tsutils = require('@pulumi/pulumi/tsutils') as {
-      loadTypeScriptCompilerOptions(file: string): Record<string, unknown>;
-    };
-    assert.equal(tsutils.loadTypeScriptCompilerOptions(tsconfigPath).noCheck, true);
-    const plain = tsutils.loadTypeScriptCompilerOptions(path.join(PROJECT_DIR, 'tsconfig.json'));
-    assert.notEqual(plain.noCheck, true, 'npm test still type-checks');
-  });
+  it(
+    'pulumi preview transpiles only: Pulumi.yaml names a tsconfig with noCheck, which Pulumi reads as ' +
+      'transpileOnly',
+    () => {
+      const project = parseYaml(readFileSync(path.join(PROJECT_DIR, 'Pulumi.yaml'), 'utf8')) as {
+        runtime: { options: { tsconfig: string } };
+      };
+      const tsconfigPath = path.join(PROJECT_DIR, project.runtime.options.tsconfig);
+      // The same loader @pulumi/pulumi's run command uses to decide transpileOnly (cmd/run/run.js).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- an internal module without types.
+      const tsutils = require('@pulumi/pulumi/tsutils') as {
+        loadTypeScriptCompilerOptions(file: string): Record<string, unknown>;
+      };
+      assert.equal(tsutils.loadTypeScriptCompilerOptions(tsconfigPath).noCheck, true);
+      const plain = tsutils.loadTypeScriptCompilerOptions(path.join(PROJECT_DIR, 'tsconfig.json'));
+      assert.notEqual(plain.noCheck, true, 'npm test still type-checks');
+    },
+  );
 });

@@ -22,7 +22,8 @@ const T = {
 const DEV_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/gke-batch-dev';
 
 type StackValues = Record<string, unknown>;
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- resource inputs are untyped JSON
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- resource inputs are untyped JSON
+type Json = Record<string, any>;
 
 /** Pulumi.dev.yaml as objects, with the AWS keys a user sets with --secret. */
 function devStack(): StackValues {
@@ -110,7 +111,10 @@ describe('infra program: drain mode (the dev stack)', () => {
     );
     assert.match(
       scaling.summary,
-      /^scaling: drain, up to 30 workers on 10 × e2-standard-4 spot nodes \(3 per node\); ≈ \$0\.\d+\/h at full scale: /,
+      new RegExp(
+        String.raw`^scaling: drain, up to 30 workers on 10 × e2-standard-4` +
+          String.raw` spot nodes \(3 per node\); ≈ \$0\.\d+\/h at full scale: `,
+      ),
     );
     assert.ok(dev.logs.info.includes(scaling.summary), 'the summary is logged at preview');
     assert.ok((dev.outputs.watch as string[]).includes('kubectl -n batch-workers get job workers-run-1 --watch'));
@@ -176,27 +180,34 @@ describe('infra program: continuous mode', () => {
     assert.equal(ofType(result, T.release)[0].parentType, 'gke-batch:scaling:Keda');
   });
 
-  it("scales the Deployment on the queue with the workers' own AWS Secret, in-flight tasks counted, 0 to maxWorkers", () => {
-    const scaled = only(result, T.scaledObject);
-    assert.equal(scaled.metadata.namespace, 'batch-workers');
-    assert.deepEqual(scaled.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'workers' });
-    assert.equal(scaled.spec.minReplicaCount, 0);
-    assert.equal(scaled.spec.maxReplicaCount, 20);
-    assert.equal(scaled.spec.cooldownPeriod, 300);
-    assert.deepEqual(scaled.spec.triggers[0].metadata, {
-      queueURL: DEV_QUEUE_URL,
-      awsRegion: 'us-east-1',
-      queueLength: '4',
-      scaleOnInFlight: 'true',
-    });
-    const auth = only(result, T.triggerAuth);
-    assert.equal(scaled.spec.triggers[0].authenticationRef.name, auth.metadata.name);
-    assert.deepEqual(
-      (auth.spec.secretTargetRef as Json[]).map((ref) => `${ref.parameter}=${ref.name}/${ref.key}`),
-      ['awsAccessKeyID=aws-credentials/AWS_ACCESS_KEY_ID', 'awsSecretAccessKey=aws-credentials/AWS_SECRET_ACCESS_KEY'],
-    );
-    assert.equal(ofType(result, T.scaledObject)[0].parentType, 'gke-batch:scaling:SqsQueueScaler');
-  });
+  it(
+    "scales the Deployment on the queue with the workers' own AWS Secret, in-flight tasks counted, 0 to " +
+      'maxWorkers',
+    () => {
+      const scaled = only(result, T.scaledObject);
+      assert.equal(scaled.metadata.namespace, 'batch-workers');
+      assert.deepEqual(scaled.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'workers' });
+      assert.equal(scaled.spec.minReplicaCount, 0);
+      assert.equal(scaled.spec.maxReplicaCount, 20);
+      assert.equal(scaled.spec.cooldownPeriod, 300);
+      assert.deepEqual(scaled.spec.triggers[0].metadata, {
+        queueURL: DEV_QUEUE_URL,
+        awsRegion: 'us-east-1',
+        queueLength: '4',
+        scaleOnInFlight: 'true',
+      });
+      const auth = only(result, T.triggerAuth);
+      assert.equal(scaled.spec.triggers[0].authenticationRef.name, auth.metadata.name);
+      assert.deepEqual(
+        (auth.spec.secretTargetRef as Json[]).map((ref) => `${ref.parameter}=${ref.name}/${ref.key}`),
+        [
+          'awsAccessKeyID=aws-credentials/AWS_ACCESS_KEY_ID',
+          'awsSecretAccessKey=aws-credentials/AWS_SECRET_ACCESS_KEY',
+        ],
+      );
+      assert.equal(ofType(result, T.scaledObject)[0].parentType, 'gke-batch:scaling:SqsQueueScaler');
+    },
+  );
 
   it('declares a Deployment the Kubernetes API schema accepts', async () => {
     const { Deployment } = await import('kubernetes-models/apps/v1/Deployment');
@@ -221,7 +232,10 @@ describe('infra program: continuous mode', () => {
     assert.equal(failed.resources.length, 0);
     assert.match(
       failed.error?.message ?? '',
-      /scaling\.mode continuous: KEDA reads the queue's length and needs its full AWS URL \(with region and account\), but queueUrl is sqs:\/\/gke-batch-dev/,
+      new RegExp(
+        String.raw`scaling\.mode continuous: KEDA reads the queue's length and needs its full` +
+          String.raw` AWS URL \(with region and account\), but queueUrl is sqs:\/\/gke-batch-dev`,
+      ),
     );
   });
 });
@@ -291,7 +305,10 @@ describe('infra program: spot pools, taints and placement', () => {
     assert.match(message, /the stack config has 4 problems/);
     assert.match(
       message,
-      /scaling\.kedaChartRepo oci:\/\/charts\.example\.invalid\/keda: must be the https:\/\/ URL of a Helm chart repository/,
+      new RegExp(
+        String.raw`scaling\.kedaChartRepo oci:\/\/charts\.example\.invalid\/keda:` +
+          String.raw` must be the https:\/\/ URL of a Helm chart repository`,
+      ),
     );
     assert.match(message, /scaling\.mode burst: must be drain or continuous/);
     assert.match(
@@ -302,7 +319,10 @@ describe('infra program: spot pools, taints and placement', () => {
     const tooMany = await runStack((v) => Object.assign(v.scaling, { maxWorkers: 31, run: 'Next_Run' }));
     assert.match(
       tooMany.error?.message ?? '',
-      /scaling\.maxWorkers 31: pool workers holds at most 30 workers \(3\/node × 10 nodes\); raise nodePools\[1\]\.maxNodes to 11/,
+      new RegExp(
+        String.raw`scaling\.maxWorkers 31: pool workers holds at most 30 workers` +
+          String.raw` \(3\/node × 10 nodes\); raise nodePools\[1\]\.maxNodes to 11`,
+      ),
     );
     assert.match(tooMany.error?.message ?? '', /scaling\.run Next_Run: must be lowercase letters/);
   });

@@ -52,14 +52,18 @@ describe('infra sizing: allocatable per GKE reservation brackets', () => {
     });
   }
 
-  it('reserves memory by brackets: 25 % of the first 4 GiB, 20 % of the next 4, 10 % of the next 8, 6 % to 128 GiB, 2 % above', () => {
-    assert.equal(reservedMemoryMiB(4096), 1024);
-    assert.equal(reservedMemoryMiB(8192), 1024 + 819.2);
-    assert.equal(reservedMemoryMiB(16384), 1024 + 819.2 + 819.2);
-    assert.equal(reservedMemoryMiB(131072), 1024 + 819.2 + 819.2 + 114688 * 0.06);
-    assert.equal(reservedMemoryMiB(131072 + 10240), reservedMemoryMiB(131072) + 10240 * 0.02);
-    assert.equal(reservedMemoryMiB(512), 255, 'below 1 GiB: a flat 255 MiB');
-  });
+  it(
+    'reserves memory by brackets: 25 % of the first 4 GiB, 20 % of the next 4, 10 % of the next 8, 6 % to 128 GiB, ' +
+      '2 % above',
+    () => {
+      assert.equal(reservedMemoryMiB(4096), 1024);
+      assert.equal(reservedMemoryMiB(8192), 1024 + 819.2);
+      assert.equal(reservedMemoryMiB(16384), 1024 + 819.2 + 819.2);
+      assert.equal(reservedMemoryMiB(131072), 1024 + 819.2 + 819.2 + 114688 * 0.06);
+      assert.equal(reservedMemoryMiB(131072 + 10240), reservedMemoryMiB(131072) + 10240 * 0.02);
+      assert.equal(reservedMemoryMiB(512), 255, 'below 1 GiB: a flat 255 MiB');
+    },
+  );
 
   it('reserves CPU: 6 % of the 1st core, 1 % of the 2nd, 0.5 % of cores 3-4, 0.25 % of each above', () => {
     assert.equal(reservedCpuMillis(1), 60);
@@ -72,11 +76,15 @@ describe('infra sizing: allocatable per GKE reservation brackets', () => {
 describe('infra sizing: workers per node', () => {
   const e2s4 = () => machine('e2-standard-4');
 
-  it('keeps ≈3.46 vCPU and ≈12.5 GiB of an e2-standard-4 for workers after the DaemonSet budget (the reference example)', () => {
-    const free = availableForWorkers(e2s4(), DEFAULT_OVERHEAD);
-    assert.equal(free.cpuMillis, 3460);
-    assert.equal(Math.round((free.memoryMiB / 1024) * 10) / 10, 12.5);
-  });
+  it(
+    'keeps ≈3.46 vCPU and ≈12.5 GiB of an e2-standard-4 for workers after the DaemonSet budget (the reference ' +
+      'example)',
+    () => {
+      const free = availableForWorkers(e2s4(), DEFAULT_OVERHEAD);
+      assert.equal(free.cpuMillis, 3460);
+      assert.equal(Math.round((free.memoryMiB / 1024) * 10) / 10, 12.5);
+    },
+  );
 
   it('fits 1-vCPU workers 3 per e2-standard-4 node, not 4; 850m workers fit 4', () => {
     assert.equal(fitOnNode(e2s4(), { cpuMillis: 1000, memoryMiB: 1024, gpus: 0 }).workersPerNode, 3);
@@ -125,7 +133,10 @@ describe('infra sizing: workers per node', () => {
     assert.equal(plan.idleCpuPercent, 13);
     assert.match(
       plan.summary,
-      /^e2-standard-4 × 0–10 nodes, 3 workers\/node \(1 vCPU, 3 GiB each\), 30 workers \(auto\), 0\.46 vCPU and 3\.49 GiB idle per node$/,
+      new RegExp(
+        String.raw`^e2-standard-4 × 0–10 nodes, 3 workers\/node \(1 vCPU, 3 GiB` +
+          String.raw` each\), 30 workers \(auto\), 0\.46 vCPU and 3\.49 GiB idle per node$`,
+      ),
     );
   });
 
@@ -156,7 +167,10 @@ describe('infra sizing: workers per node', () => {
     assert.equal(plan.warnings.length, 1, 'CPU idles 13 % (no warning); memory idles 28 %');
     assert.match(
       plan.warnings[0],
-      /^3\.49 GiB \(28 %\) of each e2-standard-4 node would sit idle with workers\.memory 3Gi: raise it to 4264Mi to use it with 3 workers\/node$/,
+      new RegExp(
+        String.raw`^3\.49 GiB \(28 %\) of each e2-standard-4 node would sit idle with` +
+          String.raw` workers\.memory 3Gi: raise it to 4264Mi to use it with 3 workers\/node$`,
+      ),
     );
 
     const cpuBound = planWorkers({

@@ -78,37 +78,42 @@ describe('infra validate: the dev stack', () => {
     assert.deepEqual(warnings, []);
     assert.equal(
       config.plan.summary,
-      'e2-standard-4 × 0–10 nodes, 3 workers/node (1 vCPU, 4 GiB each), 30 workers (auto), 0.46 vCPU and 505 MiB idle per node',
+      'e2-standard-4 × 0–10 nodes, 3 workers/node (1 vCPU, 4 GiB each), 30 workers (auto), 0.46 vCPU and 505 MiB ' +
+        'idle per node',
     );
     assert.equal(config.workers.replicas, 30);
     assert.equal(config.location, 'us-central1', 'two zones: a regional cluster');
     assert.equal(config.outputBucket, 'my-gcp-project-gke-batch');
   });
 
-  it("resolves defaults: spot only for the workers' pool, memory limit = request, task settings from config/task.env", () => {
-    const config = devConfig();
-    delete (config['gke-batch:nodePools'] as Config[])[1].spot;
-    config['gke-batch:workers'] = { cpu: '1', memory: '4Gi' };
-    const { config: resolved } = valid(config);
-    assert.deepEqual(
-      resolved.nodePools.map((p) => [p.name, p.spot]),
-      [
-        ['system', false],
-        ['workers', true],
-      ],
-    );
-    assert.equal(resolved.workers.memoryLimit, '4Gi');
-    assert.equal(resolved.workers.nodePool, 'workers');
-    assert.deepEqual(
-      [
-        resolved.workers.leaseSeconds,
-        resolved.workers.graceSeconds,
-        resolved.workers.maxAttempts,
-        resolved.workers.concurrency,
-      ],
-      [TASK_DEFAULTS.leaseSeconds, TASK_DEFAULTS.graceSeconds, TASK_DEFAULTS.maxAttempts, TASK_DEFAULTS.concurrency],
-    );
-  });
+  it(
+    "resolves defaults: spot only for the workers' pool, memory limit = request, task settings from " +
+      'config/task.env',
+    () => {
+      const config = devConfig();
+      delete (config['gke-batch:nodePools'] as Config[])[1].spot;
+      config['gke-batch:workers'] = { cpu: '1', memory: '4Gi' };
+      const { config: resolved } = valid(config);
+      assert.deepEqual(
+        resolved.nodePools.map((p) => [p.name, p.spot]),
+        [
+          ['system', false],
+          ['workers', true],
+        ],
+      );
+      assert.equal(resolved.workers.memoryLimit, '4Gi');
+      assert.equal(resolved.workers.nodePool, 'workers');
+      assert.deepEqual(
+        [
+          resolved.workers.leaseSeconds,
+          resolved.workers.graceSeconds,
+          resolved.workers.maxAttempts,
+          resolved.workers.concurrency,
+        ],
+        [TASK_DEFAULTS.leaseSeconds, TASK_DEFAULTS.graceSeconds, TASK_DEFAULTS.maxAttempts, TASK_DEFAULTS.concurrency],
+      );
+    },
+  );
 
   it('uses the default node pools and workers when none are configured', () => {
     const config = devConfig();
@@ -132,21 +137,28 @@ describe('infra validate: the dev stack', () => {
     assert.equal(resolved.aws.region, 'eu-west-1');
   });
 
-  it('warns (without failing) about spot preemption cutting the grace period, tag-only images and private nodes without NAT', () => {
-    const config = devConfig();
-    (config['gke-batch:workers'] as Config).graceSeconds = 20;
-    config['gke-batch:image'] = { existing: 'docker.io/me/worker:v1' };
-    config['gke-batch:privateNodes'] = 'true';
-    config['gke-batch:cloudNat'] = 'false';
-    const { warnings } = valid(config);
-    assert.equal(warnings.length, 3, warnings.join('\n'));
-    assert.match(
-      warnings.join('\n'),
-      /workers\.graceSeconds 20: a preempted spot node gives pods about 15 s.*set workers\.graceSeconds to 10 or less/,
-    );
-    assert.match(warnings.join('\n'), /image\.existing docker\.io\/me\/worker:v1: is a tag, not a digest/);
-    assert.match(warnings.join('\n'), /cloudNat false with privateNodes true/);
-  });
+  it(
+    'warns (without failing) about spot preemption cutting the grace period, tag-only images and private nodes ' +
+      'without NAT',
+    () => {
+      const config = devConfig();
+      (config['gke-batch:workers'] as Config).graceSeconds = 20;
+      config['gke-batch:image'] = { existing: 'docker.io/me/worker:v1' };
+      config['gke-batch:privateNodes'] = 'true';
+      config['gke-batch:cloudNat'] = 'false';
+      const { warnings } = valid(config);
+      assert.equal(warnings.length, 3, warnings.join('\n'));
+      assert.match(
+        warnings.join('\n'),
+        new RegExp(
+          String.raw`workers\.graceSeconds 20: a preempted spot node gives` +
+            String.raw` pods about 15 s.*set workers\.graceSeconds to 10 or less`,
+        ),
+      );
+      assert.match(warnings.join('\n'), /image\.existing docker\.io\/me\/worker:v1: is a tag, not a digest/);
+      assert.match(warnings.join('\n'), /cloudNat false with privateNodes true/);
+    },
+  );
 });
 
 describe('infra validate: invalid configs, each with its message', () => {
@@ -219,7 +231,8 @@ describe('infra validate: invalid configs, each with its message', () => {
     [
       'a spot pool with a GPU its machine family cannot take',
       (c) => (c.pools[1].gpu = { type: 'nvidia-tesla-t4', count: 1 }),
-      'nodePools[1].gpu.type nvidia-tesla-t4: T4 GPUs cannot be attached to e2-standard-4 (spot); they need a machine type of the n1 family, e.g. n1-standard-4',
+      'nodePools[1].gpu.type nvidia-tesla-t4: T4 GPUs cannot be attached to e2-standard-4 (spot); they need a ' +
+        'machine type of the n1 family, e.g. n1-standard-4',
     ],
     [
       'a misspelt GPU type',
@@ -249,12 +262,16 @@ describe('infra validate: invalid configs, each with its message', () => {
     [
       'workers.memory larger than a node',
       (c) => (c.workers.memory = '20Gi'),
-      'workers.memory 20Gi: does not fit on e2-standard-4 (pool workers): at most 12.4Gi per worker is allocatable; lower workers.memory or pick a machine type with more memory',
+      'workers.memory 20Gi: does not fit on e2-standard-4 (pool workers): at most 12.4Gi per worker is allocatable; ' +
+        'lower workers.memory or pick a machine type with more memory',
     ],
     [
       'workers.cpu larger than a node',
       (c) => (c.workers.cpu = '4'),
-      /^workers\.cpu 4: does not fit on e2-standard-4 \(pool workers\): at most 3460m \(3\.46 vCPU\) per worker is allocatable/,
+      new RegExp(
+        String.raw`^workers\.cpu 4: does not fit on e2-standard-4 \(pool workers\):` +
+          String.raw` at most 3460m \(3\.46 vCPU\) per worker is allocatable`,
+      ),
     ],
     [
       'a memory quantity with the wrong unit',
@@ -269,7 +286,8 @@ describe('infra validate: invalid configs, each with its message', () => {
     [
       'more replicas than the pool holds',
       (c) => (c.workers.replicas = 50),
-      'workers.replicas 50: pool workers holds at most 30 workers (3/node × 10 nodes); raise nodePools[1].maxNodes to 17, or set replicas 30 or auto',
+      'workers.replicas 50: pool workers holds at most 30 workers (3/node × 10 nodes); raise nodePools[1].maxNodes ' +
+        'to 17, or set replicas 30 or auto',
     ],
     [
       'replicas neither a number nor auto',
@@ -299,7 +317,9 @@ describe('infra validate: invalid configs, each with its message', () => {
     [
       'the local file queue from config/task.env',
       (c) => delete c['gke-batch:queueUrl'],
-      "queueUrl fq://./local/queue (from config/task.env): a file queue lives on one machine's disk and cannot be reached by pods on several nodes; create an SQS queue (npm run queue:create -- --queue sqs://NAME) and pulumi config set gke-batch:queueUrl sqs://NAME",
+      "queueUrl fq://./local/queue (from config/task.env): a file queue lives on one machine's disk and cannot be " +
+        'reached by pods on several nodes; create an SQS queue (npm run queue:create -- --queue sqs://NAME) and ' +
+        'pulumi config set gke-batch:queueUrl sqs://NAME',
     ],
     [
       'a queue URL that is not SQS',
@@ -314,12 +334,14 @@ describe('infra validate: invalid configs, each with its message', () => {
     [
       'AWS keys not set',
       (c) => delete c.aws.secretAccessKey,
-      'aws.secretAccessKey is not set: the workers need it for SQS; pulumi config set --secret --path gke-batch:aws.secretAccessKey ...',
+      'aws.secretAccessKey is not set: the workers need it for SQS; pulumi config set --secret --path ' +
+        'gke-batch:aws.secretAccessKey ...',
     ],
     [
       'no AWS region for an sqs:// queue',
       (c) => delete c.aws.region,
-      'aws.region is not set: sqs://gke-batch-dev names no region; pulumi config set --path gke-batch:aws.region us-east-1',
+      'aws.region is not set: sqs://gke-batch-dev names no region; pulumi config set --path gke-batch:aws.region ' +
+        'us-east-1',
     ],
     [
       "an AWS region other than the queue's",
@@ -329,12 +351,14 @@ describe('infra validate: invalid configs, each with its message', () => {
           { 'gke-batch:queueUrl': 'https://sqs.us-east-1.amazonaws.com/123456789012/tasks' },
           { aws: Object.assign(c.aws, { region: 'eu-west-1' }) },
         ),
-      'aws.region eu-west-1: the queue https://sqs.us-east-1.amazonaws.com/123456789012/tasks is in us-east-1; set aws.region us-east-1 or leave it unset',
+      'aws.region eu-west-1: the queue https://sqs.us-east-1.amazonaws.com/123456789012/tasks is in us-east-1; set ' +
+        'aws.region us-east-1 or leave it unset',
     ],
     [
       'structured config set as a plain string',
       (c) => (c['gke-batch:aws'] = 'oops'),
-      'aws "oops" is not structured config: set its fields with --path, e.g. pulumi config set --path gke-batch:aws.region us-east-1',
+      'aws "oops" is not structured config: set its fields with --path, e.g. pulumi config set --path ' +
+        'gke-batch:aws.region us-east-1',
     ],
     [
       'an image for another CPU architecture',
@@ -370,7 +394,8 @@ describe('infra validate: invalid configs, each with its message', () => {
       (file) => !file.endsWith('Dockerfile.worker'),
     );
     assert.deepEqual(problems, [
-      `image.dockerfile Dockerfile.worker: there is no ${path.resolve('/project', '.', 'Dockerfile.worker')}; fix image.context/image.dockerfile, or set image.existing to deploy a prebuilt image`,
+      `image.dockerfile Dockerfile.worker: there is no ${path.resolve('/project', '.', 'Dockerfile.worker')}; fix ` +
+        `image.context/image.dockerfile, or set image.existing to deploy a prebuilt image`,
     ]);
   });
 

@@ -16,7 +16,8 @@ import {
 } from '../plan/keda';
 
 export interface KedaArgs {
-  /** Chart version to install; pinned so a redeploy never upgrades KEDA by surprise. Default {@link KEDA_CHART_VERSION}. */
+  /** Chart version to install; pinned so a redeploy never upgrades KEDA by surprise. Default {@link
+   * KEDA_CHART_VERSION}. */
   readonly chartVersion?: pulumi.Input<string>;
   /** Helm repository holding the `keda` chart. Default {@link KEDA_CHART_REPO}. */
   readonly chartRepo?: pulumi.Input<string>;

@@ -97,12 +97,13 @@ export class Workers extends pulumi.ComponentResource {
       // A fixed account id: a replacement must not clash with the old account.
       { parent: this, deleteBeforeReplace: true },
     );
+    const kubernetesServiceAccount = `${args.workers.namespace}/${K8S_NAMES.serviceAccount}`;
     const identityBinding = new gcp.serviceaccount.IAMMember(
       `${name}-workload-identity`,
       {
         serviceAccountId: this.googleServiceAccount.name,
         role: 'roles/iam.workloadIdentityUser',
-        member: pulumi.interpolate`serviceAccount:${args.workloadPool}[${args.workers.namespace}/${K8S_NAMES.serviceAccount}]`,
+        member: pulumi.interpolate`serviceAccount:${args.workloadPool}[${kubernetesServiceAccount}]`,
       },
       { parent: this },
     );

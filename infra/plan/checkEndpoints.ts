@@ -47,7 +47,8 @@ export function checkProjectAndLocation(parsed: Partial<ParsedConfig>, { problem
     !/^[a-z0-9.-]+:[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project)
   ) {
     problems.push(
-      `gcp:project ${display(project)}: is not a project id (6–30 lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen); ` +
+      `gcp:project ${display(project)}: is not a project id (6–30 lowercase letters, digits and hyphens, starting ` +
+        `with a letter, not ending with a hyphen); ` +
         'use the project ID, not its display name: gcloud projects list shows both',
     );
   }
@@ -99,14 +100,17 @@ export function checkQueue(
   }
   if (location.kind === 'fq') {
     problems.push(
-      `queueUrl ${url}${from}: a file queue lives on one machine's disk and cannot be reached by pods on several nodes; ` +
-        `create an SQS queue (npm run queue:create -- --queue sqs://NAME) and pulumi config set ${PROJECT}:queueUrl sqs://NAME`,
+      `queueUrl ${url}${from}: a file queue lives on one machine's disk and cannot be reached by pods on several ` +
+        `nodes; ` +
+        `create an SQS queue (npm run queue:create -- --queue sqs://NAME) and pulumi config set ${PROJECT}:queueUrl ` +
+        `sqs://NAME`,
     );
     return undefined;
   }
   if (location.kind !== 'sqs') {
     problems.push(
-      `queueUrl ${url}${from}: this stack deploys workers for SQS only (their AWS keys, KEDA's SQS trigger); a ${location.kind}:// queue is not wired into the stack yet: use an SQS queue`,
+      `queueUrl ${url}${from}: this stack deploys workers for SQS only (their AWS keys, KEDA's SQS trigger); a ` +
+        `${location.kind}:// queue is not wired into the stack yet: use an SQS queue`,
     );
     return undefined;
   }
@@ -131,7 +135,8 @@ export function checkCloudpath(
   if (parsedPath.scheme === 'file') {
     problems.push(
       `cloudpath ${cloudpath}${from}: files written inside a pod vanish with it; ` +
-        `use gs://BUCKET/PREFIX (the workers get access through Workload Identity) or s3://BUCKET/PREFIX: pulumi config set ${PROJECT}:cloudpath gs://BUCKET/outputs`,
+        `use gs://BUCKET/PREFIX (the workers get access through Workload Identity) or s3://BUCKET/PREFIX: pulumi ` +
+        `config set ${PROJECT}:cloudpath gs://BUCKET/outputs`,
     );
     return undefined;
   }
@@ -157,14 +162,16 @@ export function checkAws(
     problems.push(`aws.region ${region}: is not an AWS region name; write one like us-east-1`);
   } else if (queueRegion && aws.region && queueRegion !== aws.region) {
     problems.push(
-      `aws.region ${aws.region}: the queue ${queue?.url} is in ${queueRegion}; set aws.region ${queueRegion} or leave it unset`,
+      `aws.region ${aws.region}: the queue ${queue?.url} is in ${queueRegion}; set aws.region ${queueRegion} or ` +
+        `leave it unset`,
     );
   }
   for (const key of ['accessKeyId', 'secretAccessKey'] as const) {
     if (!aws[key]) {
       const example = key === 'accessKeyId' ? 'AKIA...' : '...';
       problems.push(
-        `aws.${key} is not set: the workers need it for SQS; pulumi config set --secret --path ${PROJECT}:aws.${key} ${example}`,
+        `aws.${key} is not set: the workers need it for SQS; pulumi config set --secret --path ${PROJECT}:aws.${key} ` +
+          `${example}`,
       );
     }
   }
@@ -174,8 +181,10 @@ export function checkAws(
     !context.secretKeys.includes(`${PROJECT}:aws`)
   ) {
     warnings.push(
-      `aws keys are stored in plain text in Pulumi.<stack>.yaml (set without --secret): anyone who reads the file or the repository has them; ` +
-        `set them again with pulumi config set --secret --path ${PROJECT}:aws.secretAccessKey ... (and aws.accessKeyId)`,
+      `aws keys are stored in plain text in Pulumi.<stack>.yaml (set without --secret): anyone who reads the file or ` +
+        `the repository has them; ` +
+        `set them again with pulumi config set --secret --path ${PROJECT}:aws.secretAccessKey ... (and ` +
+        `aws.accessKeyId)`,
     );
   }
   if (problems.length > before || !region || !aws.accessKeyId || !aws.secretAccessKey) return undefined;
@@ -186,10 +195,18 @@ export function checkAws(
 export function checkSpotLease(leaseSeconds: number, spot: boolean, { warnings }: Report): void {
   if (!spot || leaseSeconds <= SPOT_LEASE_WARNING_SECONDS) return;
   warnings.push(
-    `workers.leaseSeconds ${leaseSeconds}: the workers run on spot nodes; a preempted worker's tasks stay invisible on the queue until their lease runs out (${(leaseSeconds / 3600).toFixed(1)} h); ` +
-      `keep it at ${SPOT_LEASE_WARNING_SECONDS} s or less (the worker renews it while a task runs), or use an on-demand pool`,
+    `workers.leaseSeconds ${leaseSeconds}: the workers run on spot nodes; a preempted worker's tasks stay invisible ` +
+      `on the queue until their lease runs out (${(leaseSeconds / 3600).toFixed(1)} h); ` +
+      `keep it at ${SPOT_LEASE_WARNING_SECONDS} s or less (the worker renews it while a task runs), or use an ` +
+      `on-demand pool`,
   );
 }
+
+/** REGISTRY[:PORT]/REPO/NAME[:TAG][@sha256:DIGEST], in Docker's lowercase path syntax. */
+const PATH_COMPONENT = '[a-z0-9]+([._-][a-z0-9]+)*';
+const IMAGE_REFERENCE = new RegExp(
+  `^${PATH_COMPONENT}(:\\d+)?(\\/${PATH_COMPONENT})*(:[\\w][\\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$`,
+);
 
 export function checkImage(
   image: ImageInput,
@@ -200,17 +217,15 @@ export function checkImage(
   const before = problems.length;
   const resolved = { ...image, repository: image.repository ?? clusterName ?? 'gke-batch' };
   if (image.existing !== undefined) {
-    if (
-      !/^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/.test(
-        image.existing,
-      )
-    ) {
+    if (!IMAGE_REFERENCE.test(image.existing)) {
       problems.push(
-        `image.existing ${image.existing}: is not an image reference; write REGISTRY/REPO/NAME@sha256:DIGEST or REPO/NAME:TAG`,
+        `image.existing ${image.existing}: is not an image reference; write REGISTRY/REPO/NAME@sha256:DIGEST or ` +
+          `REPO/NAME:TAG`,
       );
     } else if (!image.existing.includes('@sha256:')) {
       warnings.push(
-        `image.existing ${image.existing}: is a tag, not a digest; pods roll out only when this string changes, so pin it as NAME@sha256:DIGEST`,
+        `image.existing ${image.existing}: is a tag, not a digest; pods roll out only when this string changes, so ` +
+          `pin it as NAME@sha256:DIGEST`,
       );
     }
     return problems.length === before ? resolved : undefined;
@@ -220,18 +235,21 @@ export function checkImage(
     !/^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/.test(image.registry)
   ) {
     problems.push(
-      `image.registry ${image.registry}: write "artifact-registry" or an image repository such as docker.io/ME/gke-batch-worker (no tag)`,
+      `image.registry ${image.registry}: write "artifact-registry" or an image repository such as ` +
+        `docker.io/ME/gke-batch-worker (no tag)`,
     );
   }
   if (image.platform !== 'linux/amd64') {
     problems.push(
-      `image.platform ${image.platform}: the machine families this stack plans for (${MACHINE_FAMILIES.join(', ')}) are x86-64; use linux/amd64`,
+      `image.platform ${image.platform}: the machine families this stack plans for (${MACHINE_FAMILIES.join(', ')}) ` +
+        `are x86-64; use linux/amd64`,
     );
   }
   const dockerfile = path.resolve(context.projectDir, image.context, image.dockerfile);
   if (!context.fileExists(dockerfile)) {
     problems.push(
-      `image.dockerfile ${image.dockerfile}: there is no ${dockerfile}; fix image.context/image.dockerfile, or set image.existing to deploy a prebuilt image`,
+      `image.dockerfile ${image.dockerfile}: there is no ${dockerfile}; fix image.context/image.dockerfile, or set ` +
+        `image.existing to deploy a prebuilt image`,
     );
   }
   return problems.length === before ? resolved : undefined;

@@ -20,7 +20,8 @@ export function checkNodePools(
   const before = problems.length;
   if (inputs.length === 0) {
     problems.push(
-      `nodePools []: the cluster needs at least one node pool; e.g. pulumi config set --path ${PROJECT}:nodePools[0].name workers`,
+      `nodePools []: the cluster needs at least one node pool; e.g. pulumi config set --path ` +
+        `${PROJECT}:nodePools[0].name workers`,
     );
     return undefined;
   }
@@ -36,7 +37,8 @@ export function checkNodePools(
     if (!machine) {
       const hint = didYouMean(input.machineType, MACHINE_TYPES.keys());
       problems.push(
-        `${key}.machineType ${input.machineType}: is not a machine type this stack knows; ${hint || `use one of the ${MACHINE_FAMILIES.join(', ')} families, e.g. e2-standard-4`}`,
+        `${key}.machineType ${input.machineType}: is not a machine type this stack knows; ` +
+          `${hint || `use one of the ${MACHINE_FAMILIES.join(', ')} families, e.g. e2-standard-4`}`,
       );
     }
     if (input.minNodes > input.maxNodes) {
@@ -48,7 +50,8 @@ export function checkNodePools(
       const disks = DISK_TYPES[machine.family] ?? [];
       if (!disks.includes(input.diskType)) {
         problems.push(
-          `${key}.diskType ${input.diskType}: ${machine.family} machines take ${disks.join(', ')}; ${didYouMean(input.diskType, disks) || `use ${disks[0]}`}`,
+          `${key}.diskType ${input.diskType}: ${machine.family} machines take ${disks.join(', ')}; ` +
+            `${didYouMean(input.diskType, disks) || `use ${disks[0]}`}`,
         );
       }
       checkGpu(input, machine, key, problems);
@@ -65,7 +68,8 @@ export function checkNodePools(
   );
   if (!systemCapable) {
     problems.push(
-      "nodePools: every pool is tainted (spot pools get GKE's spot taint) or has maxNodes 0, so system pods such as kube-dns have nowhere to run; " +
+      "nodePools: every pool is tainted (spot pools get GKE's spot taint) or has maxNodes 0, so system pods such as " +
+        'kube-dns have nowhere to run; ' +
         `add an untainted pool, e.g. pulumi config set --path '${PROJECT}:nodePools[${inputs.length}].name' system`,
     );
   }
@@ -94,7 +98,8 @@ function checkGpu(input: NodePoolInput, machine: MachineType, key: string, probl
   if (!input.gpu) {
     if (attached) {
       problems.push(
-        `${key}.gpu is missing: ${machine.name} comes with ${attached.count} ${attached.type} GPU; set gpu {type: ${attached.type}, count: ${attached.count}}`,
+        `${key}.gpu is missing: ${machine.name} comes with ${attached.count} ${attached.type} GPU; set gpu {type: ` +
+          `${attached.type}, count: ${attached.count}}`,
       );
     }
     return;
@@ -103,7 +108,8 @@ function checkGpu(input: NodePoolInput, machine: MachineType, key: string, probl
   const accelerator = ACCELERATOR_TYPES.get(type);
   if (!accelerator) {
     problems.push(
-      `${key}.gpu.type ${type}: is not a GPU type this stack knows; ${didYouMean(type, ACCELERATOR_TYPES.keys()) || `use one of ${[...ACCELERATOR_TYPES.keys()].join(', ')}`}`,
+      `${key}.gpu.type ${type}: is not a GPU type this stack knows; ` +
+        `${didYouMean(type, ACCELERATOR_TYPES.keys()) || `use one of ${[...ACCELERATOR_TYPES.keys()].join(', ')}`}`,
     );
     return;
   }
@@ -112,24 +118,28 @@ function checkGpu(input: NodePoolInput, machine: MachineType, key: string, probl
       (m) => accelerator.families.includes(m.family) && m.vcpus >= 4,
     )?.name;
     problems.push(
-      `${key}.gpu.type ${type}: ${accelerator.label} GPUs cannot be attached to ${machine.name}${input.spot ? ' (spot)' : ''}; ` +
+      `${key}.gpu.type ${type}: ${accelerator.label} GPUs cannot be attached to ` +
+        `${machine.name}${input.spot ? ' (spot)' : ''}; ` +
         `they need a machine type of the ${accelerator.families.join(' or ')} family, e.g. ${example}`,
     );
     return;
   }
   if (attached && count !== attached.count) {
     problems.push(
-      `${key}.gpu.count ${count}: ${machine.name} comes with exactly ${attached.count} ${type}; set count ${attached.count} or pick another g2 size`,
+      `${key}.gpu.count ${count}: ${machine.name} comes with exactly ${attached.count} ${type}; set count ` +
+        `${attached.count} or pick another g2 size`,
     );
   } else if (accelerator.counts && !accelerator.counts.includes(count)) {
     problems.push(
-      `${key}.gpu.count ${count}: ${accelerator.label} GPUs attach ${accelerator.counts.join(', ')} per node; pick one of those`,
+      `${key}.gpu.count ${count}: ${accelerator.label} GPUs attach ${accelerator.counts.join(', ')} per node; pick ` +
+        `one of those`,
     );
   } else if (accelerator.maxVcpusPerCount && machine.vcpus > (accelerator.maxVcpusPerCount[count] ?? Infinity)) {
     const most = accelerator.maxVcpusPerCount[count];
     const enough = Object.entries(accelerator.maxVcpusPerCount).find(([, vcpus]) => vcpus >= machine.vcpus)?.[0];
     problems.push(
-      `${key}.machineType ${machine.name}: ${count} ${accelerator.label} GPU${count === 1 ? '' : 's'} attach to machines of at most ${most} vCPUs, and it has ${machine.vcpus}; ` +
+      `${key}.machineType ${machine.name}: ${count} ${accelerator.label} GPU${count === 1 ? '' : 's'} attach to ` +
+        `machines of at most ${most} vCPUs, and it has ${machine.vcpus}; ` +
         (enough ? `set gpu.count ${enough} or pick a smaller machine type` : 'pick a smaller machine type'),
     );
   }

@@ -25,20 +25,23 @@ export function checkWorkers(
   if (!pool) {
     const names = pools.map((p) => p.name);
     problems.push(
-      `workers.nodePool ${input.nodePool}: no node pool has this name; ${didYouMean(input.nodePool, names) || `use one of ${names.join(', ')}`}`,
+      `workers.nodePool ${input.nodePool}: no node pool has this name; ` +
+        `${didYouMean(input.nodePool, names) || `use one of ${names.join(', ')}`}`,
     );
     return undefined;
   }
   const where = `${pool.machine.name} (pool ${pool.name})`;
   if (pool.machine.sharedCore) {
     problems.push(
-      `nodePools[${pools.indexOf(pool)}].machineType ${pool.machine.name}: shared-core machines burst above a fraction of a vCPU, so workers cannot be planned on them; use e2-standard-2 or larger for the workers' pool`,
+      `nodePools[${pools.indexOf(pool)}].machineType ${pool.machine.name}: shared-core machines burst above a ` +
+        `fraction of a vCPU, so workers cannot be planned on them; use e2-standard-2 or larger for the workers' pool`,
     );
     return undefined;
   }
   if (pool.maxNodes === 0) {
     problems.push(
-      `nodePools[${pools.indexOf(pool)}].maxNodes 0: the workers' pool ${pool.name} can never have a node; raise maxNodes`,
+      `nodePools[${pools.indexOf(pool)}].maxNodes 0: the workers' pool ${pool.name} can never have a node; raise ` +
+        `maxNodes`,
     );
   }
 
@@ -48,7 +51,8 @@ export function checkWorkers(
   const memoryLimit = input.memoryLimit ?? input.memory;
   if ((parseMemoryMiB(memoryLimit) ?? 0) < memoryMiB) {
     problems.push(
-      `workers.memoryLimit ${memoryLimit}: is below workers.memory ${input.memory}; set it to at least ${input.memory} (or leave it unset to use workers.memory)`,
+      `workers.memoryLimit ${memoryLimit}: is below workers.memory ${input.memory}; set it to at least ` +
+        `${input.memory} (or leave it unset to use workers.memory)`,
     );
   }
 
@@ -56,7 +60,8 @@ export function checkWorkers(
   const gpus = input.gpus ?? (gpusPerNode > 0 ? 1 : 0);
   if (gpus > 0 && gpusPerNode === 0) {
     problems.push(
-      `workers.gpus ${gpus}: pool ${pool.name} has no GPUs; set nodePools[${pools.indexOf(pool)}].gpu or workers.gpus 0`,
+      `workers.gpus ${gpus}: pool ${pool.name} has no GPUs; set nodePools[${pools.indexOf(pool)}].gpu or ` +
+        `workers.gpus 0`,
     );
   } else if (gpus > gpusPerNode) {
     problems.push(`workers.gpus ${gpus}: ${where} nodes have ${gpusPerNode} GPUs; request at most ${gpusPerNode}`);
@@ -65,13 +70,15 @@ export function checkWorkers(
   const fit = fitOnNode(pool.machine, { cpuMillis, memoryMiB, gpus: 0 }, 0, overhead);
   if (memoryMiB > fit.available.memoryMiB) {
     problems.push(
-      `workers.memory ${input.memory}: does not fit on ${where}: at most ${floorTo(fit.available.memoryMiB / 1024, 1)}Gi per worker is allocatable; ` +
+      `workers.memory ${input.memory}: does not fit on ${where}: at most ` +
+        `${floorTo(fit.available.memoryMiB / 1024, 1)}Gi per worker is allocatable; ` +
         'lower workers.memory or pick a machine type with more memory',
     );
   }
   if (cpuMillis > fit.available.cpuMillis) {
     problems.push(
-      `workers.cpu ${input.cpu}: does not fit on ${where}: at most ${Math.floor(fit.available.cpuMillis)}m (${formatCpu(fit.available.cpuMillis)}) per worker is allocatable; ` +
+      `workers.cpu ${input.cpu}: does not fit on ${where}: at most ${Math.floor(fit.available.cpuMillis)}m ` +
+        `(${formatCpu(fit.available.cpuMillis)}) per worker is allocatable; ` +
         'lower workers.cpu or pick a machine type with more vCPUs',
     );
   }
@@ -90,7 +97,8 @@ export function checkWorkers(
   if (input.replicas !== 'auto' && input.replicas > plan.capacity) {
     const nodes = Math.ceil(input.replicas / plan.workersPerNode);
     problems.push(
-      `workers.replicas ${input.replicas}: pool ${pool.name} holds at most ${plan.capacity} workers (${plan.workersPerNode}/node × ${pool.maxNodes} nodes); ` +
+      `workers.replicas ${input.replicas}: pool ${pool.name} holds at most ${plan.capacity} workers ` +
+        `(${plan.workersPerNode}/node × ${pool.maxNodes} nodes); ` +
         `raise nodePools[${pools.indexOf(pool)}].maxNodes to ${nodes}, or set replicas ${plan.capacity} or auto`,
     );
   }
@@ -100,8 +108,10 @@ export function checkWorkers(
   const spotGrace = SPOT_SHUTDOWN_SECONDS - RELEASE_SECONDS;
   if (pool.spot && graceSeconds > spotGrace) {
     warnings.push(
-      `workers.graceSeconds ${graceSeconds}: a preempted spot node gives pods about ${SPOT_SHUTDOWN_SECONDS} s, so tasks on it are not released and wait for ` +
-        `their lease (${leaseSeconds} s) to expire; set workers.graceSeconds to ${spotGrace} or less to release them at once`,
+      `workers.graceSeconds ${graceSeconds}: a preempted spot node gives pods about ${SPOT_SHUTDOWN_SECONDS} s, so ` +
+        `tasks on it are not released and wait for ` +
+        `their lease (${leaseSeconds} s) to expire; set workers.graceSeconds to ${spotGrace} or less to release them ` +
+        `at once`,
     );
   }
   checkSpotLease(leaseSeconds, pool.spot, { problems, warnings });

@@ -95,7 +95,8 @@ export function scalingSummary(input: FullScaleInput): string {
   const pool = input.workerPool;
   const nodes = workerNodesFor(input.maxWorkers, input.workersPerNode, pool.maxNodes);
   const head =
-    `scaling: ${input.mode}, up to ${input.maxWorkers} workers on ${nodes} × ${pool.machineType}${pool.spot ? ' spot' : ''} ` +
+    `scaling: ${input.mode}, up to ${input.maxWorkers} workers on ${nodes} × ` +
+    `${pool.machineType}${pool.spot ? ' spot' : ''} ` +
     `node${nodes === 1 ? '' : 's'} (${input.workersPerNode} per node)`;
   const { cost, missing } = estimateFullScaleCost(input);
   if (!cost) return `${head}; no cost estimate: ${missing.join(', ')}`;

@@ -42,7 +42,8 @@ export interface WorkerPodTemplate {
   readonly labels: Readonly<Record<string, string>>;
   /** Annotations on every worker pod. */
   readonly annotations?: Readonly<Record<string, string>>;
-  /** Pod spec: service account, security context, node selector, tolerations, volumes, ... (`restartPolicy` and `terminationGracePeriodSeconds` are the Job's to set). */
+  /** Pod spec: service account, security context, node selector, tolerations, volumes, ... (`restartPolicy` and
+   * `terminationGracePeriodSeconds` are the Job's to set). */
   readonly spec: WorkerPodSpec;
   /** Name of the container that runs the worker (it gets the exit-when-empty setting). */
   readonly workerContainer: string;
@@ -57,7 +58,8 @@ export interface DrainJobArgs {
   readonly runId: string;
   /** Workers running at once (pods). */
   readonly parallelism: number;
-  /** Worker crashes (not node disruptions) tolerated before the Job fails. Default {@link MIN_BACKOFF_LIMIT}; the stack passes defaultBackoffLimit(parallelism, maxAttempts). */
+  /** Worker crashes (not node disruptions) tolerated before the Job fails. Default {@link MIN_BACKOFF_LIMIT}; the stack
+   * passes defaultBackoffLimit(parallelism, maxAttempts). */
   readonly backoffLimit?: number;
   /** The worker's grace setting (seconds); pods get this plus {@link TERMINATION_MARGIN_SECONDS} to stop. */
   readonly graceSeconds: number;
@@ -79,11 +81,17 @@ export function drainJobName(baseName: string, runId: string): string {
 /** Why `runId` cannot name a Job after `baseName`, or undefined when it can. */
 export function runIdProblem(baseName: string, runId: string): string | undefined {
   if (!DNS_LABEL.test(runId)) {
-    return `run id ${JSON.stringify(runId)} must be lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. 2 or 2026-05-01)`;
+    return (
+      `run id ${JSON.stringify(runId)} must be lowercase letters, digits and '-', starting and ending with a ` +
+      `letter or digit (e.g. 2 or 2026-05-01)`
+    );
   }
   const name = drainJobName(baseName, runId);
   if (name.length > MAX_JOB_NAME_LENGTH) {
-    return `run id ${JSON.stringify(runId)} makes the Job name ${name} ${name.length} characters long; Kubernetes allows ${MAX_JOB_NAME_LENGTH}: use at most ${runId.length - (name.length - MAX_JOB_NAME_LENGTH)} characters`;
+    return (
+      `run id ${JSON.stringify(runId)} makes the Job name ${name} ${name.length} characters long; Kubernetes ` +
+      `allows ${MAX_JOB_NAME_LENGTH}: use at most ${runId.length - (name.length - MAX_JOB_NAME_LENGTH)} characters`
+    );
   }
   return undefined;
 }
@@ -102,7 +110,8 @@ function withExitWhenEmpty(container: WorkerContainer): k8s.types.input.core.v1.
   return { ...container, env: [...env, { name: EXIT_WHEN_EMPTY_ENV, value: '1' }] };
 }
 
-/** The Job's manifest (pure: plain values in, plain values out), checked for the mistakes Kubernetes would reject late. */
+/** The Job's manifest (pure: plain values in, plain values out), checked for the mistakes Kubernetes would reject late.
+ * */
 export function drainJobManifest(args: DrainJobArgs): k8s.types.input.batch.v1.Job {
   const problems: string[] = [];
   const runProblem = runIdProblem(args.baseName, args.runId);

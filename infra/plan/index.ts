@@ -1,4 +1,5 @@
-/** The pure plan: config schema, validation, sizing, machine table and prices, names, manifests. No Pulumi at run time. */
+/** The pure plan: config schema, validation, sizing, machine table and prices, names, manifests. No Pulumi at run time.
+ * */
 export * from './defaults';
 export type { StackConfig, NodePool, TaskDefaults, Scaling, AwsSettings, ImageSettings } from './types';
 export { validateStackConfig } from './validate';

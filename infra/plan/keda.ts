@@ -16,7 +16,8 @@ import type { SqsQueueAddress } from './types';
 
 export type { SqsQueueAddress } from './types';
 
-/** Region, account and name of an AWS SQS queue URL; undefined for sqs://NAME or a custom endpoint (KEDA needs both). */
+/** Region, account and name of an AWS SQS queue URL; undefined for sqs://NAME or a custom endpoint (KEDA needs both).
+ * */
 export function sqsQueueAddress(location: QueueLocation): SqsQueueAddress | undefined {
   if (location.kind !== 'sqs' || !location.queueUrl || !location.region || !location.accountId) return undefined;
   return { url: location.queueUrl, region: location.region, accountId: location.accountId, name: location.name };
@@ -67,7 +68,8 @@ export function checkScalerArgs(args: ScalerSettings): string {
   const address = parseSqsQueueUrl(args.queueUrl);
   if (!address)
     problems.push(
-      `queue ${args.queueUrl} is not an AWS SQS queue URL KEDA can watch (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME, standard queues only)`,
+      `queue ${args.queueUrl} is not an AWS SQS queue URL KEDA can watch ` +
+        `(https://sqs.REGION.amazonaws.com/ACCOUNT/NAME, standard queues only)`,
     );
   const min = args.minReplicas ?? 0;
   const wholeAtLeast = (value: number, least: number) => Number.isInteger(value) && value >= least;

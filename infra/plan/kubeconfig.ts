@@ -37,7 +37,9 @@ export function kubeconfig(args: KubeconfigArgs): string {
             // whichever account `gcloud auth login` last chose.
             args: ['--use_application_default_credentials'],
             provideClusterInfo: true,
-            installHint: `Install ${AUTH_PLUGIN} (gcloud components install ${AUTH_PLUGIN}, or the google-cloud-cli-gke-gcloud-auth-plugin package) and run gcloud auth application-default login.`,
+            installHint:
+              `Install ${AUTH_PLUGIN} (gcloud components install ${AUTH_PLUGIN}, or the ` +
+              `google-cloud-cli-gke-gcloud-auth-plugin package) and run gcloud auth application-default login.`,
           },
         },
       },

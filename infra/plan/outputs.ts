@@ -1,4 +1,5 @@
-/** Stack outputs derived from the validated config: the sizing plan, the scaling plan and the commands to watch workers. Pure. */
+/** Stack outputs derived from the validated config: the sizing plan, the scaling plan and the commands to watch
+ * workers. Pure. */
 import { estimateFullScaleCost, FullScaleInput, scalingSummary } from './cost';
 import { K8S_NAMES, APP_NAME_LABEL } from './names';
 import { PRICE_SOURCE } from './pricing';
@@ -62,7 +63,8 @@ export function watchCommands(config: StackConfig): string[] {
   const ns = config.workers.namespace;
   const selector = `app.kubernetes.io/name=${APP_NAME_LABEL}`;
   return [
-    `gcloud container clusters get-credentials ${config.clusterName} --location ${config.location} --project ${config.project}`,
+    `gcloud container clusters get-credentials ${config.clusterName} --location ${config.location} --project ` +
+      `${config.project}`,
     ...(config.scaling.mode === 'drain'
       ? [
           `kubectl -n ${ns} get job ${config.scaling.jobName} --watch`,
@@ -73,7 +75,8 @@ export function watchCommands(config: StackConfig): string[] {
           `kubectl -n ${ns} get hpa keda-hpa-${K8S_NAMES.deployment} --watch`,
         ]),
     `kubectl -n ${ns} get pods -l ${selector} -o wide --watch`,
-    `kubectl -n ${ns} logs -l ${selector} --prefix --follow --max-log-requests ${Math.max(5, Math.min(config.workers.replicas, 50))}`,
+    `kubectl -n ${ns} logs -l ${selector} --prefix --follow --max-log-requests ` +
+      `${Math.max(5, Math.min(config.workers.replicas, 50))}`,
     `kubectl get nodes -l cloud.google.com/gke-nodepool=${config.workerPool.name} --watch`,
     `kubectl -n ${ns} top pods -l ${selector}`,
     `npm run status -- --queue ${config.queueUrl}`,

@@ -51,7 +51,8 @@ export function parseConfigValues(values: ConfigValues): ParseResult {
     if (!known.has(key)) {
       const hint = suggestKey(key, CONFIG_KEYS);
       problems.push(
-        `${fullKey} is not a setting of this stack${hint ? `: did you mean ${PROJECT}:${hint}?` : `; known keys: ${CONFIG_KEYS.join(', ')}`}`,
+        `${fullKey} is not a setting of this ` +
+          `stack${hint ? `: did you mean ${PROJECT}:${hint}?` : `; known keys: ${CONFIG_KEYS.join(', ')}`}`,
       );
     }
   }
@@ -66,7 +67,8 @@ export function parseConfigValues(values: ConfigValues): ParseResult {
       } catch {
         failed.add(key);
         problems.push(
-          `${key} ${JSON.stringify(raw)} is not structured config: set its fields with --path, e.g. pulumi config set --path ${PROJECT}:${PATH_EXAMPLES[key as StructuredKey]}`,
+          `${key} ${JSON.stringify(raw)} is not structured config: set its fields with --path, e.g. pulumi config ` +
+            `set --path ${PROJECT}:${PATH_EXAMPLES[key as StructuredKey]}`,
         );
         continue;
       }
@@ -90,7 +92,9 @@ export function formatIssue(key: string, issue: z.core.$ZodIssue, root: unknown)
     return issue.keys
       .map((extra) => {
         const hint = suggestKey(extra, allowed);
-        return `${where ? `${where}.` : ''}${extra} is not a setting${hint ? `: did you mean ${where ? `${where}.` : ''}${hint}?` : allowed.length ? `; known: ${allowed.join(', ')}` : ''}`;
+        const prefix = where ? `${where}.` : '';
+        const known = allowed.length ? `; known: ${allowed.join(', ')}` : '';
+        return `${prefix}${extra} is not a setting${hint ? `: did you mean ${prefix}${hint}?` : known}`;
       })
       .join('\n');
   }

@@ -29,7 +29,8 @@ export const HOURS_PER_MONTH = 730;
  */
 export const GKE_CLUSTER_FEE_PER_HOUR = 0.1;
 
-/** Boot disk list prices in USD per GB-month (us-central1, same date). Hyperdisk is billed by IOPS and throughput too: not listed. */
+/** Boot disk list prices in USD per GB-month (us-central1, same date). Hyperdisk is billed by IOPS and throughput too:
+ * not listed. */
 const DISK_PRICE_PER_GB_MONTH: Readonly<Record<string, number>> = {
   'pd-standard': 0.04,
   'pd-balanced': 0.1,

@@ -45,7 +45,8 @@ export function checkScaling(input: ScalingInput, context: ScalingContext, probl
     const nodes = Math.ceil(maxWorkers / context.workersPerNode);
     problems.push(
       `scaling.maxWorkers ${maxWorkers}${from}: pool ${context.pool.name} holds at most ${context.capacity} workers ` +
-        `(${context.workersPerNode}/node × ${context.pool.maxNodes} nodes); raise nodePools[${context.pool.index}].maxNodes to ${nodes}, or lower scaling.maxWorkers to ${context.capacity}`,
+        `(${context.workersPerNode}/node × ${context.pool.maxNodes} nodes); raise ` +
+        `nodePools[${context.pool.index}].maxNodes to ${nodes}, or lower scaling.maxWorkers to ${context.capacity}`,
     );
   }
   if (input.mode === 'drain') {
@@ -57,8 +58,10 @@ export function checkScaling(input: ScalingInput, context: ScalingContext, probl
     queue = sqsQueueAddress(context.queue);
     if (!queue) {
       problems.push(
-        `scaling.mode continuous: KEDA reads the queue's length and needs its full AWS URL (with region and account), but queueUrl is ${context.queueUrl}; ` +
-          'set queueUrl https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (npm run queue:create prints it), or use scaling.mode drain',
+        `scaling.mode continuous: KEDA reads the queue's length and needs its full AWS URL (with region and ` +
+          `account), but queueUrl is ${context.queueUrl}; ` +
+          'set queueUrl https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (npm run queue:create prints it), or use ' +
+          'scaling.mode drain',
       );
     }
   }

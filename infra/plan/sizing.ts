@@ -224,7 +224,8 @@ export function idleWarnings(input: Pick<PlanInput, 'machineTypeName' | 'request
     const fill = show(available / n);
     const oneMore = fit.limitedBy === kind ? ` or lower it to ${show(available / (n + 1))} to fit ${n + 1}` : '';
     warnings.push(
-      `${idle} (${Math.round(fraction * 100)} %) of each ${input.machineTypeName} node would sit idle with workers.${kind} ${show(current)}: ` +
+      `${idle} (${Math.round(fraction * 100)} %) of each ${input.machineTypeName} node would sit idle with ` +
+        `workers.${kind} ${show(current)}: ` +
         `raise it to ${fill} to use it with ${n} workers/node${oneMore}`,
     );
   };
@@ -247,12 +248,18 @@ export function idleWarnings(input: Pick<PlanInput, 'machineTypeName' | 'request
   return warnings;
 }
 
-/** "e2-standard-4 × 0–10 nodes, 3 workers/node (1 vCPU, 3 GiB each), 30 workers, 0.46 vCPU and 3.49 GiB idle per node". */
+/**
+ * "e2-standard-4 × 0–10 nodes, 3 workers/node (1 vCPU, 3 GiB each), 30 workers, 0.46 vCPU and
+ * 3.49 GiB idle per node".
+ */
 export function planSummary(input: PlanInput, fit: NodeFit, replicas: number): string {
   const nodes = input.minNodes === input.maxNodes ? `${input.maxNodes}` : `${input.minNodes}–${input.maxNodes}`;
   const gpu = input.request.gpus > 0 ? `, ${input.request.gpus} GPU` : '';
   const each = `${formatCpu(input.request.cpuMillis)}, ${formatMemory(input.request.memoryMiB)}${gpu} each`;
   const idle = `${formatCpu(fit.idle.cpuMillis)} and ${formatMemory(fit.idle.memoryMiB)} idle per node`;
   const mode = input.replicas === 'auto' ? 'auto' : 'fixed';
-  return `${input.machineTypeName} × ${nodes} nodes, ${fit.workersPerNode} workers/node (${each}), ${replicas} workers (${mode}), ${idle}`;
+  return (
+    `${input.machineTypeName} × ${nodes} nodes, ${fit.workersPerNode} workers/node (${each}), ${replicas} ` +
+    `workers (${mode}), ${idle}`
+  );
 }

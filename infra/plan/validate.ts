@@ -45,7 +45,8 @@ export function validateStackConfig(values: ConfigValues, context: ValidateConte
   const aws = parsed.aws ? checkAws(parsed.aws, queue, context, report) : undefined;
   if (parsed.privateNodes === true && parsed.cloudNat === false) {
     warnings.push(
-      `cloudNat false with privateNodes true: nodes have no external IP, so pods reach SQS only if the network ${parsed.network ?? 'default'} already has NAT`,
+      `cloudNat false with privateNodes true: nodes have no external IP, so pods reach SQS only if the network ` +
+        `${parsed.network ?? 'default'} already has NAT`,
     );
   }
 
@@ -79,8 +80,10 @@ export function validateStackConfig(values: ConfigValues, context: ValidateConte
   ) {
     const index = pools?.indexOf(workers.pool);
     warnings.push(
-      `nodePools[${index}] ${workers.pool.name}: the workers' pool has no NoSchedule taint, so other pods may land there and keep ` +
-        `idle nodes from scaling to zero; add one: pulumi config set --path '${PROJECT}:nodePools[${index}].taints[0].key' gke-batch/workers`,
+      `nodePools[${index}] ${workers.pool.name}: the workers' pool has no NoSchedule taint, so other pods may land ` +
+        `there and keep ` +
+        `idle nodes from scaling to zero; add one: pulumi config set --path ` +
+        `'${PROJECT}:nodePools[${index}].taints[0].key' gke-batch/workers`,
     );
   }
 

@@ -15,7 +15,8 @@ export const PROJECT_DIR = path.resolve(__dirname, '..', '..');
 const PROGRAM = path.join(PROJECT_DIR, 'index.ts');
 
 /** Resource inputs as the mock monitor hands them over: plain JSON-like data. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- resource inputs differ per type; tests read them as data.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- resource inputs differ per type; tests read them as
+// data.
 export type Inputs = Record<string, any>;
 
 export interface DeclaredResource {
