@@ -87,7 +87,7 @@ describe('npm start on a fresh copy of the project (end to end)', function () {
     const code = await exit;
     assert.equal(code, 0, output());
     assert.match(output(), /created local\/params\.feather: the example table \(1000 rows/);
-    assert.match(output(), /done: 1,000 tasks completed, 0 failed, 0 left in the queue/);
+    assert.match(output(), /done: 1,000 of 1,000 tasks completed, 0 failed \(run r-[\w-]+\), 0 left in the queue/);
     assert.match(output(), /outputs: file:\/\/\.\/local\/outputs/);
     const files = outputsIn(dir);
     assert.equal(files.length, 1000);
@@ -97,7 +97,10 @@ describe('npm start on a fresh copy of the project (end to end)', function () {
     // Run again: everything is done, so nothing is inserted and nothing runs.
     const again = run(command, dir);
     assert.equal(await again.exit, 0, again.output());
-    assert.match(again.output(), /inserted 0 tasks \(1,000 of 1,000 rows skipped: output already there\)/);
+    assert.match(
+      again.output(),
+      /inserted 0 tasks as run r-[\w-]+ \(1,000 of 1,000 rows skipped: output already there\)/,
+    );
   });
 
   it('stops cleanly on Ctrl-C halfway and resumes: every task done exactly once', async () => {
@@ -129,7 +132,7 @@ describe('npm start on a fresh copy of the project (end to end)', function () {
 
     const second = run(command, dir);
     assert.equal(await second.exit, 0, second.output());
-    assert.match(second.output(), /resuming: \d+ tasks are still in/);
+    assert.match(second.output(), /resuming run r-[\w-]+: tasks\.example\.count_primes from .*slow\.csv.*, \d+ left/);
     assert.equal(outputsIn(dir).length, rows);
     // Exactly once: each task was inserted once and completed (deleted after success) once.
     assert.equal(readFileSync(path.join(queueDir, 'insertions'), 'utf8'), String(rows));

@@ -28,7 +28,7 @@ describe('insert and params commands (child processes)', function () {
     assert.equal(result.code, 0, result.stderr);
     assert.match(
       result.stdout,
-      /^inserted 300 tasks of tasks\.example\.count_primes into fq:\/\/.*\/ok\/q\n  read 300 rows, skipped 0 \(work already done\), inserted 300 in [\d.]+ s \([\d,]+ tasks\/s\)\n$/,
+      /^inserted 300 tasks of tasks\.example\.count_primes into fq:\/\/.*\/ok\/q as run r-[\w-]+\n  read 300 rows, skipped 0 \(work already done\), inserted 300 in [\d.]+ s \([\d,]+ tasks\/s\)\n$/,
     );
     assert.match(
       result.stderr,
@@ -37,15 +37,27 @@ describe('insert and params commands (child processes)', function () {
     assert.match(result.stderr, /inserting 300\/300 \(100%\) rows, [\d,]+ rows\/s, ETA 0 s, 0 skipped/);
     assert.equal(readdirSync(path.join(dir, 'q', 'queue')).length, 300);
 
-    // again: nothing is done yet (no worker ran), so everything is queued a second time; --json for scripts
+    // again: this table's run is still queued (no worker ran), so nothing is inserted unless --again
+    const refused = await run(
+      'cli/insert.ts',
+      ['--params', file, '--queue', 'fq://./q', '--cloudpath', 'file://./out'],
+      dir,
+    );
+    assert.equal(refused.code, 0, refused.stderr);
+    assert.match(
+      refused.stdout,
+      /^nothing inserted: this table is already on fq:\/\/.*\n  run r-\d{8}-\d{6}-[0-9a-f]{4}: .* 300 left/,
+    );
+    assert.equal(readdirSync(path.join(dir, 'q', 'queue')).length, 300);
     const again = await run(
       'cli/insert.ts',
-      ['--params', file, '--queue', 'fq://./q', '--cloudpath', 'file://./out', '--json'],
+      ['--params', file, '--queue', 'fq://./q', '--cloudpath', 'file://./out', '--json', '--again'],
       dir,
     );
     assert.equal(again.code, 0, again.stderr);
     const summary = JSON.parse(again.stdout) as Record<string, unknown>;
     assert.equal(summary.inserted, 300);
+    assert.equal(readdirSync(path.join(dir, 'q', 'queue')).length, 600);
     assert.equal(summary.skipped, 0);
     assert.equal(summary.task, 'tasks.example.count_primes');
   });

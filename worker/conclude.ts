@@ -10,6 +10,7 @@ import type { Logger } from './logger';
 import { Decision, decide, Happening, PolicyConfig } from './outcome';
 import { Failure, failureRecord, outcomeFields, settleWithRetries } from './results';
 import type { Slot } from './slot';
+import type { OutcomeRecorder, RunOutcome } from '../lib/runs/recorder';
 
 export type Counters = { -readonly [K in keyof Omit<WorkerSummary, 'durationSeconds' | 'cpuSeconds'>]: number };
 
@@ -18,6 +19,8 @@ export interface ConcluderOptions {
   readonly policy: PolicyConfig;
   readonly maxAttempts: number;
   readonly workerId: string;
+  /** Counts the outcome per run (the worker's run store counters). */
+  readonly recorder: OutcomeRecorder;
   /** True once shutdown's deadline exists: completion calls are no longer retried. */
   readonly pastDeadline: () => boolean;
   readonly onEnded: (event: TaskEndedEvent) => void;
@@ -31,6 +34,13 @@ const COUNTER_OF = {
   'lease-lost': 'leaseLost',
   'completed-lease-lost': 'completedAfterLeaseLost',
 } as const;
+
+/** What each outcome counts as in a run's numbers; anything else leaves the task to run again. */
+const RUN_OUTCOME_OF: Partial<Record<Decision['outcome'], RunOutcome>> = {
+  succeeded: 'completed',
+  'dead-lettered': 'failed',
+  retried: 'retried',
+};
 
 export class Concluder {
   readonly counters: Counters = {
@@ -52,9 +62,11 @@ export class Concluder {
     const { leased, log } = slot;
     const decision = decide({ happening, attempt: leased.attempt, leaseLost: slot.heartbeat.lost }, this.o.policy);
     const durationMs = slot.startedAt ? Date.now() - slot.startedAt : 0;
+    let recorded: RunOutcome = 'released';
     try {
       const latest = await slot.heartbeat.stop();
       await this.apply(decision, latest, log, failure);
+      recorded = RUN_OUTCOME_OF[decision.outcome] ?? 'released';
       if (decision.failed) this.counters.failed++;
       this.counters[COUNTER_OF[decision.outcome]]++;
       log[decision.level](outcomeFields(decision, durationMs, this.o.maxAttempts, failure), decision.message);
@@ -74,6 +86,7 @@ export class Concluder {
     } catch (error) {
       this.logSettleFailure(error, log);
     } finally {
+      this.o.recorder.settled(slot.run, recorded);
       slot.finish();
     }
   }

@@ -10,6 +10,7 @@ import { BackoffPolicy, SECOND } from './backoff';
 import type { Logger } from './logger';
 import { defaultTaskHeapMb } from './memory';
 import type { TaskRegistry } from './registry';
+import { noOutcomeRecorder, type OutcomeRecorder } from '../lib/runs/recorder';
 
 export interface WorkerOptions {
   readonly queue: Queue;
@@ -47,6 +48,8 @@ export interface WorkerOptions {
   readonly pollWaitSeconds?: number;
   /** Identity in failure records and logs. @defaultValue `hostname:pid` */
   readonly workerId?: string;
+  /** Told of every leased task and how it ended, per run (lib/runs/recorder.ts). @defaultValue records nothing */
+  readonly recorder?: OutcomeRecorder;
 }
 
 /** The options with every default filled in. */
@@ -117,5 +120,6 @@ export function assertWorkerOptions(options: WorkerOptions): ResolvedWorkerOptio
     errorBackoff: options.errorBackoff ?? { baseMs: SECOND, capMs: 30 * SECOND },
     pollWaitSeconds: options.queue.kind === 'sqs' ? (options.pollWaitSeconds ?? (exitWhenEmpty ? 1 : 20)) : 0,
     workerId: options.workerId ?? `${hostname()}:${process.pid}`,
+    recorder: options.recorder ?? noOutcomeRecorder,
   };
 }

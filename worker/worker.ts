@@ -12,6 +12,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { LeasedTask } from '../lib/queue/types';
 import { retryDelaySeconds, SECOND } from './backoff';
 import { Concluder } from './conclude';
+import { runOfBody } from '../lib/queue/message';
 import type { WorkerEvents, WorkerState, WorkerSummary } from './events';
 import { leaseLoop } from './leaseLoop';
 import type { Logger } from './logger';
@@ -68,6 +69,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       },
       maxAttempts: o.maxAttempts,
       workerId: o.workerId,
+      recorder: o.recorder,
       pastDeadline: () => this.deadline !== undefined,
       onEnded: (event) => this.emit('taskEnded', event),
     });
@@ -240,9 +242,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private launch(task: LeasedTask, decided?: Happening): void {
     const { name, problem } = decided ? {} : this.taskCheck.check(task);
     const runner = this.runner!;
+    const run = runOfBody(task.body)?.id;
+    this.o.recorder.started(run, task.attempt);
     const slot = openSlot({
       task,
       name,
+      run,
       log: this.log,
       queue: this.o.queue,
       leaseSeconds: this.o.leaseSeconds,

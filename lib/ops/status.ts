@@ -5,6 +5,7 @@
  */
 import type { QueueCounts, QueueKind } from '../queue/types';
 import type { ThroughputEstimate } from './throughput';
+import type { RunsReport } from './runsView';
 import { alignColumns, formatClock, formatCount, formatDuration, formatPercent, formatRate, percentOf } from './units';
 
 /** The `--json` shape of `status` (documented in docs/operations.md; keep keys stable). */
@@ -42,6 +43,8 @@ export interface StatusReport {
   readonly etaSeconds: number | null;
   /** No task is enqueued (visible, leased or delayed). */
   readonly drained: boolean;
+  /** Per-run numbers from the run store (docs/operations.md, "Runs"); absent when not read. */
+  readonly runs?: RunsReport;
 }
 
 export function buildStatusReport(
@@ -49,6 +52,7 @@ export function buildStatusReport(
   counts: QueueCounts,
   at: number,
   estimate: ThroughputEstimate | null = null,
+  runs?: RunsReport,
 ): StatusReport {
   return {
     queue: queue.url,
@@ -75,6 +79,7 @@ export function buildStatusReport(
     },
     etaSeconds: estimate && estimate.etaSeconds !== null ? Math.round(estimate.etaSeconds) : null,
     drained: counts.enqueued === 0,
+    ...(runs ? { runs } : {}),
   };
 }
 
