@@ -46,9 +46,12 @@ module.exports = {
       name: 'dashboard-client-is-browser-code',
       severity: 'error',
       comment:
-        'The page (dashboard/client) runs in the browser: it imports only itself, the API types, the pure units and uPlot.',
+        'The page (dashboard/client) runs in the browser: it imports only itself, the pure units and uPlot (and types).',
       from: { path: '^dashboard/client/' },
-      to: { pathNot: '^(dashboard/(client/|api\\.ts$)|lib/ops/units\\.ts$|node_modules/uplot/)' },
+      to: {
+        pathNot: '^(dashboard/(client/|api\\.ts$)|lib/ops/units\\.ts$|node_modules/uplot/)',
+        dependencyTypesNot: ['type-only'],
+      },
     },
     {
       name: 'tasks-see-the-task-surface-only',

@@ -4,6 +4,7 @@
  * the page (dashboard/client) only renders it. Types only: the browser bundle imports this file.
  */
 import type { PubsubStatusReport } from '../lib/ops/pubsubStatus';
+import type { RunsReport } from '../lib/ops/runsView';
 import type { StatusReport } from '../lib/ops/status';
 import type { QueueKind } from '../lib/queue/types';
 
@@ -26,32 +27,6 @@ export interface QueueProgress {
   readonly total: number | null;
   /** `counted`: from the backend's counters; `since-start`: approximate, from queue lengths. */
   readonly basis: 'counted' | 'since-start';
-}
-
-/** One run (an insert), with its exact counts where the run store has them. */
-export interface RunView {
-  readonly id: string;
-  readonly task: string | null;
-  readonly table: string | null;
-  readonly codeVersion: string | null;
-  readonly createdAt: string | null;
-  readonly inserted: number | null;
-  readonly done: number;
-  readonly failed: number;
-  readonly retrying: number;
-  readonly inFlight: number;
-  readonly left: number | null;
-  readonly perSecond: number | null;
-  readonly etaSeconds: number | null;
-  readonly finished: boolean;
-}
-
-/** A worker that sent a heartbeat recently. */
-export interface WorkerView {
-  readonly worker: string;
-  readonly codeVersion: string | null;
-  readonly startedAt: string | null;
-  readonly seenAt: string;
 }
 
 /** Dead-lettered tasks with the same error, as one row. */
@@ -86,11 +61,12 @@ export interface Summary {
   readonly progress: QueueProgress;
   /** Oldest first; covers the time this dashboard has been running (at most `historyLimit` points). */
   readonly history: readonly HistoryPoint[];
-  /** `null` when there is no run data for this queue (see `notes`). */
-  readonly runs: readonly RunView[] | null;
+  /**
+   * The runs with their exact per-run counts and the workers seen recently, as `status --json`
+   * prints them under `runs` (lib/ops/runsView.ts); `null` when the run store could not be read.
+   */
+  readonly runs: RunsReport | null;
   readonly failures: { readonly total: number; readonly groups: readonly FailureGroup[] };
-  /** `null` when no worker data is available (see `notes`). */
-  readonly workers: readonly WorkerView[] | null;
   /** What the page cannot show for this backend, and why. */
   readonly notes: readonly string[];
   /** The last sampling error, when the last attempt failed (the dashboard keeps sampling). */

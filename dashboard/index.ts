@@ -5,6 +5,7 @@
  */
 import type { TaskSettings } from '../lib/settings';
 import type { Queue } from '../lib/queue/types';
+import { RunStore } from '../lib/runs/store';
 import { QueueDashboard } from './source';
 import { startDashboardServer } from './server';
 
@@ -22,7 +23,10 @@ export interface RunningDashboard {
 }
 
 export async function startDashboard(queue: Queue, options: StartDashboardOptions): Promise<RunningDashboard> {
-  const source = new QueueDashboard(queue, { intervalSeconds: options.intervalSeconds });
+  const source = new QueueDashboard(queue, {
+    intervalSeconds: options.intervalSeconds,
+    runs: RunStore.open(queue.url, options.settings.cloudpath),
+  });
   await source.sample();
   const server = await startDashboardServer(source, { host: options.host, port: options.port });
   source.start();

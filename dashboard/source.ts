@@ -9,6 +9,9 @@ import { buildPubsubStatusReport, PUBSUB_COUNTS_NOTE } from '../lib/ops/pubsubSt
 import { buildStatusReport, progressOf, type StatusReport } from '../lib/ops/status';
 import { DEFAULT_WINDOW_MS, ThroughputEstimator } from '../lib/ops/throughput';
 import { formatCount } from '../lib/ops/units';
+import { runsReport, type RunsReport } from '../lib/ops/runsView';
+import type { RunStore } from '../lib/runs/store';
+import { readRuns, RunRates } from '../lib/runs/summary';
 import { UserError } from '../lib/errors';
 import type { PubsubQueue } from '../lib/queue/pubsubQueue';
 import type { Queue, QueueCounts } from '../lib/queue/types';
@@ -24,6 +27,8 @@ export const DEFAULT_HISTORY_LIMIT = 1800;
 export interface QueueDashboardOptions {
   /** Seconds between samples. */
   readonly intervalSeconds: number;
+  /** Where the queue's run records, per-run counts and heartbeats are (none: no runs shown). */
+  readonly runs?: RunStore;
   /** Chart points kept; older ones are dropped. */
   readonly historyLimit?: number;
   readonly now?: () => number;
@@ -58,6 +63,8 @@ export class QueueDashboard {
   private turn: Promise<unknown> = Promise.resolve();
   private failures: { rows: FailureRow[]; at: number; failed: number | undefined } | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Per-run rates over the last minute, as `status --watch` shows them. */
+  private readonly rates = new RunRates();
 
   constructor(
     readonly queue: Queue,
@@ -158,14 +165,15 @@ export class QueueDashboard {
       const counts = this.queue.kind === 'pubsub' ? undefined : await this.queue.counts();
       const failures = await this.currentFailures(counts?.failed, at);
       const measured = counts ? this.countsStatus(counts, at) : await this.pubsubStatus(failures.length, at);
+      const runs = await this.readRuns(at);
       this.last = {
         queue: { url: this.queue.url, kind: this.queue.kind },
         time: new Date(at).toISOString(),
         sampleSeconds: this.options.intervalSeconds,
         ...measured,
+        notes: runs.note ? [...measured.notes, runs.note] : measured.notes,
         history: this.history,
-        runs: null,
-        workers: null,
+        runs: runs.report,
         failures: { total: failures.length, groups: groupFailures(failures) },
         problem: null,
       };
@@ -177,12 +185,24 @@ export class QueueDashboard {
     }
   }
 
+  /** The run store's runs and workers; a store that cannot be read is a note, not a failed sample. */
+  private async readRuns(at: number): Promise<{ report: RunsReport | null; note?: string }> {
+    const store = this.options.runs;
+    if (!store) return { report: null, note: 'Runs are not shown: no run store was given.' };
+    try {
+      return { report: runsReport(this.rates.apply(await readRuns(store, at))) };
+    } catch (error) {
+      const why = (error as Error).message.split('\n', 1)[0];
+      return { report: null, note: `Runs are not shown: the run store ${store.url} could not be read (${why}).` };
+    }
+  }
+
   private async pubsubStatus(failed: number, at: number): Promise<Pick<Summary, 'status' | 'progress' | 'notes'>> {
     const description = await (this.queue as PubsubQueue).describe();
     return {
       status: buildPubsubStatusReport(this.queue.url, description, failed, at),
       progress: { fraction: null, done: null, total: null, basis: 'since-start' },
-      notes: [PUBSUB_COUNTS_NOTE, NO_RUNS_NOTE],
+      notes: [PUBSUB_COUNTS_NOTE],
     };
   }
 
@@ -194,7 +214,7 @@ export class QueueDashboard {
     return {
       status,
       progress: this.progress(status),
-      notes: this.queue.kind === 'sqs' ? [SQS_NOTE, NO_RUNS_NOTE] : [NO_RUNS_NOTE],
+      notes: this.queue.kind === 'sqs' ? [SQS_NOTE] : [],
     };
   }
 

@@ -12,8 +12,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page } from 'playwright-core';
 import type { Summary } from '../dashboard/api';
 import { createQueue, openQueue } from '../lib/queue';
-import { encodeTask } from '../lib/queue/message';
-import type { QueueMessage } from '../lib/queue/types';
 import { runCli } from './ops.helpers';
 import { launchChromium, pixelStats } from './support/browser';
 import { startDashboardProcess, type DashboardProcess } from './support/dashboardProcess';
@@ -30,20 +28,30 @@ const LINE_BLUE = '#2f6fdf';
 const ERROR_RED = '#c23b3b';
 const ARTIFACTS = process.env.TEST_ARTIFACTS ?? path.join(tmpdir(), 'gke-batch-test-artifacts');
 
-/** Sleep tasks that succeed and permanent failures with two different errors, shuffled. */
-function seedMessages(dir: string, queueName: string): QueueMessage[] {
-  const messages: QueueMessage[] = [];
-  for (let i = 0; i < DONE; i++)
-    messages.push(encodeTask(['fixtures', 'sleep'], { dir, name: `s${i}`, ms: 120 }, queueName));
-  for (let i = 0; i < NO_IMAGE; i++) {
-    messages.push(
-      encodeTask(['fixtures', 'permanent'], { dir, name: `p${i}`, message: 'no image in the bucket' }, queueName),
+/**
+ * Two runs, through the real `npm run insert`: sleep tasks that succeed, and permanent failures
+ * with two different errors (a second table into a non-empty queue: inserted, with a note).
+ */
+async function insertRuns(dir: string, url: string, env: Record<string, string>): Promise<void> {
+  const sleeps = path.join(dir, 'sleeps.csv');
+  const failing = path.join(dir, 'failing.csv');
+  writeFileSync(sleeps, ['dir,name,ms', ...Array.from({ length: DONE }, (_, i) => `${dir},s${i},120`)].join('\n'));
+  const messages = [
+    ...Array.from({ length: NO_IMAGE }, (_, i) => `${dir},p${i},no image in the bucket`),
+    ...Array.from({ length: DISK_FULL }, (_, i) => `${dir},d${i},disk full`),
+  ];
+  writeFileSync(failing, ['dir,name,message', ...messages].join('\n'));
+  for (const [table, task] of [
+    [sleeps, 'fixtures.sleep'],
+    [failing, 'fixtures.permanent'],
+  ]) {
+    const inserted = await runCli(
+      'insert',
+      ['--queue', url, '--params', table, '--tasks', FIXTURE_TASKS, '--task', task, '--json'],
+      env,
     );
+    assert.equal(inserted.code, 0, inserted.stderr);
   }
-  for (let i = 0; i < DISK_FULL; i++) {
-    messages.push(encodeTask(['fixtures', 'permanent'], { dir, name: `d${i}`, message: 'disk full' }, queueName));
-  }
-  return messages.sort((a, b) => a.id.localeCompare(b.id));
 }
 
 async function summaryOf(dashboard: DashboardProcess): Promise<Summary> {
@@ -80,22 +88,19 @@ function scenario(
   let dashboard: DashboardProcess;
   let url: string;
   let dir: string;
+  let env: Record<string, string>;
 
   before(async function () {
     this.timeout(120_000);
     const chromiumPath = requireToolOrSkip(this, 'chromium');
     dir = mkdtempSync(path.join(tmpdir(), `dashboard-${backend.name}-`));
     url = await backend.newQueue();
-    const queue = await openQueue(url);
-    try {
-      await queue.insert(seedMessages(dir, 'dashboard-test'));
-    } finally {
-      await queue.close();
-    }
-    dashboard = await startDashboardProcess(['--queue', url, '--port', '0', '--interval', '0.5'], backend.env());
+    env = { ...backend.env(), CF_CLOUDPATH: `file://${path.join(dir, 'outputs')}` };
+    await insertRuns(dir, url, env);
+    dashboard = await startDashboardProcess(['--queue', url, '--port', '0', '--interval', '0.5'], env);
     // Let the chart get a few samples of an idle queue, then the worker's throughput.
     await sleep(1200);
-    const worker = spawnWorker(['--queue', url, '--tasks', FIXTURE_TASKS, '--exit-when-empty'], backend.env());
+    const worker = spawnWorker(['--queue', url, '--tasks', FIXTURE_TASKS, '--exit-when-empty'], env);
     await worker.waitForExit(60_000);
     await until('the dashboard to see the queue drained', async () => {
       const summary = await summaryOf(dashboard);
@@ -123,7 +128,7 @@ function scenario(
   });
 
   it('shows the numbers `npm run status` shows', async () => {
-    const status = await runCli('status', ['--queue', url, '--json'], backend.env());
+    const status = await runCli('status', ['--queue', url, '--json'], env);
     assert.equal(status.code, 0, status.stderr);
     const report = JSON.parse(status.stdout);
     assert.equal(report.failed, FAILED);
@@ -134,6 +139,29 @@ function scenario(
     assert.equal(await tileValue(page, 'eta'), 'drained');
     assert.match(await page.getByTestId('progress-text').innerText(), expectations.progress);
     assert.match(await page.getByTestId('queue').innerText(), new RegExp(url.replace(/[.?*+^$()[\]\\|{}]/g, '\\$&')));
+  });
+
+  it('shows each run with its exact counts, as `npm run status` does', async () => {
+    const status = JSON.parse((await runCli('status', ['--queue', url, '--json'], env)).stdout);
+    const runs = status.runs.runs as Array<{ id: string; task: string; done: number; failed: number }>;
+    assert.deepEqual(
+      runs.map((r) => [r.task, r.done, r.failed]),
+      [
+        ['fixtures.sleep', DONE, 0],
+        ['fixtures.permanent', 0, FAILED],
+      ],
+    );
+    for (const run of runs) {
+      const cells = await page.locator(`[data-testid="runs-table"] tr[data-run="${run.id}"] td`).allInnerTexts();
+      // run, task, table, code, progress, done, failed, retrying, in flight, left, rate, ETA
+      assert.equal(cells[0], run.id);
+      assert.equal(cells[1], run.task);
+      assert.equal(cells[5], String(run.done));
+      assert.equal(cells[6], String(run.failed));
+      assert.equal(cells[9], '0');
+      assert.equal(cells[11], 'finished');
+    }
+    assert.match(await page.getByTestId('workers').innerText(), /No worker has sent a heartbeat/);
   });
 
   it('groups the failures by error, most frequent first', async () => {
@@ -204,6 +232,16 @@ function scenario(
     const rows = page.locator('[data-testid="failures-table"] tbody tr');
     assert.equal(await rows.count(), 1);
     assert.match(await rows.nth(0).innerText(), /disk full/);
+  });
+
+  it('lists the workers seen recently', async () => {
+    const worker = spawnWorker(['--queue', url, '--tasks', FIXTURE_TASKS], env);
+    const started = await worker.waitForLog((line) => line.message === 'worker started');
+    const row = page.locator('[data-testid="workers-table"] tbody tr');
+    await row.first().waitFor({ timeout: 20_000 });
+    const text = await row.first().innerText();
+    assert.match(text, new RegExp(`:${worker.pid}\\b`), `${text}\n${JSON.stringify(started)}`);
+    assert.match(text, /src-[0-9a-f]{12}/);
   });
 }
 

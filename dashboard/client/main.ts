@@ -12,14 +12,24 @@ const TOKEN = document.querySelector<HTMLMetaElement>('meta[name="dashboard-toke
 const chart = new ThroughputChart(byId('chart'));
 let pollTimer: number | undefined;
 
+const lastRendered = new Map<string, string>();
+
+/** Redraws a section only when its data changed, so an open example or a button under the pointer stays put. */
+function whenChanged(section: string, data: unknown, draw: () => void): void {
+  const key = JSON.stringify(data);
+  if (lastRendered.get(section) === key) return;
+  lastRendered.set(section, key);
+  draw();
+}
+
 function render(summary: Summary): void {
   renderHeader(summary);
   renderProgress(summary);
-  renderRuns(summary);
+  whenChanged('runs', summary.runs?.runs.concat(summary.runs.noRun ?? []), () => renderRuns(summary));
   chart.update(summary.history, summary.status.kind === 'sqs');
-  renderFailures(summary, askToRequeue);
-  renderWorkers(summary);
-  renderNotes(summary);
+  whenChanged('failures', summary.failures, () => renderFailures(summary, askToRequeue));
+  whenChanged('workers', summary.runs?.workers, () => renderWorkers(summary));
+  whenChanged('notes', [summary.notes, summary.history.length === 0], () => renderNotes(summary));
   document.body.dataset.updated = summary.time;
 }
 

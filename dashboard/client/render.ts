@@ -1,5 +1,6 @@
 /** Renders each part of the summary into its section of the page. */
-import type { FailureGroup, RunView, Summary, WorkerView } from '../api';
+import type { RunView, WorkerView } from '../../lib/ops/runsView';
+import type { FailureGroup, Summary } from '../api';
 import { formatCount, formatDuration, formatPercent, formatRate } from '../../lib/ops/units';
 import { byId, h, shortTime, type Child } from './dom';
 
@@ -75,36 +76,61 @@ function table(testid: string, headers: readonly string[], rows: readonly HTMLEl
 const num = (value: Child) => h('td', { class: 'num' }, value);
 const maybe = (n: number | null) => (n === null ? '–' : formatCount(n));
 
+/** Finished runs shown besides the unfinished ones (`status` shows 3; a page has room for more). */
+const FINISHED_SHOWN = 10;
+
 function runRow(run: RunView): HTMLElement {
   const total = run.inserted ?? 0;
   const share = total > 0 ? (run.done + run.failed) / total : 0;
   const fill = h('div');
   fill.style.width = `${Math.round(share * 1000) / 10}%`; // CSSOM, which the page's CSP allows (style attributes it does not)
-  const bar = h('div', { class: 'bar small' }, fill);
+  const noRun = run.id === '_none';
+  const table = run.table === null ? '–' : run.table.split(/[\\/]/).at(-1)!;
+  const limit = run.limit === null ? '' : ` (first ${formatCount(run.limit)})`;
+  const eta = noRun
+    ? ''
+    : run.finished
+      ? 'finished'
+      : run.left === null
+        ? 'inserting'
+        : run.etaSeconds === null
+          ? 'unknown'
+          : formatDuration(run.etaSeconds);
   return h(
     'tr',
     { 'data-run': run.id },
-    h('td', {}, run.id),
+    h('td', {}, noRun ? '(no run)' : run.id),
     h('td', {}, run.task ?? '–'),
-    h('td', {}, run.table ?? '–'),
+    h('td', { title: run.table ?? '' }, `${table}${limit}`),
     h('td', {}, run.codeVersion ?? '–'),
-    h('td', {}, bar),
+    h('td', {}, noRun ? '' : h('div', { class: 'bar small' }, fill)),
     num(formatCount(run.done)),
     num(formatCount(run.failed)),
     num(formatCount(run.retrying)),
     num(formatCount(run.inFlight)),
     num(maybe(run.left)),
     num(run.perSecond === null ? '–' : formatRate(run.perSecond)),
-    num(run.finished ? 'finished' : run.etaSeconds === null ? '–' : formatDuration(run.etaSeconds)),
+    num(eta),
   );
 }
 
 export function renderRuns(summary: Summary): void {
   const target = byId('runs');
-  if (summary.runs === null) return void target.replaceChildren(h('p', { class: 'note' }, 'No run data (see below).'));
-  if (summary.runs.length === 0) return void target.replaceChildren(h('p', { class: 'note' }, 'No runs recorded.'));
+  const report = summary.runs;
+  if (report === null) return void target.replaceChildren(h('p', { class: 'note' }, 'No run data (see below).'));
+  const unfinished = report.runs.filter((r) => !r.finished);
+  const finished = report.runs.filter((r) => r.finished);
+  const shown = [...finished.slice(-FINISHED_SHOWN), ...unfinished];
+  if (report.noRun) shown.push(report.noRun);
+  if (shown.length === 0) {
+    return void target.replaceChildren(h('p', { class: 'note' }, `No runs recorded in ${report.store}.`));
+  }
   const headers = ['run', 'task', 'table', 'code', 'progress', 'done', 'failed', 'retrying', 'in flight', 'left'];
-  target.replaceChildren(table('runs-table', [...headers, 'rate', 'ETA'], summary.runs.map(runRow)));
+  const hidden = finished.length - Math.min(finished.length, FINISHED_SHOWN);
+  target.replaceChildren(
+    table('runs-table', [...headers, 'rate', 'ETA'], shown.map(runRow)),
+    ...(hidden > 0 ? [h('p', { class: 'note' }, `${formatCount(hidden)} older finished run(s) not shown.`)] : []),
+  );
 }
 
 function failureRow(group: FailureGroup, onRequeue: (group: FailureGroup) => void): HTMLElement {
@@ -152,9 +178,12 @@ export function renderFailures(summary: Summary, onRequeue: (group: FailureGroup
 function workerRow(worker: WorkerView): HTMLElement {
   return h(
     'tr',
-    {},
+    { 'data-worker': worker.worker },
     h('td', {}, worker.worker),
-    h('td', {}, worker.codeVersion ?? '–'),
+    h('td', {}, worker.codeVersion),
+    num(formatCount(worker.inFlight)),
+    num(formatCount(worker.completed)),
+    num(formatCount(worker.failed)),
     h('td', {}, shortTime(worker.startedAt)),
     h('td', {}, shortTime(worker.seenAt)),
   );
@@ -162,14 +191,25 @@ function workerRow(worker: WorkerView): HTMLElement {
 
 export function renderWorkers(summary: Summary): void {
   const target = byId('workers');
-  if (summary.workers === null) {
+  const workers = summary.runs?.workers;
+  if (workers === undefined) {
     return void target.replaceChildren(h('p', { class: 'note' }, 'No worker data (see below).'));
   }
-  if (summary.workers.length === 0) {
-    return void target.replaceChildren(h('p', { class: 'note' }, 'No worker has been seen recently.'));
+  if (workers.length === 0) {
+    return void target.replaceChildren(
+      h('p', { class: 'note' }, 'No worker has sent a heartbeat in the last 20 s (stopped workers are not shown).'),
+    );
   }
+  const versions = [...new Set(workers.map((w) => w.codeVersion))];
   target.replaceChildren(
-    table('workers-table', ['worker', 'code', 'started (UTC)', 'last seen (UTC)'], summary.workers.map(workerRow)),
+    table(
+      'workers-table',
+      ['worker', 'code', 'in flight', 'completed', 'failed', 'started (UTC)', 'last seen (UTC)'],
+      workers.map(workerRow),
+    ),
+    ...(versions.length > 1
+      ? [h('p', { class: 'problem' }, `Workers run ${versions.length} code versions (${versions.join(', ')}).`)]
+      : []),
   );
 }
 
