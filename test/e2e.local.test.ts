@@ -3,7 +3,6 @@
  * local command (`npm start`) runs the example job end to end; interrupted halfway and run again,
  * every task ends done exactly once.
  */
-import type { Summary } from '../dashboard/api';
 import assert from 'node:assert/strict';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import {
@@ -21,6 +20,7 @@ import {
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Summary } from '../dashboard/api';
 
 const ROOT = path.resolve(__dirname, '..');
 
