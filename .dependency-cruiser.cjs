@@ -38,7 +38,8 @@ module.exports = {
       name: 'dashboard-only-from-commands',
       severity: 'error',
       comment:
-        'The dashboard is for the commands (cli/) and its tests: the worker (and so its image), the stack and lib/ never import it.',
+        'The dashboard is for the commands (cli/) and its tests: ' +
+        'the worker (and so its image), the stack and lib/ never import it.',
       from: { pathNot: '^(cli/|dashboard/|test/)' },
       to: { path: '^dashboard/' },
     },
@@ -46,7 +47,8 @@ module.exports = {
       name: 'dashboard-client-is-browser-code',
       severity: 'error',
       comment:
-        'The page (dashboard/client) runs in the browser: it imports only itself, the pure units and uPlot (and types).',
+        'The page (dashboard/client) runs in the browser: ' +
+        'it imports only itself, the pure units and uPlot (and types).',
       from: { path: '^dashboard/client/' },
       to: {
         pathNot: '^(dashboard/(client/|api\\.ts$)|lib/ops/units\\.ts$|node_modules/uplot/)',

@@ -19,7 +19,8 @@ interface DashboardOptions extends CommonOptions {
 const program = addCommonOptions(
   new Command('npm run dashboard --')
     .description(
-      'Serve a local web page for the queue: progress, throughput, failures (with requeue) and workers. Ctrl-C stops it.',
+      'Serve a local web page for the queue: progress, throughput, failures (with requeue) and workers. ' +
+        'Ctrl-C stops it.',
     )
     .addOption(
       new Option('--port <n>', 'port to listen on (0: any free port)')

@@ -188,13 +188,15 @@ install_browser() {
   fi
   if [[ "$(id -u)" != 0 ]]; then
     in_ci && die "browser: chromium is missing and this is not root: apt-get install chromium"
-    say "browser: chromium is missing and this is not root: the dashboard's browser tests will be skipped (sudo apt-get install chromium)"
+    say "browser: chromium is missing and this is not root: the dashboard's browser tests will be skipped" \
+      "(sudo apt-get install chromium)"
     return
   fi
   local log
   log=$(mktemp -t apt-chromium.XXXXXX.log)
   say "browser: installing Debian's chromium with apt-get"
-  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } >"$log" 2>&1; then
+  if ! { apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } >"$log" 2>&1; then
     tail -n 30 "$log" >&2
     die "browser: apt-get install chromium failed (output above)"
   fi

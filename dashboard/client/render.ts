@@ -35,7 +35,8 @@ export function renderProgress(summary: Summary): void {
         ? "Pub/Sub's API has no backlog count: progress is unknown."
         : 'Nothing inserted yet.'
       : `${formatPercent(Math.round(progress.fraction * 1000) / 10)}  ${approx}${formatCount(progress.done)} of ` +
-        `${approx}${formatCount(progress.total)} ${progress.basis === 'counted' ? 'done' : 'drained since the dashboard started'}`;
+        `${approx}${formatCount(progress.total)} ` +
+        (progress.basis === 'counted' ? 'done' : 'drained since the dashboard started');
   byId('progress-text').textContent = text;
 
   const tiles: HTMLElement[] = [];
@@ -83,7 +84,8 @@ function runRow(run: RunView): HTMLElement {
   const total = run.inserted ?? 0;
   const share = total > 0 ? (run.done + run.failed) / total : 0;
   const fill = h('div');
-  fill.style.width = `${Math.round(share * 1000) / 10}%`; // CSSOM, which the page's CSP allows (style attributes it does not)
+  // Set through the CSSOM, which the page's CSP allows (style attributes it does not).
+  fill.style.width = `${Math.round(share * 1000) / 10}%`;
   const noRun = run.id === '_none';
   const table = run.table === null ? '–' : run.table.split(/[\\/]/).at(-1)!;
   const limit = run.limit === null ? '' : ` (first ${formatCount(run.limit)})`;
