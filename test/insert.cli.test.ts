@@ -133,7 +133,12 @@ describe('insert and params commands (child processes)', function () {
 
   it('npm run params: schema, row count and first rows; --json; a bad file fails', async () => {
     const text = await run('cli/params.ts', [path.join(FIXTURES, 'generated_lz4.arrow_file'), '--rows', '2'], tmp.dir);
-    assert.equal(text.code, 0, text.stderr);
+    // The table is shown, then checked against the default task, which it does not fit: exit 1.
+    assert.equal(text.code, 1, text.stderr);
+    assert.match(
+      text.stdout,
+      /\nchecked against task tasks\.example\.count_primes: npm run insert would refuse this table:\n.*generated_lz4\.arrow_file: the columns do not match the parameters of task tasks\.example\.count_primes; nothing was inserted\.\n  missing column: "start"/,
+    );
     assert.match(text.stdout, /generated_lz4\.arrow_file: Arrow IPC file \/ Feather V2, 60 rows, 2 columns/);
     assert.match(text.stdout, /ints +int64 +number \(exact up to ±2\^53 − 1\)\n  strs +string +string/);
     assert.match(
@@ -143,7 +148,7 @@ describe('insert and params commands (child processes)', function () {
 
     const json = await run(
       'cli/params.ts',
-      ['--params', path.join(FIXTURES, 'generated_zstd.stream'), '--json', '--rows', '1'],
+      ['--params', path.join(FIXTURES, 'generated_zstd.stream'), '--json', '--rows', '1', '--no-check'],
       tmp.dir,
     );
     assert.equal(json.code, 0, json.stderr);

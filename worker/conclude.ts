@@ -11,6 +11,7 @@ import { Decision, decide, Happening, PolicyConfig } from './outcome';
 import { Failure, failureRecord, outcomeFields, settleWithRetries } from './results';
 import type { Slot } from './slot';
 import type { OutcomeRecorder, RunOutcome } from '../lib/runs/recorder';
+import { codeVersion } from '../lib/runs/codeVersion';
 
 export type Counters = { -readonly [K in keyof Omit<WorkerSummary, 'durationSeconds' | 'cpuSeconds'>]: number };
 
@@ -100,7 +101,10 @@ export class Concluder {
       case 'release':
         return this.settle('release', log, () => queue.release(latest, action.delaySeconds));
       case 'dead-letter': {
-        const record = failureRecord(latest, action.reason, failure, action.withStack, this.o.workerId);
+        const record = {
+          ...failureRecord(latest, action.reason, failure, action.withStack, this.o.workerId),
+          codeVersion: codeVersion(),
+        };
         return this.settle('dead-letter', log, () => queue.deadLetter(latest, record));
       }
       case 'leave':

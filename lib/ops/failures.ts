@@ -2,7 +2,7 @@
  * The `failures` listing: each dead-lettered task as one JSON object for `--json`, and as an
  * aligned table (plus parameters and stacks with `--full`) for people.
  */
-import { decodeTask, formatTaskKey } from '../queue/message';
+import { decodeTask, formatTaskKey, runOfBody } from '../queue/message';
 import type { DeadLetter } from '../queue/types';
 import { alignColumns, truncate } from './units';
 
@@ -30,6 +30,12 @@ export interface FailureRow {
   readonly failedAt: string | null;
   /** The raw message body, as stored. */
   readonly body: string;
+  /** The run that inserted it (docs/operations.md, "Runs"); `null` when the message names none. */
+  readonly run: string | null;
+  /** Its row in that run's table (0-based); `null` when unknown. */
+  readonly row: number | null;
+  /** The code version the worker that gave up on it ran; `null` in older records. */
+  readonly codeVersion: string | null;
 }
 
 export function describeDeadLetter(dead: DeadLetter): FailureRow {
@@ -44,6 +50,7 @@ export function describeDeadLetter(dead: DeadLetter): FailureRow {
     malformed = (error as Error).message;
   }
   const f = dead.failure;
+  const run = runOfBody(dead.body);
   return {
     id: dead.id,
     task,
@@ -57,6 +64,9 @@ export function describeDeadLetter(dead: DeadLetter): FailureRow {
     worker: f?.worker ?? null,
     failedAt: f?.failedAt ?? null,
     body: dead.body,
+    run: run?.id ?? null,
+    row: run?.row ?? null,
+    codeVersion: f?.codeVersion ?? null,
   };
 }
 
@@ -103,7 +113,8 @@ export function renderFailures(rows: readonly FailureRow[], options: RenderFailu
   rows.forEach((row, i) => {
     out.push(cut(lines[i]));
     const indent = '    ';
-    const params = row.params ? compactParams(row.params) : `body: ${row.body}`;
+    const where = row.run === null ? '' : `row ${row.row ?? '?'} of run ${row.run}: `;
+    const params = `${where}${row.params ? compactParams(row.params) : `body: ${row.body}`}`;
     out.push(cut(`${indent}${params}`));
     if (options.full) {
       if (row.worker) out.push(`${indent}worker: ${row.worker}`);

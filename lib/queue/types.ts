@@ -80,6 +80,8 @@ export interface FailureRecord {
   readonly worker: string;
   /** ISO 8601 time of the failure. */
   readonly failedAt: string;
+  /** The code version the worker ran (lib/runs/codeVersion.ts); absent in older records. */
+  readonly codeVersion?: string;
 }
 
 /** A task in the dead-letter place, as listed by `failures`. */

@@ -91,7 +91,7 @@ export function progressOfRun(
     perSecond,
     etaSeconds: etaOf(left, perSecond),
     finished: left === 0 && record?.state !== 'inserting',
-    workerVersions: [...new Set(counts.map((c) => c.codeVersion))].sort(),
+    workerVersions: [...new Set(counts.map((c) => c.codeVersion))].filter((v) => v !== 'requeue').sort(),
     firstOutcomeAt: Number.isFinite(total.firstAt) ? new Date(total.firstAt).toISOString() : null,
     lastOutcomeAt: Number.isFinite(total.lastAt) ? new Date(total.lastAt).toISOString() : null,
   };

@@ -12,8 +12,13 @@ export interface ScriptRun {
   readonly stderr: string;
 }
 
-export function runScript(script: string, args: string[], cwd: string): Promise<ScriptRun> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+export function runScript(
+  script: string,
+  args: string[],
+  cwd: string,
+  extraEnv: Record<string, string> = {},
+): Promise<ScriptRun> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv };
   for (const key of ENV_NAMES) delete env[key];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-r', TSX, path.join(ROOT, script), ...args], {
