@@ -35,10 +35,15 @@ import type { Queue, QueueCounts } from '../lib/queue/types';
 import { parseQueueUrl } from '../lib/urls/queue';
 import { EXIT_STOPPED_BEFORE_DRAINED } from '../lib/exitCodes';
 import { tasks } from '../tasks';
+import { startDashboard, type RunningDashboard } from '../dashboard';
+import { DEFAULT_PORT } from '../dashboard/server';
+import { UserError } from '../lib/errors';
 import { RunStore } from '../lib/runs/store';
 import { readRuns, type RunProgress } from '../lib/runs/summary';
 
 interface RunLocalOptions extends CommonOptions {
+  dashboard: boolean;
+  dashboardPort: number;
   workers: number;
   task?: string;
   fresh?: boolean;
@@ -69,6 +74,12 @@ const program = addSettingOptions(
       .option('--limit <rows>', 'insert only the first N rows of the table (a smoke test)', integerBetween(1))
       .option('--log-dir <dir>', 'where each worker writes its JSON log', 'local/logs')
       .addOption(new Option('--interval <seconds>', 'progress refresh interval').argParser(parseSeconds).default(1))
+      .option('--no-dashboard', 'do not serve the dashboard (a local web page) while the run lasts')
+      .addOption(
+        new Option('--dashboard-port <n>', 'port of the dashboard (taken: any free one)')
+          .argParser(integerBetween(1, 65535))
+          .default(DEFAULT_PORT),
+      )
       .addHelpText('after', '\nCtrl-C stops cleanly (tasks are finished or released); run npm start again to resume.'),
   ),
   // Each worker process takes these; a metrics port would clash between them, and exiting when
@@ -138,6 +149,31 @@ function summaryLines(
   return lines;
 }
 
+/**
+ * The dashboard for the length of the run, on the same queue: on `port`, or any free port when
+ * that one is taken (another run's dashboard). It is a convenience: if it cannot start, the run goes on.
+ */
+async function serveDashboard(
+  queue: Queue,
+  settings: TaskSettings,
+  port: number,
+  intervalSeconds: number,
+  say: (line: string) => void,
+): Promise<RunningDashboard | undefined> {
+  const start = (on: number) => startDashboard(queue, { port: on, intervalSeconds, settings });
+  try {
+    const dashboard = await start(port).catch((error: unknown) => {
+      if (error instanceof UserError && /is in use/.test(error.message)) return start(0);
+      throw error;
+    });
+    say(`dashboard: ${dashboard.url} (while this run lasts; npm run dashboard serves one any time)`);
+    return dashboard;
+  } catch (error) {
+    say(`dashboard not started (the run goes on): ${(error as Error).message.split('\n', 1)[0]}`);
+    return undefined;
+  }
+}
+
 async function main(): Promise<number> {
   const options = program.parse().opts<RunLocalOptions>();
   const settings = settingsFrom(options);
@@ -170,6 +206,10 @@ async function main(): Promise<number> {
     mkdirSync(options.logDir, { recursive: true });
     say(`running ${options.workers} worker process(es) on ${queue.url}; outputs go to ${settings.cloudpath}`);
     const workers = Array.from({ length: options.workers }, (_, i) => startWorker(i + 1, settings, options.logDir));
+
+    const dashboard = options.dashboard
+      ? await serveDashboard(queue, settings, options.dashboardPort, options.interval, say)
+      : undefined;
 
     const stopWatching = new AbortController();
     let interrupted = false;
@@ -205,6 +245,7 @@ async function main(): Promise<number> {
     const codes = await allExited;
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    await dashboard?.close();
 
     const after = await queue.counts();
     const run = runId ? (await readRuns(store, Date.now(), [runId])).runs[0] : undefined;

@@ -20,6 +20,7 @@ import {
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Summary } from '../dashboard/api';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -100,6 +101,7 @@ describe('npm start on a fresh copy of the project (end to end)', function () {
     assert.match(output(), /created local\/params\.feather: the example table \(1000 rows/);
     assert.match(output(), /done: 1,000 of 1,000 tasks completed, 0 failed \(run r-[\w-]+\), 0 left in the queue/);
     assert.match(output(), /outputs: file:\/\/\.\/local\/outputs/);
+    assert.match(output(), /dashboard: http:\/\/127\.0\.0\.1:\d+\/ \(while this run lasts/);
     const files = outputsIn(dir);
     assert.equal(files.length, 1000);
     const first = JSON.parse(readFileSync(path.join(dir, 'local', 'outputs', 'primes', '0.json'), 'utf8'));
@@ -127,6 +129,16 @@ describe('npm start on a fresh copy of the project (end to end)', function () {
     const command = 'npm start -- --params local/slow.csv --workers 2';
 
     const first = run(command, dir);
+    // The dashboard npm start serves while it runs shows this run.
+    const dashboardUrl = /dashboard: (http:\S+)/;
+    while (!dashboardUrl.test(first.output()) && first.child.exitCode === null) await sleep(100);
+    const answer = await fetch(new URL('/api/summary', dashboardUrl.exec(first.output())![1]));
+    const summary = (await answer.json()) as Summary;
+    assert.equal(summary.queue.kind, 'fq');
+    assert.deepEqual(
+      summary.runs?.runs.map((r) => [r.task, r.inserted]),
+      [['tasks.example.count_primes', rows]],
+    );
     const deadline = Date.now() + 60_000;
     while (outputsIn(dir).length < rows / 4 && Date.now() < deadline) await sleep(100);
     assert.ok(outputsIn(dir).length < rows, 'the run finished before it could be interrupted');

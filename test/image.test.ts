@@ -168,11 +168,11 @@ describe('worker container image (real Docker daemon)', function () {
         'compile cache for them',
     );
     const forbidden =
-      /\/node_modules\/(@pulumi|typescript|mocha|esbuild|@esbuild|tsx|fauxqs)\/|(^|\/)\.env$|\.env$|Pulumi\.[^/]*\.ya?ml$|\/\.pulumi\/|\/\.git\/|package-lock\.json$/;
+      /\/node_modules\/(@pulumi|typescript|mocha|esbuild|@esbuild|tsx|fauxqs|hono|@hono|uplot|playwright-core)\/|(^|\/)\.env$|\.env$|Pulumi\.[^/]*\.ya?ml$|\/\.pulumi\/|\/\.git\/|package-lock\.json$/;
     assert.deepEqual(
       files.filter((file) => forbidden.test(file)),
       [],
-      'dev tooling, env files or Pulumi state in the image',
+      'dev tooling, the dashboard, env files or Pulumi state in the image',
     );
 
     const [config] = JSON.parse((await docker(['image', 'inspect', IMAGE])).stdout) as Array<{
@@ -225,6 +225,9 @@ describe('worker container image (real Docker daemon)', function () {
       'docs/image.md',
       'bench/image.ts',
       'scripts/other.sh',
+      'dashboard/server.ts',
+      'dashboard/client/main.ts',
+      'cli/dashboard.ts',
     ];
     for (const file of files) {
       mkdirSync(path.dirname(path.join(context, file)), { recursive: true });
