@@ -32,8 +32,12 @@ export interface WorkersArgs {
   readonly project: string;
   /** Cluster name, prefix of the Google service account id. */
   readonly clusterName: string;
-  /** The cluster's Workload Identity pool, "PROJECT.svc.id.goog" (an output, so the binding waits for the cluster). */
-  readonly workloadPool: pulumi.Input<string>;
+  /**
+   * The cluster's Workload Identity pool, "PROJECT.svc.id.goog" (an output, so the binding waits for
+   * the cluster). Undefined for a cluster without one (existingCluster): then no Google service
+   * account, binding or bucket grant is created.
+   */
+  readonly workloadPool?: pulumi.Input<string>;
   /** Worker image reference, by digest. */
   readonly image: pulumi.Input<string>;
   /** Worker settings: requests, limits, replicas, task settings, namespace. */
@@ -46,9 +50,10 @@ export interface WorkersArgs {
   readonly cloudpath: string;
   /** The gs:// bucket of the cloudpath, when outputs go to Cloud Storage. */
   readonly outputBucket?: string;
-  /** AWS region and keys for SQS (the keys as Pulumi secrets). */
+  /** AWS region and keys for SQS (the keys as Pulumi secrets), and another endpoint if set. */
   readonly aws: {
     readonly region: string;
+    readonly endpoint?: string;
     readonly accessKeyId: pulumi.Input<string>;
     readonly secretAccessKey: pulumi.Input<string>;
   };
@@ -56,13 +61,16 @@ export interface WorkersArgs {
   readonly scaling: Scaling;
   /** continuous: the always-on pool KEDA's own pods run on (undefined: wherever they fit). */
   readonly systemPool?: string;
+  /** Nodes the workers run on instead of the pool's (existingCluster.nodeSelector). */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
 }
 
 export class Workers extends pulumi.ComponentResource {
   public readonly namespace: pulumi.Output<string>;
   public readonly serviceAccountName: pulumi.Output<string>;
   public readonly awsSecretName: pulumi.Output<string>;
-  public readonly googleServiceAccount: gcp.serviceaccount.Account;
+  /** The workers' Google identity (Workload Identity), unless the cluster has none. */
+  public readonly googleServiceAccount?: gcp.serviceaccount.Account;
   /** The pod template the workload runs. */
   public readonly podTemplate: WorkerPodTemplateSpec;
   /** drain: the Job of this run. */
@@ -86,41 +94,11 @@ export class Workers extends pulumi.ComponentResource {
     );
     this.namespace = namespace.metadata.name;
 
-    // Workload Identity: pods running as the KSA act as the GSA, which alone may touch the bucket.
-    this.googleServiceAccount = new gcp.serviceaccount.Account(
-      `${name}-gsa`,
-      {
-        project: args.project,
-        accountId: serviceAccountId(args.clusterName, 'workers'),
-        displayName: `gke-batch workers of ${args.clusterName}`,
-      },
-      // A fixed account id: a replacement must not clash with the old account.
-      { parent: this, deleteBeforeReplace: true },
-    );
-    const kubernetesServiceAccount = `${args.workers.namespace}/${K8S_NAMES.serviceAccount}`;
-    const identityBinding = new gcp.serviceaccount.IAMMember(
-      `${name}-workload-identity`,
-      {
-        serviceAccountId: this.googleServiceAccount.name,
-        role: 'roles/iam.workloadIdentityUser',
-        member: pulumi.interpolate`serviceAccount:${args.workloadPool}[${kubernetesServiceAccount}]`,
-      },
-      { parent: this },
-    );
-    const grants: pulumi.Resource[] = [identityBinding];
-    if (args.outputBucket) {
-      grants.push(
-        new gcp.storage.BucketIAMMember(
-          `${name}-output-bucket`,
-          {
-            bucket: args.outputBucket,
-            role: OUTPUT_BUCKET_ROLE,
-            member: pulumi.interpolate`serviceAccount:${this.googleServiceAccount.email}`,
-          },
-          { parent: this },
-        ),
-      );
+    const grants: pulumi.Resource[] = [];
+    if (args.workloadPool !== undefined) {
+      this.googleServiceAccount = this.googleIdentity(name, args, args.workloadPool, grants);
     }
+    const gsaEmail = this.googleServiceAccount?.email;
 
     const serviceAccount = new k8s.core.v1.ServiceAccount(
       `${name}-ksa`,
@@ -128,7 +106,7 @@ export class Workers extends pulumi.ComponentResource {
         metadata: {
           name: K8S_NAMES.serviceAccount,
           namespace: this.namespace,
-          annotations: { 'iam.gke.io/gcp-service-account': this.googleServiceAccount.email },
+          ...(gsaEmail ? { annotations: { 'iam.gke.io/gcp-service-account': gsaEmail } } : {}),
         },
       },
       k8sOpts,
@@ -168,6 +146,8 @@ export class Workers extends pulumi.ComponentResource {
       queueUrl: args.queueUrl,
       cloudpath: args.cloudpath,
       awsRegion: args.aws.region,
+      awsEndpoint: args.aws.endpoint,
+      nodeSelector: args.nodeSelector,
       awsSecretName: this.awsSecretName,
       serviceAccountName: this.serviceAccountName,
     });
@@ -246,5 +226,49 @@ export class Workers extends pulumi.ComponentResource {
       serviceAccountName: this.serviceAccountName,
       replicas: this.replicas,
     });
+  }
+
+  /** Workload Identity: pods running as the KSA act as a Google service account that alone may touch the bucket. */
+  private googleIdentity(
+    name: string,
+    args: WorkersArgs,
+    workloadPool: pulumi.Input<string>,
+    grants: pulumi.Resource[],
+  ): gcp.serviceaccount.Account {
+    const account = new gcp.serviceaccount.Account(
+      `${name}-gsa`,
+      {
+        project: args.project,
+        accountId: serviceAccountId(args.clusterName, 'workers'),
+        displayName: `gke-batch workers of ${args.clusterName}`,
+      },
+      // A fixed account id: a replacement must not clash with the old account.
+      { parent: this, deleteBeforeReplace: true },
+    );
+    const kubernetesServiceAccount = `${args.workers.namespace}/${K8S_NAMES.serviceAccount}`;
+    const identityBinding = new gcp.serviceaccount.IAMMember(
+      `${name}-workload-identity`,
+      {
+        serviceAccountId: account.name,
+        role: 'roles/iam.workloadIdentityUser',
+        member: pulumi.interpolate`serviceAccount:${workloadPool}[${kubernetesServiceAccount}]`,
+      },
+      { parent: this },
+    );
+    grants.push(identityBinding);
+    if (args.outputBucket) {
+      grants.push(
+        new gcp.storage.BucketIAMMember(
+          `${name}-output-bucket`,
+          {
+            bucket: args.outputBucket,
+            role: OUTPUT_BUCKET_ROLE,
+            member: pulumi.interpolate`serviceAccount:${account.email}`,
+          },
+          { parent: this },
+        ),
+      );
+    }
+    return account;
   }
 }

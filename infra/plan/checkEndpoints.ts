@@ -188,7 +188,12 @@ export function checkAws(
     );
   }
   if (problems.length > before || !region || !aws.accessKeyId || !aws.secretAccessKey) return undefined;
-  return { region, accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey };
+  return {
+    region,
+    accessKeyId: aws.accessKeyId,
+    secretAccessKey: aws.secretAccessKey,
+    ...(aws.endpoint ? { endpoint: aws.endpoint } : {}),
+  };
 }
 
 /** A long lease on spot workers: a preempted worker's tasks stay invisible until it runs out. */

@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { SETTINGS } from '../../lib/settings/table';
 import { bool, gkeName } from './schemaFields';
+import { ExistingClusterInput, existingClusterSchema } from './schemaExistingCluster';
 import { AwsInput, awsSchema, ImageInput, imageSchema } from './schemaImage';
 import { defaultNodePools, NodePoolInput, nodePoolSchema } from './schemaPools';
 import { ScalingConfigInput, scalingSchema } from './schemaScaling';
@@ -24,6 +25,8 @@ export type { WorkersInput, SizingInput } from './schemaWorkers';
 export { imageSchema, awsSchema } from './schemaImage';
 export type { ImageInput, AwsInput } from './schemaImage';
 export { scalingSchema } from './schemaScaling';
+export { existingClusterSchema } from './schemaExistingCluster';
+export type { ExistingClusterInput } from './schemaExistingCluster';
 export type { ScalingConfigInput } from './schemaScaling';
 
 /** The Pulumi project name, and so the config namespace. */
@@ -99,6 +102,9 @@ export const structuredKeys = {
   scaling: scalingSchema
     .prefault({})
     .describe('How the workers run and scale: drain (a Job) or continuous (KEDA); see docs/scaling.md.'),
+  existingCluster: existingClusterSchema
+    .optional()
+    .describe('Deploy only the workers, into this existing cluster; no GKE cluster or other GCP resource is created.'),
 } as const;
 
 /** One field of each structured key, for messages that show how `--path` works. */
@@ -111,6 +117,7 @@ export const PATH_EXAMPLES: Readonly<Record<StructuredKey, string>> = {
   aws: 'aws.region us-east-1',
   sizing: 'sizing.daemonSetCpu 460m',
   scaling: 'scaling.mode continuous',
+  existingCluster: 'existingCluster.kubeconfig ~/.kube/config',
 };
 
 export type ScalarKey = keyof typeof scalarKeys;
@@ -145,4 +152,5 @@ export interface ParsedConfig {
   readonly aws: AwsInput;
   readonly sizing: SizingInput;
   readonly scaling: ScalingConfigInput;
+  readonly existingCluster?: ExistingClusterInput;
 }

@@ -1,4 +1,5 @@
 /** The validated stack config's types: what the components and manifests are built from. Types only. */
+import type { ExistingCluster } from './checkExistingCluster';
 import type { MachineType } from './machines';
 import type { ScalingMode } from './defaults';
 import type { AwsInput, ImageInput, NodePoolInput, ParsedConfig, ScalingConfigInput, WorkersInput } from './schema';
@@ -38,6 +39,8 @@ export interface AwsSettings {
   /** Plain text here; the program wraps them with pulumi.secret() before any resource sees them. */
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
+  /** AWS_ENDPOINT_URL for the workers (an SQS/S3-compatible endpoint instead of AWS). */
+  readonly endpoint?: string;
 }
 
 /** The image section with the repository id resolved (the cluster name unless set). */
@@ -76,7 +79,16 @@ export interface Scaling extends Omit<ScalingInput, 'maxWorkers' | 'queueLength'
 /** The validated stack config: every default resolved, every cross-check passed. */
 export interface StackConfig extends Omit<
   ParsedConfig,
-  'nodePools' | 'workers' | 'queueUrl' | 'cloudpath' | 'aws' | 'sizing' | 'subnetwork' | 'scaling' | 'image'
+  | 'nodePools'
+  | 'workers'
+  | 'queueUrl'
+  | 'cloudpath'
+  | 'aws'
+  | 'sizing'
+  | 'subnetwork'
+  | 'scaling'
+  | 'image'
+  | 'existingCluster'
 > {
   /** A zone for a zonal cluster (one zone configured), else the region. */
   readonly location: string;
@@ -94,6 +106,8 @@ export interface StackConfig extends Omit<
   readonly plan: SizingPlan;
   /** Drain or continuous, with the most workers and the nodes they need (docs/scaling.md). */
   readonly scaling: Scaling;
+  /** Deploy into this cluster instead of creating one (infra/plan/checkExistingCluster.ts). */
+  readonly existingCluster?: ExistingCluster;
 }
 
 export type { AwsInput };

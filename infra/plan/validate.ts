@@ -13,6 +13,7 @@ import {
   checkQueue,
   EndpointContext,
 } from './checkEndpoints';
+import { checkExistingCluster } from './checkExistingCluster';
 import { checkNodePools } from './checkPools';
 import { checkWorkers } from './checkWorkers';
 import { K8S_NAMES } from './names';
@@ -87,6 +88,11 @@ export function validateStackConfig(values: ConfigValues, context: ValidateConte
     );
   }
 
+  const existingCluster =
+    parsed.existingCluster && outputs
+      ? checkExistingCluster(parsed.existingCluster, { image, outputBucket: outputs.bucket }, context, problems)
+      : undefined;
+
   if (problems.length > 0 || !workers || !pools || !image || !overhead || !queue || !outputs || !aws || !scaling) {
     if (problems.length === 0)
       problems.push(
@@ -122,6 +128,7 @@ export function validateStackConfig(values: ConfigValues, context: ValidateConte
     overhead,
     plan: workers.plan,
     scaling,
+    ...(existingCluster ? { existingCluster } : {}),
   };
   return { ok: true, config, warnings };
 }

@@ -40,6 +40,8 @@ export interface WorkerPodArgs {
   readonly cloudpath: string;
   /** AWS_REGION */
   readonly awsRegion: string;
+  /** AWS_ENDPOINT_URL, when the queue and outputs are not AWS's own endpoints. */
+  readonly awsEndpoint?: string;
   /** Kubernetes Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. */
   readonly awsSecretName: pulumi.Input<string>;
   readonly serviceAccountName: pulumi.Input<string>;
@@ -51,6 +53,8 @@ export interface WorkerPodArgs {
    * busy worker would be killed mid-task.
    */
   readonly healthzLivenessPort?: number;
+  /** Nodes the pods may run on; default: the pool's nodes (GKE's node pool label). */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
   /** Pod annotations (e.g. a checksum of the AWS Secret so a key rotation rolls the pods). */
   readonly annotations?: Record<string, pulumi.Input<string>>;
 }
@@ -80,6 +84,7 @@ export function workerEnv(args: WorkerPodArgs): k8s.types.input.core.v1.EnvVar[]
   return [
     ...settings.map(({ name, value }) => ({ name, value })),
     { name: 'AWS_REGION', value: args.awsRegion },
+    ...(args.awsEndpoint ? [{ name: 'AWS_ENDPOINT_URL', value: args.awsEndpoint }] : []),
     fromSecret('AWS_ACCESS_KEY_ID'),
     fromSecret('AWS_SECRET_ACCESS_KEY'),
   ];
@@ -135,7 +140,7 @@ export function workerPodTemplate(args: WorkerPodArgs): WorkerPodTemplateSpec {
         fsGroup: POD_UID,
         seccompProfile: { type: 'RuntimeDefault' },
       },
-      nodeSelector: { 'cloud.google.com/gke-nodepool': args.pool.name },
+      nodeSelector: args.nodeSelector ? { ...args.nodeSelector } : { 'cloud.google.com/gke-nodepool': args.pool.name },
       tolerations: workerTolerations(args.pool),
       containers: [
         {
