@@ -22,6 +22,16 @@ export const AWS_SECRET_CHECKSUM_ANNOTATION = 'gke-batch/aws-credentials-sha256'
 /** A continuous-mode pod the autoscaler must not evict to compact nodes: it would abort running tasks. */
 export const SAFE_TO_EVICT_ANNOTATION = 'cluster-autoscaler.kubernetes.io/safe-to-evict';
 
+/**
+ * The workers' namespace admits only pods meeting Pod Security's "restricted" profile (the worker
+ * pod does: non-root, read-only root, no privilege escalation, all capabilities dropped, seccomp).
+ */
+export const NAMESPACE_LABELS = {
+  'app.kubernetes.io/part-of': 'gke-batch',
+  'pod-security.kubernetes.io/enforce': 'restricted',
+  'pod-security.kubernetes.io/enforce-version': 'latest',
+} as const;
+
 /** Read and write objects in the output bucket, nothing more (no bucket or IAM changes). */
 export const OUTPUT_BUCKET_ROLE = 'roles/storage.objectUser';
 
@@ -89,7 +99,7 @@ export class Workers extends pulumi.ComponentResource {
 
     const namespace = new k8s.core.v1.Namespace(
       `${name}-namespace`,
-      { metadata: { name: args.workers.namespace, labels: { 'app.kubernetes.io/part-of': 'gke-batch' } } },
+      { metadata: { name: args.workers.namespace, labels: NAMESPACE_LABELS } },
       k8sOpts,
     );
     this.namespace = namespace.metadata.name;

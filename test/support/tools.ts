@@ -15,13 +15,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-export type ToolName = 'python' | 'fake-gcs-server' | 'pstest' | 'toxiproxy-server';
+export type ToolName =
+  'python' | 'fake-gcs-server' | 'pstest' | 'toxiproxy-server' | 'pulumi' | 'pulumi-resource-kubernetes' | 'kubernetes';
 
 /** The Go tools: the module whose required version names the cache folder. */
 const GO_TOOL_MODULES: Readonly<Record<Exclude<ToolName, 'python'>, string>> = {
   'fake-gcs-server': 'github.com/fsouza/fake-gcs-server',
   pstest: 'cloud.google.com/go/pubsub/v2',
   'toxiproxy-server': 'github.com/Shopify/toxiproxy/v2',
+  pulumi: 'github.com/pulumi/pulumi/pkg/v3',
+  'pulumi-resource-kubernetes': 'github.com/pulumi/pulumi-kubernetes/provider/v4',
+  kubernetes: 'k8s.io/kubernetes',
 };
 
 export function toolsCacheDir(): string {
