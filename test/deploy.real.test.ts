@@ -121,7 +121,7 @@ describe('pulumi up / destroy for real (local Kubernetes, real worker image, fau
     return `exit ${run.code}\n${run.stderr.slice(-6000)}\n${cluster.logs().slice(-4000)}`;
   }
 
-  it('pulumi up (drain): restricted namespace, service account, secret and a Job whose pods drain the queue', async function () {
+  it('pulumi up (drain): restricted namespace, account, secret; the Job drains the queue', async function () {
     this.timeout(20 * 60_000);
     const queueUrl = await createQueue(`sqs://${QUEUE}`);
     const s3 = new S3Client({ endpoint: fauxqs.endpoint, region: 'us-east-1', forcePathStyle: true });
