@@ -102,6 +102,8 @@ function containerdConfig(dir: string, socket: string): string {
     // This machine runs in a container without CAP_SYS_RESOURCE: no negative OOM scores; no AppArmor.
     '  restrict_oom_score_adj = true',
     '  disable_apparmor = true',
+    // Pod network namespaces under the state folder, so stop() finds every one this cluster made.
+    '  netns_mounts_under_state_dir = true',
     `[${cri}.containerd]\n  snapshotter = "overlayfs"\n  default_runtime_name = "runc"`,
     `[${cri}.containerd.runtimes.runc]\n  runtime_type = "io.containerd.runc.v2"`,
     `[${cri}.containerd.runtimes.runc.options]\n  SystemdCgroup = false`,
@@ -370,6 +372,13 @@ export async function startLocalCluster(options: StartOptions): Promise<LocalClu
         return node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
       },
       180_000,
+    );
+    // The controller manager is working once it has made the default namespace's service account.
+    await waitUntilReady(
+      'the controller manager',
+      kubelet,
+      async () => (await api.get('/api/v1/namespaces/default/serviceaccounts/default')) !== undefined,
+      120_000,
     );
     log(`node ${NODE_NAME} Ready after ${Math.round((Date.now() - started) / 1000)} s`);
     return { kubeconfig: admin, api, hostIpForPods: POD_GATEWAY, containerdSocket: socket, logs, stop };
