@@ -22,7 +22,7 @@ import { RealPulumi, setUpRealPulumi } from './support/pulumiReal';
 import { runningInCi, skipWithReason, toolPath, toolProblem } from './support/tools';
 
 const IMAGE = 'gke-batch.local/worker:real-deploy';
-const NAMESPACE = 'gke-batch-real';
+const NAMESPACE = 'batch-real';
 const STACK = 'real';
 const QUEUE = 'real-deploy';
 const BUCKET = 'real-deploy-outputs';

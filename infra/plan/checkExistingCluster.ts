@@ -6,16 +6,9 @@ import path from 'node:path';
 import type { EndpointContext } from './checkEndpoints';
 import { PROJECT } from './schema';
 import type { ExistingClusterInput } from './schemaExistingCluster';
-import type { ImageSettings } from './types';
+import type { ExistingCluster, ImageSettings } from './types';
 
-/** The validated key: `kubeconfig` is the file's absolute path, or the kubeconfig text itself. */
-export interface ExistingCluster {
-  readonly kubeconfig: string;
-  /** True when `kubeconfig` is the text (kept secret by the program), false for a path. */
-  readonly inline: boolean;
-  readonly context?: string;
-  readonly nodeSelector: Readonly<Record<string, string>>;
-}
+export type { ExistingCluster } from './types';
 
 /** Kubeconfig text rather than a path: YAML or JSON with the `clusters` a kubeconfig must have. */
 function isKubeconfigText(value: string): boolean {

@@ -1,5 +1,4 @@
 /** The validated stack config's types: what the components and manifests are built from. Types only. */
-import type { ExistingCluster } from './checkExistingCluster';
 import type { MachineType } from './machines';
 import type { ScalingMode } from './defaults';
 import type { AwsInput, ImageInput, NodePoolInput, ParsedConfig, ScalingConfigInput, WorkersInput } from './schema';
@@ -46,6 +45,15 @@ export interface AwsSettings {
 /** The image section with the repository id resolved (the cluster name unless set). */
 export interface ImageSettings extends Omit<ImageInput, 'repository'> {
   readonly repository: string;
+}
+
+/** The validated key: `kubeconfig` is the file's absolute path, or the kubeconfig text itself. */
+export interface ExistingCluster {
+  readonly kubeconfig: string;
+  /** True when `kubeconfig` is the text (kept secret by the program), false for a path. */
+  readonly inline: boolean;
+  readonly context?: string;
+  readonly nodeSelector: Readonly<Record<string, string>>;
 }
 
 /** Parts of an AWS SQS queue URL, as KEDA's scaler needs them. */
