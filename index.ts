@@ -5,6 +5,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import {
+  drainRunNotice,
   fullScaleInput,
   existingClusterProvider,
   GkeCluster,
@@ -24,15 +25,7 @@ import {
 const { config, warnings } = readStackConfig();
 pulumi.log.info(`plan: ${config.plan.summary}`);
 pulumi.log.info(scalingSummary(fullScaleInput(config)));
-if (config.scaling.mode === 'drain') {
-  pulumi.log.info(
-    `drain: run ${config.scaling.run} is Job ${config.scaling.jobName}; changing scaling.maxWorkers, the image or a ` +
-      `worker setting ` +
-      'REPLACES the running Job (Kubernetes cannot change its pod template, and Pulumi replaces a Job on a new ' +
-      'parallelism): ' +
-      'its workers release their tasks and a new Job carries on with the queue',
-  );
-}
+if (config.scaling.mode === 'drain') pulumi.log.info(drainRunNotice(config));
 for (const warning of warnings) pulumi.log.warn(warning);
 
 const clusterArgs: GkeClusterArgs = {
@@ -80,7 +73,9 @@ const workers = new Workers('workers', {
   queueUrl: config.queueUrl,
   cloudpath: config.cloudpath,
   outputBucket: config.outputBucket,
-  aws: {
+  pubsub: config.pubsub,
+  // Only where AWS is used (SQS, s3://): a Pub/Sub queue with gs:// outputs gets no AWS Secret.
+  aws: config.aws && {
     region: config.aws.region,
     endpoint: config.aws.endpoint,
     accessKeyId: pulumi.secret(config.aws.accessKeyId),

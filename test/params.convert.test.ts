@@ -42,7 +42,7 @@ import {
   Utf8,
   vectorFromArray,
 } from 'apache-arrow';
-import { CellError, timestampToIso } from '../lib/params/convert';
+import { CellError, timestampToIso } from '../lib/params/jsonValue';
 import { csvValue, openTable, TableError, TableRow } from '../lib/params/readTable';
 import { useTempDir, writeTable } from './support/arrow-tables';
 

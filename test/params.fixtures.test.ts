@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { JsonValue } from '../lib/params/convert';
+import type { JsonValue } from '../lib/params/jsonValue';
 import { openTable, TableRow } from '../lib/params/readTable';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'arrow');

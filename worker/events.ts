@@ -20,7 +20,10 @@ export interface TaskEndedEvent {
   readonly durationMs: number;
   /** A failed attempt: the task threw, timed out, ran out of memory or crashed its thread. */
   readonly failed: boolean;
-  /** Dead-letter reason (`MalformedTask`, `UnknownTask`, `InvalidParams`, `TooManyAttempts`, `TaskTimeout`, `OutOfMemory`, or the error's name). */
+  /**
+   * Dead-letter reason (`MalformedTask`, `UnknownTask`, `InvalidParams`, `TooManyAttempts`, `TaskTimeout`,
+   * `OutOfMemory`, or the error's name).
+   */
   readonly reason?: string;
   readonly error?: unknown;
   /** For `retried`: seconds until the task is visible again. */

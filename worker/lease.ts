@@ -94,7 +94,8 @@ export class Heartbeat {
         this.stopped = true;
         log.error(
           { err: error },
-          "the lease reached the queue's limit and cannot be renewed: another worker may start this task while it still runs",
+          "the lease reached the queue's limit and cannot be renewed: " +
+            'another worker may start this task while it still runs',
         );
         return;
       }
@@ -111,7 +112,9 @@ export class Heartbeat {
       this.stopped = true;
       log.error(
         { leaseCeilingAt: new Date(ceiling).toISOString() },
-        `the lease cannot be extended past ${new Date(ceiling).toISOString()} (the queue's limit, SQS: 12 h after receipt): if the task still runs then, another worker will start it again; split it into smaller tasks`,
+        `the lease cannot be extended past ${new Date(ceiling).toISOString()} ` +
+          "(the queue's limit, SQS: 12 h after receipt): if the task still runs then, " +
+          'another worker will start it again; split it into smaller tasks',
       );
     }
   }
@@ -124,7 +127,8 @@ export class Heartbeat {
     this.warnedCeiling = true;
     this.options.log.warn(
       { leaseCeilingAt: new Date(ceiling).toISOString(), minutesLeft: Math.round(leftMs / MINUTE) },
-      `task nears the queue's lease limit (SQS: 12 h after receipt): ${Math.round(leftMs / MINUTE)} min left before another worker may start it again; split long tasks into smaller ones`,
+      `task nears the queue's lease limit (SQS: 12 h after receipt): ${Math.round(leftMs / MINUTE)} min left ` +
+        'before another worker may start it again; split long tasks into smaller ones',
     );
   }
 }

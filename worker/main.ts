@@ -41,7 +41,8 @@ interface WorkerCliOptions extends CommonOptions {
 function command(): Command {
   return addSettingOptions(addCommonOptions(new Command('worker')), workerSettingKeys())
     .description(
-      'Lease tasks from the queue and run them; renews leases, retries, dead-letters, and shuts down cleanly on SIGTERM/SIGINT.',
+      'Lease tasks from the queue and run them; renews leases, retries, dead-letters, ' +
+        'and shuts down cleanly on SIGTERM/SIGINT.',
     )
     .addOption(
       new Option('--tasks <module>', 'module exporting `tasks` (default: tasks/index.ts, built into the worker)'),
@@ -170,7 +171,8 @@ async function main(): Promise<number> {
       metrics = await serveMetrics(worker, workerMetrics(worker), settings.metricsPort);
     } catch (error) {
       process.stderr.write(
-        `error: ${envName('metricsPort')}=${settings.metricsPort}: cannot listen (${(error as Error).message}); pick a free port or unset it\n`,
+        `error: ${envName('metricsPort')}=${settings.metricsPort}: ` +
+          `cannot listen (${(error as Error).message}); pick a free port or unset it\n`,
       );
       await queue.close();
       return EXIT_BAD_CONFIG;

@@ -24,7 +24,10 @@ export interface WorkerOptions {
   readonly maxAttempts: number;
   /** WORKER_CONCURRENCY: tasks run at once, each in its own thread. @defaultValue 1 */
   readonly concurrency?: number;
-  /** WORKER_GRACE_SECONDS: time running tasks get after `stop()` before they are aborted and released. @defaultValue 20 */
+  /**
+   * WORKER_GRACE_SECONDS: time running tasks get after `stop()` before they are aborted and released.
+   * @defaultValue 20
+   */
   readonly graceSeconds?: number;
   /** TQ_TASK_TIMEOUT_SECONDS: a task running longer is aborted, then terminated: a failed attempt. @defaultValue off */
   readonly taskTimeoutSeconds?: number;

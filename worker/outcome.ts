@@ -160,7 +160,8 @@ export function decide(situation: Situation, config: PolicyConfig): Decision {
       outcome: 'dead-lettered',
       failed: true,
       level: 'error',
-      message: `task failed permanently (${what}, attempt ${attempt} of ${maxAttempts}); dead-lettered without retrying`,
+      message:
+        `task failed permanently (${what}, attempt ${attempt} of ${maxAttempts}); ` + 'dead-lettered without retrying',
     };
   }
   if (attempt < maxAttempts) {

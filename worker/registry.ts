@@ -69,7 +69,8 @@ export class TaskRegistry {
     if (!definition) {
       throw new TaskMessageError(
         'UnknownTask',
-        `no task is registered under the key ${name} (this worker knows ${this.keys.join(', ')}): deploy a worker image that registers it, then requeue`,
+        `no task is registered under the key ${name} (this worker knows ${this.keys.join(', ')}): ` +
+          'deploy a worker image that registers it, then requeue',
       );
     }
     const cloudpathValue = envelope.kwargs[CLOUDPATH_COLUMN];
@@ -86,7 +87,8 @@ export class TaskRegistry {
     if (!parsed.success) {
       throw new TaskMessageError(
         'InvalidParams',
-        `task ${name}: parameters do not match its schema:\n${describeIssues(parsed.error, Object.keys(definition.params.shape))}`,
+        `task ${name}: parameters do not match its schema:\n` +
+          describeIssues(parsed.error, Object.keys(definition.params.shape)),
       );
     }
     return { envelope, definition, params: parsed.data as Record<string, unknown>, cloudpath: cloudpathValue };
@@ -105,7 +107,8 @@ function describeIssues(error: z.ZodError, known: readonly string[]): string {
     for (const key of issue.keys) {
       const near = closest(key, known);
       lines.push(
-        `✖ unknown argument ${JSON.stringify(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; the task takes ${known.join(', ')}`,
+        `✖ unknown argument ${JSON.stringify(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; ` +
+          `the task takes ${known.join(', ')}`,
       );
     }
   }

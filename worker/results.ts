@@ -37,7 +37,9 @@ export function interpret(
         { kind: 'timed-out', timeoutSeconds: timeout },
         {
           name: 'TaskTimeout',
-          message: `the task ran longer than TQ_TASK_TIMEOUT_SECONDS=${timeout} s; it was aborted${result.kind === 'terminated' ? ' and, as it did not return, terminated' : ''}`,
+          message:
+            `the task ran longer than TQ_TASK_TIMEOUT_SECONDS=${timeout} s; it was aborted` +
+            (result.kind === 'terminated' ? ' and, as it did not return, terminated' : ''),
         },
       ];
     default:
@@ -51,7 +53,9 @@ export function interpret(
         { kind: 'out-of-memory', heapMb: limits.taskHeapMb },
         {
           name: 'OutOfMemory',
-          message: `the task ran out of memory: its thread's heap limit is ${limits.taskHeapMb} MB (WORKER_TASK_HEAP_MB); raise it, or lower WORKER_CONCURRENCY so that each task gets more`,
+          message:
+            `the task ran out of memory: its thread's heap limit is ${limits.taskHeapMb} MB (WORKER_TASK_HEAP_MB); ` +
+            'raise it, or lower WORKER_CONCURRENCY so that each task gets more',
         },
       ];
     case 'crashed':

@@ -1,75 +1,42 @@
 /**
- * The worker's coordinator, on the main thread: lease tasks, hand each to a task thread (one per
- * concurrency slot, worker/pool.ts) while its lease heartbeat runs here, then apply what the
- * outcome policy (worker/outcome.ts) decides: delete, retry, dead-letter, release or leave alone.
+ * The worker's coordinator, on the main thread: starts the task threads (worker/pool.ts), runs the
+ * lease loop (worker/leaseLoop.ts), gives each leased task a slot with its lease heartbeat
+ * (worker/slot.ts), checks it (worker/taskCheck.ts), runs it in a thread (worker/taskRunner.ts) and
+ * concludes it (worker/conclude.ts); and owns the lifecycle: start, graceful stop, shutdown deadline.
  * Task code never runs on this thread, so leases, /healthz, signals and the grace timer keep
  * their promises whatever the task does. Embeddable: the CLI (`worker/main.ts`), the local runner
  * and the tests drive this class; it never exits the process and never installs signal handlers.
  */
 import { EventEmitter } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
-import { QueueError, TaskMessageError } from '../lib/queue/errors';
-import { formatTaskKey } from '../lib/queue/message';
-import type { LeasedTask, Queue } from '../lib/queue/types';
-import { parseCloudpath } from '../lib/storage';
-import { Backoff, retryDelaySeconds, SECOND } from './backoff';
-import { ABORT_REASONS, GiveUpReason, TaskEndedEvent, WorkerEvents, WorkerState, WorkerSummary } from './events';
-import { Heartbeat } from './lease';
+import type { LeasedTask } from '../lib/queue/types';
+import { retryDelaySeconds, SECOND } from './backoff';
+import { Concluder } from './conclude';
+import type { WorkerEvents, WorkerState, WorkerSummary } from './events';
+import { leaseLoop } from './leaseLoop';
 import type { Logger } from './logger';
 import { assertWorkerOptions, ResolvedWorkerOptions, WorkerOptions } from './options';
-import { Decision, decide, Happening, PolicyConfig } from './outcome';
-import { RunResult, TaskThread, ThreadPool } from './pool';
-import { Failure, failureRecord, interpret, outcomeFields, relayLog, settleWithRetries } from './results';
+import type { Happening } from './outcome';
+import { ThreadPool } from './pool';
+import { openSlot, Slot } from './slot';
+import { TaskCheck } from './taskCheck';
+import { TaskRunner } from './taskRunner';
 import { Wakeup } from './wakeup';
 
 export type { WorkerOptions } from './options';
 export * from './events';
 
-/** SQS hands out at most 10 messages per receive; more per call would only over-prefetch anyway. */
-const MAX_LEASE_BATCH = 10;
 /** At shutdown, once threads are terminated, how long releases may take before they are abandoned. */
 const SHUTDOWN_SETTLE_MS = 600;
 
-/** One leased task from lease to outcome. */
-interface Slot {
-  readonly leased: LeasedTask;
-  /** `module.name`, when the message named a task. */
-  readonly name?: string;
-  /** Carries the task id, name and attempt on every line. */
-  readonly log: Logger;
-  readonly heartbeat: Heartbeat;
-  thread?: TaskThread;
-  /** Why the worker aborted the task, if it did (the first reason wins). */
-  givenUp?: GiveUpReason;
-  timers: NodeJS.Timeout[];
-  /** Set once an outcome is being applied. */
-  concluded: boolean;
-  startedAt?: number;
-  readonly finished: Promise<void>;
-  finish(): void;
-}
-
-type Counters = { -readonly [K in keyof Omit<WorkerSummary, 'durationSeconds' | 'cpuSeconds'>]: number };
-
 export class Worker extends EventEmitter<WorkerEvents> {
   private readonly o: ResolvedWorkerOptions;
-  private readonly queue: Queue;
   private readonly log: Logger;
-  private readonly policy: PolicyConfig;
-  private readonly idle: Backoff;
-  private readonly unreachable: Backoff;
-  private readonly validCloudpaths = new Set<string>();
+  private readonly taskCheck: TaskCheck;
+  private readonly concluder: Concluder;
   private readonly slots = new Set<Slot>();
-  private readonly counters: Counters = {
-    succeeded: 0,
-    failed: 0,
-    retried: 0,
-    deadLettered: 0,
-    released: 0,
-    leaseLost: 0,
-    completedAfterLeaseLost: 0,
-  };
   private pool: ThreadPool | undefined;
+  private runner: TaskRunner | undefined;
   /** Aborted by `stop()`: ends the lease loop, a long poll and idle waits at once. */
   private readonly loopAbort = new AbortController();
   /** Wakes the loop when a slot frees up or the worker stops. */
@@ -90,15 +57,20 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Throws a `WorkerOptionsError` naming every bad option. */
   constructor(options: WorkerOptions) {
     super();
-    this.o = assertWorkerOptions(options);
-    this.queue = this.o.queue;
-    this.log = this.o.log;
-    this.policy = {
-      maxAttempts: this.o.maxAttempts,
-      retryDelaySeconds: (attempt) => retryDelaySeconds(attempt, this.o.maxRetryDelaySeconds),
-    };
-    this.idle = new Backoff(this.o.idleBackoff);
-    this.unreachable = new Backoff(this.o.errorBackoff);
+    const o = (this.o = assertWorkerOptions(options));
+    this.log = o.log;
+    this.taskCheck = new TaskCheck(o.registry, o.defaultCloudpath, o.maxAttempts);
+    this.concluder = new Concluder({
+      queue: o.queue,
+      policy: {
+        maxAttempts: o.maxAttempts,
+        retryDelaySeconds: (attempt) => retryDelaySeconds(attempt, o.maxRetryDelaySeconds),
+      },
+      maxAttempts: o.maxAttempts,
+      workerId: o.workerId,
+      pastDeadline: () => this.deadline !== undefined,
+      onEnded: (event) => this.emit('taskEnded', event),
+    });
   }
 
   get state(): WorkerState {
@@ -114,7 +86,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const end = this.stoppedAt || Date.now();
     const cpu = this.stoppedCpu ?? (this.startedCpu ? process.cpuUsage(this.startedCpu) : undefined);
     return {
-      ...this.counters,
+      ...this.concluder.counters,
       durationSeconds: this.startedAt ? (end - this.startedAt) / SECOND : 0,
       cpuSeconds: cpu ? Math.round((cpu.user + cpu.system) / 1000) / 1000 : 0,
     };
@@ -161,31 +133,28 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   private async run(): Promise<WorkerSummary> {
-    this.pool = new ThreadPool({
-      size: this.o.concurrency,
-      heapMb: this.o.taskHeapMb,
-      tasksModule: this.o.registry.modulePath,
-      defaultCloudpath: this.o.defaultCloudpath,
+    const { o } = this;
+    const pool = (this.pool = new ThreadPool({
+      size: o.concurrency,
+      heapMb: o.taskHeapMb,
+      tasksModule: o.registry.modulePath,
+      defaultCloudpath: o.defaultCloudpath,
       logLevel: this.log.level,
+    }));
+    this.runner = new TaskRunner({
+      pool,
+      taskTimeoutSeconds: o.taskTimeoutSeconds,
+      taskHeapMb: o.taskHeapMb,
+      terminateAfterAbortMs: o.terminateAfterAbortMs,
+      onStarted: (event) => this.emit('taskStarted', event),
+      conclude: (slot, happening, failure) => this.concluder.conclude(slot, happening, failure),
     });
-    await this.pool.ready();
+    await pool.ready();
     this.startedAt = Date.now();
     this.startedCpu = process.cpuUsage();
-    this.log.info(
-      {
-        queue: this.queue.url,
-        tasks: this.o.registry.keys,
-        concurrency: this.o.concurrency,
-        leaseSeconds: this.o.leaseSeconds,
-        maxAttempts: this.o.maxAttempts,
-        taskHeapMb: this.o.taskHeapMb,
-        taskTimeoutSeconds: this.o.taskTimeoutSeconds ?? null,
-        worker: this.o.workerId,
-      },
-      'worker started',
-    );
+    this.logStarted();
     try {
-      if (!this.stopping) await this.leaseLoop();
+      if (!this.stopping) await this.runLeaseLoop();
     } catch (error) {
       this.fatal = error;
       this.log.error({ err: error }, 'the queue refused the worker; releasing running tasks and stopping');
@@ -198,12 +167,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await this.settledOrDeadline();
     if (this.slots.size > 0) {
       this.log.error(
-        { unsettled: this.slots.size, leaseSeconds: this.o.leaseSeconds },
-        `${this.slots.size} task(s) could not be released in time (the queue did not answer): they become visible again when their leases expire`,
+        { unsettled: this.slots.size, leaseSeconds: o.leaseSeconds },
+        `${this.slots.size} task(s) could not be released in time (the queue did not answer): ` +
+          'they become visible again when their leases expire',
       );
     }
     if (this.graceTimer) clearTimeout(this.graceTimer);
-    await this.pool.close();
+    await pool.close();
     this.stateValue = 'stopped';
     this.stoppedAt = Date.now();
     this.stoppedCpu = this.startedCpu && process.cpuUsage(this.startedCpu);
@@ -212,6 +182,36 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.emit('stopped', summary);
     if (this.fatal !== undefined) throw this.fatal;
     return summary;
+  }
+
+  private logStarted(): void {
+    const { o } = this;
+    this.log.info(
+      {
+        queue: o.queue.url,
+        tasks: o.registry.keys,
+        concurrency: o.concurrency,
+        leaseSeconds: o.leaseSeconds,
+        maxAttempts: o.maxAttempts,
+        taskHeapMb: o.taskHeapMb,
+        taskTimeoutSeconds: o.taskTimeoutSeconds ?? null,
+        worker: o.workerId,
+      },
+      'worker started',
+    );
+  }
+
+  private runLeaseLoop(): Promise<void> {
+    return leaseLoop({
+      o: this.o,
+      queue: this.o.queue,
+      log: this.log,
+      signal: this.loopAbort.signal,
+      wakeOnSlot: this.wakeOnSlot,
+      wakeOnStop: this.wakeOnStop,
+      inFlight: () => this.slots.size,
+      launch: (task, decided) => this.launch(task, decided),
+    });
   }
 
   private async settledOrDeadline(): Promise<void> {
@@ -236,288 +236,41 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return this.loopAbort.signal.aborted;
   }
 
-  private async leaseLoop(): Promise<void> {
-    while (!this.stopping) {
-      const free = this.o.concurrency - this.slots.size;
-      if (free <= 0) {
-        await this.waitForSlot();
-        continue;
-      }
-      let leased: LeasedTask[];
-      try {
-        leased = await this.queue.lease({
-          count: Math.min(free, MAX_LEASE_BATCH),
-          seconds: this.o.leaseSeconds,
-          waitSeconds: this.o.pollWaitSeconds,
-          signal: this.loopAbort.signal,
-        });
-        this.unreachable.reset();
-      } catch (error) {
-        if (this.stopping) break;
-        await this.onQueueError(error, 'leasing tasks');
-        continue;
-      }
-      if (this.stopping) {
-        // Leased while stop() came: hand them straight back.
-        for (const task of leased) this.launch(task, { kind: 'unstarted-at-stop' });
-        break;
-      }
-      if (leased.length > 0) {
-        this.idle.reset();
-        for (const task of leased) this.launch(task);
-        continue;
-      }
-      if (this.o.exitWhenEmpty && this.slots.size === 0) {
-        let empty: boolean;
-        try {
-          empty = await this.queue.isEmpty();
-        } catch (error) {
-          await this.onQueueError(error, 'checking whether the queue is empty');
-          continue;
-        }
-        if (empty) {
-          this.log.info('queue is empty: exiting (--exit-when-empty)');
-          return;
-        }
-      }
-      // A long poll already waited; otherwise back off, waking early when one of ours finishes.
-      if (this.o.pollWaitSeconds === 0) await this.wakeOnSlot.wait(this.idle.next());
-    }
-  }
-
-  /** Transient errors back off and retry; anything the queue says is permanent ends the worker. */
-  private async onQueueError(error: unknown, doing: string): Promise<void> {
-    if (error instanceof QueueError && !error.transient) throw error;
-    const waitMs = this.unreachable.next();
-    this.log[error instanceof QueueError ? 'warn' : 'error'](
-      { err: error, retryInMs: Math.round(waitMs), failures: this.unreachable.steps },
-      `queue error while ${doing}; retrying in ${(waitMs / SECOND).toFixed(1)} s`,
-    );
-    await this.wakeOnStop.wait(waitMs);
-  }
-
-  private waitForSlot(): Promise<void> {
-    return this.stopping ? Promise.resolve() : this.wakeOnSlot.wait();
-  }
-
   /** Takes a leased task through to its outcome; `decided`: the outcome is known without running it. */
   private launch(task: LeasedTask, decided?: Happening): void {
-    let finish!: () => void;
-    const finished = new Promise<void>((resolve) => (finish = resolve));
-    const { name, problem } = decided ? {} : this.check(task);
-    const log = this.log.child(
-      name ? { taskId: task.id, task: name, attempt: task.attempt } : { taskId: task.id, attempt: task.attempt },
-    );
-    const slot: Slot = {
-      leased: task,
+    const { name, problem } = decided ? {} : this.taskCheck.check(task);
+    const runner = this.runner!;
+    const slot = openSlot({
+      task,
       name,
-      log,
-      timers: [],
-      concluded: false,
-      finished,
-      finish: () => {
-        for (const timer of slot.timers) clearTimeout(timer);
-        this.slots.delete(slot);
-        finish();
+      log: this.log,
+      queue: this.o.queue,
+      leaseSeconds: this.o.leaseSeconds,
+      onLeaseLost: (lost) => runner.onLeaseRefused(lost),
+      onFinish: (finished) => {
+        this.slots.delete(finished);
         this.wakeOnSlot.notify();
       },
-      heartbeat: new Heartbeat({
-        queue: this.queue,
-        task,
-        leaseSeconds: this.o.leaseSeconds,
-        log,
-        onLost: () => this.onLeaseRefused(slot),
-      }),
-    };
+    });
     this.slots.add(slot);
     slot.heartbeat.start();
     const handled = decided
-      ? this.conclude(slot, decided)
+      ? this.concluder.conclude(slot, decided)
       : problem
-        ? this.conclude(slot, problem.happening, problem.failure)
-        : this.runInThread(slot);
+        ? this.concluder.conclude(slot, problem.happening, problem.failure)
+        : runner.run(slot);
     void handled.catch((error: unknown) => {
       // Every expected failure is handled; reaching here is a bug worth a loud line, not a crash.
-      log.error({ err: error }, 'internal error while handling a task; its lease will expire');
+      slot.log.error({ err: error }, 'internal error while handling a task; its lease will expire');
       void slot.heartbeat.stop();
       slot.finish();
     });
-  }
-
-  /** The task's name, and why the message cannot run if it cannot: checked before it takes a thread. */
-  private check(task: LeasedTask): { name?: string; problem?: { happening: Happening; failure: Failure } } {
-    let name: string;
-    try {
-      const parsed = this.o.registry.parse(task.body);
-      name = formatTaskKey(parsed.envelope.key);
-      const cloudpath = parsed.cloudpath ?? this.o.defaultCloudpath;
-      if (!this.validCloudpaths.has(cloudpath)) {
-        try {
-          parseCloudpath(cloudpath);
-        } catch (error) {
-          throw new TaskMessageError(
-            'InvalidParams',
-            `cannot open the task's cloudpath ${JSON.stringify(cloudpath)}: ${(error as Error).message}`,
-          );
-        }
-        this.validCloudpaths.add(cloudpath);
-      }
-    } catch (error) {
-      // Only TaskMessageError is expected; a schema whose own refinement throws is bad params too.
-      const reason = error instanceof TaskMessageError ? error.reason : 'InvalidParams';
-      const kind =
-        reason === 'MalformedTask' ? 'malformed' : reason === 'UnknownTask' ? 'unknown-task' : 'invalid-params';
-      return { problem: { happening: { kind }, failure: { name: reason, message: (error as Error).message } } };
-    }
-    if (task.attempt > this.o.maxAttempts) {
-      const message = `leased ${task.attempt} times (TQ_MAX_ATTEMPTS=${this.o.maxAttempts}) without finishing: the workers running it were killed or lost its lease`;
-      return {
-        name,
-        problem: { happening: { kind: 'too-many-leases' }, failure: { name: 'TooManyAttempts', message } },
-      };
-    }
-    return { name };
-  }
-
-  private async runInThread(slot: Slot): Promise<void> {
-    const { leased: task, log } = slot;
-    const thread = this.pool!.take();
-    slot.thread = thread;
-    slot.startedAt = Date.now();
-    log.info('task started');
-    this.emit('taskStarted', { taskId: task.id, task: slot.name!, attempt: task.attempt });
-    const timeout = this.o.taskTimeoutSeconds;
-    if (timeout !== undefined) slot.timers.push(setTimeout(() => this.giveUp(slot, 'timeout'), timeout * SECOND));
-    let result: RunResult;
-    try {
-      result = await thread.run({
-        body: task.body,
-        taskId: task.id,
-        attempt: task.attempt,
-        onLog: (line) => relayLog(log, line),
-      });
-    } finally {
-      slot.thread = undefined;
-      this.pool!.give(thread);
-    }
-    const [happening, failure] = interpret(result, slot.givenUp, this.o);
-    return this.conclude(slot, happening, failure);
-  }
-
-  /** Aborts the task's signal; terminates its thread if it has not returned a moment later. */
-  private giveUp(slot: Slot, why: GiveUpReason, terminateAfterMs = this.o.terminateAfterAbortMs): void {
-    const thread = slot.thread;
-    if (!thread || slot.concluded) return;
-    if (!slot.givenUp) {
-      slot.givenUp = why;
-      const message =
-        why === 'stopping'
-          ? 'the worker is stopping'
-          : why === 'timeout'
-            ? `the task ran longer than TQ_TASK_TIMEOUT_SECONDS=${this.o.taskTimeoutSeconds} s`
-            : `the lease on task ${slot.leased.id} was lost`;
-      thread.abort(ABORT_REASONS[why], message);
-    }
-    if (terminateAfterMs <= 0) void thread.terminate();
-    else slot.timers.push(setTimeout(() => void thread.terminate(), terminateAfterMs));
-  }
-
-  private onLeaseRefused(slot: Slot): void {
-    if (slot.concluded || !slot.thread) return;
-    slot.log.error(
-      'lease lost while the task ran (renewal refused): aborting it; another worker may be running it now',
-    );
-    this.giveUp(slot, 'lease-lost');
   }
 
   /** Shutdown past the grace period (or a second stop): abort every running task, then terminate it. */
   private abortRunning(terminateAfterMs: number): void {
     this.deadline = delay(terminateAfterMs + SHUTDOWN_SETTLE_MS, undefined, { ref: false });
     this.wakeOnStop.notify();
-    for (const slot of this.slots) this.giveUp(slot, 'stopping', terminateAfterMs);
-  }
-
-  /** Applies the policy's decision with the latest lease handle, then logs and counts it. */
-  private async conclude(slot: Slot, happening: Happening, failure?: Failure): Promise<void> {
-    if (slot.concluded) return;
-    slot.concluded = true;
-    const { leased, log } = slot;
-    const decision = decide({ happening, attempt: leased.attempt, leaseLost: slot.heartbeat.lost }, this.policy);
-    const durationMs = slot.startedAt ? Date.now() - slot.startedAt : 0;
-    try {
-      const latest = await slot.heartbeat.stop();
-      await this.apply(decision, latest, log, failure);
-      this.count(decision);
-      this.logDecision(slot, decision, durationMs, failure);
-      const action = decision.action;
-      this.emit('taskEnded', {
-        taskId: leased.id,
-        task: slot.name,
-        attempt: leased.attempt,
-        outcome: decision.outcome,
-        durationMs,
-        failed: decision.failed,
-        reason: action.kind === 'dead-letter' ? action.reason : undefined,
-        error: failure,
-        retryDelaySeconds:
-          action.kind === 'release' && decision.outcome === 'retried' ? action.delaySeconds : undefined,
-      } satisfies TaskEndedEvent);
-    } catch (error) {
-      this.logSettleFailure(error, log);
-    } finally {
-      slot.finish();
-    }
-  }
-
-  private async apply(decision: Decision, latest: LeasedTask, log: Logger, failure?: Failure): Promise<void> {
-    const { action } = decision;
-    switch (action.kind) {
-      case 'delete':
-        return this.settle('delete', log, () => this.queue.delete(latest));
-      case 'release':
-        return this.settle('release', log, () => this.queue.release(latest, action.delaySeconds));
-      case 'dead-letter': {
-        const record = failureRecord(latest, action.reason, failure, action.withStack, this.o.workerId);
-        return this.settle('dead-letter', log, () => this.queue.deadLetter(latest, record));
-      }
-      case 'leave':
-        return;
-    }
-  }
-
-  private count(decision: Decision): void {
-    if (decision.failed) this.counters.failed++;
-    const key = (
-      {
-        succeeded: 'succeeded',
-        retried: 'retried',
-        'dead-lettered': 'deadLettered',
-        released: 'released',
-        'lease-lost': 'leaseLost',
-        'completed-lease-lost': 'completedAfterLeaseLost',
-      } as const
-    )[decision.outcome];
-    this.counters[key]++;
-  }
-
-  private logDecision(slot: Slot, decision: Decision, durationMs: number, failure?: Failure): void {
-    slot.log[decision.level](outcomeFields(decision, durationMs, this.o.maxAttempts, failure), decision.message);
-  }
-
-  /** A completion call, retried on transient errors until shutdown's deadline exists. */
-  private settle(what: string, log: Logger, call: () => Promise<void>): Promise<void> {
-    return settleWithRetries(what, log, call, () => this.deadline !== undefined);
-  }
-
-  private logSettleFailure(error: unknown, log: Logger): void {
-    if (error instanceof QueueError && error.code === 'LeaseLost') {
-      this.counters.leaseLost++;
-      log.error({ err: error }, 'the lease ran out before the task was settled: another worker may run it again');
-    } else {
-      log.error(
-        { err: error },
-        'could not settle the task with the queue: it becomes visible again when its lease expires',
-      );
-    }
+    for (const slot of this.slots) this.runner?.giveUp(slot, 'stopping', terminateAfterMs);
   }
 }

@@ -1,20 +1,24 @@
 /**
  * Workers: everything the worker pods need inside and around the cluster: a namespace, a Kubernetes
  * service account bound through Workload Identity to a Google service account that may write the
- * output bucket, a Secret with the AWS keys, and the workload that runs the worker pod template:
- * in drain mode a Job whose workers exit when the queue is empty, in continuous mode a Deployment
- * that KEDA scales with the queue (docs/scaling.md).
+ * output bucket (and use the Pub/Sub queue), a Secret with the AWS keys where AWS is used (SQS,
+ * S3; none for Pub/Sub and gs://), and the workload that runs the worker pod template: in drain
+ * mode a Job whose workers exit when the queue is empty, in continuous mode a Deployment that KEDA
+ * scales with the queue (docs/scaling.md).
  */
 import { createHash } from 'node:crypto';
 import * as gcp from '@pulumi/gcp';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { KEDA_INITIAL_REPLICAS } from '../plan/defaults';
+import { KEDA_INITIAL_REPLICAS, WORKER_HEALTH_PORT } from '../plan/defaults';
 import { K8S_NAMES, serviceAccountId } from '../plan/names';
 import type { NodePool, Scaling, Workers as WorkersConfig } from '../plan/types';
 import { WorkerPodTemplateSpec, workerLabels, workerPodTemplate } from '../plan/workerPod';
 import { createDrainJob } from './drainJob';
 import { Keda, kedaOwnedDeploymentOptions, SqsQueueScaler } from './keda';
+import { KedaGcpIdentity, PubsubQueueScaler } from './kedaPubsub';
+import { PubsubQueue } from './pubsubQueue';
+import type { PubsubQueuePlan } from '../plan/pubsub';
 
 /** Pod annotation carrying a hash of the AWS keys: a rotation rolls the Deployment's pods onto the new keys. */
 export const AWS_SECRET_CHECKSUM_ANNOTATION = 'gke-batch/aws-credentials-sha256';
@@ -54,14 +58,16 @@ export interface WorkersArgs {
   readonly workers: WorkersConfig;
   /** The node pool the workers run on. */
   readonly pool: NodePool;
-  /** The queue setting: an SQS queue. */
+  /** The queue setting: an SQS or a Pub/Sub queue. */
   readonly queueUrl: string;
+  /** A Pub/Sub queue: created (or only granted on) here, reached by Workload Identity. */
+  readonly pubsub?: PubsubQueuePlan;
   /** The output location setting. */
   readonly cloudpath: string;
   /** The gs:// bucket of the cloudpath, when outputs go to Cloud Storage. */
   readonly outputBucket?: string;
-  /** AWS region and keys for SQS (the keys as Pulumi secrets), and another endpoint if set. */
-  readonly aws: {
+  /** AWS region and keys for SQS or S3 (the keys as Pulumi secrets); absent: no AWS Secret at all. */
+  readonly aws?: {
     readonly region: string;
     readonly endpoint?: string;
     readonly accessKeyId: pulumi.Input<string>;
@@ -78,8 +84,12 @@ export interface WorkersArgs {
 export class Workers extends pulumi.ComponentResource {
   public readonly namespace: pulumi.Output<string>;
   public readonly serviceAccountName: pulumi.Output<string>;
-  public readonly awsSecretName: pulumi.Output<string>;
-  /** The workers' Google identity (Workload Identity), unless the cluster has none. */
+  /** The Secret with the AWS keys, where AWS is used. */
+  public readonly awsSecretName?: pulumi.Output<string>;
+  /** The Pub/Sub queue's resources and grants. */
+  public readonly pubsubQueue?: PubsubQueue;
+  /** continuous on Pub/Sub: KEDA's Google identity. */
+  public readonly kedaIdentity?: KedaGcpIdentity;
   public readonly googleServiceAccount?: gcp.serviceaccount.Account;
   /** The pod template the workload runs. */
   public readonly podTemplate: WorkerPodTemplateSpec;
@@ -89,7 +99,7 @@ export class Workers extends pulumi.ComponentResource {
   public readonly deployment?: k8s.apps.v1.Deployment;
   /** continuous: KEDA and the scaler on the queue. */
   public readonly keda?: Keda;
-  public readonly scaler?: SqsQueueScaler;
+  public readonly scaler?: SqsQueueScaler | PubsubQueueScaler;
   /** The most workers at once (the Job's parallelism, KEDA's maximum). */
   public readonly replicas: number;
 
@@ -110,6 +120,17 @@ export class Workers extends pulumi.ComponentResource {
     }
     const gsaEmail = this.googleServiceAccount?.email;
 
+    if (args.pubsub) {
+      // Validation refuses Pub/Sub without a GKE cluster's Workload Identity (checkExistingCluster.ts).
+      requireWorkloadPool(args.workloadPool);
+      this.pubsubQueue = new PubsubQueue(
+        `${name}-pubsub`,
+        { plan: args.pubsub, workersMember: pulumi.interpolate`serviceAccount:${gsaEmail}` },
+        { parent: this },
+      );
+      grants.push(...this.pubsubQueue.grants);
+    }
+
     const serviceAccount = new k8s.core.v1.ServiceAccount(
       `${name}-ksa`,
       {
@@ -123,43 +144,47 @@ export class Workers extends pulumi.ComponentResource {
     );
     this.serviceAccountName = serviceAccount.metadata.name;
 
-    const secret = new k8s.core.v1.Secret(
-      `${name}-aws`,
-      {
-        metadata: { name: K8S_NAMES.awsSecret, namespace: this.namespace },
-        type: 'Opaque',
-        stringData: {
-          AWS_ACCESS_KEY_ID: pulumi.secret(args.aws.accessKeyId),
-          AWS_SECRET_ACCESS_KEY: pulumi.secret(args.aws.secretAccessKey),
-        },
-      },
-      k8sOpts,
-    );
-    this.awsSecretName = secret.metadata.name;
-
     const continuous = args.scaling.mode === 'continuous';
-    // A hash, not the keys: it changes when they do and reveals nothing of 40 random characters,
-    // so it is shown in plain text (a secret annotation would hide the whole pod spec in diffs).
-    const checksum = pulumi.unsecret(
-      pulumi
-        .all([args.aws.accessKeyId, args.aws.secretAccessKey])
-        .apply(([id, key]) => createHash('sha256').update(`${id}\0${key}`).digest('hex')),
-    );
-    this.podTemplate = workerPodTemplate({
+    let awsEnv: { region: string; secretName: pulumi.Output<string>; endpoint?: string } | undefined;
+    const annotations: Record<string, pulumi.Input<string>> = {};
+    if (args.aws) {
+      const secret = new k8s.core.v1.Secret(
+        `${name}-aws`,
+        {
+          metadata: { name: K8S_NAMES.awsSecret, namespace: this.namespace },
+          type: 'Opaque',
+          stringData: {
+            AWS_ACCESS_KEY_ID: pulumi.secret(args.aws.accessKeyId),
+            AWS_SECRET_ACCESS_KEY: pulumi.secret(args.aws.secretAccessKey),
+          },
+        },
+        k8sOpts,
+      );
+      this.awsSecretName = secret.metadata.name;
+      awsEnv = { region: args.aws.region, secretName: this.awsSecretName, endpoint: args.aws.endpoint };
+      // A hash, not the keys: it changes when they do and reveals nothing of 40 random characters,
+      // so it is shown in plain text (a secret annotation would hide the whole pod spec in diffs).
       // Drain Jobs cannot change their pod template in place: new pods read the updated Secret anyway.
-      annotations: continuous
-        ? { [AWS_SECRET_CHECKSUM_ANNOTATION]: checksum, [SAFE_TO_EVICT_ANNOTATION]: 'false' }
-        : undefined,
+      if (continuous) {
+        annotations[AWS_SECRET_CHECKSUM_ANNOTATION] = pulumi.unsecret(
+          pulumi
+            .all([args.aws.accessKeyId, args.aws.secretAccessKey])
+            .apply(([id, key]) => createHash('sha256').update(`${id}\0${key}`).digest('hex')),
+        );
+      }
+    }
+    if (continuous) annotations[SAFE_TO_EVICT_ANNOTATION] = 'false';
+    this.podTemplate = workerPodTemplate({
+      annotations: continuous ? annotations : undefined,
       image: args.image,
       workers: args.workers,
       pool: args.pool,
       queueUrl: args.queueUrl,
       cloudpath: args.cloudpath,
-      awsRegion: args.aws.region,
-      awsEndpoint: args.aws.endpoint,
+      aws: awsEnv,
       nodeSelector: args.nodeSelector,
-      awsSecretName: this.awsSecretName,
       serviceAccountName: this.serviceAccountName,
+      healthzLivenessPort: WORKER_HEALTH_PORT,
     });
     const scaling = args.scaling;
     this.replicas = scaling.maxWorkers;
@@ -209,26 +234,58 @@ export class Workers extends pulumi.ComponentResource {
         }),
       );
       const systemPool = args.systemPool ? { 'cloud.google.com/gke-nodepool': args.systemPool } : undefined;
+      if (args.pubsub) {
+        this.kedaIdentity = new KedaGcpIdentity(
+          `${name}-keda-identity`,
+          {
+            project: args.project,
+            monitoredProject: args.pubsub.project,
+            clusterName: args.clusterName,
+            workloadPool: requireWorkloadPool(args.workloadPool),
+          },
+          { parent: this },
+        );
+      }
       this.keda = new Keda(
         `${name}-keda`,
-        { chartVersion: scaling.kedaChartVersion, chartRepo: scaling.kedaChartRepo, nodeSelector: systemPool },
-        { parent: this, provider: args.provider },
-      );
-      this.scaler = new SqsQueueScaler(
-        `${name}-scaler`,
         {
-          keda: this.keda,
-          namespace: this.namespace,
-          deploymentName: this.deployment.metadata.name,
-          queueUrl: args.queueUrl,
-          awsRegion: args.aws.region,
-          queueLength: scaling.queueLength,
-          maxReplicas: scaling.maxWorkers,
-          cooldownSeconds: scaling.cooldownSeconds,
-          credentials: { secretName: this.awsSecretName },
+          chartVersion: scaling.kedaChartVersion,
+          chartRepo: scaling.kedaChartRepo,
+          nodeSelector: systemPool,
+          gcpServiceAccount: this.kedaIdentity?.email,
+          after: this.kedaIdentity?.grants,
         },
         { parent: this, provider: args.provider },
       );
+      const common = {
+        keda: this.keda,
+        namespace: this.namespace,
+        deploymentName: this.deployment.metadata.name,
+        queueLength: scaling.queueLength,
+        maxReplicas: scaling.maxWorkers,
+        cooldownSeconds: scaling.cooldownSeconds,
+      };
+      const scalerOpts = { parent: this, provider: args.provider };
+      if (args.pubsub) {
+        this.scaler = new PubsubQueueScaler(
+          `${name}-scaler`,
+          { ...common, subscriptionName: args.pubsub.subscriptionName },
+          scalerOpts,
+        );
+      } else if (args.aws && this.awsSecretName) {
+        this.scaler = new SqsQueueScaler(
+          `${name}-scaler`,
+          {
+            ...common,
+            queueUrl: args.queueUrl,
+            awsRegion: args.aws.region,
+            credentials: { secretName: this.awsSecretName },
+          },
+          scalerOpts,
+        );
+      } else {
+        throw new Error(`continuous mode: queue ${args.queueUrl} is neither Pub/Sub nor SQS with AWS keys`);
+      }
     }
 
     this.registerOutputs({
@@ -281,4 +338,10 @@ export class Workers extends pulumi.ComponentResource {
     }
     return account;
   }
+}
+
+/** Pub/Sub needs Workload Identity; validation refuses it with existingCluster (checkExistingCluster.ts). */
+function requireWorkloadPool(workloadPool: pulumi.Input<string> | undefined): pulumi.Input<string> {
+  if (workloadPool === undefined) throw new Error("a Pub/Sub queue needs the cluster's Workload Identity pool");
+  return workloadPool;
 }

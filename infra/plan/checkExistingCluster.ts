@@ -17,7 +17,7 @@ function isKubeconfigText(value: string): boolean {
 
 export function checkExistingCluster(
   input: ExistingClusterInput,
-  related: { readonly image?: ImageSettings; readonly outputBucket?: string },
+  related: { readonly image?: ImageSettings; readonly outputBucket?: string; readonly pubsubQueue?: boolean },
   context: EndpointContext,
   problems: string[],
 ): ExistingCluster | undefined {
@@ -47,6 +47,13 @@ export function checkExistingCluster(
       `cloudpath gs://${related.outputBucket}: with existingCluster the stack binds no Google service account ` +
         `(Workload Identity) to the workers, so they could not write to Cloud Storage; use an s3:// cloudpath, ` +
         `or let the stack create the GKE cluster`,
+    );
+  }
+  if (related.pubsubQueue) {
+    problems.push(
+      `queueUrl pubsub://...: with existingCluster the stack binds no Google service account (Workload ` +
+        `Identity) to the workers, so they could not use Pub/Sub; use an SQS queue, or let the stack create the ` +
+        `GKE cluster`,
     );
   }
   for (const [key, value] of Object.entries(input.nodeSelector)) {

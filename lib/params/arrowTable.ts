@@ -15,9 +15,12 @@ import {
   Schema,
 } from 'apache-arrow';
 import { CorruptBufferError } from './codecs'; // importing it registers the LZ4/ZSTD decoders
-import { CellError, compileColumn, CompiledColumn, JsonValue, UnsupportedTypeError } from './convert';
+import { UnsupportedTypeError } from './arrowTypeNames';
+import { compileColumn, CompiledColumn } from './convert';
+import { CellError, JsonValue } from './jsonValue';
 import { createBatchChecker } from './arrow/dataCheck';
-import { checkIpcFile, checkIpcStream, IpcError, type ByteSource } from './arrow/ipcCheck';
+import { checkIpcFile, checkIpcStream } from './arrow/ipcCheck';
+import { IpcError, type ByteSource } from './arrow/ipcError';
 import {
   DEFAULT_CHUNK_ROWS,
   fail,

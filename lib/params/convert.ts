@@ -14,13 +14,8 @@
  * then, before any row is read. Converting one value either returns it or throws a `CellError`.
  */
 import { Data, DataType, DateUnit, Field, Precision, TimeUnit, Type, Vector } from 'apache-arrow';
-
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-
-/** One value that cannot become JSON; the caller adds the row and column. */
-export class CellError extends Error {
-  override readonly name = 'CellError';
-}
+import { castAdvice, describeArrowType, UnsupportedTypeError } from './arrowTypeNames';
+import { CellError, finiteOrNull, JsonValue, msToDate, safeNumber, strictUtf8, timestampToIso } from './jsonValue';
 
 /** Converts the value at `index` of the Data it was bound to. */
 export type ValueReader = (index: number) => JsonValue;
@@ -36,195 +31,15 @@ export interface CompiledColumn {
   readonly bind: Binder;
 }
 
-/** A column type tasks cannot take; raised while the schema is read, before any row. */
-export class UnsupportedTypeError extends Error {
-  override readonly name = 'UnsupportedTypeError';
-  constructor(
-    readonly column: string,
-    readonly arrowType: string,
-    readonly advice: string,
-  ) {
-    super(
-      `column "${column}" has type ${arrowType}, which tasks cannot take; cast it in pandas before writing (${advice})`,
-    );
-  }
-}
-
-const UNIT_NAMES: Record<TimeUnit, string> = {
-  [TimeUnit.SECOND]: 's',
-  [TimeUnit.MILLISECOND]: 'ms',
-  [TimeUnit.MICROSECOND]: 'us',
-  [TimeUnit.NANOSECOND]: 'ns',
-};
-
-/** Ticks per second and the number of fraction digits printed, per timestamp unit. */
-const UNIT_SCALE: Record<TimeUnit, { perSecond: bigint; digits: number }> = {
-  [TimeUnit.SECOND]: { perSecond: 1n, digits: 3 },
-  [TimeUnit.MILLISECOND]: { perSecond: 1_000n, digits: 3 },
-  [TimeUnit.MICROSECOND]: { perSecond: 1_000_000n, digits: 6 },
-  [TimeUnit.NANOSECOND]: { perSecond: 1_000_000_000n, digits: 9 },
-};
-
-/** The largest |milliseconds| a JavaScript Date holds (±275,760 years around 1970). */
-const MAX_DATE_MS = 8.64e15;
-
-/** Names an Arrow type the way pyarrow prints it, which is what pandas users know. */
-export function describeArrowType(type: DataType): string {
-  switch (type.typeId) {
-    case Type.Null:
-      return 'null';
-    case Type.Bool:
-      return 'bool';
-    case Type.Int: {
-      const { bitWidth, isSigned } = type as unknown as { bitWidth: number; isSigned: boolean };
-      return `${isSigned ? 'int' : 'uint'}${bitWidth}`;
-    }
-    case Type.Float: {
-      const { precision } = type as unknown as { precision: Precision };
-      return precision === Precision.HALF ? 'float16' : precision === Precision.SINGLE ? 'float32' : 'float64';
-    }
-    case Type.Utf8:
-      return 'string';
-    case Type.LargeUtf8:
-      return 'large_string';
-    case Type.Utf8View:
-      return 'string_view';
-    case Type.Binary:
-      return 'binary';
-    case Type.LargeBinary:
-      return 'large_binary';
-    case Type.BinaryView:
-      return 'binary_view';
-    case Type.FixedSizeBinary:
-      return `fixed_size_binary[${(type as unknown as { byteWidth: number }).byteWidth}]`;
-    case Type.Decimal: {
-      const { precision, scale, bitWidth } = type as unknown as { precision: number; scale: number; bitWidth: number };
-      return `decimal${bitWidth}(${precision}, ${scale})`;
-    }
-    case Type.Date: {
-      const { unit } = type as unknown as { unit: DateUnit };
-      return unit === DateUnit.DAY ? 'date32[day]' : 'date64[ms]';
-    }
-    case Type.Time:
-      return `time${(type as unknown as { bitWidth: number }).bitWidth}[${UNIT_NAMES[(type as unknown as { unit: TimeUnit }).unit]}]`;
-    case Type.Timestamp: {
-      const { unit, timezone } = type as unknown as { unit: TimeUnit; timezone: string | null };
-      return `timestamp[${UNIT_NAMES[unit]}${timezone ? `, tz=${timezone}` : ''}]`;
-    }
-    case Type.Duration:
-      return `duration[${UNIT_NAMES[(type as unknown as { unit: TimeUnit }).unit]}]`;
-    case Type.Interval:
-      return 'interval';
-    case Type.List:
-      return `list<item: ${describeArrowType(type.children[0]!.type)}>`;
-    case Type.LargeList:
-      return `large_list<item: ${describeArrowType(type.children[0]!.type)}>`;
-    case Type.FixedSizeList:
-      return `fixed_size_list<item: ${describeArrowType(type.children[0]!.type)}>[${(type as unknown as { listSize: number }).listSize}]`;
-    case Type.Struct:
-      return `struct<${type.children.map((f: Field) => `${f.name}: ${describeArrowType(f.type)}`).join(', ')}>`;
-    case Type.Map:
-      return 'map';
-    case Type.Union:
-      return 'union';
-    case Type.Dictionary: {
-      const { dictionary, indices } = type as unknown as { dictionary: DataType; indices: DataType };
-      return `dictionary<values=${describeArrowType(dictionary)}, indices=${describeArrowType(indices)}>`;
-    }
-    default:
-      return String(type);
-  }
-}
-
-/** Suggests the pandas cast for a type tasks cannot take. */
-function castAdvice(type: DataType, column: string): string {
-  const col = `df[${JSON.stringify(column)}]`;
-  switch (type.typeId) {
-    case Type.Decimal:
-      return `e.g. ${col} = ${col}.astype(float), or .astype(str) to keep every digit`;
-    case Type.Binary:
-    case Type.LargeBinary:
-    case Type.BinaryView:
-    case Type.FixedSizeBinary:
-      return `e.g. ${col} = ${col}.str.decode("utf-8"), or base64-encode the bytes into a string`;
-    case Type.Time:
-      return `e.g. ${col} = ${col}.astype(str)`;
-    case Type.Utf8View:
-      return `write it as string instead of string_view, e.g. in pyarrow table.cast(...) with pa.string() for ${JSON.stringify(column)}`;
-    case Type.Duration:
-    case Type.Interval:
-      return `e.g. ${col} = ${col}.dt.total_seconds()`;
-    default:
-      return `e.g. ${col} = ${col}.astype(str), or split it into columns of numbers and strings`;
-  }
-}
-
 interface Compiled {
   readonly jsonType: string;
   readonly bind: Binder;
-}
-
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Decodes a string value's bytes, refusing what is not UTF-8 (apache-arrow's getter would give U+FFFD). */
-function strictUtf8(bytes: Uint8Array): string {
-  try {
-    return STRICT_UTF8.decode(bytes);
-  } catch {
-    const hex = [...bytes.subarray(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
-    throw new CellError(
-      `its bytes are not UTF-8 (${hex}${bytes.length > 16 ? ' ...' : ''}); store text as UTF-8 strings, or binary data base64-encoded`,
-    );
-  }
 }
 
 /** Wraps a reader of valid values with the null check every Arrow type shares. */
 function nullable(data: Data, read: ValueReader): ValueReader {
   if (data.nullCount === 0) return read;
   return (index) => (data.getValid(index) ? read(index) : null);
-}
-
-function safeNumber(value: bigint): number {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
-    throw new CellError(
-      `${value} does not fit a JSON number exactly (the limit is ±${Number.MAX_SAFE_INTEGER}, 2^53 − 1); ` +
-        'store it as a string column (df[col].astype(str)) if the task needs every digit',
-    );
-  }
-  return Number(value);
-}
-
-function finiteOrNull(value: number): number | null {
-  if (Number.isNaN(value)) return null;
-  if (!Number.isFinite(value))
-    throw new CellError(`${value} cannot be sent as JSON; replace infinities before writing`);
-  return value;
-}
-
-function floorDiv(a: bigint, b: bigint): bigint {
-  const q = a / b;
-  return a % b !== 0n && a < 0n ? q - 1n : q;
-}
-
-/** Timestamp ticks → `YYYY-MM-DDTHH:MM:SS.fffZ` (6 or 9 fraction digits for us/ns), exact for every unit. */
-export function timestampToIso(ticks: bigint, unit: TimeUnit): string {
-  const { perSecond, digits } = UNIT_SCALE[unit];
-  const seconds = floorDiv(ticks, perSecond);
-  const fraction = ticks - seconds * perSecond;
-  const ms = Number(seconds) * 1000;
-  if (Math.abs(ms) > MAX_DATE_MS)
-    throw new CellError(`timestamp ${ticks} ${UNIT_NAMES[unit]} is outside the dates JSON strings can show here`);
-  const whole = new Date(ms).toISOString(); // always ends in ".000Z"
-  const fractionDigits = ((fraction * 10n ** BigInt(digits)) / perSecond).toString().padStart(digits, '0');
-  return `${whole.slice(0, -5)}.${fractionDigits}Z`;
-}
-
-/** Milliseconds since the epoch → `YYYY-MM-DD` (the UTC calendar date). */
-export function msToDate(ms: number): string {
-  if (!Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS)
-    throw new CellError(`date ${ms} ms is outside the dates JSON strings can show here`);
-  const iso = new Date(ms).toISOString();
-  return iso.slice(0, iso.indexOf('T'));
 }
 
 /** Binds a reader over a Vector that may hold several chunks (a dictionary with delta batches). */

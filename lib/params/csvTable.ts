@@ -7,7 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { parse as parseCsv, CsvError } from 'csv-parse';
-import { CellError, JsonValue } from './convert';
+import { CellError, JsonValue } from './jsonValue';
 import {
   CsvKind,
   DEFAULT_CHUNK_ROWS,

@@ -3,7 +3,7 @@
  * Reads the whole table (to count and to check every value converts); a value that cannot be
  * converted faithfully fails the inspection with a report, like the inserter's.
  */
-import type { JsonValue } from './convert';
+import type { JsonValue } from './jsonValue';
 import { openTable, OpenTableOptions, TableColumn } from './readTable';
 import { TableError } from './readTable';
 

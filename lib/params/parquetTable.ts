@@ -15,7 +15,9 @@ import { parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparqu
 import type { AsyncBuffer, FileMetaData, SchemaTree } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { TimeUnit } from 'apache-arrow';
-import { CellError, compileColumn, JsonValue, msToDate, timestampToIso, UnsupportedTypeError } from './convert';
+import { UnsupportedTypeError } from './arrowTypeNames';
+import { compileColumn } from './convert';
+import { CellError, JsonValue, msToDate, timestampToIso } from './jsonValue';
 import { DEFAULT_CHUNK_ROWS, fail, FORMAT_NAMES, ParamTable, TableColumn, TableError, TableRow } from './tableFile';
 
 /** Rows decoded at once: a row group can hold a million rows; a slice of it is what sits in memory. */

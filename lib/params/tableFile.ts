@@ -8,7 +8,7 @@
 import { stat, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors';
-import type { JsonValue } from './convert';
+import type { JsonValue } from './jsonValue';
 
 export type TableFormat = 'arrow-file' | 'arrow-stream' | 'parquet' | 'csv';
 

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { UserError } from '../errors';
 import { formatTaskKey } from '../queue/message';
 import { AnyTaskDefinition, CLOUDPATH_COLUMN } from '../task';
-import type { JsonValue } from './convert';
+import type { JsonValue } from './jsonValue';
 import { CsvKind, ROW_PROBLEM, RowPlace, TableColumn, TableRow } from './readTable';
 
 /** The pseudo-column that messages over the queue's size limit are reported under. */

@@ -6,24 +6,16 @@
  * Bodies are opaque here: a message's id names its file, and nothing parses the body.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { QueueError } from './errors';
+import { ClaimContext, claimTask } from './fileClaim';
 import { FileDeadLetters } from './fileDeadLetters';
 import { mapFileError, queueNotFound } from './fileErrors';
-import {
-  appendLine,
-  appendSized,
-  errnoCode,
-  fileSize,
-  makeDirs,
-  modifiedAt,
-  readTaskFile,
-  removeEntriesIn,
-  unlinkIfPresent,
-} from './fileOps';
+import { makeDirs, fileSize, removeEntriesIn, unlinkIfPresent } from './fileOps';
 import { addInsertions, readCounter, resetCounters } from './fileQueueCounter';
-import { FileQueueLayout, nowSeconds, parseTaskFileName, taskFileName } from './fileQueueLayout';
+import { FileQueueLayout, nowSeconds, taskFileName } from './fileQueueLayout';
+import { forEachTaskFile, hasNoTaskFile } from './fileQueueScan';
+import { moveTask, removeTaskFiles, writeTask } from './fileTaskFiles';
 import { LeaseCandidates } from './leaseCandidates';
 import { checkTaskId } from './taskId';
 import type {
@@ -42,13 +34,6 @@ const INSERT_CHUNK = 1000;
 
 /** What python-task-queue's tally appends to `completions` per completed task. */
 const COMPLETION_BYTE = Buffer.alloc(1);
-const TALLY_BYTE = Buffer.alloc(1);
-
-/**
- * python-task-queue writes a task file in place and its journal right after: a task file without
- * a journal that was modified this recently may still be being written, so it is left for later.
- */
-export const FRESH_UNJOURNALED_MS = 5000;
 
 export class FileQueue implements Queue {
   readonly kind = 'fq' as const;
@@ -56,6 +41,7 @@ export class FileQueue implements Queue {
   readonly layout: FileQueueLayout;
   private readonly candidates: LeaseCandidates;
   private readonly dead: FileDeadLetters;
+  private readonly claimContext: ClaimContext;
   /** Lease calls share one directory stream: run them one at a time. */
   private leaseChain: Promise<unknown> = Promise.resolve();
   private knownDirs = new Set<string>();
@@ -73,6 +59,7 @@ export class FileQueue implements Queue {
     this.layout = new FileQueueLayout(root);
     this.candidates = new LeaseCandidates(this.layout.queueDir);
     this.dead = new FileDeadLetters(this.layout, (dir) => this.ensureDir(dir));
+    this.claimContext = { layout: this.layout, dead: this.dead, ensureDir: (dir) => this.ensureDir(dir) };
   }
 
   /** Creates the directories and `insertions` (= 0) when missing; idempotent. */
@@ -101,7 +88,7 @@ export class FileQueue implements Queue {
     try {
       for await (const { id, body } of messages) {
         checkTaskId(id, total + unCounted + 1, this.url);
-        this.guard('insert a task', () => this.writeTask(id, body, timestamp, 'wx', total + unCounted + 1));
+        this.guard('insert a task', () => writeTask(this.layout, { id, body }, timestamp, 'wx', total + unCounted + 1));
         if (++unCounted >= INSERT_CHUNK) {
           await flush();
           await yieldToEventLoop();
@@ -112,28 +99,6 @@ export class FileQueue implements Queue {
       await flush();
     }
     return total;
-  }
-
-  /**
-   * Journal first, then the task file renamed in whole from the queue root (never a partial file
-   * in queue/): a crash leaves at worst an unused journal. `journalFlag` 'wx' refuses an id that
-   * is already queued or dead-lettered; a requeue ('w') replaces its own tombstone.
-   */
-  private writeTask(id: string, body: string, timestamp: number, journalFlag: 'wx' | 'w', position = 0): void {
-    const name = taskFileName(timestamp, id);
-    try {
-      fs.writeFileSync(this.layout.journalPath(id), `${name}\n`, { flag: journalFlag });
-    } catch (error) {
-      if (errnoCode(error) !== 'EEXIST') throw error;
-      throw new QueueError(
-        'InvalidMessage',
-        `task #${position}: the id ${id} is already in ${this.url} (queued or dead-lettered)`,
-        'give every task its own id (encodeTask makes a fresh uuid4); requeue dead letters with `npm run requeue`',
-      );
-    }
-    const tmp = path.join(this.root, `.tmp-${process.pid}-${id}`);
-    fs.writeFileSync(tmp, body);
-    fs.renameSync(tmp, this.layout.taskPath(name));
   }
 
   lease(options: LeaseOptions): Promise<LeasedTask[]> {
@@ -153,50 +118,10 @@ export class FileQueue implements Queue {
       const now = nowSeconds();
       const name = await this.candidates.next(now);
       if (name === undefined) break;
-      const task = this.claim(name, Math.ceil(Date.now() / 1000 + seconds));
+      const task = claimTask(this.claimContext, name, Math.ceil(Date.now() / 1000 + seconds));
       if (task) leased.push(task);
     }
     return leased;
-  }
-
-  /** Renames `name` to the leased name; undefined when another worker got there first (or it is not ready). */
-  private claim(name: string, until: number): LeasedTask | undefined {
-    const { id } = parseTaskFileName(name)!;
-    const journal = this.layout.journalPath(id);
-    if (!fs.existsSync(journal) && Date.now() - (modifiedAt(this.layout.taskPath(name)) ?? 0) < FRESH_UNJOURNALED_MS) {
-      return undefined; // python-task-queue may still be writing it
-    }
-    const leasedName = taskFileName(until, id);
-    if (!this.renameTask(name, leasedName)) return undefined;
-    const line = `${leasedName}\n`;
-    const journalBefore = appendSized(journal, line) - Buffer.byteLength(line);
-    const read = readTaskFile(this.layout.taskPath(leasedName));
-    if (read.kind === 'gone') return undefined; // released by someone else in between
-    if (read.kind === 'broken') {
-      this.dead.quarantine(id, leasedName, read.what);
-      return undefined;
-    }
-    // A journal holding a single name (the insert) means no lease before this one: attempt 1, and
-    // no tally file to write now or unlink later (most tasks). Later leases tally in attempts/<id>,
-    // which counts the leases after the first. Two names take at least twice the shortest name.
-    const firstLease = journalBefore < 2 * Buffer.byteLength(`${taskFileName(0, id)}\n`);
-    let attempt = 1;
-    if (!firstLease) {
-      this.ensureDir(this.layout.attemptsDir);
-      attempt = 1 + appendSized(this.layout.attemptsPath(id), TALLY_BYTE);
-    }
-    return { id, body: read.body, attempt, handle: leasedName, leaseExpiresAt: until * 1000 };
-  }
-
-  /** The atomic claim: false when the exact old name no longer exists. */
-  private renameTask(from: string, to: string): boolean {
-    try {
-      fs.renameSync(this.layout.taskPath(from), this.layout.taskPath(to));
-      return true;
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return false;
-      throw error;
-    }
   }
 
   async renew(task: LeasedTask, seconds: number): Promise<LeasedTask> {
@@ -212,7 +137,7 @@ export class FileQueue implements Queue {
   private moveLeased(task: LeasedTask, timestamp: number): string {
     const name = taskFileName(timestamp, task.id);
     if (name === task.handle) return name;
-    if (!this.renameTask(task.handle, name)) {
+    if (!moveTask(this.layout, task.id, task.handle, name)) {
       this.requireQueueDir();
       throw new QueueError(
         'LeaseLost',
@@ -220,13 +145,12 @@ export class FileQueue implements Queue {
         'another worker may hold it now; lease for longer or renew sooner',
       );
     }
-    appendLine(this.layout.journalPath(task.id), `${name}\n`);
     return name;
   }
 
   async delete(task: LeasedTask): Promise<void> {
     this.guard('delete a task', () => {
-      const removed = this.removeTaskFiles(task);
+      const removed = removeTaskFiles(this.layout, task.id, task.handle);
       if (unlinkIfPresent(this.layout.journalPath(task.id)) || removed) this.tallyCompletion();
       if (task.attempt > 1) unlinkIfPresent(this.layout.attemptsPath(task.id)); // attempt 1 never wrote one
     });
@@ -241,27 +165,8 @@ export class FileQueue implements Queue {
   async deadLetter(task: LeasedTask, failure: FailureRecord): Promise<void> {
     this.guard('dead-letter a task', () => {
       this.dead.write(task.id, task.body, failure);
-      this.removeTaskFiles(task);
+      removeTaskFiles(this.layout, task.id, task.handle);
     });
-  }
-
-  /**
-   * Removes the task file; true when something was there. When the held name is gone (lease
-   * expired, taken over), every name in the journal goes, as Python does.
-   */
-  private removeTaskFiles(task: LeasedTask): boolean {
-    if (unlinkIfPresent(this.layout.taskPath(task.handle))) return true;
-    let names: string[] = [];
-    try {
-      names = fs.readFileSync(this.layout.journalPath(task.id), 'utf8').split('\n');
-    } catch (error) {
-      if (errnoCode(error) !== 'ENOENT') throw error;
-    }
-    let removed = false;
-    for (const name of names) {
-      if (name !== '' && unlinkIfPresent(this.layout.taskPath(name))) removed = true;
-    }
-    return removed;
   }
 
   async *listDeadLetters(): AsyncIterable<DeadLetter> {
@@ -287,7 +192,7 @@ export class FileQueue implements Queue {
       if (!entry) continue;
       this.guard('requeue a dead letter', () => {
         unlinkIfPresent(this.layout.attemptsPath(id));
-        this.writeTask(id, entry.body, 0, 'w');
+        writeTask(this.layout, { id, body: entry.body }, 0, 'w');
         unlinkIfPresent(this.layout.deadPath(id));
       });
       moved++;
@@ -301,7 +206,7 @@ export class FileQueue implements Queue {
       const now = nowSeconds();
       let enqueued = 0;
       let leased = 0;
-      await this.forEachTaskFile((timestamp) => {
+      await forEachTaskFile(this.layout, (timestamp) => {
         enqueued++;
         if (timestamp > now) leased++;
       });
@@ -318,31 +223,20 @@ export class FileQueue implements Queue {
   }
 
   async isEmpty(): Promise<boolean> {
-    return this.guard('look at the queue', () => {
-      const dir = this.openQueueDir();
-      try {
-        for (let entry = dir.readSync(); entry !== null; entry = dir.readSync()) {
-          if (parseTaskFileName(entry.name)) return false;
-        }
-        return true;
-      } finally {
-        dir.closeSync();
-      }
-    });
+    return this.guard('look at the queue', () => hasNoTaskFile(this.layout));
   }
 
   async releaseAll(): Promise<number> {
     return this.guardAsync('release all tasks', async () => {
       const now = nowSeconds();
       const due: Array<{ name: string; id: string }> = [];
-      await this.forEachTaskFile((timestamp, id, name) => {
+      await forEachTaskFile(this.layout, (timestamp, id, name) => {
         if (timestamp > now) due.push({ name, id });
       });
       let released = 0;
       for (const { name, id } of due) {
         const visible = taskFileName(now, id);
-        if (!this.renameTask(name, visible)) continue; // deleted or moved meanwhile
-        appendLine(this.layout.journalPath(id), `${visible}\n`);
+        if (!moveTask(this.layout, id, name, visible)) continue; // deleted or moved meanwhile
         released++;
       }
       return released;
@@ -364,29 +258,6 @@ export class FileQueue implements Queue {
     this.candidates.close();
     if (this.completionsFd !== undefined) fs.closeSync(this.completionsFd);
     this.completionsFd = undefined;
-  }
-
-  private async forEachTaskFile(visit: (timestamp: number, id: string, name: string) => void): Promise<void> {
-    const dir = this.openQueueDir();
-    try {
-      let seen = 0;
-      for (let entry = dir.readSync(); entry !== null; entry = dir.readSync()) {
-        const parsed = parseTaskFileName(entry.name);
-        if (parsed) visit(parsed.timestamp, parsed.id, entry.name);
-        if (++seen % 10_000 === 0) await yieldToEventLoop();
-      }
-    } finally {
-      dir.closeSync();
-    }
-  }
-
-  private openQueueDir(): fs.Dir {
-    try {
-      return fs.opendirSync(this.layout.queueDir, { bufferSize: 256 });
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') throw queueNotFound(this.layout);
-      throw error;
-    }
   }
 
   private requireQueueDir(): void {

@@ -19,7 +19,7 @@ import { RecordBatch as FbRecordBatch } from 'apache-arrow/fb/record-batch';
 import { DictionaryBatch as FbDictionaryBatch } from 'apache-arrow/fb/dictionary-batch';
 import { BodyCompression } from 'apache-arrow/fb/body-compression';
 import { openTable, TableError } from '../../lib/params/readTable';
-import type { JsonValue } from '../../lib/params/convert';
+import type { JsonValue } from '../../lib/params/jsonValue';
 import type { CsvKind } from '../../lib/params/tableFile';
 
 /** mulberry32: a small, fast, seeded PRNG, so every run tries the same mutants. */

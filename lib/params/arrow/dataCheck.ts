@@ -6,7 +6,7 @@
  * The work is linear in the batch's size.
  */
 import { Data, DataType, Type, Vector } from 'apache-arrow';
-import { IpcError } from './ipcCheck';
+import { IpcError } from './ipcError';
 
 const POPCOUNT = Uint8Array.from({ length: 256 }, (_, byte) => {
   let bits = 0;

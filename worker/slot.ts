@@ -1,0 +1,71 @@
+/**
+ * One leased task's bookkeeping from lease to outcome: its logger, its lease heartbeat, the thread
+ * running it, the timers to clear and the promise the shutdown waits on.
+ */
+import type { LeasedTask, Queue } from '../lib/queue/types';
+import type { GiveUpReason } from './events';
+import { Heartbeat } from './lease';
+import type { Logger } from './logger';
+import type { TaskThread } from './pool';
+
+export interface Slot {
+  readonly leased: LeasedTask;
+  /** `module.name`, when the message named a task. */
+  readonly name?: string;
+  /** Carries the task id, name and attempt on every line. */
+  readonly log: Logger;
+  readonly heartbeat: Heartbeat;
+  thread?: TaskThread;
+  /** Why the worker aborted the task, if it did (the first reason wins). */
+  givenUp?: GiveUpReason;
+  timers: NodeJS.Timeout[];
+  /** Set once an outcome is being applied. */
+  concluded: boolean;
+  startedAt?: number;
+  readonly finished: Promise<void>;
+  /** Clears its timers and resolves `finished`; then calls the `onFinish` it was opened with. */
+  finish(): void;
+}
+
+export interface SlotOptions {
+  readonly task: LeasedTask;
+  readonly name?: string;
+  /** The worker's logger; the slot's own is a child of it. */
+  readonly log: Logger;
+  readonly queue: Queue;
+  readonly leaseSeconds: number;
+  /** The queue refused a renewal. */
+  readonly onLeaseLost: (slot: Slot) => void;
+  readonly onFinish: (slot: Slot) => void;
+}
+
+/** A slot for a task just leased; its heartbeat is not started yet. */
+export function openSlot(options: SlotOptions): Slot {
+  const { task, name } = options;
+  let resolveFinished!: () => void;
+  const finished = new Promise<void>((resolve) => (resolveFinished = resolve));
+  const log = options.log.child(
+    name ? { taskId: task.id, task: name, attempt: task.attempt } : { taskId: task.id, attempt: task.attempt },
+  );
+  const slot: Slot = {
+    leased: task,
+    name,
+    log,
+    timers: [],
+    concluded: false,
+    finished,
+    finish: () => {
+      for (const timer of slot.timers) clearTimeout(timer);
+      resolveFinished();
+      options.onFinish(slot);
+    },
+    heartbeat: new Heartbeat({
+      queue: options.queue,
+      task,
+      leaseSeconds: options.leaseSeconds,
+      log,
+      onLost: () => options.onLeaseLost(slot),
+    }),
+  };
+  return slot;
+}

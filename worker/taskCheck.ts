@@ -1,0 +1,68 @@
+/**
+ * What the main thread checks about a leased message before it takes a thread: that it names a
+ * registered task with valid parameters and an openable cloudpath, and that it has not been leased
+ * more often than the attempts allow. A message that can never run is concluded without a thread.
+ */
+import { TaskMessageError } from '../lib/queue/errors';
+import { formatTaskKey } from '../lib/queue/message';
+import type { LeasedTask } from '../lib/queue/types';
+import { parseCloudpath } from '../lib/storage';
+import type { Happening } from './outcome';
+import type { TaskRegistry } from './registry';
+import type { Failure } from './results';
+
+export interface CheckResult {
+  /** `module.name`, when the message named a task. */
+  readonly name?: string;
+  /** Why the message cannot run, if it cannot. */
+  readonly problem?: { readonly happening: Happening; readonly failure: Failure };
+}
+
+export class TaskCheck {
+  /** Cloudpaths already parsed once: every task of a run usually shares one. */
+  private readonly validCloudpaths = new Set<string>();
+
+  constructor(
+    private readonly registry: TaskRegistry,
+    private readonly defaultCloudpath: string,
+    private readonly maxAttempts: number,
+  ) {}
+
+  check(task: LeasedTask): CheckResult {
+    let name: string;
+    try {
+      const parsed = this.registry.parse(task.body);
+      name = formatTaskKey(parsed.envelope.key);
+      this.assertCloudpath(parsed.cloudpath ?? this.defaultCloudpath);
+    } catch (error) {
+      // Only TaskMessageError is expected; a schema whose own refinement throws is bad params too.
+      const reason = error instanceof TaskMessageError ? error.reason : 'InvalidParams';
+      const kind =
+        reason === 'MalformedTask' ? 'malformed' : reason === 'UnknownTask' ? 'unknown-task' : 'invalid-params';
+      return { problem: { happening: { kind }, failure: { name: reason, message: (error as Error).message } } };
+    }
+    if (task.attempt > this.maxAttempts) {
+      const message =
+        `leased ${task.attempt} times (TQ_MAX_ATTEMPTS=${this.maxAttempts}) without finishing: ` +
+        'the workers running it were killed or lost its lease';
+      return {
+        name,
+        problem: { happening: { kind: 'too-many-leases' }, failure: { name: 'TooManyAttempts', message } },
+      };
+    }
+    return { name };
+  }
+
+  private assertCloudpath(cloudpath: string): void {
+    if (this.validCloudpaths.has(cloudpath)) return;
+    try {
+      parseCloudpath(cloudpath);
+    } catch (error) {
+      throw new TaskMessageError(
+        'InvalidParams',
+        `cannot open the task's cloudpath ${JSON.stringify(cloudpath)}: ${(error as Error).message}`,
+      );
+    }
+    this.validCloudpaths.add(cloudpath);
+  }
+}
