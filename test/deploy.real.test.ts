@@ -194,7 +194,11 @@ describe('pulumi up / destroy for real (local Kubernetes, real worker image, fau
       assert.equal(pod.spec.securityContext?.runAsNonRoot, true, pod.metadata.name);
       assert.ok((pod.spec.securityContext?.runAsUser ?? 0) > 0, `${pod.metadata.name} runs as a non-root UID`);
       assert.equal(pod.spec.containers[0]?.securityContext?.readOnlyRootFilesystem, true, pod.metadata.name);
-      assert.equal(pod.status.phase, 'Succeeded', pod.metadata.name);
+      if (pod.status.phase !== 'Succeeded') {
+        const logs = await cluster.api.text(`/api/v1/namespaces/${NAMESPACE}/pods/${pod.metadata.name}/log`);
+        const state = JSON.stringify(pod.status.containerStatuses?.[0]?.state);
+        assert.fail(`${pod.metadata.name}: ${pod.status.phase}, ${state}\n${logs.slice(-3000)}`);
+      }
     }
     assert.deepEqual(await queueDepth(queueUrl), { visible: 0, inFlight: 0 }, 'the queue is drained');
     for (const { start, count } of ROWS) {
