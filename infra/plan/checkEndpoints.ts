@@ -202,14 +202,7 @@ export function checkAws(
     );
   }
   if (problems.length > before || !region || !aws.accessKeyId || !aws.secretAccessKey) return undefined;
-  return {
-    aws: {
-      region,
-      accessKeyId: aws.accessKeyId,
-      secretAccessKey: aws.secretAccessKey,
-      ...(aws.endpoint ? { endpoint: aws.endpoint } : {}),
-    },
-  };
+  return { aws: { region, accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey } };
 }
 
 /** A long lease on spot workers: a preempted worker's tasks stay invisible until it runs out. */

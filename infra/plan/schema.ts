@@ -12,7 +12,6 @@
 import { z } from 'zod';
 import { SETTINGS } from '../../lib/settings/table';
 import { bool, gkeName } from './schemaFields';
-import { ExistingClusterInput, existingClusterSchema } from './schemaExistingCluster';
 import { AwsInput, awsSchema, ImageInput, imageSchema } from './schemaImage';
 import { defaultNodePools, NodePoolInput, nodePoolSchema } from './schemaPools';
 import { PubsubInput, pubsubSchema } from './schemaPubsub';
@@ -26,8 +25,6 @@ export type { WorkersInput, SizingInput } from './schemaWorkers';
 export { imageSchema, awsSchema } from './schemaImage';
 export type { ImageInput, AwsInput } from './schemaImage';
 export { scalingSchema } from './schemaScaling';
-export { existingClusterSchema } from './schemaExistingCluster';
-export type { ExistingClusterInput } from './schemaExistingCluster';
 export type { ScalingConfigInput } from './schemaScaling';
 export { pubsubSchema } from './schemaPubsub';
 export type { PubsubInput } from './schemaPubsub';
@@ -107,9 +104,6 @@ export const structuredKeys = {
   scaling: scalingSchema
     .prefault({})
     .describe('How the workers run and scale: drain (a Job) or continuous (KEDA); see docs/scaling.md.'),
-  existingCluster: existingClusterSchema
-    .optional()
-    .describe('Deploy only the workers, into this existing cluster; no GKE cluster or other GCP resource is created.'),
   pubsub: pubsubSchema
     .prefault({})
     .describe('A Pub/Sub queue (queueUrl pubsub://...): created by the stack or existing, and who may operate it.'),
@@ -125,7 +119,6 @@ export const PATH_EXAMPLES: Readonly<Record<StructuredKey, string>> = {
   aws: 'aws.region us-east-1',
   sizing: 'sizing.daemonSetCpu 460m',
   scaling: 'scaling.mode continuous',
-  existingCluster: 'existingCluster.kubeconfig ~/.kube/config',
   pubsub: 'pubsub.createQueue false',
 };
 
@@ -161,6 +154,5 @@ export interface ParsedConfig {
   readonly aws: AwsInput;
   readonly sizing: SizingInput;
   readonly scaling: ScalingConfigInput;
-  readonly existingCluster?: ExistingClusterInput;
   readonly pubsub: PubsubInput;
 }

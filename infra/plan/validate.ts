@@ -13,7 +13,6 @@ import {
   checkQueue,
   EndpointContext,
 } from './checkEndpoints';
-import { checkExistingCluster } from './checkExistingCluster';
 import { checkNodePools } from './checkPools';
 import { checkWorkers } from './checkWorkers';
 import { K8S_NAMES } from './names';
@@ -107,16 +106,6 @@ export function validateStackConfig(values: ConfigValues, context: ValidateConte
     );
   }
 
-  const existingCluster =
-    parsed.existingCluster && outputs
-      ? checkExistingCluster(
-          parsed.existingCluster,
-          { image, outputBucket: outputs.bucket, pubsubQueue: queue?.location.kind === 'pubsub' },
-          context,
-          problems,
-        )
-      : undefined;
-
   if (
     problems.length > 0 ||
     !workers ||
@@ -164,7 +153,6 @@ export function validateStackConfig(values: ConfigValues, context: ValidateConte
     overhead,
     plan: workers.plan,
     scaling,
-    ...(existingCluster ? { existingCluster } : {}),
   };
   return { ok: true, config, warnings };
 }
