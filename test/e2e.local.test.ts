@@ -35,6 +35,15 @@ function readmeLocalCommand(): string {
 }
 
 /** A fresh copy of the tracked project files, sharing this checkout's installed node_modules. */
+/** tasks/index.ts as shipped: the example task only. */
+const SHIPPED_TASK_LIST = [
+  "import type { AnyTaskDefinition } from '../lib/task';",
+  "import { countPrimes } from './example';",
+  '',
+  'export const tasks: readonly AnyTaskDefinition[] = [countPrimes];',
+  '',
+].join('\n');
+
 function freshCopy(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'fresh-clone-'));
   const files = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
@@ -45,6 +54,8 @@ function freshCopy(): string {
     cpSync(from, path.join(dir, file));
   }
   symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  // A fresh clone lists the example task alone, whatever this checkout's tasks/index.ts lists first.
+  writeFileSync(path.join(dir, 'tasks', 'index.ts'), SHIPPED_TASK_LIST);
   return dir;
 }
 

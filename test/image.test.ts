@@ -155,8 +155,17 @@ describe('worker container image (real Docker daemon)', function () {
     const inBase = new Set(baseFiles);
     assert.deepEqual(
       files.filter((file) => !inBase.has(file)).sort(),
-      ['/app/', '/app/worker-thread.js', '/app/worker-thread.js.map', '/app/worker.js', '/app/worker.js.map'],
-      "the final stage adds exactly the bundle (main and task threads' entry) and its source maps",
+      [
+        '/app/',
+        '/app/compile-cache/',
+        ...files.filter((file) => /^\/app\/compile-cache\/.+/.test(file)),
+        '/app/worker-thread.js',
+        '/app/worker-thread.js.map',
+        '/app/worker.js',
+        '/app/worker.js.map',
+      ].sort(),
+      "the final stage adds exactly the bundle (main and task threads' entry), its source maps and Node's " +
+        'compile cache for them',
     );
     const forbidden =
       /\/node_modules\/(@pulumi|typescript|mocha|esbuild|@esbuild|tsx|fauxqs|hono|@hono|uplot|playwright-core)\/|(^|\/)\.env$|\.env$|Pulumi\.[^/]*\.ya?ml$|\/\.pulumi\/|\/\.git\/|package-lock\.json$/;

@@ -83,6 +83,7 @@ describe('scaling resources under Pulumi mocks', function () {
       const opts = options.get('drain') as pulumi.CustomResourceOptions;
       assert.equal(opts.deleteBeforeReplace, true);
       assert.deepEqual(opts.replaceOnChanges, ['spec.template']);
+      assert.deepEqual(opts.ignoreChanges, ['spec.parallelism']);
       assert.equal(opts.parent, parent);
     });
   });
@@ -220,7 +221,7 @@ describe('scaling resources under Pulumi mocks', function () {
           cloudpath: config.cloudpath,
           outputBucket: config.outputBucket,
           aws: {
-            region: config.aws.region,
+            region: config.aws?.region ?? assert.fail('an SQS stack has AWS settings'),
             accessKeyId: pulumi.secret('AKIAFAKE'),
             secretAccessKey: pulumi.secret('fake'),
           },

@@ -147,19 +147,26 @@ describe('infra deploy path (Pulumi mocks)', function () {
   });
 
   it(
-    'replaces the drain Job (old one first) on a pod template change, and the preview says maxWorkers replaces ' +
-      'it too',
+    'replaces the drain Job (old one first) on a pod template change, never on maxWorkers, and the preview ' +
+      'says how to resize the running Job',
     () => {
       const job = only(dev, T.job);
       assert.deepEqual(job.options.replaceOnChanges, ['spec.template']);
+      assert.deepEqual(job.options.ignoreChanges, ['spec.parallelism'], 'a resize never replaces a running batch');
       assert.equal(job.options.deleteBeforeReplace, true);
       assert.equal(job.inputs.spec.ttlSecondsAfterFinished, undefined, 'no TTL: refresh + up never starts a run');
+      const resize = 'kubectl -n batch-workers patch job workers-run-1 --type merge -p \'{"spec":{"parallelism":30}}\'';
       assert.ok(
-        dev.logs.info.some((line) =>
-          /^drain: run 1 is Job workers-run-1; changing scaling\.maxWorkers, .* REPLACES the running Job/.test(line),
+        dev.logs.info.some(
+          (line) =>
+            line.startsWith('drain: run 1 is Job workers-run-1 with parallelism 30. A new image or worker setting ') &&
+            line.includes('REPLACES the running Job') &&
+            line.includes('A new scaling.maxWorkers does NOT change a running Job') &&
+            line.endsWith(resize),
         ),
         dev.logs.info.join('\n'),
       );
+      assert.equal((dev.outputs.scaling as Inputs).resizeRunningJob, resize);
     },
   );
 

@@ -242,8 +242,10 @@ describe('infra/scaling: full-scale nodes and cost', () => {
     assert.match(
       line,
       new RegExp(
-        String.raw`\(us-central1 list prices as of \d{4}-\d{2}, approximate; Cloud NAT,` +
-          String.raw` egress, Artifact Registry storage and discounts not included\)$`,
+        String.raw`\(us-central1 list prices \(on-demand as of \d{4}-\d{2}, spot as of \d{4}-\d{2}\), ` +
+          String.raw`approximate; Cloud NAT, egress, Artifact Registry storage, Pub/Sub and Monitoring usage and ` +
+          String.raw`discounts not included; the cluster fee is charged for regional and zonal clusters alike ` +
+          String.raw`\(free-tier credit not subtracted\)\)$`,
       ),
     );
     const onDemand = scalingSummary(input({ workerPool: { ...workers, spot: false }, maxWorkers: 3 }));
@@ -270,7 +272,7 @@ describe('infra/scaling: full-scale nodes and cost', () => {
         },
       }),
     );
-    assert.match(line, /discounts not included; hyperdisk-balanced disks and GPUs not included\)$/);
+    assert.match(line, /\(free-tier credit not subtracted\); hyperdisk-balanced disks and GPUs not included\)$/);
   });
 });
 

@@ -6,6 +6,7 @@ import {
   machinePrice,
   PRICE_SOURCE,
   PRICES_AS_OF,
+  SPOT_PRICES_AS_OF,
   pricedMachineTypes,
 } from '../infra/plan/pricing';
 import { MACHINE_TYPES } from '../infra/plan/machines';
@@ -119,6 +120,9 @@ describe('infra/pricing', () => {
     assert.equal(formatHourly(0.134012), '$0.134/h');
     assert.equal(formatHourly(12.0649), '$12.06/h');
     assert.match(PRICES_AS_OF, /^\d{4}-\d{2}$/);
+    assert.match(SPOT_PRICES_AS_OF, /^\d{4}-\d{2}$/);
+    for (const left of ['Cloud NAT', 'egress', 'Artifact Registry storage', 'regional'])
+      assert.ok(PRICE_SOURCE.includes(left), `the estimate says it leaves out ${left}`);
     assert.ok(PRICE_SOURCE.includes(PRICES_AS_OF) && PRICE_SOURCE.includes('approximate'));
   });
 });

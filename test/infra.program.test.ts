@@ -9,6 +9,12 @@ import * as pulumi from '@pulumi/pulumi';
 import { NODE_ROLES } from '../infra/components/cluster';
 import { TERMINATION_MARGIN_SECONDS, POD_UID } from '../infra/plan/workerPod';
 import {
+  LIVENESS_FAILURE_THRESHOLD,
+  LIVENESS_PERIOD_SECONDS,
+  LIVENESS_TIMEOUT_SECONDS,
+  WORKER_HEALTH_PORT,
+} from '../infra/plan/defaults';
+import {
   DeclaredResource,
   FAKE_CA,
   FAKE_DIGEST,
@@ -255,10 +261,31 @@ describe('infra program: the dev stack', () => {
       TQ_MAX_ATTEMPTS: '5',
       WORKER_CONCURRENCY: '1',
       WORKER_GRACE_SECONDS: '10',
+      WORKER_METRICS_PORT: String(WORKER_HEALTH_PORT),
       AWS_REGION: 'us-east-1',
       // Drain mode: each worker exits once the queue is empty, so the Job completes.
       WORKER_EXIT_WHEN_EMPTY: '1',
     });
+  });
+
+  it('probes /healthz for liveness after a startup probe, on the named metrics port', () => {
+    const container = workerContainer(dev);
+    assert.deepEqual(container.ports, [{ name: 'metrics', containerPort: WORKER_HEALTH_PORT, protocol: 'TCP' }]);
+    const get = { path: '/healthz', port: 'metrics' };
+    assert.deepEqual(container.livenessProbe, {
+      httpGet: get,
+      periodSeconds: LIVENESS_PERIOD_SECONDS,
+      timeoutSeconds: LIVENESS_TIMEOUT_SECONDS,
+      failureThreshold: LIVENESS_FAILURE_THRESHOLD,
+    });
+    assert.equal(LIVENESS_PERIOD_SECONDS * LIVENESS_FAILURE_THRESHOLD, 60, 'a hung worker is restarted after a minute');
+    assert.deepEqual(container.startupProbe, {
+      httpGet: get,
+      periodSeconds: 5,
+      timeoutSeconds: 5,
+      failureThreshold: 60,
+    });
+    assert.equal(container.readinessProbe, undefined, 'workers serve no traffic');
   });
 
   it("runs the workers as a hardened, non-root pod on the workers' pool with requests from the sizing plan", () => {
@@ -346,7 +373,7 @@ describe('infra program: the dev stack', () => {
       ]);
       assert.match(
         dev.logs.info[2],
-        /changing scaling\.maxWorkers, the image or a worker setting REPLACES the running Job/,
+        /A new image or worker setting REPLACES the running Job .* A new scaling\.maxWorkers does NOT change a running/,
       );
       assert.deepEqual(dev.logs.warn, []);
     },

@@ -83,15 +83,20 @@ describe('infra rules: one URL grammar, as the stack applies it', () => {
     );
   });
 
-  it('refuses a Pub/Sub queue, which the stack does not deploy workers for yet', () => {
-    const url = 'pubsub://my-gcp-project/jobs';
-    assert.equal(libAcceptsQueue(url), true, 'the workers accept it');
-    assert.deepEqual(
-      problemsOf((c) => (c['gke-batch:queueUrl'] = url)),
-      [
-        `queueUrl ${url}: this stack deploys workers for SQS only (their AWS keys, KEDA's SQS trigger); a pubsub:// ` +
-          `queue is not wired into the stack yet: use an SQS queue`,
-      ],
+  it('takes a Pub/Sub queue in both forms, normalised as lib/urls normalises it', () => {
+    for (const url of [
+      'pubsub://my-gcp-project/jobs',
+      'pubsub://projects/my-gcp-project/topics/jobs/subscriptions/jobs',
+    ]) {
+      assert.equal(libAcceptsQueue(url), true, 'the workers accept it');
+      const result = validateDev((c) => (c['gke-batch:queueUrl'] = url));
+      assert.ok(result.ok, result.ok ? '' : result.problems.join('\n'));
+      assert.equal(result.config.queueUrl, 'pubsub://projects/my-gcp-project/topics/jobs/subscriptions/jobs');
+      assert.equal(result.config.pubsub?.subscriptionName, 'projects/my-gcp-project/subscriptions/jobs');
+    }
+    assert.match(
+      problemsOf((c) => (c['gke-batch:queueUrl'] = 'pubsub://my-gcp-project/goog-jobs'))[0],
+      /^queueUrl pubsub:\/\/my-gcp-project\/goog-jobs: .*"goog-jobs" as its topic id/,
     );
   });
 

@@ -134,7 +134,7 @@ describe('infra validate: the dev stack', () => {
     config['gke-batch:aws'] = { ...FAKE_KEYS };
     const { config: resolved } = valid(config);
     assert.equal(resolved.location, 'us-central1-b');
-    assert.equal(resolved.aws.region, 'eu-west-1');
+    assert.equal(resolved.aws?.region, 'eu-west-1');
   });
 
   it(
@@ -318,8 +318,9 @@ describe('infra validate: invalid configs, each with its message', () => {
       'the local file queue from config/task.env',
       (c) => delete c['gke-batch:queueUrl'],
       "queueUrl fq://./local/queue (from config/task.env): a file queue lives on one machine's disk and cannot be " +
-        'reached by pods on several nodes; create an SQS queue (npm run queue:create -- --queue sqs://NAME) and ' +
-        'pulumi config set gke-batch:queueUrl sqs://NAME',
+        'reached by pods on several nodes; use Pub/Sub (pulumi config set gke-batch:queueUrl pubsub://PROJECT/NAME: ' +
+        'the stack creates it) or SQS (npm run queue:create -- --queue sqs://NAME, then pulumi config set ' +
+        'gke-batch:queueUrl sqs://NAME)',
     ],
     [
       'a queue URL that is not SQS',
@@ -412,7 +413,7 @@ describe('infra validate: invalid configs, each with its message', () => {
       c.pools[0].machineType = 'e2-standrad-2';
       c.workers.cpu = 'lots';
       c.workers.replicas = -1;
-      c['gke-batch:queueUrl'] = 'fq://./q';
+      c['gke-batch:cloudpath'] = 'file://./out';
       delete c.aws.accessKeyId;
     });
     const expected = [
@@ -421,7 +422,7 @@ describe('infra validate: invalid configs, each with its message', () => {
       /^nodePools\[0\]\.machineType e2-standrad-2: .*did you mean e2-standard-2\?/,
       /^workers\.cpu lots/,
       /^workers\.replicas -1/,
-      /^queueUrl fq:\/\/\.\/q/,
+      /^cloudpath file:\/\/\.\/out/,
       /^aws\.accessKeyId is not set/,
     ];
     assert.equal(problems.length, expected.length, problems.join('\n'));

@@ -7,10 +7,10 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { useTempDir, writeTable } from './support/arrow-tables';
 import { exampleColumns, FIXTURES } from './support/bad-tables';
-import { runScript } from './support/cliRun';
+import { runWithExampleTask } from './support/cliRun';
 
-/** Runs a project script with tsx, without any task settings inherited from this process. */
-const run = runScript;
+/** Runs a project script with tsx, without any task settings inherited from this process, for the example task. */
+const run = runWithExampleTask;
 
 describe('insert and params commands (child processes)', function () {
   this.timeout(60_000);

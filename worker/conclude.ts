@@ -17,6 +17,8 @@ export type Counters = { -readonly [K in keyof Omit<WorkerSummary, 'durationSeco
 
 export interface ConcluderOptions {
   readonly queue: Queue;
+  /** Removes a completed task: `queue.delete`, or a batcher in front of it. */
+  readonly delete: (task: LeasedTask) => Promise<void>;
   readonly policy: PolicyConfig;
   readonly maxAttempts: number;
   readonly workerId: string;
@@ -97,7 +99,7 @@ export class Concluder {
     const { queue } = this.o;
     switch (action.kind) {
       case 'delete':
-        return this.settle('delete', log, () => queue.delete(latest));
+        return this.settle('delete', log, () => this.o.delete(latest));
       case 'release':
         return this.settle('release', log, () => queue.release(latest, action.delaySeconds));
       case 'dead-letter': {

@@ -25,6 +25,13 @@ export interface KedaArgs {
   readonly namespace?: string;
   /** Node selector for KEDA's own pods: an always-on pool, not the workers' pool that scales to zero. */
   readonly nodeSelector?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /**
+   * A Google service account for KEDA's operator (Workload Identity): the chart annotates the
+   * operator's Kubernetes service account with it, for triggers with `podIdentity.provider: gcp`.
+   */
+  readonly gcpServiceAccount?: pulumi.Input<string>;
+  /** Resources the release waits for (the grants behind gcpServiceAccount). */
+  readonly after?: pulumi.Resource[];
   /** Tolerations for KEDA's own pods. */
   readonly tolerations?: pulumi.Input<pulumi.Input<k8s.types.input.core.v1.Toleration>[]>;
 }
@@ -55,9 +62,12 @@ export class Keda extends pulumi.ComponentResource {
         values: {
           nodeSelector: args.nodeSelector ?? {},
           tolerations: args.tolerations ?? [],
+          ...(args.gcpServiceAccount
+            ? { podIdentity: { gcp: { enabled: true, gcpIAMServiceAccount: args.gcpServiceAccount } } }
+            : {}),
         },
       },
-      { parent: this },
+      { parent: this, dependsOn: args.after ?? [] },
     );
     this.namespace = this.release.namespace;
     this.chartVersion = this.release.version;

@@ -80,10 +80,14 @@ export function checkProjectAndLocation(parsed: Partial<ParsedConfig>, { problem
 
 export interface Queue {
   readonly url: string;
-  readonly location: QueueLocation & { kind: 'sqs' };
+  /** SQS (AWS keys, KEDA's aws-sqs-queue trigger) or Pub/Sub (Workload Identity, KEDA's gcp-pubsub trigger). */
+  readonly location: Extract<QueueLocation, { kind: 'sqs' | 'pubsub' }>;
 }
 
-/** The queue by lib/urls' grammar (FIFO refused, legacy host accepted), then: pods on many nodes need SQS. */
+/**
+ * The queue by lib/urls' grammar (FIFO refused, legacy host accepted), then: pods on many nodes
+ * need a cloud queue (SQS or Pub/Sub).
+ */
 export function checkQueue(
   parsed: Partial<ParsedConfig>,
   context: EndpointContext,
@@ -102,19 +106,12 @@ export function checkQueue(
     problems.push(
       `queueUrl ${url}${from}: a file queue lives on one machine's disk and cannot be reached by pods on several ` +
         `nodes; ` +
-        `create an SQS queue (npm run queue:create -- --queue sqs://NAME) and pulumi config set ${PROJECT}:queueUrl ` +
-        `sqs://NAME`,
+        `use Pub/Sub (pulumi config set ${PROJECT}:queueUrl pubsub://PROJECT/NAME: the stack creates it) or SQS ` +
+        `(npm run queue:create -- --queue sqs://NAME, then pulumi config set ${PROJECT}:queueUrl sqs://NAME)`,
     );
     return undefined;
   }
-  if (location.kind !== 'sqs') {
-    problems.push(
-      `queueUrl ${url}${from}: this stack deploys workers for SQS only (their AWS keys, KEDA's SQS trigger); a ` +
-        `${location.kind}:// queue is not wired into the stack yet: use an SQS queue`,
-    );
-    return undefined;
-  }
-  return { url, location };
+  return { url: location.kind === 'pubsub' ? location.url : url, location };
 }
 
 /** The output location by lib/urls' grammar (empty segments refused), then: a pod's files vanish with it. */
@@ -122,7 +119,7 @@ export function checkCloudpath(
   parsed: Partial<ParsedConfig>,
   context: EndpointContext,
   { problems }: Report,
-): { cloudpath: string; bucket?: string } | undefined {
+): { cloudpath: string; scheme: 'gs' | 's3'; bucket?: string } | undefined {
   const cloudpath = parsed.cloudpath ?? context.taskDefaults.cloudpath;
   const from = parsed.cloudpath === undefined ? ` (from ${context.taskDefaultsSource ?? 'config/task.env'})` : '';
   let parsedPath: ReturnType<typeof parseCloudpath>;
@@ -140,29 +137,46 @@ export function checkCloudpath(
     );
     return undefined;
   }
-  return { cloudpath, bucket: parsedPath.scheme === 'gs' ? parsedPath.bucket : undefined };
+  return {
+    cloudpath,
+    scheme: parsedPath.scheme,
+    bucket: parsedPath.scheme === 'gs' ? parsedPath.bucket : undefined,
+  };
 }
 
-/** The keys are needed whatever the queue (on GKE it is always SQS); the region is checked against a valid queue. */
+/**
+ * The AWS keys and region, where the stack uses AWS at all (`usedFor`: an SQS queue, s3:// outputs);
+ * the region is checked against a valid SQS queue. Without AWS (Pub/Sub and gs://) keys that are
+ * set anyway are reported as unused, and nothing of AWS reaches the cluster.
+ */
 export function checkAws(
   aws: NonNullable<ParsedConfig['aws']>,
-  queue: Queue | undefined,
+  queue: Queue,
+  usedFor: string | undefined,
   context: EndpointContext,
   { problems, warnings }: Report,
-): AwsSettings | undefined {
+): { aws?: AwsSettings } | undefined {
+  if (usedFor === undefined) {
+    if (aws.accessKeyId || aws.secretAccessKey || aws.region) {
+      warnings.push(
+        'aws is set but nothing in this stack uses AWS (the queue is Pub/Sub and the outputs are not on S3): the ' +
+          `stack ignores it and creates no AWS Secret; remove it with pulumi config rm ${PROJECT}:aws`,
+      );
+    }
+    return {};
+  }
+  const sqs = queue.location.kind === 'sqs' ? queue.location : undefined;
   const before = problems.length;
-  const queueRegion = queue?.location.region;
+  const queueRegion = sqs?.region;
   const region = aws.region ?? queueRegion;
   if (region === undefined) {
-    if (queue)
-      problems.push(
-        `aws.region is not set: ${queue.url} names no region; pulumi config set --path ${PROJECT}:aws.region us-east-1`,
-      );
+    const why = sqs ? `${queue.url} names no region` : `the workers need it for ${usedFor}`;
+    problems.push(`aws.region is not set: ${why}; pulumi config set --path ${PROJECT}:aws.region us-east-1`);
   } else if (!/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(region)) {
     problems.push(`aws.region ${region}: is not an AWS region name; write one like us-east-1`);
   } else if (queueRegion && aws.region && queueRegion !== aws.region) {
     problems.push(
-      `aws.region ${aws.region}: the queue ${queue?.url} is in ${queueRegion}; set aws.region ${queueRegion} or ` +
+      `aws.region ${aws.region}: the queue ${queue.url} is in ${queueRegion}; set aws.region ${queueRegion} or ` +
         `leave it unset`,
     );
   }
@@ -170,8 +184,8 @@ export function checkAws(
     if (!aws[key]) {
       const example = key === 'accessKeyId' ? 'AKIA...' : '...';
       problems.push(
-        `aws.${key} is not set: the workers need it for SQS; pulumi config set --secret --path ${PROJECT}:aws.${key} ` +
-          `${example}`,
+        `aws.${key} is not set: the workers need it for ${usedFor}; pulumi config set --secret --path ` +
+          `${PROJECT}:aws.${key} ${example}`,
       );
     }
   }
@@ -188,7 +202,14 @@ export function checkAws(
     );
   }
   if (problems.length > before || !region || !aws.accessKeyId || !aws.secretAccessKey) return undefined;
-  return { region, accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey };
+  return {
+    aws: {
+      region,
+      accessKeyId: aws.accessKeyId,
+      secretAccessKey: aws.secretAccessKey,
+      ...(aws.endpoint ? { endpoint: aws.endpoint } : {}),
+    },
+  };
 }
 
 /** A long lease on spot workers: a preempted worker's tasks stay invisible until it runs out. */

@@ -30,6 +30,21 @@ export const POD_UID = 10001;
 /** Default size limit of the pod's `/tmp` (an emptyDir on the node's boot disk), and its ephemeral-storage request. */
 export const DEFAULT_TMP_SIZE = '2Gi';
 
+/**
+ * The port of the worker's `/healthz` and `/metrics` (WORKER_METRICS_PORT). The liveness probe
+ * asks it: task code runs in worker threads, so the main thread answers even during CPU-bound
+ * tasks (issue 14); Kubernetes stops liveness probes once a pod is terminating, so the 503 a
+ * worker answers while it shuts down never kills it mid-grace.
+ */
+export const WORKER_HEALTH_PORT = 9090;
+/** Seconds between liveness checks, and failed checks in a row before the container is restarted (60 s). */
+export const LIVENESS_PERIOD_SECONDS = 10;
+export const LIVENESS_FAILURE_THRESHOLD = 6;
+/** Each check may take this long (a loaded node answers slowly; the thread is never busy with tasks). */
+export const LIVENESS_TIMEOUT_SECONDS = 5;
+/** A worker may take this long to open its queue before the liveness probe starts (startup probe). */
+export const STARTUP_SECONDS = 300;
+
 // --- drain mode -------------------------------------------------------------------------------
 
 /** Kubernetes' own default `backoffLimit`: the least the drain Job tolerates, however few workers. */

@@ -7,7 +7,14 @@ export type { ValidateContext, Validation } from './validate';
 export { PROJECT } from './schema';
 export { describeKeys } from './parse';
 export type { ConfigValues } from './parse';
-export { fullScaleInput, scalingOutput, sizingOutput, watchCommands } from './outputs';
+export {
+  drainRunNotice,
+  fullScaleInput,
+  resizeJobCommand,
+  scalingOutput,
+  sizingOutput,
+  watchCommands,
+} from './outputs';
 export { scalingSummary } from './cost';
 export { systemPoolName } from './pools';
 export { workerPodTemplate, workerEnv, workerResources, workerTolerations, workerLabels } from './workerPod';

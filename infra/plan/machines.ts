@@ -8,13 +8,21 @@
  * the memory per vCPU. Shared-core e2 types have flat prices. GPU machines (g2, and GPUs attached
  * to n1) carry no price: the estimate says it leaves them out.
  *
- * PRICES: us-central1 list prices as recorded on {@link PRICES_AS_OF} from Google Cloud's public
- * Compute Engine pricing pages; not fetched live, approximate. Spot prices change up to monthly,
- * other regions cost 5–30 % more, discounts (sustained/committed use) are not applied.
+ * PRICES: us-central1 list prices, USD per vCPU-hour and GiB-hour; never fetched live, approximate.
+ * - On-demand: recorded 2025-06 from Google Cloud's public Compute Engine pricing pages, and checked
+ *   again on 2026-12-02 against the newest copy this project's machine could reach (it cannot reach
+ *   the web): a public price book dated 2026-09-25, found through the project's code search, lists
+ *   the same e2, n1, n2, n2d, t2d and c3 figures; c2 was not in it and is as recorded in 2025-06.
+ * - Spot: as recorded in 2025-06, not checked again (no newer source was reachable); Google changes
+ *   spot prices up to once a month, so treat them as a rough guide.
+ * Other regions cost 5–30 % more; discounts (sustained/committed use) are not applied. To refresh,
+ * update the rows and both dates together (test/infra.pricing.test.ts checks the shapes).
  */
 
-/** Date the unit prices below were recorded (see the module comment). Update together with them. */
-export const PRICES_AS_OF = '2025-06';
+/** Month the on-demand unit prices below were last checked (see the module comment). */
+export const PRICES_AS_OF = '2026-09';
+/** Month the spot unit prices below were recorded. */
+export const SPOT_PRICES_AS_OF = '2025-06';
 /** Region whose list prices the table holds. */
 export const PRICE_REGION = 'us-central1';
 

@@ -50,12 +50,32 @@ export function scalingOutput(config: StackConfig) {
     maxWorkers: config.scaling.maxWorkers,
     workerNodesAtFullScale: config.scaling.workerNodes,
     ...(config.scaling.mode === 'drain'
-      ? { job: config.scaling.jobName }
+      ? { job: config.scaling.jobName, resizeRunningJob: resizeJobCommand(config) }
       : { queueLength: config.scaling.queueLength }),
     estimatedUsdPerHourAtFullScale: cost ? Math.round(cost.total * 1000) / 1000 : null,
     estimateBasis: cost ? PRICE_SOURCE : `no estimate: ${missing.join(', ')}`,
     summary: scalingSummary(input),
   };
+}
+
+/** The kubectl command that changes a running drain Job's parallelism in place (Pulumi leaves it alone). */
+export function resizeJobCommand(config: StackConfig): string {
+  return (
+    `kubectl -n ${config.workers.namespace} patch job ${config.scaling.jobName} --type merge ` +
+    `-p '{"spec":{"parallelism":${config.scaling.maxWorkers}}}'`
+  );
+}
+
+/** What the program says on every drain-mode preview about what replaces the Job and what does not. */
+export function drainRunNotice(config: StackConfig): string {
+  const { run, jobName, maxWorkers } = config.scaling;
+  return (
+    `drain: run ${run} is Job ${jobName} with parallelism ${maxWorkers}. A new image or worker setting REPLACES ` +
+    'the running Job (Kubernetes cannot change its pod template): its workers release their tasks and a new Job ' +
+    'carries on with the queue. A new scaling.maxWorkers does NOT change a running Job (the Kubernetes provider ' +
+    'would replace it to do so): new runs get it; resize the running one in place with: ' +
+    resizeJobCommand(config)
+  );
 }
 
 /** The exact commands to reach the cluster and watch the workers. */

@@ -3,22 +3,36 @@
  * the machine table (machines.ts), boot disks and the cluster fee from here. Pure.
  *
  * The estimate covers the nodes' machines, their pd-* boot disks and GKE's cluster management fee.
- * It leaves out: GPUs, hyperdisk, Cloud NAT (per gateway hour and per GB), network egress (to SQS
- * and S3 outside Google Cloud), Artifact Registry storage, Cloud Storage, logging/monitoring above
- * the free tier, and discounts. The cluster fee is GKE Standard's flat per-cluster fee, the same
- * for zonal and regional clusters; the free-tier monthly credit (one zonal or Autopilot cluster per
- * billing account) is not subtracted. For choosing between sizes, not for budgeting.
+ * It leaves out: GPUs, hyperdisk, Cloud NAT (per gateway hour and per GB processed), network egress
+ * (to SQS and S3 outside Google Cloud), Artifact Registry storage, Cloud Storage, Pub/Sub
+ * (per TiB delivered) and Cloud Monitoring reads, logging above the free tier, and discounts. The
+ * cluster fee is GKE Standard's flat per-cluster fee, the same for zonal and regional clusters (the
+ * stack's default, a regional cluster, always pays it: the free-tier monthly credit covers one zonal
+ * or Autopilot cluster per billing account, and is not subtracted even then). For choosing between
+ * sizes, not for budgeting.
  */
-import { machineType, MachinePrice, PRICE_REGION, PRICES_AS_OF, roundMicro, MACHINE_TYPES } from './machines';
+import {
+  machineType,
+  MachinePrice,
+  PRICE_REGION,
+  PRICES_AS_OF,
+  roundMicro,
+  MACHINE_TYPES,
+  SPOT_PRICES_AS_OF,
+} from './machines';
 
-export { PRICES_AS_OF, PRICE_REGION } from './machines';
+export { PRICES_AS_OF, PRICE_REGION, SPOT_PRICES_AS_OF } from './machines';
 export type { MachinePrice } from './machines';
 
 /** What the estimate does not include, for the line a preview prints. */
-export const PRICE_EXCLUSIONS = 'Cloud NAT, egress, Artifact Registry storage and discounts not included';
+export const PRICE_EXCLUSIONS =
+  'Cloud NAT, egress, Artifact Registry storage, Pub/Sub and Monitoring usage and discounts not included; ' +
+  'the cluster fee is charged for regional and zonal clusters alike (free-tier credit not subtracted)';
 
 /** One line a preview can print next to an estimate. */
-export const PRICE_SOURCE = `${PRICE_REGION} list prices as of ${PRICES_AS_OF}, approximate; ${PRICE_EXCLUSIONS}`;
+export const PRICE_SOURCE =
+  `${PRICE_REGION} list prices (on-demand as of ${PRICES_AS_OF}, spot as of ${SPOT_PRICES_AS_OF}), approximate; ` +
+  PRICE_EXCLUSIONS;
 
 /** Google bills a month as 730 hours. */
 export const HOURS_PER_MONTH = 730;

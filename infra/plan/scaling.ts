@@ -54,7 +54,8 @@ export function checkScaling(input: ScalingInput, context: ScalingContext, probl
     if (runProblem) problems.push(`scaling.run ${input.run}: ${runProblem.replace(/^run id "[^"]*" /, '')}`);
   }
   let queue: SqsQueueAddress | undefined;
-  if (input.mode === 'continuous') {
+  // A Pub/Sub queue needs nothing more: KEDA's gcp-pubsub trigger takes the subscription's name.
+  if (input.mode === 'continuous' && context.queue.kind === 'sqs') {
     queue = sqsQueueAddress(context.queue);
     if (!queue) {
       problems.push(

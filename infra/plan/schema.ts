@@ -1,9 +1,9 @@
 /**
  * The stack's configuration schema: every key with its type, default, unit and a doc line. Values
  * live in `Pulumi.<stack>.yaml` under the `gke-batch:` namespace (plus `gcp:project` and
- * `gcp:region`); structured keys (nodePools, workers, image, aws, sizing, scaling) are set with
+ * `gcp:region`); structured keys (nodePools, workers, image, aws, sizing, scaling, pubsub) are set with
  * `pulumi config set --path gke-batch:workers.cpu 1`. The structured keys' fields are declared in
- * schemaPools.ts, schemaWorkers.ts, schemaImage.ts and schemaScaling.ts (field types:
+ * schemaPools.ts, schemaWorkers.ts, schemaImage.ts, schemaScaling.ts and schemaPubsub.ts (field types:
  * schemaFields.ts); this module lists the keys.
  *
  * Shapes and types only (`parse.ts` applies them); `validate.ts` checks how the values fit
@@ -12,8 +12,10 @@
 import { z } from 'zod';
 import { SETTINGS } from '../../lib/settings/table';
 import { bool, gkeName } from './schemaFields';
+import { ExistingClusterInput, existingClusterSchema } from './schemaExistingCluster';
 import { AwsInput, awsSchema, ImageInput, imageSchema } from './schemaImage';
 import { defaultNodePools, NodePoolInput, nodePoolSchema } from './schemaPools';
+import { PubsubInput, pubsubSchema } from './schemaPubsub';
 import { ScalingConfigInput, scalingSchema } from './schemaScaling';
 import { SizingInput, sizingSchema, WorkersInput, workersSchema } from './schemaWorkers';
 
@@ -24,7 +26,11 @@ export type { WorkersInput, SizingInput } from './schemaWorkers';
 export { imageSchema, awsSchema } from './schemaImage';
 export type { ImageInput, AwsInput } from './schemaImage';
 export { scalingSchema } from './schemaScaling';
+export { existingClusterSchema } from './schemaExistingCluster';
+export type { ExistingClusterInput } from './schemaExistingCluster';
 export type { ScalingConfigInput } from './schemaScaling';
+export { pubsubSchema } from './schemaPubsub';
+export type { PubsubInput } from './schemaPubsub';
 
 /** The Pulumi project name, and so the config namespace. */
 export const PROJECT = 'gke-batch';
@@ -46,7 +52,9 @@ export const scalarKeys = {
     .string()
     .default('')
     .describe("Subnetwork in the region for the nodes; empty for the network's default."),
-  privateNodes: bool().default(false).describe('Give nodes no external IP (they reach SQS through Cloud NAT).'),
+  privateNodes: bool()
+    .default(false)
+    .describe('Give nodes no external IP (they reach the queue and outputs through Cloud NAT).'),
   cloudNat: bool()
     .default(true)
     .describe('With privateNodes, create a Cloud Router and Cloud NAT so nodes reach the internet.'),
@@ -58,8 +66,8 @@ export const scalarKeys = {
     .min(1, 'is empty')
     .optional()
     .describe(
-      `Queue the workers lease from (${SETTINGS.queueUrl.env}): sqs://NAME or an https:// SQS URL. Default from ` +
-        `config/task.env.`,
+      `Queue the workers lease from (${SETTINGS.queueUrl.env}): sqs://NAME, an https:// SQS URL, ` +
+        'pubsub://PROJECT/NAME or pubsub://projects/P/topics/T/subscriptions/S. Default from config/task.env.',
     ),
   cloudpath: z
     .string()
@@ -99,6 +107,12 @@ export const structuredKeys = {
   scaling: scalingSchema
     .prefault({})
     .describe('How the workers run and scale: drain (a Job) or continuous (KEDA); see docs/scaling.md.'),
+  existingCluster: existingClusterSchema
+    .optional()
+    .describe('Deploy only the workers, into this existing cluster; no GKE cluster or other GCP resource is created.'),
+  pubsub: pubsubSchema
+    .prefault({})
+    .describe('A Pub/Sub queue (queueUrl pubsub://...): created by the stack or existing, and who may operate it.'),
 } as const;
 
 /** One field of each structured key, for messages that show how `--path` works. */
@@ -111,6 +125,8 @@ export const PATH_EXAMPLES: Readonly<Record<StructuredKey, string>> = {
   aws: 'aws.region us-east-1',
   sizing: 'sizing.daemonSetCpu 460m',
   scaling: 'scaling.mode continuous',
+  existingCluster: 'existingCluster.kubeconfig ~/.kube/config',
+  pubsub: 'pubsub.createQueue false',
 };
 
 export type ScalarKey = keyof typeof scalarKeys;
@@ -145,4 +161,6 @@ export interface ParsedConfig {
   readonly aws: AwsInput;
   readonly sizing: SizingInput;
   readonly scaling: ScalingConfigInput;
+  readonly existingCluster?: ExistingClusterInput;
+  readonly pubsub: PubsubInput;
 }

@@ -33,8 +33,8 @@ export const workersSchema = z.strictObject({
   leaseSeconds: wholeNumber(1, MAX_LEASE_SECONDS, 'seconds')
     .optional()
     .describe(
-      `Task lease in seconds (${SETTINGS.leaseSeconds.env}; SQS caps it at ${MAX_LEASE_SECONDS}). Default from ` +
-        `config/task.env.`,
+      `Task lease in seconds (${SETTINGS.leaseSeconds.env}; SQS caps it at ${MAX_LEASE_SECONDS}, Pub/Sub takes ` +
+        '10–600: the ack deadline). Default from config/task.env.',
     ),
   graceSeconds: wholeNumber(0, 3600, 'seconds')
     .optional()
@@ -44,7 +44,8 @@ export const workersSchema = z.strictObject({
   maxAttempts: wholeNumber(1, 1000, 'attempts')
     .optional()
     .describe(
-      `Attempts before a failing task is dead-lettered (${SETTINGS.maxAttempts.env}). Default from config/task.env.`,
+      `Attempts before a failing task is dead-lettered (${SETTINGS.maxAttempts.env}; Pub/Sub: 4–99, its ` +
+        'dead-letter policy allows 5–100 deliveries and gets one more). Default from config/task.env.',
     ),
 });
 

@@ -38,11 +38,22 @@ export interface AwsSettings {
   /** Plain text here; the program wraps them with pulumi.secret() before any resource sees them. */
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
+  /** AWS_ENDPOINT_URL for the workers (an SQS/S3-compatible endpoint instead of AWS). */
+  readonly endpoint?: string;
 }
 
 /** The image section with the repository id resolved (the cluster name unless set). */
 export interface ImageSettings extends Omit<ImageInput, 'repository'> {
   readonly repository: string;
+}
+
+/** The validated key: `kubeconfig` is the file's absolute path, or the kubeconfig text itself. */
+export interface ExistingCluster {
+  readonly kubeconfig: string;
+  /** True when `kubeconfig` is the text (kept secret by the program), false for a path. */
+  readonly inline: boolean;
+  readonly context?: string;
+  readonly nodeSelector: Readonly<Record<string, string>>;
 }
 
 /** Parts of an AWS SQS queue URL, as KEDA's scaler needs them. */
@@ -51,6 +62,35 @@ export interface SqsQueueAddress {
   readonly region: string;
   readonly accountId: string;
   readonly name: string;
+}
+
+export interface PubsubResourceIds {
+  readonly project: string;
+  /** Short ids. */
+  readonly topic: string;
+  readonly subscription: string;
+  /** `<topic>-dead`, the topic and its subscription share it (as queue:create names them). */
+  readonly deadLetter: string;
+}
+
+/** The Pub/Sub queue the stack creates (or only grants on), every number resolved. */
+export interface PubsubQueuePlan extends PubsubResourceIds {
+  /** The normalised queue URL (pubsub://projects/P/topics/T/subscriptions/S). */
+  readonly url: string;
+  /** true: the stack creates the four resources (and deletes them on destroy); false: they exist. */
+  readonly create: boolean;
+  /** Full names, as the API and KEDA take them. */
+  readonly topicName: string;
+  readonly subscriptionName: string;
+  readonly deadTopicName: string;
+  readonly deadSubscriptionName: string;
+  /** The subscription's ack deadline: the workers' lease. */
+  readonly ackDeadlineSeconds: number;
+  /** The dead-letter policy: Pub/Sub forwards a task after this many deliveries (workers.maxAttempts + 1). */
+  readonly maxDeliveryAttempts: number;
+  readonly retention: string;
+  /** Principals that may run status / failures / requeue / purge on this queue. */
+  readonly operators: readonly string[];
 }
 
 /** The `scaling` config section after parsing, before the checks in scaling.ts. */
@@ -69,14 +109,24 @@ export interface Scaling extends Omit<ScalingInput, 'maxWorkers' | 'queueLength'
   readonly workerNodes: number;
   /** drain: the Job's name for this run. */
   readonly jobName: string;
-  /** continuous: the queue KEDA watches. */
+  /** continuous with SQS: the queue KEDA watches (a Pub/Sub queue is StackConfig.pubsub). */
   readonly queue?: SqsQueueAddress;
 }
 
 /** The validated stack config: every default resolved, every cross-check passed. */
 export interface StackConfig extends Omit<
   ParsedConfig,
-  'nodePools' | 'workers' | 'queueUrl' | 'cloudpath' | 'aws' | 'sizing' | 'subnetwork' | 'scaling' | 'image'
+  | 'nodePools'
+  | 'workers'
+  | 'queueUrl'
+  | 'cloudpath'
+  | 'aws'
+  | 'sizing'
+  | 'subnetwork'
+  | 'scaling'
+  | 'image'
+  | 'existingCluster'
+  | 'pubsub'
 > {
   /** A zone for a zonal cluster (one zone configured), else the region. */
   readonly location: string;
@@ -89,11 +139,19 @@ export interface StackConfig extends Omit<
   readonly cloudpath: string;
   /** The gs:// bucket the workers write to, when outputs go to Cloud Storage. */
   readonly outputBucket?: string;
-  readonly aws: AwsSettings;
+  /**
+   * AWS region and keys, only where something of AWS is used (an SQS queue, s3:// outputs): a
+   * Pub/Sub queue with gs:// outputs has no AWS keys anywhere.
+   */
+  readonly aws?: AwsSettings;
+  /** The Pub/Sub queue (queueUrl pubsub://...): its resources, dead-letter policy and grants. */
+  readonly pubsub?: PubsubQueuePlan;
   readonly overhead: SystemOverhead;
   readonly plan: SizingPlan;
   /** Drain or continuous, with the most workers and the nodes they need (docs/scaling.md). */
   readonly scaling: Scaling;
+  /** Deploy into this cluster instead of creating one (infra/plan/checkExistingCluster.ts). */
+  readonly existingCluster?: ExistingCluster;
 }
 
 export type { AwsInput };

@@ -13,10 +13,12 @@ import {
   checkQueue,
   EndpointContext,
 } from './checkEndpoints';
+import { checkExistingCluster } from './checkExistingCluster';
 import { checkNodePools } from './checkPools';
 import { checkWorkers } from './checkWorkers';
 import { K8S_NAMES } from './names';
 import { ConfigValues, parseConfigValues } from './parse';
+import { checkPubsubQueue } from './pubsub';
 import { checkScaling } from './scaling';
 import { ParsedConfig, PROJECT } from './schema';
 import type { SystemOverhead } from './sizing';
@@ -42,17 +44,35 @@ export function validateStackConfig(values: ConfigValues, context: ValidateConte
   const overhead = parsed.sizing ? toOverhead(parsed.sizing) : undefined;
   const queue = failed.has('queueUrl') ? undefined : checkQueue(parsed, context, report);
   const outputs = failed.has('cloudpath') ? undefined : checkCloudpath(parsed, context, report);
-  const aws = parsed.aws ? checkAws(parsed.aws, queue, context, report) : undefined;
-  if (parsed.privateNodes === true && parsed.cloudNat === false) {
+  // AWS only where something of AWS is used: unknown while the queue (or, beside Pub/Sub, the
+  // outputs) did not parse, and then not checked, so a broken queue URL brings no AWS noise.
+  const awsUse = queue?.location.kind === 'sqs' ? 'SQS' : outputs?.scheme === 's3' ? 'S3 outputs (s3://)' : undefined;
+  const awsKnown = queue !== undefined && (queue.location.kind === 'sqs' || outputs !== undefined);
+  const aws = parsed.aws && queue && awsKnown ? checkAws(parsed.aws, queue, awsUse, context, report) : undefined;
+  if (parsed.privateNodes === true && parsed.cloudNat === false && queue) {
+    const network = parsed.network ?? 'default';
     warnings.push(
-      `cloudNat false with privateNodes true: nodes have no external IP, so pods reach SQS only if the network ` +
-        `${parsed.network ?? 'default'} already has NAT`,
+      awsUse
+        ? `cloudNat false with privateNodes true: nodes have no external IP, so pods reach ${awsUse} only if the ` +
+            `network ${network} already has NAT`
+        : 'cloudNat false with privateNodes true: nodes have no external IP, so pods reach Pub/Sub and Cloud ' +
+            `Storage only if the nodes' subnet in ${network} has Private Google Access (or the network has NAT)`,
     );
   }
 
   const workers =
     parsed.workers && pools && overhead
       ? checkWorkers(parsed.workers, pools, overhead, context.taskDefaults, report)
+      : undefined;
+  const pubsub =
+    queue?.location.kind === 'pubsub' && workers && parsed.pubsub
+      ? checkPubsubQueue(
+          queue.location,
+          workers.workers,
+          { workers: parsed.workers, pubsub: parsed.pubsub },
+          context.taskDefaultsSource ?? 'config/task.env',
+          problems,
+        )
       : undefined;
   const scaling =
     parsed.scaling && pools && workers && queue
@@ -87,7 +107,28 @@ export function validateStackConfig(values: ConfigValues, context: ValidateConte
     );
   }
 
-  if (problems.length > 0 || !workers || !pools || !image || !overhead || !queue || !outputs || !aws || !scaling) {
+  const existingCluster =
+    parsed.existingCluster && outputs
+      ? checkExistingCluster(
+          parsed.existingCluster,
+          { image, outputBucket: outputs.bucket, pubsubQueue: queue?.location.kind === 'pubsub' },
+          context,
+          problems,
+        )
+      : undefined;
+
+  if (
+    problems.length > 0 ||
+    !workers ||
+    !pools ||
+    !image ||
+    !overhead ||
+    !queue ||
+    !outputs ||
+    !aws ||
+    !scaling ||
+    (queue.location.kind === 'pubsub' && !pubsub)
+  ) {
     if (problems.length === 0)
       problems.push(
         'the stack config could not be read (no problem was reported; this is a bug in infra/plan/validate.ts)',
@@ -118,10 +159,12 @@ export function validateStackConfig(values: ConfigValues, context: ValidateConte
     queueUrl: queue.url,
     cloudpath: outputs.cloudpath,
     outputBucket: outputs.bucket,
-    aws,
+    ...aws,
+    ...(pubsub ? { pubsub } : {}),
     overhead,
     plan: workers.plan,
     scaling,
+    ...(existingCluster ? { existingCluster } : {}),
   };
   return { ok: true, config, warnings };
 }

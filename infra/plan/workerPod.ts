@@ -6,7 +6,15 @@
 import type * as k8s from '@pulumi/kubernetes';
 import type * as pulumi from '@pulumi/pulumi';
 import { settingsToEnv } from '../../lib/settings/toEnv';
-import { DEFAULT_TMP_SIZE, TERMINATION_MARGIN_SECONDS, POD_UID } from './defaults';
+import {
+  DEFAULT_TMP_SIZE,
+  LIVENESS_FAILURE_THRESHOLD,
+  LIVENESS_PERIOD_SECONDS,
+  LIVENESS_TIMEOUT_SECONDS,
+  POD_UID,
+  STARTUP_SECONDS,
+  TERMINATION_MARGIN_SECONDS,
+} from './defaults';
 import { K8S_NAMES, APP_NAME_LABEL } from './names';
 import type { NodePool, Workers } from './types';
 
@@ -38,19 +46,27 @@ export interface WorkerPodArgs {
   readonly queueUrl: string;
   /** The output location setting (lib/settings: cloudpath). */
   readonly cloudpath: string;
-  /** AWS_REGION */
-  readonly awsRegion: string;
-  /** Kubernetes Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. */
-  readonly awsSecretName: pulumi.Input<string>;
+  /**
+   * AWS region and the Kubernetes Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, where
+   * the workers use AWS (SQS, S3); absent for Pub/Sub and gs://, so no AWS variable reaches the pod.
+   */
+  readonly aws?: {
+    readonly region: string;
+    readonly secretName: pulumi.Input<string>;
+    /** AWS_ENDPOINT_URL, when the queue and outputs are not AWS's own endpoints. */
+    readonly endpoint?: string;
+  };
   readonly serviceAccountName: pulumi.Input<string>;
   /** Size limit of the pod's `/tmp` and its ephemeral-storage request. Default {@link DEFAULT_TMP_SIZE}. */
   readonly tmpSize?: string;
   /**
-   * NOT ENABLED YET: a liveness probe on the worker's `/healthz` at this port (it also sets the
-   * metrics-port setting). Only once the worker answers `/healthz` during CPU-bound tasks, or a
-   * busy worker would be killed mid-task.
+   * A liveness probe on the worker's `/healthz` at this port (it also sets the metrics-port
+   * setting), after a startup probe that gives the worker {@link STARTUP_SECONDS} to open its
+   * queue. The worker answers it during CPU-bound tasks (they run in worker threads). Unset: no probe.
    */
   readonly healthzLivenessPort?: number;
+  /** Nodes the pods may run on; default: the pool's nodes (GKE's node pool label). */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
   /** Pod annotations (e.g. a checksum of the AWS Secret so a key rotation rolls the pods). */
   readonly annotations?: Record<string, pulumi.Input<string>>;
 }
@@ -67,7 +83,6 @@ export function workerLabels(): Record<string, string> {
 /** The task settings the worker reads, named by lib/settings' table, plus AWS credentials from the Secret. */
 export function workerEnv(args: WorkerPodArgs): k8s.types.input.core.v1.EnvVar[] {
   const w = args.workers;
-  const fromSecret = (name: string) => ({ name, valueFrom: { secretKeyRef: { name: args.awsSecretName, key: name } } });
   const settings = settingsToEnv({
     queueUrl: args.queueUrl,
     leaseSeconds: w.leaseSeconds,
@@ -77,9 +92,14 @@ export function workerEnv(args: WorkerPodArgs): k8s.types.input.core.v1.EnvVar[]
     graceSeconds: w.graceSeconds,
     metricsPort: args.healthzLivenessPort,
   });
+  const plain = settings.map(({ name, value }) => ({ name, value }));
+  const aws = args.aws;
+  if (!aws) return plain;
+  const fromSecret = (name: string) => ({ name, valueFrom: { secretKeyRef: { name: aws.secretName, key: name } } });
   return [
-    ...settings.map(({ name, value }) => ({ name, value })),
-    { name: 'AWS_REGION', value: args.awsRegion },
+    ...plain,
+    { name: 'AWS_REGION', value: aws.region },
+    ...(aws.endpoint ? [{ name: 'AWS_ENDPOINT_URL', value: aws.endpoint }] : []),
     fromSecret('AWS_ACCESS_KEY_ID'),
     fromSecret('AWS_SECRET_ACCESS_KEY'),
   ];
@@ -112,13 +132,18 @@ export function workerTolerations(pool: NodePool): k8s.types.input.core.v1.Toler
 
 export function workerPodTemplate(args: WorkerPodArgs): WorkerPodTemplateSpec {
   const tmpSize = args.tmpSize ?? DEFAULT_TMP_SIZE;
-  const probe = args.healthzLivenessPort
+  const port = args.healthzLivenessPort;
+  const check = (periodSeconds: number, failureThreshold: number) => ({
+    httpGet: { path: '/healthz', port: 'metrics' },
+    periodSeconds,
+    timeoutSeconds: LIVENESS_TIMEOUT_SECONDS,
+    failureThreshold,
+  });
+  const probe = port
     ? {
-        livenessProbe: {
-          httpGet: { path: '/healthz', port: args.healthzLivenessPort },
-          periodSeconds: 30,
-          failureThreshold: 4,
-        },
+        ports: [{ name: 'metrics', containerPort: port, protocol: 'TCP' }],
+        startupProbe: check(5, STARTUP_SECONDS / 5),
+        livenessProbe: check(LIVENESS_PERIOD_SECONDS, LIVENESS_FAILURE_THRESHOLD),
       }
     : {};
   return {
@@ -135,7 +160,7 @@ export function workerPodTemplate(args: WorkerPodArgs): WorkerPodTemplateSpec {
         fsGroup: POD_UID,
         seccompProfile: { type: 'RuntimeDefault' },
       },
-      nodeSelector: { 'cloud.google.com/gke-nodepool': args.pool.name },
+      nodeSelector: args.nodeSelector ? { ...args.nodeSelector } : { 'cloud.google.com/gke-nodepool': args.pool.name },
       tolerations: workerTolerations(args.pool),
       containers: [
         {

@@ -14,7 +14,10 @@ export interface StatusReport {
   readonly kind: QueueKind;
   /** ISO 8601 time of the sample. */
   readonly time: string;
-  /** True when enqueued/leased/delayed/failed are estimates (SQS). */
+  /**
+   * True when enqueued/leased/delayed/failed are estimates (SQS; a file queue whose `queue/` holds
+   * more files than `status` reads in a second: enqueued from the counters, leased from a sample).
+   */
   readonly approximate: boolean;
   /** `null` where the backend does not count (SQS). */
   readonly inserted: number | null;
@@ -145,7 +148,11 @@ export function renderThroughput(report: StatusReport, now: number): string {
 /** The header line: which queue, and on SQS what `~` means. */
 export function renderHeader(report: StatusReport): string {
   const kind = report.kind === 'fq' ? 'file queue' : 'SQS';
-  const note = report.approximate ? '; ~ = approximate, SQS updates its counts with a delay of up to a minute' : '';
+  const why =
+    report.kind === 'fq'
+      ? 'too many files to read in time: enqueued from the counters, leased from a sample of queue/'
+      : 'SQS updates its counts with a delay of up to a minute';
+  const note = report.approximate ? `; ~ = approximate, ${why}` : '';
   return `${report.queue} (${kind}${note})`;
 }
 

@@ -107,7 +107,8 @@ export function decodeTask(body: string, leaseId?: string): TaskEnvelope {
   if (isPlainObject(payload) && typeof payload.class === 'string') {
     throw unrunnable(
       `a python-task-queue RegisteredTask (class ${payload.class})`,
-      'this worker runs @queueable function tasks only: run it with a Python worker, or port it to a TypeScript task and insert it with keyword arguments',
+      'this worker runs @queueable function tasks only: run it with a Python worker, or port it to a TypeScript task ' +
+        'and insert it with keyword arguments',
     );
   }
   if (!Array.isArray(payload) || payload.length !== 4) {
@@ -120,8 +121,10 @@ export function decodeTask(body: string, leaseId?: string): TaskEnvelope {
   if (!Array.isArray(args)) throw malformed('payload[1] (positional args) is not an array');
   if (args.length > 0) {
     throw unrunnable(
-      `${formatTaskKey([key[0], key[1]])} was queued with ${args.length} positional argument(s) ${preview(JSON.stringify(args), 60)}`,
-      'TypeScript tasks take keyword arguments only: insert it with keyword arguments (in Python, partial(fn, name=value))',
+      `${formatTaskKey([key[0], key[1]])} was queued with ${args.length} positional argument(s) ` +
+        `${preview(JSON.stringify(args), 60)}`,
+      'TypeScript tasks take keyword arguments only: insert it with keyword arguments (in Python, partial(fn, ' +
+        'name=value))',
     );
   }
   if (!isPlainObject(kwargs)) throw malformed('payload[2] (keyword args) is not an object');

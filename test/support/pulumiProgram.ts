@@ -68,6 +68,8 @@ export interface ProgramRun {
 
 export const FAKE_DIGEST = `sha256:${'ab12'.repeat(16)}`;
 export const FAKE_ENDPOINT = '203.0.113.10';
+/** The project number getProject answers with (the Pub/Sub service agent is named by it). */
+export const FAKE_PROJECT_NUMBER = '123456789012';
 export const FAKE_CA = Buffer.from('-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n').toString('base64');
 
 /** Outputs the real providers compute, for the resource types whose outputs the program reads. */
@@ -112,6 +114,12 @@ export async function runProgram(config: Record<string, string>, secretKeys: str
       call: (args) => {
         if (args.token === 'gcp:organizations/getClientConfig:getClientConfig')
           return { accessToken: 'fake-access-token', project: 'p', region: 'r', zone: 'z', id: 'x' };
+        if (args.token === 'gcp:organizations/getProject:getProject')
+          return {
+            projectId: args.inputs.projectId,
+            number: FAKE_PROJECT_NUMBER,
+            id: `projects/${args.inputs.projectId}`,
+          };
         throw new Error(`unexpected invoke ${args.token}`);
       },
     },
