@@ -29,25 +29,33 @@ export interface QueueProgress {
   readonly basis: 'counted' | 'since-start';
 }
 
-/** Dead-lettered tasks with the same error, as one row. */
+/** Dead-lettered tasks with the same error (as `npm run failures` groups them), as one row. */
 export interface FailureGroup {
-  /** Stable key of the group: what `POST /api/requeue` takes. */
+  /** What `POST /api/requeue` takes: the group's signature. */
   readonly key: string;
-  /** Error class or reason (`TaskError`, `InvalidParams`, ...); `null` without a failure record. */
-  readonly reason: string | null;
-  /** The error's first line (or why the body is not a task, or that there is no record). */
+  /** `REASON: first line`, with numbers, ids and quoted text blanked (`failures`' signature). */
   readonly error: string;
   readonly count: number;
   readonly tasks: readonly string[];
   readonly firstAt: string | null;
   readonly lastAt: string | null;
-  /** One of the group's tasks, to see what failed. */
+  readonly runs: readonly string[];
+  /** The code versions the workers that gave up on them ran. */
+  readonly codeVersions: readonly string[];
+  /** The group's earliest failure, to see what failed. */
   readonly example: {
     readonly id: string;
+    readonly run: string | null;
+    /** Its row in the run's table (0-based). */
+    readonly row: number | null;
+    /** Its own error line, numbers and all. */
+    readonly message: string;
     readonly params: Record<string, unknown> | null;
     readonly attempts: number | null;
     readonly worker: string | null;
     readonly stack: string | null;
+    /** The command that prints its log lines. */
+    readonly logs: string;
   };
 }
 

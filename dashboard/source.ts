@@ -4,7 +4,11 @@
  * builds the `Summary` the page renders. Requeueing a failure group goes through here too, so the
  * next summary already shows the change.
  */
+import { errorSignature } from '../lib/ops/failureGroups';
 import { describeDeadLetter, type FailureRow } from '../lib/ops/failures';
+import { versionNotes } from '../lib/ops/requeueNotes';
+import { codeVersion } from '../lib/runs/codeVersion';
+import { recordRequeued } from '../lib/runs/requeued';
 import { buildPubsubStatusReport, PUBSUB_COUNTS_NOTE } from '../lib/ops/pubsubStatus';
 import { buildStatusReport, progressOf, type StatusReport } from '../lib/ops/status';
 import { DEFAULT_WINDOW_MS, ThroughputEstimator } from '../lib/ops/throughput';
@@ -16,7 +20,7 @@ import { UserError } from '../lib/errors';
 import type { PubsubQueue } from '../lib/queue/pubsubQueue';
 import type { Queue, QueueCounts } from '../lib/queue/types';
 import type { HistoryPoint, QueueProgress, RequeueResponse, Summary } from './api';
-import { groupFailures, groupKeyOf } from './failureGroups';
+import { failureGroupsView } from './failureView';
 
 /** How old the listed dead letters may get while the failed count stays the same. */
 export const FAILURE_RELIST_MS = 15_000;
@@ -117,30 +121,35 @@ export class QueueDashboard {
   /** Moves the dead letters of one failure group back to the queue, then samples again. */
   requeue(groupKey: string): Promise<RequeueResponse> {
     const moving = this.inTurn(async () => {
-      const ids = (await listFailures(this.queue)).filter((row) => groupKeyOf(row) === groupKey).map((row) => row.id);
-      if (ids.length === 0) {
+      const chosen = (await listFailures(this.queue)).filter((row) => errorSignature(row) === groupKey);
+      if (chosen.length === 0) {
         throw new UserError(
           'No dead-lettered task has that error any more (requeued already, or from another page?): ' +
             'nothing was requeued.',
         );
       }
       this.failures = undefined; // list them again at the next sample
-      return { moved: await this.queue.requeueDeadLetters(ids), wanted: ids.length };
+      const moved = await this.queue.requeueDeadLetters(chosen.map((row) => row.id));
+      // As `npm run requeue` does: the requeued tasks leave their runs' failed counts.
+      if (moved > 0 && this.options.runs) await recordRequeued(this.options.runs, chosen);
+      return { moved, chosen };
     });
-    return moving.then(async ({ moved, wanted }) => {
+    return moving.then(async ({ moved, chosen }) => {
       const summary = await this.sample();
-      const noun = wanted === 1 ? 'task' : 'tasks';
+      const noun = chosen.length === 1 ? 'task' : 'tasks';
       const missed =
-        moved < wanted
-          ? ` ${formatCount(wanted - moved)} could not be moved now: another command was reading the dead letters ` +
-            '(SQS and Pub/Sub hide a message while it is read). Try again in a minute.'
+        moved < chosen.length
+          ? ` ${formatCount(chosen.length - moved)} could not be moved now: another command was reading the ` +
+            'dead letters (SQS and Pub/Sub hide a message while it is read). Try again in a minute.'
           : '';
+      const workers = summary.runs?.workers.map((w) => w.codeVersion) ?? [];
       return {
         moved,
         summary,
-        message:
-          `Requeued ${formatCount(moved)} of ${formatCount(wanted)} ${noun}.${missed} ` +
-          'Workers started before your fix still run the old code: restart them, or these tasks fail again.',
+        message: [
+          `Requeued ${formatCount(moved)} of ${formatCount(chosen.length)} ${noun}.${missed}`,
+          ...versionNotes(chosen, codeVersion(), workers),
+        ].join(' '),
       };
     });
   }
@@ -174,7 +183,7 @@ export class QueueDashboard {
         notes: runs.note ? [...measured.notes, runs.note] : measured.notes,
         history: this.history,
         runs: runs.report,
-        failures: { total: failures.length, groups: groupFailures(failures) },
+        failures: { total: failures.length, groups: failureGroupsView(failures) },
         problem: null,
       };
       return this.last;

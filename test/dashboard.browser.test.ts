@@ -172,6 +172,7 @@ function scenario(
     assert.match(first, /^4\s/);
     assert.match(first, /no image in the bucket/);
     assert.match(first, /fixtures\.permanent/);
+    assert.match(first, /r-\d{8}-\d{6}-[0-9a-f]{4}/, 'the run the failures belong to');
     assert.match(second, /^2\s/);
     assert.match(second, /disk full/);
     assert.match(await page.getByTestId('failures').innerText(), /6 dead-lettered tasks in 2 group\(s\)/);
@@ -200,8 +201,11 @@ function scenario(
     await row.getByTestId('requeue').click();
     const dialog = page.getByTestId('confirm');
     await dialog.waitFor({ state: 'visible' });
-    assert.match(await dialog.innerText(), /Requeue 4 tasks that failed with "no image in the bucket"\?/);
-    assert.match(await dialog.innerText(), /restart them/);
+    assert.match(
+      await dialog.innerText(),
+      /Requeue 4 tasks that failed with "PermanentError: no image in the bucket"\?/,
+    );
+    assert.match(await dialog.innerText(), /restart the workers started before your fix/);
     await page.getByTestId('confirm-cancel').click();
     await dialog.waitFor({ state: 'hidden' });
     await sleep(700); // a requeue would have answered by now
@@ -217,7 +221,7 @@ function scenario(
     await page.getByTestId('confirm-ok').click();
     const toast = page.getByTestId('toast');
     await toast.waitFor({ state: 'visible' });
-    assert.match(await toast.innerText(), /^Requeued 4 of 4 tasks\. .*restart them/);
+    assert.match(await toast.innerText(), /^Requeued 4 of 4 tasks\. .*Workers pick up new code only when restarted/);
 
     const queue = await openQueue(url);
     try {
@@ -232,6 +236,13 @@ function scenario(
     const rows = page.locator('[data-testid="failures-table"] tbody tr');
     assert.equal(await rows.count(), 1);
     assert.match(await rows.nth(0).innerText(), /disk full/);
+    // As with `npm run requeue`, the requeued tasks leave their run's failed count and are left again.
+    const permanent = page.locator('[data-testid="runs-table"] tr', { hasText: 'fixtures.permanent' });
+    const cells = await until('the run to count the requeued tasks as left', async () => {
+      const texts = await permanent.locator('td').allInnerTexts();
+      return texts[6] === String(DISK_FULL) ? texts : undefined;
+    });
+    assert.equal(cells[9], String(NO_IMAGE), 'left');
   });
 
   it('lists the workers seen recently', async () => {

@@ -206,8 +206,8 @@ describe('dashboard server: Pub/Sub (pstest)', function () {
       assert.deepEqual(
         summary.failures.groups.map((g) => [g.error, g.count]),
         [
-          ['boom', 2],
-          ['bang', 1],
+          ['TaskError: boom', 2],
+          ['TaskError: bang', 1],
         ],
       );
       assert.match(summary.notes.join('\n'), /num_undelivered_messages/);
@@ -219,7 +219,7 @@ describe('dashboard server: Pub/Sub (pstest)', function () {
       assert.equal(answer.moved, 2);
       assert.deepEqual(
         answer.summary.failures.groups.map((g) => [g.error, g.count]),
-        [['bang', 1]],
+        [['TaskError: bang', 1]],
       );
       const back = await queue.lease({ count: 10, seconds: 30, waitSeconds: 2 });
       assert.ok(back.length >= 2, `expected the 2 requeued tasks (and the one left) back, got ${back.length}`);

@@ -60,7 +60,8 @@ function askToRequeue(group: FailureGroup): void {
   const noun = group.count === 1 ? 'task' : 'tasks';
   byId('confirm-text').textContent =
     `Requeue ${formatCount(group.count)} ${noun} that failed with "${group.error}"? ` +
-    'Workers started before your fix still run the old code: restart them, or the tasks fail again.';
+    'Workers pick up new code only when restarted: restart the workers started before your fix, ' +
+    'or the tasks fail again.';
   dialog.returnValue = '';
   dialog.addEventListener(
     'close',

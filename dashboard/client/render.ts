@@ -138,23 +138,26 @@ export function renderRuns(summary: Summary): void {
 function failureRow(group: FailureGroup, onRequeue: (group: FailureGroup) => void): HTMLElement {
   const button = h('button', { 'data-testid': 'requeue', type: 'button' }, `Requeue ${formatCount(group.count)}`);
   button.addEventListener('click', () => onRequeue(group));
-  const example = group.example;
+  const e = group.example;
+  const where = e.run === null ? '' : ` (row ${e.row ?? '?'} of run ${e.run})`;
   const details = h(
     'details',
     {},
-    h('summary', {}, `example: ${example.id}`),
-    h('pre', {}, JSON.stringify(example.params, null, 2)),
-    example.worker
-      ? h('div', { class: 'note' }, `worker ${example.worker}, ${example.attempts ?? '?'} attempt(s)`)
-      : null,
-    example.stack ? h('pre', {}, example.stack) : null,
+    h('summary', {}, `e.g. ${e.id}${where}`),
+    h('div', { class: 'error' }, e.message),
+    h('pre', {}, JSON.stringify(e.params, null, 2)),
+    e.worker ? h('div', { class: 'note' }, `worker ${e.worker}, ${e.attempts ?? '?'} attempt(s)`) : null,
+    group.codeVersions.length > 0 ? h('div', { class: 'note' }, `code ${group.codeVersions.join(', ')}`) : null,
+    h('div', { class: 'note' }, 'logs: ', h('code', {}, e.logs)),
+    e.stack ? h('pre', {}, e.stack) : null,
   );
   return h(
     'tr',
     { 'data-group': group.key },
     num(formatCount(group.count)),
-    h('td', { class: 'error' }, `${group.reason ?? 'Error'}: ${group.error}`),
+    h('td', { class: 'error' }, group.error),
     h('td', {}, group.tasks.join(', ')),
+    h('td', {}, group.runs.length === 0 ? '–' : group.runs.join(', ')),
     h('td', {}, shortTime(group.firstAt)),
     h('td', {}, shortTime(group.lastAt)),
     h('td', {}, details),
@@ -171,7 +174,7 @@ export function renderFailures(summary: Summary, onRequeue: (group: FailureGroup
     h('p', {}, `${formatCount(total)} dead-lettered ${noun} in ${formatCount(groups.length)} group(s) by error.`),
     table(
       'failures-table',
-      ['count', 'error', 'task', 'first (UTC)', 'last (UTC)', 'example', ''],
+      ['count', 'error', 'task', 'run', 'first (UTC)', 'last (UTC)', 'example', ''],
       groups.map((g) => failureRow(g, onRequeue)),
     ),
   );
