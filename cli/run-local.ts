@@ -12,7 +12,7 @@
  * `npm start` again resumes.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,6 +38,7 @@ import { tasks } from '../tasks';
 import { startDashboard, type RunningDashboard } from '../dashboard';
 import { DEFAULT_PORT } from '../dashboard/server';
 import { UserError } from '../lib/errors';
+import { makeDirs } from '../lib/makeDirs';
 import { RunStore } from '../lib/runs/store';
 import { readRuns, type RunProgress } from '../lib/runs/summary';
 
@@ -203,7 +204,7 @@ async function main(): Promise<number> {
     }
     const store = RunStore.open(queue.url, settings.cloudpath);
 
-    mkdirSync(options.logDir, { recursive: true });
+    makeDirs(options.logDir);
     say(`running ${options.workers} worker process(es) on ${queue.url}; outputs go to ${settings.cloudpath}`);
     const workers = Array.from({ length: options.workers }, (_, i) => startWorker(i + 1, settings, options.logDir));
 

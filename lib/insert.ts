@@ -18,7 +18,7 @@ import { DEFAULT_CHUNK_ROWS, openTable, ParamTable } from './params/readTable';
 import { startProgress, ProgressOptions } from './params/progress';
 import { CloudpathRegistry } from './params/cloudpaths';
 import { writeExampleParams, EXAMPLE_ROWS } from './params/exampleTable';
-import { openQueue, parseQueueUrl, type Queue } from './queue';
+import { createQueue, openQueue, parseQueueUrl, type Queue } from './queue';
 import { encodeTask, formatTaskKey } from './queue/message';
 import { openStorage, type Storage } from './storage';
 import { CLOUDPATH_COLUMN, type AnyTaskDefinition } from './task';
@@ -348,6 +348,8 @@ export async function insertTable(options: InsertTableOptions): Promise<InsertSu
         sha256: fingerprint.sha256,
         limit: limit ?? null,
         again: Boolean(options.again),
+      }).catch((error: unknown) => {
+        throw nothingInserted(error);
       });
       if (check.alreadyQueued) {
         const seconds = (Date.now() - started) / 1000;
@@ -374,6 +376,13 @@ export async function insertTable(options: InsertTableOptions): Promise<InsertSu
 
     let record: RunRecord | null = null;
     if (queue && store && fingerprint) {
+      // A file queue's run store lives in its folder: make the queue first, so a path that cannot
+      // hold one is reported as the queue's problem.
+      if (queue.kind === 'fq') {
+        await createQueue(queue.url).catch((error: unknown) => {
+          throw nothingInserted(error);
+        });
+      }
       record = {
         id: newRunId(),
         task: taskName,

@@ -117,7 +117,7 @@ describe('broken input through the real commands', function () {
     for (const id of ['a-directory', 'dangling', 'not-utf8']) assert.equal(byId[id]!.reason, 'BrokenEntry');
     assert.equal(byId['bad--params']!.reason, 'InvalidParams');
     assert.equal(byId['bad--params']!.attempts, 1, 'dead-lettered at its first attempt, not retried');
-    const table = await runScript('cli/failures.ts', ['--queue', url], dir);
+    const table = await runScript('cli/failures.ts', ['--queue', url, '--list'], dir);
     assert.match(table.stdout, /^bad--params +fixtures\.sleep +1 .*InvalidParams: .*→ at ms$/m);
   });
 

@@ -47,8 +47,23 @@ describe('npm run failures: what the worker dead-lettered, printed safely', func
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('names the field of a schema failure on its one line, cuts long values, escapes control bytes', async () => {
-    const table = await runCli('failures', ['--queue', url]);
+  it('groups by error with the field named and nothing raw, the hostile id quoted in its logs command', async () => {
+    const grouped = await runCli('failures', ['--queue', url]);
+    assert.equal(grouped.code, 0, grouped.stderr);
+    assert.doesNotMatch(grouped.stdout, RAW_CONTROL, 'nothing raw reaches the terminal');
+    assert.match(grouped.stdout, /^4 dead-lettered tasks in fq:.*, 2 distinct errors:$/m);
+    // The three schema failures are one group; its example names the field, as the list's line does.
+    assert.match(
+      grouped.stdout,
+      /^ {4}3 .* InvalidParams: task fixtures\.sleep: parameters do not match its schema:$/m,
+    );
+    assert.match(grouped.stdout, /e\.g\. task [\w-]+, 1 tries: InvalidParams: .*: ✖ .* → at \w+$/m);
+    assert.match(grouped.stdout, /e\.g\. task binary, .*MalformedTask: /);
+    assert.match(grouped.stdout, /^ +logs: grep -hF '"taskId":"binary"' local\/logs\/worker-\*\.log$/m);
+  });
+
+  it('--list names the field of a schema failure on its one line, cuts long values, escapes control bytes', async () => {
+    const table = await runCli('failures', ['--queue', url, '--list']);
     assert.equal(table.code, 0, table.stderr);
     assert.doesNotMatch(table.stdout, RAW_CONTROL, 'nothing raw reaches the terminal');
     const lines = table.stdout.split('\n');

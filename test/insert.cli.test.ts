@@ -137,7 +137,7 @@ describe('insert and params commands (child processes)', function () {
     assert.equal(text.code, 1, text.stderr);
     assert.match(
       text.stdout,
-      /\nchecked against task tasks\.example\.count_primes: npm run insert would refuse this table:\n.*generated_lz4\.arrow_file: the columns do not match the parameters of task tasks\.example\.count_primes; nothing was inserted\.\n  missing column: "start"/,
+      /\nchecked against task tasks\.example\.count_primes: npm run insert would refuse this table:\n.*generated_lz4\.arrow_file: the columns do not match the parameters of task tasks\.example\.count_primes; nothing was inserted\.\n  missing columns: "start", "count", "label"\n/,
     );
     assert.match(text.stdout, /generated_lz4\.arrow_file: Arrow IPC file \/ Feather V2, 60 rows, 2 columns/);
     assert.match(text.stdout, /ints +int64 +number \(exact up to ±2\^53 − 1\)\n  strs +string +string/);

@@ -127,7 +127,7 @@ function runsScenario(backend: Backend, tmp: { readonly dir: string }): void {
     assert.match(grouped, /^ +3 +\S+ \S+Z +\S+ \S+Z +Error: row <n> failed on purpose$/m);
     assert.match(grouped, /^ +e\.g\. task \S+, row (3|7) of run r-[\w-]+, 2 tries: Error: row \d failed on purpose$/m);
     assert.match(grouped, new RegExp(`^ +code: ${OLD_CODE}$`, 'm'));
-    assert.match(grouped, /^ +logs: grep -h '"taskId":"[\w-]+"' local\/logs\/worker-\*\.log$/m);
+    assert.match(grouped, /^ +logs: grep -hF '"taskId":"[\w-]+"' local\/logs\/worker-\*\.log$/m);
     const ofSecond = JSON.parse(
       expectOk(await run('cli/failures.ts', [...common, '--run', second.run.id, '--json']), 'failures --run').stdout,
     );

@@ -7,7 +7,7 @@
  */
 import { hostname } from 'node:os';
 import { UserError } from '../errors';
-import type { FailureRow } from './failures';
+import { cutCell, errorSummary, MAX_CELL_CHARS, printable, type FailureRow } from './failures';
 import { alignColumns, formatCount, truncate } from './units';
 
 export interface FailureFilter {
@@ -90,38 +90,54 @@ function ranHere(row: FailureRow): boolean {
   return host !== undefined && host === hostname();
 }
 
+/** `text` as one shell word: single-quoted, with each `'` closed, escaped and reopened. */
+function shellWord(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}
+
 /**
  * The command that shows a task's log lines: npm start's log files on this machine, Cloud
  * Logging for a worker that ran elsewhere (the workers log JSON with the task id on each line).
+ * The id is quoted for the shell and for the filter, so any id pastes safely.
  */
 export function logsCommand(row: FailureRow, logDir = 'local/logs'): string {
-  if (row.worker === null || ranHere(row)) return `grep -h '"taskId":"${row.id}"' ${logDir}/worker-*.log`;
-  return (
-    `gcloud logging read 'resource.type="k8s_container" AND jsonPayload.taskId="${row.id}"' ` +
-    '--freshness=14d --order=asc --format="value(timestamp,jsonPayload.message)"'
-  );
+  if (row.worker === null || ranHere(row)) {
+    // grep -F: the id as a literal, written as the JSON log line writes it.
+    return `grep -hF ${shellWord(`"taskId":${JSON.stringify(row.id)}`)} ${logDir}/worker-*.log`;
+  }
+  const filter = `resource.type="k8s_container" AND jsonPayload.taskId=${JSON.stringify(row.id)}`;
+  return `gcloud logging read ${shellWord(filter)} --freshness=14d --order=asc --format="value(timestamp,jsonPayload.message)"`;
 }
 
 function shortTime(iso: string | null): string {
   return iso === null ? '-' : `${iso.slice(0, 19).replace('T', ' ')}Z`;
 }
 
-/** The grouped view: one line per error, then an example of it with its row and log command. */
+/**
+ * The grouped view: one line per error, then an example of it with its row and log command.
+ * Everything that came from a message or an error goes through `printable`, like the list view.
+ */
 export function renderGroups(groups: readonly FailureGroup[], width?: number): string[] {
   const cut = (text: string) => (width ? truncate(text, width) : text);
   const header = ['COUNT', 'FIRST (UTC)', 'LAST (UTC)', 'ERROR'];
-  const cells = groups.map((g) => [formatCount(g.count), shortTime(g.firstAt), shortTime(g.lastAt), g.signature]);
+  const cells = groups.map((g) => [
+    formatCount(g.count),
+    shortTime(g.firstAt),
+    shortTime(g.lastAt),
+    cutCell(printable(g.signature), MAX_CELL_CHARS),
+  ]);
   const [head, ...lines] = alignColumns([header, ...cells], ['right', 'left', 'left', 'left']);
   const out = [head!];
   groups.forEach((group, i) => {
     const e = group.example;
     out.push(cut(lines[i]!));
-    const where = e.run === null ? '' : `, row ${e.row ?? '?'} of run ${e.run}`;
+    const where = e.run === null ? '' : `, row ${e.row ?? '?'} of run ${printable(e.run)}`;
     const tries = e.attempts === null ? '' : `, ${e.attempts} tries`;
-    out.push(cut(`      e.g. task ${e.id}${where}${tries}: ${errorText(e).split('\n', 1)[0]}`));
-    if (group.runs.length > 1) out.push(cut(`      runs: ${group.runs.join(', ')}`));
-    if (group.codeVersions.length > 0) out.push(cut(`      code: ${group.codeVersions.join(', ')}`));
-    out.push(`      logs: ${logsCommand(e)}`);
+    const example = `task ${printable(e.id)}${where}${tries}: ${printable(errorSummary(errorText(e)))}`;
+    out.push(cut(`      e.g. ${cutCell(example, MAX_CELL_CHARS)}`));
+    if (group.runs.length > 1) out.push(cut(`      runs: ${printable(group.runs.join(', '))}`));
+    if (group.codeVersions.length > 0) out.push(cut(`      code: ${printable(group.codeVersions.join(', '))}`));
+    out.push(`      logs: ${printable(logsCommand(e))}`);
   });
   return out;
 }

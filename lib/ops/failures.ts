@@ -119,7 +119,7 @@ export function printable(text: string): string {
 }
 
 /** Cuts `text` to `max` characters, saying how much was left out and where to see it. */
-function cutCell(text: string, max: number): string {
+export function cutCell(text: string, max: number): string {
   if (text.length <= max) return text;
   return `${text.slice(0, max)}… (${text.length - max} more characters: --full or --json)`;
 }

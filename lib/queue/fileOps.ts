@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { makeDirs as makeDirsOrThrow, MakeDirsError } from '../makeDirs';
 import { QueueError } from './errors';
 
 export function errnoCode(error: unknown): string | undefined {
@@ -66,45 +67,18 @@ export function writeFileAtomic(stagingDir: string, target: string, content: str
   }
 }
 
-/**
- * `mkdir -p` that always ends: Node's recursive mkdir loops forever where the parent exists but
- * refuses new entries with ENOENT (/proc). Each level is tried at most twice.
- */
+/** `mkdir -p` that always ends (lib/makeDirs.ts), its refusals as queue errors. */
 export function makeDirs(dir: string): void {
   try {
-    fs.mkdirSync(dir);
-    return;
+    makeDirsOrThrow(dir);
   } catch (error) {
-    const code = errnoCode(error);
-    if (code === 'EEXIST') return requireDirectory(dir);
-    if (code !== 'ENOENT') throw error;
+    if (!(error instanceof MakeDirsError)) throw error;
+    const fix =
+      error.code === 'ENOTDIR'
+        ? 'point the queue URL at a directory (or at a path where one can be created), e.g. fq:///srv/queues/job'
+        : 'put the queue on a real, writable file system';
+    throw new QueueError('InvalidQueuePath', error.message, fix, { cause: error.cause ?? error });
   }
-  const parent = path.dirname(dir);
-  if (parent === dir) throw new Error(`the file system root ${dir} does not exist`);
-  makeDirs(parent);
-  try {
-    fs.mkdirSync(dir);
-  } catch (error) {
-    const code = errnoCode(error);
-    if (code === 'EEXIST') return requireDirectory(dir);
-    if (code !== 'ENOENT') throw error;
-    throw new QueueError(
-      'InvalidQueuePath',
-      `cannot create the directory ${dir}: its parent ${parent} exists but refuses new entries (ENOENT; a virtual ` +
-        `file system such as /proc?)`,
-      'put the queue on a real, writable file system',
-      { cause: error },
-    );
-  }
-}
-
-function requireDirectory(dir: string): void {
-  if (fs.statSync(dir).isDirectory()) return;
-  throw new QueueError(
-    'InvalidQueuePath',
-    `${dir} exists and is not a directory`,
-    'point the queue URL at a directory (or at a path where one can be created), e.g. fq:///srv/queues/job',
-  );
 }
 
 /** What was found under a task file's name. */
