@@ -15,9 +15,9 @@ module.exports = {
     {
       name: 'lib-knows-no-callers',
       severity: 'error',
-      comment: 'lib/ is the library: it never imports its callers (tasks, commands, worker, stack).',
+      comment: 'lib/ is the library: it never imports its callers (tasks, commands, dashboard, worker, stack).',
       from: { path: '^lib/' },
-      to: { path: '^(tasks|cli|worker|infra)/|^index\\.ts$' },
+      to: { path: '^(tasks|cli|dashboard|worker|infra)/|^index\\.ts$' },
     },
     {
       name: 'library-core-not-cli',
@@ -29,9 +29,31 @@ module.exports = {
     {
       name: 'no-worker-from-commands-or-stack',
       severity: 'error',
-      comment: 'infra/ and cli/ never import worker/: shared contracts (exit codes, settings) live in lib/.',
-      from: { path: '^(infra|cli)/' },
+      comment:
+        'infra/, cli/ and dashboard/ never import worker/: shared contracts (exit codes, settings) live in lib/.',
+      from: { path: '^(infra|cli|dashboard)/' },
       to: { path: '^worker/' },
+    },
+    {
+      name: 'dashboard-only-from-commands',
+      severity: 'error',
+      comment:
+        'The dashboard is for the commands (cli/) and its tests: ' +
+        'the worker (and so its image), the stack and lib/ never import it.',
+      from: { pathNot: '^(cli/|dashboard/|test/)' },
+      to: { path: '^dashboard/' },
+    },
+    {
+      name: 'dashboard-client-is-browser-code',
+      severity: 'error',
+      comment:
+        'The page (dashboard/client) runs in the browser: ' +
+        'it imports only itself, the pure units and uPlot (and types).',
+      from: { path: '^dashboard/client/' },
+      to: {
+        pathNot: '^(dashboard/(client/|api\\.ts$)|lib/ops/units\\.ts$|node_modules/uplot/)',
+        dependencyTypesNot: ['type-only'],
+      },
     },
     {
       name: 'tasks-see-the-task-surface-only',

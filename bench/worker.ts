@@ -1,13 +1,13 @@
 /**
  * Worker throughput: N no-op tasks drained by ONE worker process (`worker/main.ts
  * --exit-when-empty`, logging at info as in production), on the file queue on tmpfs (/dev/shm),
- * the file queue on disk (os.tmpdir()), and SQS on the fauxqs server. Goal (issue 4): ≥ 5,000
- * tasks/s on tmpfs, i.e. ≥ 5× python-task-queue's poll loop (≈1,000/s at best here) and
- * ≥ 0.5× the bare file operations a file-queue task needs, measured in the same run:
- * rename (claim) + journal append + read + 2 unlinks (task file, journal) + completions tally.
+ * the file queue on disk (os.tmpdir()), and SQS on the fauxqs server. Goals (issue 14): ≥ 0.5× the
+ * bare file operations a file-queue task needs, measured in the same run (rename (claim) + journal
+ * append + read + 2 unlinks (task file, journal) + completions tally), and ≥ 4× python-task-queue's
+ * own `poll` loop on the same kind of file queue, also measured in the same run.
  *
  *   npm run bench -- worker [--tasks 10000] [--concurrency 1,10] [--backends fq-tmpfs,fq-disk,sqs]
- *                           [--cpu-tasks 30] [--cpu-n 2000000]
+ *                           [--python-tasks 3000] [--cpu-tasks 30] [--cpu-n 2000000]
  *
  * Then CPU-bound tasks (each counts the primes below --cpu-n by trial division, never yielding)
  * on the file queue on tmpfs at concurrency 1 and 2: with task threads, 2 should complete close
@@ -29,6 +29,7 @@ import { createQueue, openQueue, QueueMessage } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 import { noopTask, primesTask } from '../test/fixtures/tasks';
 import { startFauxqs, type FauxqsServer } from '../test/support/fauxqs';
+import { PTQ_NOOP_KEY, pythonPoll } from './python/ptqPoll';
 
 const ROOT = path.resolve(__dirname, '..');
 const FIXTURE_TASKS = path.join(ROOT, 'test', 'fixtures', 'tasks', 'index.ts');
@@ -206,6 +207,20 @@ async function queueOnly(backend: Backend, tasks: number): Promise<{ perSecond: 
   }
 }
 
+/** python-task-queue's `poll` on the same kind of file queue: the baseline issue 14 compares against. */
+async function pythonOnFileQueue(backend: Backend, tasks: number): Promise<number> {
+  const dir = scratchDir(backend);
+  try {
+    const url = await createQueue(`fq://${path.join(dir, 'queue')}`);
+    const queue = await openQueue(url);
+    await queue.insert(Array.from({ length: tasks }, (_, i) => encodeTask(PTQ_NOOP_KEY, { i }, 'bench')));
+    await queue.close();
+    return await pythonPoll(url, tasks);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function list(text: string): string[] {
   return text
     .split(',')
@@ -218,16 +233,26 @@ async function main(): Promise<void> {
     .addOption(new Option('--tasks <n>', 'no-op tasks per run').default('10000'))
     .addOption(new Option('--concurrency <list>', 'worker concurrency values to try').default('1,10'))
     .addOption(new Option('--backends <list>', `any of ${BACKENDS.join(', ')}`).default(BACKENDS.join(',')))
+    .addOption(new Option('--python-tasks <n>', "tasks for python-task-queue's poll (0: skip)").default('3000'))
     .addOption(new Option('--cpu-tasks <n>', 'CPU-bound tasks per run (0: skip that part)').default('30'))
     .addOption(new Option('--cpu-n <n>', 'each CPU-bound task counts the primes below this').default('2000000'))
     .parse()
-    .opts<{ tasks: string; concurrency: string; backends: string; cpuTasks: string; cpuN: string }>();
+    .opts<{
+      tasks: string;
+      concurrency: string;
+      backends: string;
+      pythonTasks: string;
+      cpuTasks: string;
+      cpuN: string;
+    }>();
   const tasks = Number(options.tasks);
+  const pythonTasks = Number(options.pythonTasks);
   const backends = list(options.backends) as Backend[];
   const unknown = backends.filter((b) => !BACKENDS.includes(b));
   if (!Number.isInteger(tasks) || tasks <= 0 || unknown.length > 0) {
     throw new Error(
-      `usage: --tasks N (a positive integer), --backends ${BACKENDS.join(',')}${unknown.length ? `; unknown: ${unknown.join(', ')}` : ''}`,
+      `usage: --tasks N (a positive integer), --backends ${BACKENDS.join(',')}` +
+        (unknown.length ? `; unknown: ${unknown.join(', ')}` : ''),
     );
   }
   const concurrencies = list(options.concurrency).map(Number);
@@ -236,7 +261,8 @@ async function main(): Promise<void> {
   if (fauxqs) Object.assign(process.env, fauxqs.env);
   const print = (text: string) => process.stdout.write(`${text}\n`);
   print(
-    `worker benchmark: ${tasks} no-op tasks per run, one worker process logging at info (two lines per task), ${os.cpus().length} CPUs`,
+    `worker benchmark: ${tasks} no-op tasks per run, one worker process logging at info (two lines per task), ` +
+      `${os.cpus().length} CPUs`,
   );
   print('backend    conc  insert/s  tasks/s  per task  tasks/CPU-s  CPU per task  wall (s)');
   const load = () =>
@@ -245,25 +271,43 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ');
   print(`load average before: ${load()}`);
+  const fixed = (n: number, width: number, digits = 0) => n.toFixed(digits).padStart(width);
   try {
     for (const backend of backends) {
+      const rates: Array<{ concurrency: number; perSecond: number; perCpuSecond: number }> = [];
       for (const concurrency of concurrencies) {
         const run = await runOnce(backend, concurrency, tasks, fauxqs);
+        rates.push({ concurrency, perSecond: run.tasks / run.workSeconds, perCpuSecond: run.tasks / run.cpuSeconds });
         print(
-          `${backend.padEnd(9)} ${String(concurrency).padStart(5)} ${(run.tasks / run.insertSeconds).toFixed(0).padStart(9)} ${(run.tasks / run.workSeconds).toFixed(0).padStart(8)} ` +
-            `${((run.workSeconds / run.tasks) * 1e6).toFixed(0).padStart(6)} µs ${(run.tasks / run.cpuSeconds).toFixed(0).padStart(12)} ` +
-            `${((run.cpuSeconds / run.tasks) * 1e6).toFixed(0).padStart(10)} µs ${run.wallSeconds.toFixed(2).padStart(9)}`,
+          `${backend.padEnd(9)} ${String(concurrency).padStart(5)} ${fixed(run.tasks / run.insertSeconds, 9)} ` +
+            `${fixed(run.tasks / run.workSeconds, 8)} ${fixed((run.workSeconds / run.tasks) * 1e6, 6)} µs ` +
+            `${fixed(run.tasks / run.cpuSeconds, 12)} ${fixed((run.cpuSeconds / run.tasks) * 1e6, 10)} µs ` +
+            `${fixed(run.wallSeconds, 9, 2)}`,
         );
       }
-      if (backend !== 'sqs') {
-        const alone = await queueOnly(backend, tasks);
+      if (backend === 'sqs') continue;
+      const alone = await queueOnly(backend, tasks);
+      print(
+        `${backend.padEnd(9)}  queue module alone (lease 1 + delete, no worker): ` +
+          `${alone.perSecond.toFixed(0)} tasks/s, ` +
+          `${alone.perCpuSecond.toFixed(0)} tasks/CPU-s`,
+      );
+      const bare = await bareFileOperations(backend, tasks);
+      print(
+        `${backend.padEnd(9)}  bare file operations (rename+journal+read+2 unlinks+tally): ` +
+          `${bare.perSecond.toFixed(0)} tasks/s (${(1e6 / bare.perSecond).toFixed(0)} µs per task), ` +
+          `${bare.perCpuSecond.toFixed(0)} tasks/CPU-s`,
+      );
+      const python = pythonTasks > 0 ? await pythonOnFileQueue(backend, pythonTasks) : undefined;
+      if (python !== undefined) {
+        print(`${backend.padEnd(9)}  python-task-queue poll (${pythonTasks} tasks): ${python.toFixed(0)} tasks/s`);
+      }
+      for (const rate of rates) {
         print(
-          `${backend.padEnd(9)}  queue module alone (lease 1 + delete, no worker): ${alone.perSecond.toFixed(0)} tasks/s, ${alone.perCpuSecond.toFixed(0)} tasks/CPU-s`,
-        );
-        const bare = await bareFileOperations(backend, tasks);
-        print(
-          `${backend.padEnd(9)}  bare file operations (rename+journal+read+2 unlinks+tally): ${bare.perSecond.toFixed(0)} tasks/s (${(1e6 / bare.perSecond).toFixed(0)} µs per task), ` +
-            `${bare.perCpuSecond.toFixed(0)} tasks/CPU-s`,
+          `${backend.padEnd(9)}  worker --concurrency ${rate.concurrency}: ` +
+            `${(rate.perSecond / bare.perSecond).toFixed(2)}× the bare operations per second ` +
+            `(${(rate.perCpuSecond / bare.perCpuSecond).toFixed(2)}× per CPU-second)` +
+            (python !== undefined ? `, ${(rate.perSecond / python).toFixed(1)}× python-task-queue's poll` : ''),
         );
       }
     }
@@ -277,7 +321,8 @@ async function main(): Promise<void> {
         );
         rates.push(run.tasks / run.workSeconds);
         print(
-          `  concurrency ${concurrency}: ${rates.at(-1)!.toFixed(2)} tasks/s, ${(run.cpuSeconds / run.workSeconds).toFixed(2)} cores busy (CPU-s per second)`,
+          `  concurrency ${concurrency}: ${rates.at(-1)!.toFixed(2)} tasks/s, ` +
+            `${(run.cpuSeconds / run.workSeconds).toFixed(2)} cores busy (CPU-s per second)`,
         );
       }
       print(`  concurrency 2 / concurrency 1: ${(rates[1]! / rates[0]!).toFixed(2)}×`);

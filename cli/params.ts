@@ -11,12 +11,16 @@ import { findTask } from '../lib/insert';
 import { inspectTable, type TableInspection } from '../lib/params/inspect';
 import { csvKindsFor } from '../lib/params/validate';
 import { tasks } from '../tasks';
+import { loadTasksModule } from '../lib/cli/tasksModule';
+import { checkTableAgainstTask } from '../lib/params/checkTask';
 import { envName } from '../lib/settings';
 
 interface ParamsCliOptions extends CommonOptions {
   rows: number;
   task?: string;
+  tasks?: string;
   json?: boolean;
+  check: boolean;
 }
 
 const program = addCommonOptions(
@@ -24,9 +28,15 @@ const program = addCommonOptions(
     .description('Show a parameter table as the inserter reads it: schema, row count and first rows.')
     .argument('[file]', `the table (default: --params, else ${envName('paramsFile')})`)
     .option('--rows <count>', 'first rows to show', integerBetween(0), 10)
-    .option('--task <module.name>', 'task whose schema types CSV columns (default: the first in tasks/index.ts)')
+    .option('--task <module.name>', 'task to check the table against (default: the first in tasks/index.ts)')
+    .option('--tasks <module>', 'module exporting `tasks` (default: tasks/index.ts)')
+    .option('--no-check', 'only show the table; do not check it against the task')
     .option('--json', 'print one JSON object: {file, format, rows, columns, firstRows}')
-    .addHelpText('after', '\nRows are numbered from 0, as pandas shows them. Type mapping: docs/params.md.'),
+    .addHelpText(
+      'after',
+      '\nRows are numbered from 0, as pandas shows them. Type mapping: docs/params.md.\n' +
+        'Exit 1 when the task would refuse the table (the report is what npm run insert would print).',
+    ),
 ).parse();
 
 function pad(cells: string[][]): string[] {
@@ -64,10 +74,21 @@ runMain(async () => {
     throw new UserError(`two tables named: ${file} and --params ${options.params}; name one`);
   }
   const settings = settingsFrom({ ...options, params: file ?? options.params });
-  const result = await inspectTable(settings.paramsFile, {
-    rows: options.rows,
-    csvKinds: csvKindsFor(findTask(options.task, tasks)),
-  });
-  process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : render(result));
-  return 0;
+  const task = findTask(options.task, options.tasks ? loadTasksModule(options.tasks) : tasks);
+  const result = await inspectTable(settings.paramsFile, { rows: options.rows, csvKinds: csvKindsFor(task) });
+  const check = options.check ? await checkTableAgainstTask(settings.paramsFile, task, settings.cloudpath) : null;
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(check ? { ...result, check } : result)}\n`);
+  } else {
+    process.stdout.write(render(result));
+    if (check?.ok) {
+      process.stdout.write(
+        `\nchecked against task ${check.task}: all ${check.rows.toLocaleString('en-US')} rows pass\n`,
+      );
+    } else if (check) {
+      process.stdout.write(`\nchecked against task ${check.task}: npm run insert would refuse this table:\n`);
+      process.stdout.write(`${check.problems}\n`);
+    }
+  }
+  return check && !check.ok ? 1 : 0;
 });

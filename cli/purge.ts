@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { addCommonOptions, runMain, settingsFrom, type CommonOptions } from '../lib/cli/options';
 import { UserError } from '../lib/errors';
 import { withQueue } from '../lib/ops/session';
+import { RunStore } from '../lib/runs/store';
 import { formatCount } from '../lib/ops/units';
 
 interface PurgeOptions extends CommonOptions {
@@ -47,6 +48,8 @@ runMain(async () => {
       }
     }
     await queue.purge();
+    // The runs' counts describe tasks that are gone now (docs/operations.md, "Where runs live").
+    await RunStore.open(queue.url, settings.cloudpath).clear();
     if (options.json) {
       process.stdout.write(
         `${JSON.stringify({ queue: queue.url, purged: true, removed: before?.enqueued ?? null, failed: before?.failed ?? null, approximate: before?.approximate ?? true })}\n`,

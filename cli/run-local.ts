@@ -12,7 +12,7 @@
  * `npm start` again resumes.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -35,13 +35,22 @@ import type { Queue, QueueCounts } from '../lib/queue/types';
 import { parseQueueUrl } from '../lib/urls/queue';
 import { EXIT_STOPPED_BEFORE_DRAINED } from '../lib/exitCodes';
 import { tasks } from '../tasks';
+import { startDashboard, type RunningDashboard } from '../dashboard';
+import { DEFAULT_PORT } from '../dashboard/server';
+import { UserError } from '../lib/errors';
+import { makeDirs } from '../lib/makeDirs';
+import { RunStore } from '../lib/runs/store';
+import { readRuns, type RunProgress } from '../lib/runs/summary';
 
 interface RunLocalOptions extends CommonOptions {
+  dashboard: boolean;
+  dashboardPort: number;
   workers: number;
   task?: string;
   fresh?: boolean;
   logDir: string;
   interval: number;
+  limit?: number;
 }
 
 /** Exit code after Ctrl-C, as shells report a SIGINT death. */
@@ -63,8 +72,15 @@ const program = addSettingOptions(
       )
       .option('--task <module.name>', 'the task to insert (default: the first in tasks/index.ts)')
       .option('--fresh', 'purge the queue first instead of resuming tasks left by an interrupted run')
+      .option('--limit <rows>', 'insert only the first N rows of the table (a smoke test)', integerBetween(1))
       .option('--log-dir <dir>', 'where each worker writes its JSON log', 'local/logs')
       .addOption(new Option('--interval <seconds>', 'progress refresh interval').argParser(parseSeconds).default(1))
+      .option('--no-dashboard', 'do not serve the dashboard (a local web page) while the run lasts')
+      .addOption(
+        new Option('--dashboard-port <n>', 'port of the dashboard (taken: any free one)')
+          .argParser(integerBetween(1, 65535))
+          .default(DEFAULT_PORT),
+      )
       .addHelpText('after', '\nCtrl-C stops cleanly (tasks are finished or released); run npm start again to resume.'),
   ),
   // Each worker process takes these; a metrics port would clash between them, and exiting when
@@ -114,11 +130,15 @@ function summaryLines(
   seconds: number,
   settings: TaskSettings,
   logDir: string,
+  run?: RunProgress,
 ): string[] {
-  const completed = (after.completed ?? 0) - (before.completed ?? 0);
-  const failed = after.failed - before.failed;
+  // This run's own counts when the run store has them; else what the queue's counters moved by.
+  const completed = run ? run.done : (after.completed ?? 0) - (before.completed ?? 0);
+  const failed = run ? run.failed : after.failed - before.failed;
+  const of = run?.inserted === null || run === undefined ? '' : ` of ${formatCount(run.inserted)}`;
   const lines = [
-    `done: ${formatCount(completed)} tasks completed, ${formatCount(failed)} failed, ${formatCount(after.enqueued)} left in the queue, ` +
+    `done: ${formatCount(completed)}${of} tasks completed, ${formatCount(failed)} failed` +
+      `${run ? ` (run ${run.id})` : ''}, ${formatCount(after.enqueued)} left in the queue, ` +
       `in ${formatDuration(seconds)} (${formatRate(seconds > 0 ? completed / seconds : 0)})`,
     `outputs: ${settings.cloudpath}`,
     `worker logs: ${logDir}/worker-*.log`,
@@ -128,6 +148,31 @@ function summaryLines(
       `${formatCount(after.failed)} task(s) are dead-lettered: npm run failures (then npm run requeue once fixed)`,
     );
   return lines;
+}
+
+/**
+ * The dashboard for the length of the run, on the same queue: on `port`, or any free port when
+ * that one is taken (another run's dashboard). It is a convenience: if it cannot start, the run goes on.
+ */
+async function serveDashboard(
+  queue: Queue,
+  settings: TaskSettings,
+  port: number,
+  intervalSeconds: number,
+  say: (line: string) => void,
+): Promise<RunningDashboard | undefined> {
+  const start = (on: number) => startDashboard(queue, { port: on, intervalSeconds, settings });
+  try {
+    const dashboard = await start(port).catch((error: unknown) => {
+      if (error instanceof UserError && /is in use/.test(error.message)) return start(0);
+      throw error;
+    });
+    say(`dashboard: ${dashboard.url} (while this run lasts; npm run dashboard serves one any time)`);
+    return dashboard;
+  } catch (error) {
+    say(`dashboard not started (the run goes on): ${(error as Error).message.split('\n', 1)[0]}`);
+    return undefined;
+  }
 }
 
 async function main(): Promise<number> {
@@ -141,23 +186,31 @@ async function main(): Promise<number> {
   try {
     if (options.fresh) {
       await queue.purge();
+      await RunStore.open(queue.url, settings.cloudpath).clear();
       say(`purged ${queue.url}`);
     }
     const before = await queue.counts();
-    if (before.enqueued > 0) {
-      say(
-        `resuming: ${formatCount(before.enqueued)} tasks are still in ${queue.url} from an earlier run (use --fresh to start over)`,
-      );
+    // insert looks at the queue first: this table's run still queued is resumed, not inserted twice;
+    // another table goes in beside what is there, with a note saying what that is.
+    const inserted = await insertTable({ settings, task, log: say, limit: options.limit });
+    const runId = inserted.alreadyQueued?.run ?? inserted.run?.id;
+    if (inserted.alreadyQueued) {
+      say(`resuming ${inserted.alreadyQueued.description} (use --fresh to start over)`);
     } else {
-      const inserted = await insertTable({ settings, task, log: say });
       say(
-        `inserted ${formatCount(inserted.inserted)} tasks (${formatCount(inserted.skipped)} of ${formatCount(inserted.read)} rows skipped: output already there)`,
+        `inserted ${formatCount(inserted.inserted)} tasks as run ${runId} (${formatCount(inserted.skipped)} of ` +
+          `${formatCount(inserted.read)} rows skipped: output already there)`,
       );
     }
+    const store = RunStore.open(queue.url, settings.cloudpath);
 
-    mkdirSync(options.logDir, { recursive: true });
+    makeDirs(options.logDir);
     say(`running ${options.workers} worker process(es) on ${queue.url}; outputs go to ${settings.cloudpath}`);
     const workers = Array.from({ length: options.workers }, (_, i) => startWorker(i + 1, settings, options.logDir));
+
+    const dashboard = options.dashboard
+      ? await serveDashboard(queue, settings, options.dashboardPort, options.interval, say)
+      : undefined;
 
     const stopWatching = new AbortController();
     let interrupted = false;
@@ -186,15 +239,19 @@ async function main(): Promise<number> {
       .catch(() => undefined)
       .then(() => stopWatching.abort());
     const display = process.stdout.isTTY
-      ? terminalDisplay(process.stdout)
+      ? terminalDisplay(process.stdout, runId)
       : plainLinesDisplay(process.stdout, process.stderr);
-    await watchQueue(queue, { intervalSeconds: options.interval, display, signal: stopWatching.signal });
+    const watch = { intervalSeconds: options.interval, display, signal: stopWatching.signal, runs: store };
+    await watchQueue(queue, watch);
     const codes = await allExited;
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    await dashboard?.close();
 
     const after = await queue.counts();
-    for (const line of summaryLines(before, after, (Date.now() - started) / 1000, settings, options.logDir)) say(line);
+    const run = runId ? (await readRuns(store, Date.now(), [runId])).runs[0] : undefined;
+    const seconds = (Date.now() - started) / 1000;
+    for (const line of summaryLines(before, after, seconds, settings, options.logDir, run)) say(line);
     // After Ctrl-C a worker says "stopped before the queue was drained" (exit 3): expected, not a crash.
     const crashed = codes.filter((code) => code !== 0 && !(interrupted && code === EXIT_STOPPED_BEFORE_DRAINED)).length;
     if (crashed > 0) say(`${crashed} worker process(es) exited with an error: see ${options.logDir}`);

@@ -12,6 +12,9 @@ import { formatCount, formatDuration } from '../lib/ops/units';
 import { pubsubStatusReport, renderPubsubStatus } from '../lib/ops/pubsubStatus';
 import { QueueError } from '../lib/queue';
 import type { PubsubQueue } from '../lib/queue/pubsubQueue';
+import { RunStore } from '../lib/runs/store';
+import { readRuns } from '../lib/runs/summary';
+import { renderRuns, runsReport } from '../lib/ops/runsView';
 
 interface StatusOptions extends CommonOptions {
   watch?: number;
@@ -46,6 +49,7 @@ runMain(async () => {
   const options = program.opts<StatusOptions>();
   const settings = settingsFrom(options);
   return withQueue(settings.queueUrl, async (queue) => {
+    const store = RunStore.open(queue.url, settings.cloudpath);
     if (queue.kind === 'pubsub') {
       if (options.watch !== undefined) {
         throw new QueueError(
@@ -54,18 +58,20 @@ runMain(async () => {
           "watch num_undelivered_messages in Cloud Monitoring (the subscription page in the console), or the workers' metrics",
         );
       }
-      const report = await pubsubStatusReport(queue as PubsubQueue, Date.now());
+      const runs = runsReport(await readRuns(store));
+      const report = { ...(await pubsubStatusReport(queue as PubsubQueue, Date.now())), runs };
       if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      else process.stdout.write(`${renderPubsubStatus(report).join('\n')}\n`);
+      else process.stdout.write(`${[...renderPubsubStatus(report), ...renderRuns(runs)].join('\n')}\n`);
       return 0;
     }
     if (options.watch === undefined) {
-      const report = buildStatusReport(queue, await queue.counts(), Date.now());
+      const [counts, snapshot] = await Promise.all([queue.counts(), readRuns(store)]);
+      const report = buildStatusReport(queue, counts, Date.now(), null, runsReport(snapshot));
       if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      else
-        process.stdout.write(
-          [renderHeader(report), ...renderCounts(report), renderThroughput(report, Date.now())].join('\n') + '\n',
-        );
+      else {
+        const lines = [renderHeader(report), ...renderCounts(report), renderThroughput(report, Date.now())];
+        process.stdout.write([...lines, ...renderRuns(report.runs!)].join('\n') + '\n');
+      }
       return 0;
     }
 
@@ -79,7 +85,8 @@ runMain(async () => {
         : plainLinesDisplay(process.stdout, process.stderr);
     const started = Date.now();
     try {
-      const result = await watchQueue(queue, { intervalSeconds: options.watch, display, signal: stop.signal });
+      const watch = { intervalSeconds: options.watch, display, signal: stop.signal, runs: store };
+      const result = await watchQueue(queue, watch);
       if (!result.drained) return INTERRUPTED;
       if (!options.json && result.last) {
         const { completed, failed } = result.last;

@@ -18,16 +18,23 @@ import { DEFAULT_CHUNK_ROWS, openTable, ParamTable } from './params/readTable';
 import { startProgress, ProgressOptions } from './params/progress';
 import { CloudpathRegistry } from './params/cloudpaths';
 import { writeExampleParams, EXAMPLE_ROWS } from './params/exampleTable';
-import { openQueue, parseQueueUrl, type Queue } from './queue';
+import { createQueue, openQueue, parseQueueUrl, type Queue } from './queue';
 import { encodeTask, formatTaskKey } from './queue/message';
 import { openStorage, type Storage } from './storage';
 import { CLOUDPATH_COLUMN, type AnyTaskDefinition } from './task';
+import { hashFile, newRunId, type RunRecord } from './runs/record';
+import { RunStore } from './runs/store';
+import { codeVersion } from './runs/codeVersion';
+import { checkReinsert, describeRun } from './runs/reinsert';
+import type { TableRow } from './params/readTable';
 
 /** SQS's default maximum message size; enforced for file queues too, so local runs catch it early. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
 
 /** Stands in for the uuid4 each message gets (same length) when only measuring sizes. */
 const SIZING_ID = '00000000-0000-4000-8000-000000000000';
+/** Stands in for the run (same length as a real id, the row as it will be) when measuring sizes. */
+const SIZING_RUN = 'r-00000000-000000-0000';
 
 /** The default task's key for the example table (`tasks/example.ts`). */
 const EXAMPLE_TASK = 'tasks.example.count_primes';
@@ -49,6 +56,10 @@ export interface InsertTableOptions {
   readonly progress?: ProgressOptions | false;
   /** Notes for the user (stderr in the CLI). */
   readonly log?: (line: string) => void;
+  /** Check and insert only the first N rows (a smoke test). */
+  readonly limit?: number;
+  /** Insert even when this table's run still has tasks on the queue. */
+  readonly again?: boolean;
 }
 
 export interface InsertSummary {
@@ -72,6 +83,13 @@ export interface InsertSummary {
   readonly tasksPerSecond: number;
   /** A dry run's first task messages' keyword arguments. */
   readonly firstTasks?: ReadonlyArray<Record<string, unknown>>;
+  /** The run this insert recorded; `null` for a dry run and when nothing was inserted. */
+  readonly run: RunRecord | null;
+  /**
+   * Set when nothing was inserted because this table's run still has tasks on the queue (no
+   * `again`): that run's id and a line describing it.
+   */
+  readonly alreadyQueued?: { readonly run: string; readonly description: string };
 }
 
 /**
@@ -158,6 +176,16 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The table's chunks, cut after `limit` rows (`--limit`); all of them without one. */
+async function* chunksOf(table: ParamTable, chunkRows: number, limit?: number): AsyncGenerator<TableRow[]> {
+  let left = limit ?? Infinity;
+  for await (const chunk of table.rows(chunkRows)) {
+    if (left <= 0) return;
+    yield chunk.length > left ? chunk.slice(0, left) : chunk;
+    left -= chunk.length;
+  }
+}
+
 /** Pass one: every row checked and measured; throws the report when anything fails. */
 async function checkRows(
   table: ParamTable,
@@ -168,12 +196,13 @@ async function checkRows(
   chunkRows: number,
   progress: ProgressOptions | false,
   cloudpaths: CloudpathRegistry,
+  limit?: number,
 ): Promise<number> {
   const report = new ValidationReport();
   const bar = progress === false ? undefined : startProgress('checking', undefined, progress);
   let read = 0;
   try {
-    for await (const chunk of table.rows(chunkRows)) {
+    for await (const chunk of chunksOf(table, chunkRows, limit)) {
       for (const row of chunk) {
         const prepared = preparer.prepare(row);
         if (Array.isArray(prepared)) {
@@ -185,7 +214,10 @@ async function checkRows(
           report.add(row, [{ column: CLOUDPATH_COLUMN, message: badCloudpath }]);
           continue;
         }
-        const bytes = Buffer.byteLength(encodeTask(task.key, prepared.kwargs, queueName, SIZING_ID).body, 'utf8');
+        const bytes = Buffer.byteLength(
+          encodeTask(task.key, prepared.kwargs, queueName, SIZING_ID, { id: SIZING_RUN, row: row.row }).body,
+          'utf8',
+        );
         if (bytes > maxBytes) {
           report.add(row, [
             {
@@ -213,9 +245,10 @@ async function* rowsToInsert(
   preparer: RowPreparer,
   chunkRows: number,
   counts: { read: number; skipped: number; lastRow: number },
+  limit?: number,
 ): AsyncGenerator<PreparedRow> {
   const storages = new Map<string, Storage>();
-  for await (const chunk of table.rows(chunkRows)) {
+  for await (const chunk of chunksOf(table, chunkRows, limit)) {
     const prepared: PreparedRow[] = [];
     for (const row of chunk) {
       const result = preparer.prepare(row);
@@ -297,15 +330,77 @@ export async function insertTable(options: InsertTableOptions): Promise<InsertSu
   }
   try {
     const queueName = queue?.url ?? plannedQueueName(settings.queueUrl);
+    const limit = options.limit;
+    const summaryBase = {
+      file: table.file,
+      format: table.formatName,
+      task: taskName,
+      queue: queueName,
+      dryRun: Boolean(options.dryRun),
+    };
+    const fingerprint = queue ? await hashFile(table.file) : undefined;
+    const store = queue ? RunStore.open(queue.url, settings.cloudpath) : undefined;
+    if (queue && store && fingerprint) {
+      const check = await checkReinsert({
+        store,
+        queue,
+        task: taskName,
+        sha256: fingerprint.sha256,
+        limit: limit ?? null,
+        again: Boolean(options.again),
+      }).catch((error: unknown) => {
+        throw nothingInserted(error);
+      });
+      if (check.alreadyQueued) {
+        const seconds = (Date.now() - started) / 1000;
+        const zero = { read: 0, skipped: 0, inserted: 0, checkSeconds: seconds, insertSeconds: 0, tasksPerSecond: 0 };
+        const description = describeRun(check.alreadyQueued);
+        return {
+          ...summaryBase,
+          ...zero,
+          seconds,
+          run: null,
+          alreadyQueued: { run: check.alreadyQueued.id, description },
+        };
+      }
+      for (const note of check.notes) log(note);
+    }
     log(`checking ${path.relative('.', table.file) || table.file} (${table.formatName}) against task ${taskName}`);
     const cloudpaths = new CloudpathRegistry();
-    const rows = await checkRows(table, task, preparer, queueName, maxBytes, chunkRows, progress, cloudpaths);
+    const rows = await checkRows(table, task, preparer, queueName, maxBytes, chunkRows, progress, cloudpaths, limit);
     log(
       `checking that ${cloudpaths.size.toLocaleString('en-US')} distinct cloudpath${cloudpaths.size === 1 ? ' is' : 's are'} writable`,
     );
     await cloudpaths.probe(table.file);
     const checked = Date.now();
 
+    let record: RunRecord | null = null;
+    if (queue && store && fingerprint) {
+      // A file queue's run store lives in its folder: make the queue first, so a path that cannot
+      // hold one is reported as the queue's problem.
+      if (queue.kind === 'fq') {
+        await createQueue(queue.url).catch((error: unknown) => {
+          throw nothingInserted(error);
+        });
+      }
+      record = {
+        id: newRunId(),
+        task: taskName,
+        table: { path: path.resolve(table.file), sha256: fingerprint.sha256, bytes: fingerprint.bytes, rows },
+        limit: limit ?? null,
+        inserted: null,
+        skipped: null,
+        state: 'inserting',
+        codeVersion: codeVersion(),
+        createdAt: new Date().toISOString(),
+        insertedAt: null,
+        queue: queue.url,
+        cloudpath: settings.cloudpath,
+      };
+      await store.writeRun(record).catch((error: unknown) => {
+        throw nothingInserted(new Error(`cannot write the run record to ${store.url}: ${describeError(error)}`));
+      });
+    }
     const counts = { read: 0, skipped: 0, lastRow: -1 };
     const firstTasks: Array<Record<string, unknown>> = [];
     let inserted = 0;
@@ -314,18 +409,25 @@ export async function insertTable(options: InsertTableOptions): Promise<InsertSu
     const show = () => bar?.update(inserted + counts.skipped, `${counts.skipped.toLocaleString('en-US')} skipped`);
     try {
       if (!queue) {
-        for await (const row of rowsToInsert(table, task, preparer, chunkRows, counts)) {
+        for await (const row of rowsToInsert(table, task, preparer, chunkRows, counts, limit)) {
           if (firstTasks.length < (options.showTasks ?? 5)) firstTasks.push(row.kwargs);
           inserted++;
           if (inserted % chunkRows === 0) show();
         }
       } else {
-        const prepared = rowsToInsert(table, task, preparer, chunkRows, counts);
+        const prepared = rowsToInsert(table, task, preparer, chunkRows, counts, limit);
         let handedOver = 0; // bodies given to the queue: until then, nothing can be on it
+        const runId = record?.id;
         const bodies = (async function* () {
           for await (const row of prepared) {
             handedOver++;
-            yield encodeTask(task.key, row.kwargs, queue.url);
+            yield encodeTask(
+              task.key,
+              row.kwargs,
+              queue.url,
+              undefined,
+              runId ? { id: runId, row: row.row } : undefined,
+            );
           }
         })();
         try {
@@ -337,6 +439,12 @@ export async function insertTable(options: InsertTableOptions): Promise<InsertSu
             },
           });
         } catch (error) {
+          if (record && store) {
+            const state = handedOver === 0 ? 'inserted' : 'interrupted';
+            const at = new Date().toISOString();
+            const ended = { ...record, inserted, skipped: counts.skipped, state, insertedAt: at } as const;
+            await store.writeRun(ended).catch(() => undefined);
+          }
           throw handedOver === 0 ? nothingInserted(error) : interrupted(error, inserted, rows, counts, queue.url);
         }
       }
@@ -351,12 +459,14 @@ export async function insertTable(options: InsertTableOptions): Promise<InsertSu
     }
     const finished = Date.now();
     const seconds = (finished - started) / 1000;
+    if (record && store) {
+      const at = new Date(finished).toISOString();
+      record = { ...record, inserted, skipped: counts.skipped, state: 'inserted', insertedAt: at };
+      await store.writeRun(record);
+    }
     return {
-      file: table.file,
-      format: table.formatName,
-      task: taskName,
-      queue: queueName,
-      dryRun: Boolean(options.dryRun),
+      ...summaryBase,
+      run: record,
       read: rows,
       skipped: counts.skipped,
       inserted,

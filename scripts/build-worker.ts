@@ -12,6 +12,7 @@
 import { Command } from 'commander';
 import { build, type Metafile } from 'esbuild';
 import path from 'node:path';
+import { hashSources } from '../lib/runs/codeVersion';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -55,6 +56,8 @@ export async function buildWorker(options: BuildWorkerOptions = {}): Promise<Bui
     legalComments: 'none',
     metafile: true,
     logLevel: 'warning',
+    // The sources are not in the image: the bundle carries the version they hash to (lib/runs/codeVersion.ts).
+    define: { 'process.env.GKE_BATCH_CODE_VERSION': JSON.stringify(hashSources(ROOT)) },
   });
   const outputs: Metafile['outputs'] = result.metafile.outputs;
   const sizeOf = (name: string) => outputs[path.relative(ROOT, name)]?.bytes ?? 0;

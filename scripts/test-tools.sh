@@ -3,7 +3,7 @@
 # ${GKE_BATCH_TOOLS:-$HOME/.cache/gke-batch/tools}. Idempotent: a second run checks and returns.
 # test/support/tools.ts computes the same paths (keep the key logic of both in step).
 #
-#   bash scripts/test-tools.sh [PART...]     PART: node python go docker pulumi kubernetes (default: all)
+#   bash scripts/test-tools.sh [PART...]     PART: node python go browser docker pulumi kubernetes (default: all)
 #   bash scripts/test-tools.sh --node-bin    prints the folder of the Node 24 to put first on PATH
 #
 #   node    Node 24 (the runtime CI tests on), from the npm registry's per-platform binary package,
@@ -13,6 +13,9 @@
 #   go      fake-gcs-server, pstest (Google's Pub/Sub fake, through our wrapper) and toxiproxy-server,
 #           built with the Go module proxy from the wrapper modules in test/go/<name>/ (their go.mod
 #           and go.sum pin every module): <name>-<version>-<key>/<name>.
+#   browser Debian's chromium (headless, for the dashboard's browser tests through playwright-core), with
+#           apt-get when /usr/bin/chromium is missing (needs root; skipped with a note outside CI otherwise).
+#           From scratch on the project's machine (load average ≈14): 40 s, apt-get update included.
 #   docker  a Docker daemon for the image tests (scripts/ci-docker.sh; needs root). Skipped with a
 #           note outside CI when no daemon answers and this is not root.
 #   pulumi  the Pulumi CLI at @pulumi/pulumi's version and the Kubernetes provider plugin, built the
@@ -212,6 +215,29 @@ install_go() {
   done
 }
 
+install_browser() {
+  if [[ -x /usr/bin/chromium ]]; then
+    say "browser: $(/usr/bin/chromium --version 2>/dev/null | head -n1) (installed)"
+    return
+  fi
+  if [[ "$(id -u)" != 0 ]]; then
+    in_ci && die "browser: chromium is missing and this is not root: apt-get install chromium"
+    say "browser: chromium is missing and this is not root: the dashboard's browser tests will be skipped" \
+      "(sudo apt-get install chromium)"
+    return
+  fi
+  local log
+  log=$(mktemp -t apt-chromium.XXXXXX.log)
+  say "browser: installing Debian's chromium with apt-get"
+  if ! { apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    die "browser: apt-get install chromium failed (output above)"
+  fi
+  rm -f "$log"
+  say "browser: installed $(/usr/bin/chromium --version 2>/dev/null | head -n1)"
+}
+
 in_ci() { [[ -n "${CI:-}" && "${CI}" != 0 && "${CI,,}" != false ]]; }
 
 install_docker() {
@@ -251,20 +277,21 @@ main() {
     return
   fi
   local parts=("$@")
-  ((${#parts[@]} > 0)) || parts=(node python go docker pulumi kubernetes)
+  ((${#parts[@]} > 0)) || parts=(node python go browser docker pulumi kubernetes)
   local part
   for part in "${parts[@]}"; do
     case "$part" in
       node) with_lock node install_node ;;
       python) with_lock python install_python ;;
       go) install_go "${GO_TOOLS[@]}" ;;
+      browser) with_lock browser install_browser ;;
       docker) install_docker ;;
       pulumi) install_go "${PULUMI_TOOLS[@]}" ;;
       kubernetes)
         install_go "${KUBERNETES_TOOLS[@]}"
         install_kubernetes_packages
         ;;
-      *) die "unknown part '$part' (node, python, go, docker, pulumi, kubernetes)" ;;
+      *) die "unknown part '$part' (node, python, go, browser, docker, pulumi, kubernetes)" ;;
     esac
   done
 }

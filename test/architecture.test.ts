@@ -20,6 +20,9 @@ describe('dependency rule', () => {
     ['cli/zz-seeded-violation.ts', "import '../worker/backoff';\n", 'no-worker-from-commands-or-stack'],
     ['lib/queue/zz-seeded-violation.ts', "import '../cli/args';\n", 'library-core-not-cli'],
     ['tasks/zz-seeded-violation.ts', "import '../lib/queue';\n", 'tasks-see-the-task-surface-only'],
+    ['worker/zz-seeded-violation.ts', "import '../dashboard/server';\n", 'dashboard-only-from-commands'],
+    ['dashboard/client/zz-seeded-violation.ts', "import '../../lib/queue';\n", 'dashboard-client-is-browser-code'],
+    ['dashboard/zz-seeded-violation.ts', "import '../worker/backoff';\n", 'no-worker-from-commands-or-stack'],
   ];
   for (const [file, source, rule] of seeded) {
     it(`fails on a seeded violation of ${rule}`, function () {

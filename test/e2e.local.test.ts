@@ -20,6 +20,7 @@ import {
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Summary } from '../dashboard/api';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -34,6 +35,15 @@ function readmeLocalCommand(): string {
 }
 
 /** A fresh copy of the tracked project files, sharing this checkout's installed node_modules. */
+/** tasks/index.ts as shipped: the example task only. */
+const SHIPPED_TASK_LIST = [
+  "import type { AnyTaskDefinition } from '../lib/task';",
+  "import { countPrimes } from './example';",
+  '',
+  'export const tasks: readonly AnyTaskDefinition[] = [countPrimes];',
+  '',
+].join('\n');
+
 function freshCopy(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'fresh-clone-'));
   const files = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
@@ -44,6 +54,8 @@ function freshCopy(): string {
     cpSync(from, path.join(dir, file));
   }
   symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  // A fresh clone lists the example task alone, whatever this checkout's tasks/index.ts lists first.
+  writeFileSync(path.join(dir, 'tasks', 'index.ts'), SHIPPED_TASK_LIST);
   return dir;
 }
 
@@ -87,8 +99,9 @@ describe('npm start on a fresh copy of the project (end to end)', function () {
     const code = await exit;
     assert.equal(code, 0, output());
     assert.match(output(), /created local\/params\.feather: the example table \(1000 rows/);
-    assert.match(output(), /done: 1,000 tasks completed, 0 failed, 0 left in the queue/);
+    assert.match(output(), /done: 1,000 of 1,000 tasks completed, 0 failed \(run r-[\w-]+\), 0 left in the queue/);
     assert.match(output(), /outputs: file:\/\/\.\/local\/outputs/);
+    assert.match(output(), /dashboard: http:\/\/127\.0\.0\.1:\d+\/ \(while this run lasts/);
     const files = outputsIn(dir);
     assert.equal(files.length, 1000);
     const first = JSON.parse(readFileSync(path.join(dir, 'local', 'outputs', 'primes', '0.json'), 'utf8'));
@@ -97,7 +110,10 @@ describe('npm start on a fresh copy of the project (end to end)', function () {
     // Run again: everything is done, so nothing is inserted and nothing runs.
     const again = run(command, dir);
     assert.equal(await again.exit, 0, again.output());
-    assert.match(again.output(), /inserted 0 tasks \(1,000 of 1,000 rows skipped: output already there\)/);
+    assert.match(
+      again.output(),
+      /inserted 0 tasks as run r-[\w-]+ \(1,000 of 1,000 rows skipped: output already there\)/,
+    );
   });
 
   it('stops cleanly on Ctrl-C halfway and resumes: every task done exactly once', async () => {
@@ -113,6 +129,16 @@ describe('npm start on a fresh copy of the project (end to end)', function () {
     const command = 'npm start -- --params local/slow.csv --workers 2';
 
     const first = run(command, dir);
+    // The dashboard npm start serves while it runs shows this run.
+    const dashboardUrl = /dashboard: (http:\S+)/;
+    while (!dashboardUrl.test(first.output()) && first.child.exitCode === null) await sleep(100);
+    const answer = await fetch(new URL('/api/summary', dashboardUrl.exec(first.output())![1]));
+    const summary = (await answer.json()) as Summary;
+    assert.equal(summary.queue.kind, 'fq');
+    assert.deepEqual(
+      summary.runs?.runs.map((r) => [r.task, r.inserted]),
+      [['tasks.example.count_primes', rows]],
+    );
     const deadline = Date.now() + 60_000;
     while (outputsIn(dir).length < rows / 4 && Date.now() < deadline) await sleep(100);
     assert.ok(outputsIn(dir).length < rows, 'the run finished before it could be interrupted');
@@ -129,7 +155,7 @@ describe('npm start on a fresh copy of the project (end to end)', function () {
 
     const second = run(command, dir);
     assert.equal(await second.exit, 0, second.output());
-    assert.match(second.output(), /resuming: \d+ tasks are still in/);
+    assert.match(second.output(), /resuming run r-[\w-]+: tasks\.example\.count_primes from .*slow\.csv.*, \d+ left/);
     assert.equal(outputsIn(dir).length, rows);
     // Exactly once: each task was inserted once and completed (deleted after success) once.
     assert.equal(readFileSync(path.join(queueDir, 'insertions'), 'utf8'), String(rows));

@@ -155,15 +155,24 @@ describe('worker container image (real Docker daemon)', function () {
     const inBase = new Set(baseFiles);
     assert.deepEqual(
       files.filter((file) => !inBase.has(file)).sort(),
-      ['/app/', '/app/worker-thread.js', '/app/worker-thread.js.map', '/app/worker.js', '/app/worker.js.map'],
-      "the final stage adds exactly the bundle (main and task threads' entry) and its source maps",
+      [
+        '/app/',
+        '/app/compile-cache/',
+        ...files.filter((file) => /^\/app\/compile-cache\/.+/.test(file)),
+        '/app/worker-thread.js',
+        '/app/worker-thread.js.map',
+        '/app/worker.js',
+        '/app/worker.js.map',
+      ].sort(),
+      "the final stage adds exactly the bundle (main and task threads' entry), its source maps and Node's " +
+        'compile cache for them',
     );
     const forbidden =
-      /\/node_modules\/(@pulumi|typescript|mocha|esbuild|@esbuild|tsx|fauxqs)\/|(^|\/)\.env$|\.env$|Pulumi\.[^/]*\.ya?ml$|\/\.pulumi\/|\/\.git\/|package-lock\.json$/;
+      /\/node_modules\/(@pulumi|typescript|mocha|esbuild|@esbuild|tsx|fauxqs|hono|@hono|uplot|playwright-core)\/|(^|\/)\.env$|\.env$|Pulumi\.[^/]*\.ya?ml$|\/\.pulumi\/|\/\.git\/|package-lock\.json$/;
     assert.deepEqual(
       files.filter((file) => forbidden.test(file)),
       [],
-      'dev tooling, env files or Pulumi state in the image',
+      'dev tooling, the dashboard, env files or Pulumi state in the image',
     );
 
     const [config] = JSON.parse((await docker(['image', 'inspect', IMAGE])).stdout) as Array<{
@@ -216,6 +225,9 @@ describe('worker container image (real Docker daemon)', function () {
       'docs/image.md',
       'bench/image.ts',
       'scripts/other.sh',
+      'dashboard/server.ts',
+      'dashboard/client/main.ts',
+      'cli/dashboard.ts',
     ];
     for (const file of files) {
       mkdirSync(path.dirname(path.join(context, file)), { recursive: true });

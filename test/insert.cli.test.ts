@@ -7,10 +7,10 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { useTempDir, writeTable } from './support/arrow-tables';
 import { exampleColumns, FIXTURES } from './support/bad-tables';
-import { runScript } from './support/cliRun';
+import { runWithExampleTask } from './support/cliRun';
 
-/** Runs a project script with tsx, without any task settings inherited from this process. */
-const run = runScript;
+/** Runs a project script with tsx, without any task settings inherited from this process, for the example task. */
+const run = runWithExampleTask;
 
 describe('insert and params commands (child processes)', function () {
   this.timeout(60_000);
@@ -28,7 +28,7 @@ describe('insert and params commands (child processes)', function () {
     assert.equal(result.code, 0, result.stderr);
     assert.match(
       result.stdout,
-      /^inserted 300 tasks of tasks\.example\.count_primes into fq:\/\/.*\/ok\/q\n  read 300 rows, skipped 0 \(work already done\), inserted 300 in [\d.]+ s \([\d,]+ tasks\/s\)\n$/,
+      /^inserted 300 tasks of tasks\.example\.count_primes into fq:\/\/.*\/ok\/q as run r-[\w-]+\n  read 300 rows, skipped 0 \(work already done\), inserted 300 in [\d.]+ s \([\d,]+ tasks\/s\)\n$/,
     );
     assert.match(
       result.stderr,
@@ -37,15 +37,27 @@ describe('insert and params commands (child processes)', function () {
     assert.match(result.stderr, /inserting 300\/300 \(100%\) rows, [\d,]+ rows\/s, ETA 0 s, 0 skipped/);
     assert.equal(readdirSync(path.join(dir, 'q', 'queue')).length, 300);
 
-    // again: nothing is done yet (no worker ran), so everything is queued a second time; --json for scripts
+    // again: this table's run is still queued (no worker ran), so nothing is inserted unless --again
+    const refused = await run(
+      'cli/insert.ts',
+      ['--params', file, '--queue', 'fq://./q', '--cloudpath', 'file://./out'],
+      dir,
+    );
+    assert.equal(refused.code, 0, refused.stderr);
+    assert.match(
+      refused.stdout,
+      /^nothing inserted: this table is already on fq:\/\/.*\n  run r-\d{8}-\d{6}-[0-9a-f]{4}: .* 300 left/,
+    );
+    assert.equal(readdirSync(path.join(dir, 'q', 'queue')).length, 300);
     const again = await run(
       'cli/insert.ts',
-      ['--params', file, '--queue', 'fq://./q', '--cloudpath', 'file://./out', '--json'],
+      ['--params', file, '--queue', 'fq://./q', '--cloudpath', 'file://./out', '--json', '--again'],
       dir,
     );
     assert.equal(again.code, 0, again.stderr);
     const summary = JSON.parse(again.stdout) as Record<string, unknown>;
     assert.equal(summary.inserted, 300);
+    assert.equal(readdirSync(path.join(dir, 'q', 'queue')).length, 600);
     assert.equal(summary.skipped, 0);
     assert.equal(summary.task, 'tasks.example.count_primes');
   });
@@ -121,7 +133,12 @@ describe('insert and params commands (child processes)', function () {
 
   it('npm run params: schema, row count and first rows; --json; a bad file fails', async () => {
     const text = await run('cli/params.ts', [path.join(FIXTURES, 'generated_lz4.arrow_file'), '--rows', '2'], tmp.dir);
-    assert.equal(text.code, 0, text.stderr);
+    // The table is shown, then checked against the default task, which it does not fit: exit 1.
+    assert.equal(text.code, 1, text.stderr);
+    assert.match(
+      text.stdout,
+      /\nchecked against task tasks\.example\.count_primes: npm run insert would refuse this table:\n.*generated_lz4\.arrow_file: the columns do not match the parameters of task tasks\.example\.count_primes; nothing was inserted\.\n  missing columns: "start", "count", "label"\n/,
+    );
     assert.match(text.stdout, /generated_lz4\.arrow_file: Arrow IPC file \/ Feather V2, 60 rows, 2 columns/);
     assert.match(text.stdout, /ints +int64 +number \(exact up to ±2\^53 − 1\)\n  strs +string +string/);
     assert.match(
@@ -131,7 +148,7 @@ describe('insert and params commands (child processes)', function () {
 
     const json = await run(
       'cli/params.ts',
-      ['--params', path.join(FIXTURES, 'generated_zstd.stream'), '--json', '--rows', '1'],
+      ['--params', path.join(FIXTURES, 'generated_zstd.stream'), '--json', '--rows', '1', '--no-check'],
       tmp.dir,
     );
     assert.equal(json.code, 0, json.stderr);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Utf8, vectorFromArray } from 'apache-arrow';
 import { useTempDir, writeTable } from './support/arrow-tables';
 import { exampleColumns } from './support/bad-tables';
-import { runScript } from './support/cliRun';
+import { runWithExampleTask } from './support/cliRun';
 import { useFauxqs } from './support/fauxqs';
 
 const ROWS = 3000;
@@ -41,7 +41,7 @@ describe('insert: nothing is inserted when a cloudpath or the queue is bad (npm 
     const dir = path.join(tmp.dir, 'ftp');
     mkdirSync(dir);
     const file = await tableWithCloudpath(dir, 'ftp://example.org/out');
-    const result = await runScript('cli/insert.ts', ['--params', file, '--queue', 'fq://./q'], dir);
+    const result = await runWithExampleTask('cli/insert.ts', ['--params', file, '--queue', 'fq://./q'], dir);
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /1 of 3,000 rows fail the checks[^\n]*; nothing was inserted/);
     assert.match(
@@ -59,7 +59,7 @@ describe('insert: nothing is inserted when a cloudpath or the queue is bad (npm 
     const dir = path.join(tmp.dir, 'bucket');
     mkdirSync(dir);
     const file = await tableWithCloudpath(dir, 's3://no-such-bucket-gkb/out');
-    const result = await runScript('cli/insert.ts', ['--params', file, '--queue', 'fq://./q'], dir);
+    const result = await runWithExampleTask('cli/insert.ts', ['--params', file, '--queue', 'fq://./q'], dir);
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /params\.feather: 1 of 2 cloudpaths cannot be written to; nothing was inserted\./);
     assert.match(result.stderr, new RegExp(`s3://no-such-bucket-gkb/out \\(first used by row ${BAD_ROW}\\): `));
@@ -71,7 +71,7 @@ describe('insert: nothing is inserted when a cloudpath or the queue is bad (npm 
     const dir = path.join(tmp.dir, 'queuefile');
     mkdirSync(dir);
     const file = await writeTable(path.join(dir, 'params.feather'), exampleColumns(20));
-    const result = await runScript(
+    const result = await runWithExampleTask(
       'cli/insert.ts',
       ['--params', file, '--queue', `fq://${file}`, '--cloudpath', 'file://./out'],
       dir,

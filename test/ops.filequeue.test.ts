@@ -19,6 +19,7 @@ const STATUS_KEYS = [
   'completed',
   'failed',
   'percent',
+  'runs',
   'throughput',
   'etaSeconds',
   'drained',
@@ -36,6 +37,9 @@ const FAILURE_KEYS = [
   'worker',
   'failedAt',
   'body',
+  'run',
+  'row',
+  'codeVersion',
 ].sort();
 
 describe('ops commands on the file queue', function () {
@@ -145,12 +149,12 @@ describe('ops commands on the file queue', function () {
     const { queue, failedIds } = await seed(url, 6, 1, 3, 0);
 
     const [table, full, json] = await Promise.all([
-      runCli('failures', ['--queue', url]),
+      runCli('failures', ['--queue', url, '--list']),
       runCli('failures', ['--queue', url, '--full']),
       runCli('failures', ['--queue', url, '--json']),
     ]);
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /^3 dead-lettered tasks in /);
+    assert.match(table.stdout, /^3 dead-lettered tasks in .*, 1 error:/);
     for (const id of failedIds)
       assert.match(
         table.stdout,
@@ -175,7 +179,8 @@ describe('ops commands on the file queue', function () {
     assert.match(typo.stderr, /not dead-lettered in .*: no-such-id\n.*nothing was requeued/);
     const one = await runCli('requeue', ['--queue', url, '--id', failedIds[0], '--json']);
     assert.equal(one.code, 0, one.stderr);
-    assert.deepEqual(JSON.parse(one.stdout), { queue: url, requested: [failedIds[0]], moved: 1 });
+    const { queue: requeuedFrom, requested, moved } = JSON.parse(one.stdout);
+    assert.deepEqual({ queue: requeuedFrom, requested, moved }, { queue: url, requested: [failedIds[0]], moved: 1 });
     const rest = await runCli('requeue', ['--queue', url]);
     assert.equal(rest.code, 0, rest.stderr);
     assert.match(rest.stdout, /^Requeued 2 tasks/);

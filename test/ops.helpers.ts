@@ -15,7 +15,7 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-export type OpsCommand = 'status' | 'failures' | 'requeue' | 'release' | 'purge' | 'queue-create';
+export type OpsCommand = 'status' | 'failures' | 'requeue' | 'release' | 'purge' | 'queue-create' | 'insert';
 
 export function cliPath(command: OpsCommand): string {
   return path.join(ROOT, 'cli', `${command}.ts`);

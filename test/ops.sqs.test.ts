@@ -149,7 +149,8 @@ describe('ops commands on SQS (fauxqs)', function () {
     assert.equal(one.code, 0, one.stderr);
     assert.match(one.stdout, /^Requeued 1 task:/);
     const rest = await runCli('requeue', ['--queue', url, '--json']);
-    assert.deepEqual(JSON.parse(rest.stdout), { queue: url, requested: 'all', moved: 2 });
+    const { queue: requeuedFrom, requested, moved } = JSON.parse(rest.stdout);
+    assert.deepEqual({ queue: requeuedFrom, requested, moved }, { queue: url, requested: 'all', moved: 2 });
     const counts = await queue.counts();
     assert.deepEqual([counts.enqueued, counts.failed], [3, 0]);
   });

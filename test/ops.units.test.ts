@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { logsCommand } from '../lib/ops/failureGroups';
 import { encodeTask } from '../lib/queue/message';
 import type { QueueCounts } from '../lib/queue/types';
 import { compactParams, describeDeadLetter, renderFailures } from '../lib/ops/failures';
@@ -207,5 +209,17 @@ describe('ops: failures listing', () => {
     const redriven = describeDeadLetter({ id: 'y', body });
     assert.equal(redriven.attempts, null);
     assert.match(renderFailures([redriven])[1], /no failure record \(moved by SQS redrive\)/);
+  });
+
+  it('prints a logs command that pastes safely whatever the id holds (quotes, $, spaces)', () => {
+    const id = `it's "x" $(touch y) \\ *`;
+    const here = describeDeadLetter({ id, body: 'x' });
+    const remote = { ...here, worker: 'pod-elsewhere-0:1' };
+    // A real shell parses each command; printf shows the words grep and gcloud would receive.
+    const words = (command: string, program: string) =>
+      execFileSync('bash', ['-c', command.replace(program, "printf '%s\\n'")], { encoding: 'utf8' }).split('\n');
+    assert.equal(words(logsCommand(here), 'grep -hF')[0], `"taskId":${JSON.stringify(id)}`);
+    const filter = words(logsCommand(remote), 'gcloud logging read')[0]!;
+    assert.equal(filter, `resource.type="k8s_container" AND jsonPayload.taskId=${JSON.stringify(id)}`);
   });
 });

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createQueue, openQueue, Queue, QueueError } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
+import { FileQueue } from '../lib/queue/fileQueue';
 
 function tempRoot(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'fq-test-'));
@@ -199,6 +200,36 @@ describe('file queue: on-disk format', () => {
       [UUIDS[0]],
     );
     assert.equal((await queue.counts()).enqueued, 1);
+  });
+
+  it('counts exactly within the scan budget, and estimates (marked approximate) beyond it', async () => {
+    const tasks = Array.from({ length: 300 }, (_, i) => encodeTask(['m', 'f'], { i }, root));
+    await queue.insert(tasks);
+    const leased = await queue.lease({ count: 150, seconds: 600 });
+    for (const task of leased.slice(0, 50)) await queue.delete(task);
+    // 250 files left, 100 of them leased
+    assert.deepEqual(await queue.counts(), {
+      enqueued: 250,
+      leased: 100,
+      delayed: 0,
+      inserted: 300,
+      completed: 50,
+      failed: 0,
+      approximate: false,
+    });
+    const small = new FileQueue(root, { entries: 60, milliseconds: 60_000 });
+    try {
+      const estimate = await small.counts();
+      assert.equal(estimate.approximate, true);
+      assert.equal(estimate.enqueued, 250, 'inserted − completed − failed');
+      assert.equal(estimate.inserted, 300);
+      assert.equal(estimate.completed, 50);
+      // the leased share of the 60 files read, scaled to 250: some, not all
+      assert.ok(estimate.leased > 0 && estimate.leased < 250, `leased estimate ${estimate.leased}`);
+      assert.equal(estimate.leased % 1, 0);
+    } finally {
+      await small.close();
+    }
   });
 });
 

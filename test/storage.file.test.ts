@@ -83,6 +83,18 @@ describe('storage: file://', () => {
     assert.deepEqual(await filesOnDisk(root), ['dir/inner.txt'], 'failed writes leave no temp files');
   });
 
+  it('refuses at once under a folder that takes no new entries (/proc), where mkdir -p never ends', async () => {
+    const storage = openStorage('/proc/gke-batch-storage-test/out');
+    const started = Date.now();
+    await assert.rejects(storage.putJson('runs/r.json', {}), (error: unknown) => {
+      assert.ok(error instanceof StorageError);
+      assert.match(error.message, /cannot create the directory \/proc\/gke-batch-storage-test: .*refuses new entries/);
+      assert.match(error.message, /\n  fix: use a folder on a real, writable file system/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 5_000, `${Date.now() - started} ms`);
+  });
+
   it('never lists or counts temp files', async () => {
     const storage = openStorage(root);
     await storage.put('out/real.json', '{}');

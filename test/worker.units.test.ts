@@ -4,7 +4,7 @@
  * too many attempts, metrics and health endpoints).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -332,27 +332,50 @@ describe('Worker embedded on a file queue', function () {
     assert.equal((await done).succeeded, 3);
   });
 
-  it('runs up to --concurrency tasks at once and never leases more than it can start', async () => {
-    const { worker: w } = worker({ concurrency: 4, exitWhenEmpty: true });
+  /** The most tasks whose `start`..`done` records (file times, written in the threads) overlap. */
+  function peakRunning(names: readonly string[]): number {
+    const edges = names.flatMap((name) => [
+      { at: statSync(path.join(dir, `${name}.start`)).mtimeMs, step: 1 },
+      { at: statSync(path.join(dir, `${name}.done`)).mtimeMs, step: -1 },
+    ]);
+    edges.sort((a, b) => a.at - b.at || a.step - b.step);
     let running = 0;
     let peak = 0;
-    let peakLeased = 0;
+    for (const edge of edges) peak = Math.max(peak, (running += edge.step));
+    return peak;
+  }
+
+  it('runs up to --concurrency tasks at once, each in its own thread', async () => {
+    const { worker: w } = worker({ concurrency: 4, exitWhenEmpty: true });
     let firstStartAt = 0;
-    w.on('taskStarted', () => {
-      firstStartAt ||= Date.now();
-      peak = Math.max(peak, ++running);
-      peakLeased = Math.max(peakLeased, w.inFlight);
-    });
-    w.on('taskEnded', () => running--);
-    await queue.insert(
-      Array.from({ length: 20 }, (_, i) => encodeTask(['fixtures', 'sleep'], { dir, name: `c${i}`, ms: 100 }, 'q')),
-    );
+    w.on('taskStarted', () => (firstStartAt ||= Date.now()));
+    const names = Array.from({ length: 20 }, (_, i) => `c${i}`);
+    await queue.insert(names.map((name) => encodeTask(['fixtures', 'sleep'], { dir, name, ms: 100 }, 'q')));
     const summary = await w.start();
     assert.equal(summary.succeeded, 20);
-    assert.equal(peak, 4);
-    assert.ok(peakLeased <= 4, `leased ${peakLeased} at once`);
+    assert.equal(peakRunning(names), 4);
     // 20 tasks × 100 ms on 4 threads: well under the 2 s they would take one at a time.
     const ms = Date.now() - firstStartAt;
     assert.ok(ms < 1900, `${ms} ms`);
+  });
+
+  it('leases ahead of free threads only as many tasks as they can start within half a lease', async () => {
+    // 2 threads, 250 ms tasks, 2 s leases: 2 × 1000 ms / 250 ms = 8 tasks ahead at most, once one ran.
+    const { worker: w } = worker({ concurrency: 2, leaseSeconds: 2, exitWhenEmpty: true });
+    let peakHeld = 0;
+    let firstHeld = 0;
+    w.on('taskStarted', () => {
+      peakHeld = Math.max(peakHeld, w.inFlight);
+      firstHeld ||= w.inFlight;
+    });
+    const names = Array.from({ length: 24 }, (_, i) => `p${i}`);
+    await queue.insert(names.map((name) => encodeTask(['fixtures', 'sleep'], { dir, name, ms: 250 }, 'q')));
+    const summary = await w.start();
+    assert.equal(summary.succeeded, 24);
+    assert.ok(firstHeld <= 2, `held ${firstHeld} before any task had run`);
+    // Threads (2) + prefetch (8) + at most the 2 just finished being deleted.
+    assert.ok(peakHeld <= 12, `held ${peakHeld} at once`);
+    assert.ok(peakHeld >= 5, `held only ${peakHeld}: no prefetch`);
+    assert.equal(peakRunning(names), 2);
   });
 });

@@ -10,14 +10,20 @@ import type { Logger } from './logger';
 import { Decision, decide, Happening, PolicyConfig } from './outcome';
 import { Failure, failureRecord, outcomeFields, settleWithRetries } from './results';
 import type { Slot } from './slot';
+import type { OutcomeRecorder, RunOutcome } from '../lib/runs/recorder';
+import { codeVersion } from '../lib/runs/codeVersion';
 
 export type Counters = { -readonly [K in keyof Omit<WorkerSummary, 'durationSeconds' | 'cpuSeconds'>]: number };
 
 export interface ConcluderOptions {
   readonly queue: Queue;
+  /** Removes a completed task: `queue.delete`, or a batcher in front of it. */
+  readonly delete: (task: LeasedTask) => Promise<void>;
   readonly policy: PolicyConfig;
   readonly maxAttempts: number;
   readonly workerId: string;
+  /** Counts the outcome per run (the worker's run store counters). */
+  readonly recorder: OutcomeRecorder;
   /** True once shutdown's deadline exists: completion calls are no longer retried. */
   readonly pastDeadline: () => boolean;
   readonly onEnded: (event: TaskEndedEvent) => void;
@@ -31,6 +37,13 @@ const COUNTER_OF = {
   'lease-lost': 'leaseLost',
   'completed-lease-lost': 'completedAfterLeaseLost',
 } as const;
+
+/** What each outcome counts as in a run's numbers; anything else leaves the task to run again. */
+const RUN_OUTCOME_OF: Partial<Record<Decision['outcome'], RunOutcome>> = {
+  succeeded: 'completed',
+  'dead-lettered': 'failed',
+  retried: 'retried',
+};
 
 export class Concluder {
   readonly counters: Counters = {
@@ -52,9 +65,11 @@ export class Concluder {
     const { leased, log } = slot;
     const decision = decide({ happening, attempt: leased.attempt, leaseLost: slot.heartbeat.lost }, this.o.policy);
     const durationMs = slot.startedAt ? Date.now() - slot.startedAt : 0;
+    let recorded: RunOutcome = 'released';
     try {
       const latest = await slot.heartbeat.stop();
       await this.apply(decision, latest, log, failure);
+      recorded = RUN_OUTCOME_OF[decision.outcome] ?? 'released';
       if (decision.failed) this.counters.failed++;
       this.counters[COUNTER_OF[decision.outcome]]++;
       log[decision.level](outcomeFields(decision, durationMs, this.o.maxAttempts, failure), decision.message);
@@ -74,6 +89,7 @@ export class Concluder {
     } catch (error) {
       this.logSettleFailure(error, log);
     } finally {
+      this.o.recorder.settled(slot.run, recorded);
       slot.finish();
     }
   }
@@ -83,11 +99,14 @@ export class Concluder {
     const { queue } = this.o;
     switch (action.kind) {
       case 'delete':
-        return this.settle('delete', log, () => queue.delete(latest));
+        return this.settle('delete', log, () => this.o.delete(latest));
       case 'release':
         return this.settle('release', log, () => queue.release(latest, action.delaySeconds));
       case 'dead-letter': {
-        const record = failureRecord(latest, action.reason, failure, action.withStack, this.o.workerId);
+        const record = {
+          ...failureRecord(latest, action.reason, failure, action.withStack, this.o.workerId),
+          codeVersion: codeVersion(),
+        };
         return this.settle('dead-letter', log, () => queue.deadLetter(latest, record));
       }
       case 'leave':

@@ -1,7 +1,10 @@
 /**
- * The lease loop: while the worker runs, lease as many tasks as there are free slots (at most
- * `MAX_LEASE_BATCH` per call) and launch them; wait for a slot when all are busy, back off while
- * the queue is empty or unreachable, and end on stop or, with `exitWhenEmpty`, on an empty queue.
+ * The lease loop: while the worker runs, keep the worker holding as many tasks as it has threads
+ * plus the prefetch the task runner allows (tasks it can start within half a lease), leasing at
+ * most `MAX_LEASE_BATCH` per call and, while the queue hands out full batches, with up to
+ * `MAX_LEASES_IN_FLIGHT` calls at once (round trips of tens of ms then overlap). Backs off while
+ * the queue is empty or unreachable, and ends on stop or, with `exitWhenEmpty`, on an empty queue.
+ * A lease call still under way at stop hands what it brings straight back.
  */
 import { QueueError } from '../lib/queue/errors';
 import type { LeasedTask, Queue } from '../lib/queue/types';
@@ -11,8 +14,10 @@ import type { ResolvedWorkerOptions } from './options';
 import type { Happening } from './outcome';
 import type { Wakeup } from './wakeup';
 
-/** SQS hands out at most 10 messages per receive; more per call would only over-prefetch anyway. */
+/** SQS hands out at most 10 messages per receive. */
 export const MAX_LEASE_BATCH = 10;
+/** Lease calls at once while the queue has work. */
+export const MAX_LEASES_IN_FLIGHT = 3;
 
 export interface LeaseLoopOptions {
   readonly o: ResolvedWorkerOptions;
@@ -20,14 +25,24 @@ export interface LeaseLoopOptions {
   readonly log: Logger;
   /** Aborted by `stop()`: ends the loop, a long poll and idle waits at once. */
   readonly signal: AbortSignal;
-  /** Notified when a slot frees up or the worker stops. */
+  /** Notified when a slot frees up or the worker stops; the loop notifies it when a lease call ends. */
   readonly wakeOnSlot: Wakeup;
   /** Notified when the worker stops. */
   readonly wakeOnStop: Wakeup;
-  /** Tasks leased by this worker right now. */
+  /** Tasks leased by this worker right now (running, waiting for a thread, or being concluded). */
   readonly inFlight: () => number;
+  /** How many more tasks the worker wants to hold now (threads + prefetch − tasks running or waiting). */
+  readonly wanted: () => number;
   /** Takes a leased task through to its outcome; `decided`: the outcome is known without running it. */
   readonly launch: (task: LeasedTask, decided?: Happening) => void;
+  /** Each lease call, so that shutdown can wait for the ones under way. */
+  readonly track: (call: Promise<unknown>) => void;
+}
+
+interface LeaseResult {
+  readonly count: number;
+  readonly leased: number;
+  readonly error?: unknown;
 }
 
 /**
@@ -39,6 +54,30 @@ export async function leaseLoop(options: LeaseLoopOptions): Promise<void> {
   const idle = new Backoff(o.idleBackoff);
   const unreachable = new Backoff(o.errorBackoff);
   const stopping = () => signal.aborted;
+  const results: LeaseResult[] = [];
+  let calls = 0;
+  let requested = 0;
+  let lastFull = false;
+
+  const startLease = (count: number) => {
+    calls++;
+    requested += count;
+    const ended = (result: LeaseResult) => {
+      calls--;
+      requested -= count;
+      results.push(result);
+      wakeOnSlot.notify();
+    };
+    const call = queue.lease({ count, seconds: o.leaseSeconds, waitSeconds: o.pollWaitSeconds, signal }).then(
+      (leased) => {
+        // Leased while stop() came: hand them straight back.
+        for (const task of leased) launch(task, stopping() ? { kind: 'unstarted-at-stop' } : undefined);
+        ended({ count, leased: leased.length });
+      },
+      (error: unknown) => ended({ count, leased: 0, error }),
+    );
+    options.track(call);
+  };
 
   /** Transient errors back off and retry; anything the queue says is permanent ends the worker. */
   const onQueueError = async (error: unknown, doing: string): Promise<void> => {
@@ -51,50 +90,48 @@ export async function leaseLoop(options: LeaseLoopOptions): Promise<void> {
     await options.wakeOnStop.wait(waitMs);
   };
 
-  while (!stopping()) {
-    const free = o.concurrency - inFlight();
-    if (free <= 0) {
-      await wakeOnSlot.wait();
-      continue;
+  /** Resolves true when the loop should end (the queue is empty and `exitWhenEmpty`). */
+  const onResult = async (result: LeaseResult): Promise<boolean> => {
+    lastFull = result.error === undefined && result.leased === result.count;
+    if (result.error !== undefined) {
+      if (!stopping()) await onQueueError(result.error, 'leasing tasks');
+      return false;
     }
-    let leased: LeasedTask[];
-    try {
-      leased = await queue.lease({
-        count: Math.min(free, MAX_LEASE_BATCH),
-        seconds: o.leaseSeconds,
-        waitSeconds: o.pollWaitSeconds,
-        signal,
-      });
-      unreachable.reset();
-    } catch (error) {
-      if (stopping()) break;
-      await onQueueError(error, 'leasing tasks');
-      continue;
-    }
-    if (stopping()) {
-      // Leased while stop() came: hand them straight back.
-      for (const task of leased) launch(task, { kind: 'unstarted-at-stop' });
-      break;
-    }
-    if (leased.length > 0) {
+    unreachable.reset();
+    if (result.leased > 0) {
       idle.reset();
-      for (const task of leased) launch(task);
-      continue;
+      return false;
     }
+    if (calls > 0) return false; // another call is still out: decide on its answer
     if (o.exitWhenEmpty && inFlight() === 0) {
       let empty: boolean;
       try {
         empty = await queue.isEmpty();
       } catch (error) {
         await onQueueError(error, 'checking whether the queue is empty');
-        continue;
+        return false;
       }
       if (empty) {
         options.log.info('queue is empty: exiting (--exit-when-empty)');
-        return;
+        return true;
       }
     }
     // A long poll already waited; otherwise back off, waking early when one of ours finishes.
     if (o.pollWaitSeconds === 0) await wakeOnSlot.wait(idle.next());
+    return false;
+  };
+
+  while (!stopping()) {
+    const result = results.shift();
+    if (result) {
+      if (await onResult(result)) return;
+      continue;
+    }
+    const room = options.wanted() - requested;
+    if (room > 0 && calls < (lastFull ? MAX_LEASES_IN_FLIGHT : 1)) {
+      startLease(Math.min(room, MAX_LEASE_BATCH));
+      continue;
+    }
+    await wakeOnSlot.wait();
   }
 }

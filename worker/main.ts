@@ -9,6 +9,9 @@
  */
 import { Command, Option } from 'commander';
 import { hostname } from 'node:os';
+import { DEFAULT_FLUSH_MS, LOCAL_FLUSH_MS, RunRecorder } from '../lib/runs/recorder';
+import { RunStore } from '../lib/runs/store';
+import { codeVersion } from '../lib/runs/codeVersion';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   addCommonOptions,
@@ -143,9 +146,18 @@ async function main(): Promise<number> {
   }
   if (!queue) return EXIT_OK;
 
+  const workerId = `${hostname()}:${process.pid}`;
+  const recorder = new RunRecorder(RunStore.open(queue.url, settings.cloudpath), {
+    worker: workerId,
+    queue: queue.url,
+    codeVersion: codeVersion(),
+    flushMs: queue.kind === 'fq' ? LOCAL_FLUSH_MS : DEFAULT_FLUSH_MS,
+    onError: (error) => log.warn({ err: error }, 'could not write the run counts; trying again in a few seconds'),
+  });
   try {
     worker = new Worker({
       queue,
+      recorder,
       registry,
       defaultCloudpath: settings.cloudpath,
       log,
@@ -157,7 +169,7 @@ async function main(): Promise<number> {
       maxRetryDelaySeconds: config.maxRetryDelaySeconds,
       taskTimeoutSeconds: settings.taskTimeoutSeconds === 0 ? undefined : settings.taskTimeoutSeconds,
       taskHeapMb: settings.taskHeapMb,
-      workerId: `${hostname()}:${process.pid}`,
+      workerId,
     });
   } catch (error) {
     if (!(error instanceof WorkerOptionsError)) throw error;
@@ -179,12 +191,14 @@ async function main(): Promise<number> {
     }
   }
   try {
+    await recorder.start();
     await worker.start();
     if (settings.exitWhenEmpty && signals() > 0 && !(await queue.isEmpty().catch(() => false))) {
       log.info({ exitCode: EXIT_STOPPED_BEFORE_DRAINED }, 'stopped before the queue was drained');
       return EXIT_STOPPED_BEFORE_DRAINED;
     }
   } finally {
+    await recorder.close();
     await metrics?.close();
     await queue.close();
   }

@@ -10,6 +10,7 @@ import { BackoffPolicy, SECOND } from './backoff';
 import type { Logger } from './logger';
 import { defaultTaskHeapMb } from './memory';
 import type { TaskRegistry } from './registry';
+import { noOutcomeRecorder, type OutcomeRecorder } from '../lib/runs/recorder';
 
 export interface WorkerOptions {
   readonly queue: Queue;
@@ -43,10 +44,12 @@ export interface WorkerOptions {
   readonly idleBackoff?: BackoffPolicy;
   /** Waits while the queue is unreachable. @defaultValue 1 s doubling up to 30 s */
   readonly errorBackoff?: BackoffPolicy;
-  /** Long-poll wait per lease call (SQS only). @defaultValue 20, or 1 with `exitWhenEmpty` */
+  /** Long-poll wait per lease call (SQS, Pub/Sub; not the file queue). @defaultValue 20, or 1 with `exitWhenEmpty` */
   readonly pollWaitSeconds?: number;
   /** Identity in failure records and logs. @defaultValue `hostname:pid` */
   readonly workerId?: string;
+  /** Told of every leased task and how it ended, per run (lib/runs/recorder.ts). @defaultValue records nothing */
+  readonly recorder?: OutcomeRecorder;
 }
 
 /** The options with every default filled in. */
@@ -115,7 +118,9 @@ export function assertWorkerOptions(options: WorkerOptions): ResolvedWorkerOptio
     maxRetryDelaySeconds: options.maxRetryDelaySeconds ?? 300,
     idleBackoff: options.idleBackoff ?? { baseMs: 100, capMs: 10 * SECOND },
     errorBackoff: options.errorBackoff ?? { baseMs: SECOND, capMs: 30 * SECOND },
-    pollWaitSeconds: options.queue.kind === 'sqs' ? (options.pollWaitSeconds ?? (exitWhenEmpty ? 1 : 20)) : 0,
+    // Every backend that can wait for a message does (SQS, Pub/Sub); the file queue cannot.
+    pollWaitSeconds: options.queue.kind !== 'fq' ? (options.pollWaitSeconds ?? (exitWhenEmpty ? 1 : 20)) : 0,
     workerId: options.workerId ?? `${hostname()}:${process.pid}`,
+    recorder: options.recorder ?? noOutcomeRecorder,
   };
 }

@@ -52,10 +52,14 @@ export class TaskThread {
   dead = false;
   /** Resolves once the task module is loaded (or the thread died trying). */
   readonly ready: Promise<void>;
+  /** `ready` has resolved. */
+  loaded = false;
   private markReady!: () => void;
 
   constructor(options: PoolOptions) {
-    this.ready = new Promise((resolve) => (this.markReady = resolve));
+    this.ready = new Promise<void>((resolve) => (this.markReady = resolve)).then(() => {
+      this.loaded = true;
+    });
     const entry = threadEntry();
     const workerData: ThreadData = {
       tasksModule: options.tasksModule,

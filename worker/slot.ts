@@ -12,6 +12,8 @@ export interface Slot {
   readonly leased: LeasedTask;
   /** `module.name`, when the message named a task. */
   readonly name?: string;
+  /** The run the message names (`run.id` of its envelope), if any. */
+  readonly run?: string;
   /** Carries the task id, name and attempt on every line. */
   readonly log: Logger;
   readonly heartbeat: Heartbeat;
@@ -30,6 +32,7 @@ export interface Slot {
 export interface SlotOptions {
   readonly task: LeasedTask;
   readonly name?: string;
+  readonly run?: string;
   /** The worker's logger; the slot's own is a child of it. */
   readonly log: Logger;
   readonly queue: Queue;
@@ -50,6 +53,7 @@ export function openSlot(options: SlotOptions): Slot {
   const slot: Slot = {
     leased: task,
     name,
+    run: options.run,
     log,
     timers: [],
     concluded: false,

@@ -12,6 +12,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { LeasedTask } from '../lib/queue/types';
 import { retryDelaySeconds, SECOND } from './backoff';
 import { Concluder } from './conclude';
+import { DeleteBatcher } from './deleteBatcher';
+import { runOfBody } from '../lib/queue/message';
 import type { WorkerEvents, WorkerState, WorkerSummary } from './events';
 import { leaseLoop } from './leaseLoop';
 import type { Logger } from './logger';
@@ -35,6 +37,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly taskCheck: TaskCheck;
   private readonly concluder: Concluder;
   private readonly slots = new Set<Slot>();
+  /** Lease calls under way: shutdown waits for them (what they bring is released) until its deadline. */
+  private readonly leaseCalls = new Set<Promise<unknown>>();
   private pool: ThreadPool | undefined;
   private runner: TaskRunner | undefined;
   /** Aborted by `stop()`: ends the lease loop, a long poll and idle waits at once. */
@@ -60,14 +64,17 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const o = (this.o = assertWorkerOptions(options));
     this.log = o.log;
     this.taskCheck = new TaskCheck(o.registry, o.defaultCloudpath, o.maxAttempts);
+    const batcher = DeleteBatcher.supports(o.queue) ? new DeleteBatcher(o.queue) : undefined;
     this.concluder = new Concluder({
       queue: o.queue,
+      delete: batcher ? (task) => batcher.delete(task) : (task) => o.queue.delete(task),
       policy: {
         maxAttempts: o.maxAttempts,
         retryDelaySeconds: (attempt) => retryDelaySeconds(attempt, o.maxRetryDelaySeconds),
       },
       maxAttempts: o.maxAttempts,
       workerId: o.workerId,
+      recorder: o.recorder,
       pastDeadline: () => this.deadline !== undefined,
       onEnded: (event) => this.emit('taskEnded', event),
     });
@@ -143,6 +150,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }));
     this.runner = new TaskRunner({
       pool,
+      concurrency: o.concurrency,
+      leaseSeconds: o.leaseSeconds,
+      onThreadFree: () => this.wakeOnSlot.notify(),
       taskTimeoutSeconds: o.taskTimeoutSeconds,
       taskHeapMb: o.taskHeapMb,
       terminateAfterAbortMs: o.terminateAfterAbortMs,
@@ -210,22 +220,37 @@ export class Worker extends EventEmitter<WorkerEvents> {
       wakeOnSlot: this.wakeOnSlot,
       wakeOnStop: this.wakeOnStop,
       inFlight: () => this.slots.size,
+      wanted: () => {
+        const runner = this.runner!;
+        return this.o.concurrency + runner.prefetch - runner.holding;
+      },
       launch: (task, decided) => this.launch(task, decided),
+      track: (call) => {
+        this.leaseCalls.add(call);
+        void call.finally(() => {
+          this.leaseCalls.delete(call);
+          this.wakeOnStop.notify();
+        });
+      },
     });
   }
 
   private async settledOrDeadline(): Promise<void> {
-    while (this.slots.size > 0) {
-      const allFinished = Promise.all([...this.slots].map((slot) => slot.finished)).then(() => false);
+    while (this.slots.size > 0 || this.leaseCalls.size > 0) {
+      const waits: Array<Promise<boolean>> = [];
+      if (this.slots.size > 0) waits.push(Promise.all([...this.slots].map((slot) => slot.finished)).then(() => false));
+      // A lease call ending notifies wakeOnStop (and may have added slots): look again then.
+      if (this.leaseCalls.size > 0) waits.push(this.wakeOnStop.wait().then(() => false));
       // The deadline exists once running tasks were aborted; until then, wake up when that happens.
       const deadline = this.deadline ? this.deadline.then(() => true) : this.wakeOnStop.wait().then(() => false);
-      if (await Promise.race([allFinished, deadline])) return;
+      if (await Promise.race([...waits, deadline])) return;
     }
   }
 
   private beginStopping(): void {
     if (this.stateValue === 'running') this.stateValue = 'stopping';
     this.pool?.retire();
+    this.runner?.releaseBacklog();
     if (this.loopAbort.signal.aborted) return;
     this.loopAbort.abort();
     this.wakeOnSlot.notify();
@@ -238,11 +263,19 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Takes a leased task through to its outcome; `decided`: the outcome is known without running it. */
   private launch(task: LeasedTask, decided?: Happening): void {
+    if (this.stateValue === 'stopped') {
+      // A lease call that outlived the shutdown deadline: nobody is left to run or release it.
+      this.log.warn({ taskId: task.id }, 'task leased after the worker stopped: visible again when its lease expires');
+      return;
+    }
     const { name, problem } = decided ? {} : this.taskCheck.check(task);
     const runner = this.runner!;
+    const run = runOfBody(task.body)?.id;
+    this.o.recorder.started(run, task.attempt);
     const slot = openSlot({
       task,
       name,
+      run,
       log: this.log,
       queue: this.o.queue,
       leaseSeconds: this.o.leaseSeconds,
@@ -258,7 +291,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       ? this.concluder.conclude(slot, decided)
       : problem
         ? this.concluder.conclude(slot, problem.happening, problem.failure)
-        : runner.run(slot);
+        : runner.enqueue(slot);
     void handled.catch((error: unknown) => {
       // Every expected failure is handled; reaching here is a bug worth a loud line, not a crash.
       slot.log.error({ err: error }, 'internal error while handling a task; its lease will expire');

@@ -2,7 +2,7 @@
  * The `failures` listing: each dead-lettered task as one JSON object for `--json`, and as an
  * aligned table (plus parameters and stacks with `--full`) for people.
  */
-import { decodeTask, formatTaskKey } from '../queue/message';
+import { decodeTask, formatTaskKey, runOfBody } from '../queue/message';
 import type { DeadLetter } from '../queue/types';
 import { alignColumns, truncate } from './units';
 
@@ -30,6 +30,12 @@ export interface FailureRow {
   readonly failedAt: string | null;
   /** The raw message body, as stored. */
   readonly body: string;
+  /** The run that inserted it (docs/operations.md, "Runs"); `null` when the message names none. */
+  readonly run: string | null;
+  /** Its row in that run's table (0-based); `null` when unknown. */
+  readonly row: number | null;
+  /** The code version the worker that gave up on it ran; `null` in older records. */
+  readonly codeVersion: string | null;
 }
 
 export function describeDeadLetter(dead: DeadLetter): FailureRow {
@@ -44,6 +50,7 @@ export function describeDeadLetter(dead: DeadLetter): FailureRow {
     malformed = (error as Error).message;
   }
   const f = dead.failure;
+  const run = runOfBody(dead.body);
   return {
     id: dead.id,
     task,
@@ -57,11 +64,74 @@ export function describeDeadLetter(dead: DeadLetter): FailureRow {
     worker: f?.worker ?? null,
     failedAt: f?.failedAt ?? null,
     body: dead.body,
+    run: run?.id ?? null,
+    row: run?.row ?? null,
+    codeVersion: f?.codeVersion ?? null,
   };
 }
 
 function firstLine(text: string): string {
   return text.split('\n', 1)[0].trim();
+}
+
+/**
+ * The error for the table's one line: the first line, and when that only introduces a list
+ * ("parameters do not match its schema:"), the list's lines after it, joined with "; ", so the
+ * line names the field. The table cuts it to the terminal's width; --full prints every line.
+ */
+export function errorSummary(message: string): string {
+  const lines = message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  if (lines.length === 0) return '';
+  if (lines.length === 1 || !lines[0]!.endsWith(':')) return lines[0]!;
+  // zod's "→ at field" lines belong to the issue above them.
+  const items: string[] = [];
+  for (const line of lines.slice(1)) {
+    if (line.startsWith('→') && items.length > 0) items[items.length - 1] += ` ${line}`;
+    else items.push(line);
+  }
+  return `${lines[0]} ${items.join('; ')}`;
+}
+
+/** Longest parameter or body text in the table without --full (a terminal cuts at its width too). */
+export const MAX_CELL_CHARS = 300;
+
+const UNPRINTABLE = new RegExp(
+  '[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]' +
+    '|[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]',
+  'g',
+);
+
+/**
+ * `text` safe to print on a terminal: control characters (C0 but space, DEL, C1), line and
+ * paragraph separators, bidirectional overrides and lone surrogates become visible escapes
+ * (`\x1b`, `\n`, `\u202e`), so a binary or hostile body cannot move the cursor, recolour the
+ * screen or reorder what is shown.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (char) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    const code = char.charCodeAt(0);
+    return named[char] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`);
+  });
+}
+
+/** Cuts `text` to `max` characters, saying how much was left out and where to see it. */
+export function cutCell(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max)}… (${text.length - max} more characters: --full or --json)`;
+}
+
+/** A body that is not a task message, as one printable line: escaped, or summarised when mostly binary. */
+function describeBody(body: string): string {
+  const escaped = printable(body);
+  const binary = [...body].filter((c) => c === '\ufffd' || printable(c) !== c).length;
+  if (body.length > 0 && binary / body.length > 0.3) {
+    return `${Buffer.byteLength(body)} bytes, mostly not text: ${escaped}`;
+  }
+  return escaped;
 }
 
 /** `{"start":0,"label":"a"}` → `start=0 label="a"`: shorter than JSON, still unambiguous. */
@@ -89,13 +159,15 @@ export interface RenderFailuresOptions {
 export function renderFailures(rows: readonly FailureRow[], options: RenderFailuresOptions = {}): string[] {
   const header = ['ID', 'TASK', 'TRIES', 'FAILED AT (UTC)', 'ERROR'];
   const cells = rows.map((r) => [
-    r.id,
-    r.task ?? '(malformed message)',
+    printable(r.id),
+    r.task === null ? '(malformed message)' : printable(r.task),
     r.attempts === null ? '?' : String(r.attempts),
     shortTime(r.failedAt),
-    r.error === null
-      ? (r.malformed ?? 'no failure record (moved by SQS redrive)')
-      : `${r.reason ?? 'Error'}: ${r.error}`,
+    printable(
+      r.error === null
+        ? errorSummary(r.malformed ?? 'no failure record (moved by SQS redrive)')
+        : `${r.reason ?? 'Error'}: ${options.full ? r.error : errorSummary(r.message ?? r.error)}`,
+    ),
   ]);
   const [head, ...lines] = alignColumns([header, ...cells], ['left', 'left', 'right', 'left', 'left']);
   const cut = (text: string) => (options.width && !options.full ? truncate(text, options.width) : text);
@@ -103,12 +175,13 @@ export function renderFailures(rows: readonly FailureRow[], options: RenderFailu
   rows.forEach((row, i) => {
     out.push(cut(lines[i]));
     const indent = '    ';
-    const params = row.params ? compactParams(row.params) : `body: ${row.body}`;
-    out.push(cut(`${indent}${params}`));
+    const where = row.run === null ? '' : `row ${row.row ?? '?'} of run ${row.run}: `;
+    const params = `${where}${row.params ? printable(compactParams(row.params)) : `body: ${describeBody(row.body)}`}`;
+    out.push(cut(`${indent}${options.full ? params : cutCell(params, MAX_CELL_CHARS)}`));
     if (options.full) {
-      if (row.worker) out.push(`${indent}worker: ${row.worker}`);
+      if (row.worker) out.push(`${indent}worker: ${printable(row.worker)}`);
       const details = row.stack ?? row.message ?? row.malformed;
-      if (details) out.push(...details.split('\n').map((l) => `${indent}${l}`));
+      if (details) out.push(...details.split('\n').map((l) => `${indent}${printable(l)}`));
       out.push('');
     }
   });

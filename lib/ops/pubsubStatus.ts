@@ -3,7 +3,7 @@
  * dead-letter policy, and the dead letters, counted by reading their subscription), labelled, and
  * what it cannot: Pub/Sub's API has no backlog count (Cloud Monitoring has one, 1–2 min behind).
  */
-import type { PubsubQueue } from '../queue/pubsubQueue';
+import type { PubsubQueue, PubsubQueueDescription } from '../queue/pubsubQueue';
 import { alignColumns, formatCount } from './units';
 
 export const PUBSUB_COUNTS_NOTE =
@@ -35,8 +35,18 @@ export async function pubsubStatusReport(queue: PubsubQueue, at: number): Promis
   const description = await queue.describe();
   let failed = 0;
   for await (const _ of queue.listDeadLetters()) failed++;
+  return buildPubsubStatusReport(queue.url, description, failed, at);
+}
+
+/** The report from a description and a count of dead letters made by the caller (the dashboard lists them anyway). */
+export function buildPubsubStatusReport(
+  url: string,
+  description: PubsubQueueDescription,
+  failed: number,
+  at: number,
+): PubsubStatusReport {
   return {
-    queue: queue.url,
+    queue: url,
     kind: 'pubsub',
     time: new Date(at).toISOString(),
     topic: description.topic,

@@ -5,6 +5,7 @@
  */
 import type { QueueCounts, QueueKind } from '../queue/types';
 import type { ThroughputEstimate } from './throughput';
+import type { RunsReport } from './runsView';
 import { alignColumns, formatClock, formatCount, formatDuration, formatPercent, formatRate, percentOf } from './units';
 
 /** The `--json` shape of `status` (documented in docs/operations.md; keep keys stable). */
@@ -13,7 +14,10 @@ export interface StatusReport {
   readonly kind: QueueKind;
   /** ISO 8601 time of the sample. */
   readonly time: string;
-  /** True when enqueued/leased/delayed/failed are estimates (SQS). */
+  /**
+   * True when enqueued/leased/delayed/failed are estimates (SQS; a file queue whose `queue/` holds
+   * more files than `status` reads in a second: enqueued from the counters, leased from a sample).
+   */
   readonly approximate: boolean;
   /** `null` where the backend does not count (SQS). */
   readonly inserted: number | null;
@@ -42,6 +46,8 @@ export interface StatusReport {
   readonly etaSeconds: number | null;
   /** No task is enqueued (visible, leased or delayed). */
   readonly drained: boolean;
+  /** Per-run numbers from the run store (docs/operations.md, "Runs"); absent when not read. */
+  readonly runs?: RunsReport;
 }
 
 export function buildStatusReport(
@@ -49,6 +55,7 @@ export function buildStatusReport(
   counts: QueueCounts,
   at: number,
   estimate: ThroughputEstimate | null = null,
+  runs?: RunsReport,
 ): StatusReport {
   return {
     queue: queue.url,
@@ -75,6 +82,7 @@ export function buildStatusReport(
     },
     etaSeconds: estimate && estimate.etaSeconds !== null ? Math.round(estimate.etaSeconds) : null,
     drained: counts.enqueued === 0,
+    ...(runs ? { runs } : {}),
   };
 }
 
@@ -140,7 +148,11 @@ export function renderThroughput(report: StatusReport, now: number): string {
 /** The header line: which queue, and on SQS what `~` means. */
 export function renderHeader(report: StatusReport): string {
   const kind = report.kind === 'fq' ? 'file queue' : 'SQS';
-  const note = report.approximate ? '; ~ = approximate, SQS updates its counts with a delay of up to a minute' : '';
+  const why =
+    report.kind === 'fq'
+      ? 'too many files to read in time: enqueued from the counters, leased from a sample of queue/'
+      : 'SQS updates its counts with a delay of up to a minute';
+  const note = report.approximate ? `; ~ = approximate, ${why}` : '';
   return `${report.queue} (${kind}${note})`;
 }
 

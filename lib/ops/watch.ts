@@ -20,7 +20,10 @@ import {
   type StatusReport,
 } from './status';
 import { DEFAULT_WINDOW_MS, ThroughputEstimator } from './throughput';
-import { formatCount, formatPercent } from './units';
+import { formatCount, formatPercent, formatRate } from './units';
+import { renderRuns, runsReport, type RunView } from './runsView';
+import { RunRates, readRuns } from '../runs/summary';
+import type { RunStore } from '../runs/store';
 
 /** SQS's approximate counts can read 0 for a moment while messages remain: ask twice. */
 const SQS_EMPTY_SAMPLES_TO_STOP = 2;
@@ -39,6 +42,8 @@ export interface WatchOptions {
   readonly signal: AbortSignal;
   /** For tests and for callers that keep their own clock. */
   readonly now?: () => number;
+  /** Where to read the runs from, to show them per run with each sample. */
+  readonly runs?: RunStore;
 }
 
 export interface WatchResult {
@@ -57,13 +62,15 @@ export async function watchQueue(queue: Queue, options: WatchOptions): Promise<W
   let emptyInARow = 0;
   let last: StatusReport | undefined;
   let samples = 0;
+  const rates = new RunRates();
   try {
     while (!options.signal.aborted) {
       try {
         const counts = await queue.counts();
         const at = now();
         estimator.add({ at, counts });
-        last = buildStatusReport(queue, counts, at, estimator.estimate());
+        const runs = options.runs && runsReport(rates.apply(await readRuns(options.runs, at)));
+        last = buildStatusReport(queue, counts, at, estimator.estimate(), runs);
         samples++;
         options.display.update(last);
         emptyInARow = last.drained ? emptyInARow + 1 : 0;
@@ -102,9 +109,18 @@ export function plainLinesDisplay(out: NodeJS.WritableStream, err: NodeJS.Writab
       if (!headerShown) out.write(`watching ${renderHeader(report)}\n`);
       headerShown = true;
       out.write(`${renderWatchLine(report)}\n`);
+      for (const run of report.runs?.runs ?? []) {
+        if (!run.finished) out.write(`  ${runWatchLine(run)}\n`);
+      }
     },
     stop() {},
   };
+}
+
+function runWatchLine(run: RunView): string {
+  const rate = run.perSecond === null ? '' : ` rate=${formatRate(run.perSecond).replaceAll(',', '')}`;
+  const left = run.left === null ? '?' : run.left;
+  return `run=${run.id} done=${run.done} failed=${run.failed} retrying=${run.retrying} inflight=${run.inFlight} left=${left}${rate}`;
 }
 
 interface LinePayload {
@@ -116,7 +132,7 @@ const textLine = (_options: Options, _params: Params, payload: LinePayload) => p
 const BAR_TOTAL = 1000;
 
 /** The terminal block: header, counts, progress bar, throughput; redrawn in place. */
-export function terminalDisplay(out: NodeJS.WriteStream): WatchDisplay {
+export function terminalDisplay(out: NodeJS.WriteStream, focusRun?: string): WatchDisplay {
   const multibar = new MultiBar({
     stream: out,
     fps: 4,
@@ -134,7 +150,7 @@ export function terminalDisplay(out: NodeJS.WriteStream): WatchDisplay {
   const show = (texts: string[], progress: number | null, barText: string) => {
     // The block's height is fixed per queue kind; grow it if a line is added, never shrink.
     while (lines.length < texts.length) lines.push(multibar.create(1, 0, { text: '' }));
-    texts.forEach((text, i) => lines[i].update(0, { text }));
+    lines.forEach((line, i) => line.update(0, { text: texts[i] ?? '' }));
     bar ??= multibar.create(
       BAR_TOTAL,
       0,
@@ -153,20 +169,31 @@ export function terminalDisplay(out: NodeJS.WriteStream): WatchDisplay {
       lastReport = report ?? lastReport;
       if (!lastReport) return;
       peakEnqueued = Math.max(peakEnqueued, lastReport.enqueued);
-      const progress = progressOf(lastReport, peakEnqueued);
       const approx = lastReport.approximate ? '~' : '';
-      const done =
-        lastReport.completed !== null && lastReport.inserted !== null
+      // The run npm start inserted, else the one run still going: its exact numbers drive the bar.
+      const unfinished = lastReport.runs?.runs.filter((r) => !r.finished) ?? [];
+      const focus =
+        lastReport.runs?.runs.find((r) => r.id === focusRun) ?? (unfinished.length === 1 ? unfinished[0] : undefined);
+      const progress = focus ? runProgress(focus) : progressOf(lastReport, peakEnqueued);
+      const done = focus
+        ? `${formatCount(focus.done + focus.failed)} of ${focus.inserted === null ? '?' : formatCount(focus.inserted)} done (run ${focus.id})`
+        : lastReport.completed !== null && lastReport.inserted !== null
           ? `${formatCount(lastReport.completed + lastReport.failed)} of ${formatCount(lastReport.inserted)} done`
           : `${approx}${formatCount(Math.max(0, peakEnqueued - lastReport.enqueued))} of ${approx}${formatCount(peakEnqueued)} drained since the watch began`;
       const barText =
         progress === null ? 'nothing inserted yet' : `${formatPercent(Math.round(progress * 1000) / 10)}  ${done}`;
       const tail = problem ? `sample failed (still watching): ${problem}` : renderThroughput(lastReport, Date.now());
-      show([renderHeader(lastReport), ...renderCounts(lastReport), tail], progress, barText);
+      const runLines = lastReport.runs ? renderRuns(lastReport.runs) : [];
+      show([renderHeader(lastReport), ...renderCounts(lastReport), tail, ...runLines], progress, barText);
       multibar.update();
     },
     stop() {
       multibar.stop();
     },
   };
+}
+
+function runProgress(run: RunView): number | null {
+  if (run.inserted === null || run.inserted === 0) return run.inserted === 0 ? 1 : null;
+  return Math.min(1, (run.done + run.failed) / run.inserted);
 }

@@ -46,13 +46,15 @@ function decodeError(file: string, format: TableFormat, error: unknown, batch?: 
       case 'codec':
         return fail(
           file,
-          `uses a compression codec this reader does not know${where} (${message}); it decodes LZ4_FRAME and ZSTD (pandas, pyarrow and R write those)`,
+          `uses a compression codec this reader does not know${where} (${message}); it decodes LZ4_FRAME and ZSTD ` +
+            `(pandas, pyarrow and R write those)`,
           'write it again with compression="lz4", "zstd" or "uncompressed"',
         );
       case 'arrow-0.17':
         return fail(
           file,
-          `was written by pyarrow 0.17 with compression: ${message}, a layout later Arrow versions replaced and this reader does not decode`,
+          `was written by pyarrow 0.17 with compression: ${message}, a layout later Arrow versions replaced and this ` +
+            `reader does not decode`,
           `re-save it with pyarrow >= 1.0: ${RESAVE}`,
         );
       case 'big-endian':
@@ -64,7 +66,8 @@ function decodeError(file: string, format: TableFormat, error: unknown, batch?: 
   if (/codec not found/i.test(message)) {
     return fail(
       file,
-      `uses a compression codec this reader does not know${where}; it decodes LZ4_FRAME and ZSTD (pandas, pyarrow and R write those)`,
+      `uses a compression codec this reader does not know${where}; it decodes LZ4_FRAME and ZSTD (pandas, pyarrow ` +
+        `and R write those)`,
       'write it again with compression="lz4", "zstd" or "uncompressed"',
     );
   }
@@ -161,7 +164,10 @@ function compileSchema(file: string, schema: Schema): CompiledColumn[] {
   }
   if (problems.length > 0) {
     throw new TableError(
-      `${file}: ${problems.length === 1 ? problems[0] : `the schema has ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`}`,
+      `${file}: ` +
+        (problems.length === 1
+          ? problems[0]
+          : `the schema has ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`),
     );
   }
   return columns;

@@ -62,8 +62,10 @@ export function describeArrowType(type: DataType): string {
       const { unit } = type as unknown as { unit: DateUnit };
       return unit === DateUnit.DAY ? 'date32[day]' : 'date64[ms]';
     }
-    case Type.Time:
-      return `time${(type as unknown as { bitWidth: number }).bitWidth}[${UNIT_NAMES[(type as unknown as { unit: TimeUnit }).unit]}]`;
+    case Type.Time: {
+      const { bitWidth, unit } = type as unknown as { bitWidth: number; unit: TimeUnit };
+      return `time${bitWidth}[${UNIT_NAMES[unit]}]`;
+    }
     case Type.Timestamp: {
       const { unit, timezone } = type as unknown as { unit: TimeUnit; timezone: string | null };
       return `timestamp[${UNIT_NAMES[unit]}${timezone ? `, tz=${timezone}` : ''}]`;
@@ -76,8 +78,10 @@ export function describeArrowType(type: DataType): string {
       return `list<item: ${describeArrowType(type.children[0]!.type)}>`;
     case Type.LargeList:
       return `large_list<item: ${describeArrowType(type.children[0]!.type)}>`;
-    case Type.FixedSizeList:
-      return `fixed_size_list<item: ${describeArrowType(type.children[0]!.type)}>[${(type as unknown as { listSize: number }).listSize}]`;
+    case Type.FixedSizeList: {
+      const { listSize } = type as unknown as { listSize: number };
+      return `fixed_size_list<item: ${describeArrowType(type.children[0]!.type)}>[${listSize}]`;
+    }
     case Type.Struct:
       return `struct<${type.children.map((f: Field) => `${f.name}: ${describeArrowType(f.type)}`).join(', ')}>`;
     case Type.Map:
@@ -107,7 +111,10 @@ export function castAdvice(type: DataType, column: string): string {
     case Type.Time:
       return `e.g. ${col} = ${col}.astype(str)`;
     case Type.Utf8View:
-      return `write it as string instead of string_view, e.g. in pyarrow table.cast(...) with pa.string() for ${JSON.stringify(column)}`;
+      return (
+        'write it as string instead of string_view, ' +
+        `e.g. in pyarrow table.cast(...) with pa.string() for ${JSON.stringify(column)}`
+      );
     case Type.Duration:
     case Type.Interval:
       return `e.g. ${col} = ${col}.dt.total_seconds()`;

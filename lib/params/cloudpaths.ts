@@ -60,7 +60,8 @@ export class CloudpathRegistry {
         `${file}: ${failures.length} of ${targets.length} cloudpaths cannot be written to; nothing was inserted.`,
         ...failures.slice(0, 10).map((f) => `  ${f}`),
         ...(failures.length > 10 ? [`  ... and ${failures.length - 10} more`] : []),
-        '  fix: create the bucket or folder (or grant write access), or correct the cloudpath column / CF_CLOUDPATH, and insert again',
+        '  fix: create the bucket or folder (or grant write access), or correct the cloudpath column / CF_CLOUDPATH, ' +
+          'and insert again',
       ].join('\n'),
     );
   }

@@ -87,10 +87,12 @@ function checked(name: string, decode: (compressed: Uint8Array, expected?: numbe
       if (expected !== undefined && decoded.length !== expected) {
         const writerBug =
           expected === compressed.length
-            ? '; the file stores the compressed length there, as apache-arrow JS writers up to version 21 do (pyarrow rejects these files too): write it uncompressed'
+            ? '; the file stores the compressed length there, as apache-arrow JS writers up to version 21 do ' +
+              '(pyarrow rejects these files too): write it uncompressed'
             : '';
         throw new CorruptBufferError(
-          `a ${name}-compressed buffer decoded to ${decoded.length} bytes where the file announces ${expected}${writerBug}`,
+          `a ${name}-compressed buffer decoded to ${decoded.length} bytes where the file announces ` +
+            `${expected}${writerBug}`,
         );
       }
       return aligned(decoded);

@@ -77,7 +77,8 @@ function utf8(bytes: Buffer): string {
   } catch {
     const hex = [...bytes.subarray(0, Math.min(bytes.length, 16))].map((b) => b.toString(16).padStart(2, '0'));
     throw new CellError(
-      `its bytes are not UTF-8 (${hex.join(' ')}${bytes.length > 16 ? ' ...' : ''}): save the CSV as UTF-8 (df.to_csv(path, index=False) does)`,
+      `its bytes are not UTF-8 (${hex.join(' ')}${bytes.length > 16 ? ' ...' : ''}): save the CSV as UTF-8 ` +
+        `(df.to_csv(path, index=False) does)`,
     );
   }
 }

@@ -46,8 +46,9 @@ export async function inspectTable(file: string, options: InspectOptions = {}): 
   }
   if (failing > 0) {
     throw new TableError(
-      `${file}: ${failing.toLocaleString('en-US')} of ${rows.toLocaleString('en-US')} rows hold values that cannot be converted faithfully ` +
-        `(rows numbered from 0, as pandas shows them):\n${problems.map((p) => `  ${p}`).join('\n')}${failing > SAMPLES ? '\n  ...' : ''}\n` +
+      `${file}: ${failing.toLocaleString('en-US')} of ${rows.toLocaleString('en-US')} rows ` +
+        'hold values that cannot be converted faithfully (rows numbered from 0, as pandas shows them):\n' +
+        `${problems.map((p) => `  ${p}`).join('\n')}${failing > SAMPLES ? '\n  ...' : ''}\n` +
         '  fix: change these values (or the column types) in the table and write it again',
     );
   }

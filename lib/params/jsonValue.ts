@@ -33,7 +33,8 @@ export function strictUtf8(bytes: Uint8Array): string {
   } catch {
     const hex = [...bytes.subarray(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
     throw new CellError(
-      `its bytes are not UTF-8 (${hex}${bytes.length > 16 ? ' ...' : ''}); store text as UTF-8 strings, or binary data base64-encoded`,
+      `its bytes are not UTF-8 (${hex}${bytes.length > 16 ? ' ...' : ''}); store text as UTF-8 strings, or binary ` +
+        `data base64-encoded`,
     );
   }
 }

@@ -14,11 +14,28 @@ import { open } from 'node:fs/promises';
 import { parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, FileMetaData, SchemaTree } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
+import { gunzipSync } from 'node:zlib';
 import { TimeUnit } from 'apache-arrow';
 import { UnsupportedTypeError } from './arrowTypeNames';
 import { compileColumn } from './convert';
 import { CellError, JsonValue, msToDate, timestampToIso } from './jsonValue';
 import { DEFAULT_CHUNK_ROWS, fail, FORMAT_NAMES, ParamTable, TableColumn, TableError, TableRow } from './tableFile';
+
+/**
+ * The codecs, with GZIP through Node's zlib, which checks each gzip member's CRC-32 and length: a
+ * damaged gzip page is an error, where the pure-JS inflater returned other bytes, and hyparquet's
+ * decoders can spend billions of steps on a page whose header bytes changed (found by the fuzz run).
+ */
+const CODECS: typeof compressors = {
+  ...compressors,
+  GZIP: (input: Uint8Array, outputLength: number) => {
+    const output = gunzipSync(input, { maxOutputLength: Math.max(1, outputLength) });
+    if (output.length !== outputLength) {
+      throw new Error(`a GZIP page decompressed to ${output.length} bytes where its header says ${outputLength}`);
+    }
+    return output;
+  },
+};
 
 /** Rows decoded at once: a row group can hold a million rows; a slice of it is what sits in memory. */
 const SLICE_ROWS = 65_536;
@@ -34,20 +51,29 @@ async function asyncBufferFromFile(file: string): Promise<AsyncBuffer> {
   }
   return {
     byteLength: size,
-    async slice(start: number, end?: number): Promise<ArrayBuffer> {
-      const stop = Math.min(size, end ?? size);
-      if (!(start >= 0 && start <= stop)) throw new Error(`a read of bytes ${start}–${end} outside the file's ${size}`);
-      const bytes = new Uint8Array(stop - start);
-      const reader = await open(file, 'r');
-      try {
-        const { bytesRead } = await reader.read(bytes, 0, bytes.length, start);
-        if (bytesRead !== bytes.length) throw new Error(`the file ended at byte ${start + bytesRead}`);
-      } finally {
-        await reader.close();
-      }
-      return bytes.buffer;
+    slice(start: number, end?: number): Promise<ArrayBuffer> {
+      const read = readRange(file, size, start, end);
+      // hyparquet prefetches every range of a row group at once and may stop at the first failure
+      // without awaiting the rest: a damaged file's second bad range must not be an unhandled
+      // rejection (it ended the process). The caller awaiting this promise still gets the error.
+      read.catch(() => undefined);
+      return read;
     },
   };
+}
+
+async function readRange(file: string, size: number, start: number, end?: number): Promise<ArrayBuffer> {
+  const stop = Math.min(size, end ?? size);
+  if (!(start >= 0 && start <= stop)) throw new Error(`a read of bytes ${start}–${end} outside the file's ${size}`);
+  const bytes = new Uint8Array(stop - start);
+  const reader = await open(file, 'r');
+  try {
+    const { bytesRead } = await reader.read(bytes, 0, bytes.length, start);
+    if (bytesRead !== bytes.length) throw new Error(`the file ended at byte ${start + bytesRead}`);
+  } finally {
+    await reader.close();
+  }
+  return bytes.buffer;
 }
 
 /** A string cell whose bytes are not UTF-8: kept as a marker so the row, not the file, reports it. */
@@ -169,6 +195,36 @@ function describeParquet(node: SchemaTree): { type: string; json: string } | { r
   }
 }
 
+/** The schema's leaf columns as dotted paths (`a`, `list.list.element`), as column chunks name them. */
+function leafPaths(node: SchemaTree, prefix: string[] = []): string[] {
+  if (node.children.length === 0) return [prefix.join('.')];
+  return node.children.flatMap((child) => leafPaths(child, [...prefix, child.element.name]));
+}
+
+/**
+ * Every row group must hold one column chunk per leaf of the schema, each naming a different leaf.
+ * hyparquet starts every chunk's read before it resolves the next chunk's path: a chunk naming no
+ * leaf throws half-way, and one naming a leaf twice is never awaited; either leaves reads running
+ * after the error, whose own failures then end the process (found by the fuzz run).
+ */
+function checkColumnChunks(file: string, metadata: FileMetaData): void {
+  const leaves = leafPaths(parquetSchema(metadata));
+  const expected = [...leaves].sort().join('\u0000');
+  for (const [g, group] of metadata.row_groups.entries()) {
+    const paths = group.columns.map((chunk) => (chunk.meta_data?.path_in_schema ?? []).join('.'));
+    if ([...paths].sort().join('\u0000') === expected) continue;
+    const unknown = paths.find((p) => !leaves.includes(p));
+    const twice = paths.find((p, i) => paths.indexOf(p) !== i);
+    const what =
+      unknown !== undefined
+        ? `names column "${unknown}", which its schema does not have`
+        : twice !== undefined
+          ? `holds column "${twice}" twice`
+          : `holds ${paths.length} column chunks for the schema's ${leaves.length} columns`;
+    throw fail(file, `row group ${g} ${what}`, 'the file is damaged; write it again');
+  }
+}
+
 function columnsOf(file: string, metadata: FileMetaData): TableColumn[] {
   const tree = parquetSchema(metadata);
   const arrow = storedArrowSchema(metadata);
@@ -206,13 +262,17 @@ function columnsOf(file: string, metadata: FileMetaData): TableColumn[] {
     const described = describeParquet(node);
     if ('refuse' in described)
       problems.push(
-        `column "${name}" has Parquet type ${described.refuse}, which tasks cannot take; cast it in pandas before writing (e.g. df[${JSON.stringify(name)}] = df[${JSON.stringify(name)}].astype(str))`,
+        `column "${name}" has Parquet type ${described.refuse}, which tasks cannot take; cast it in pandas before ` +
+          `writing (e.g. df[${JSON.stringify(name)}] = df[${JSON.stringify(name)}].astype(str))`,
       );
     else columns.push({ name, arrowType: `parquet ${described.type}`, jsonType: described.json });
   }
   if (problems.length > 0)
     throw new TableError(
-      `${file}: ${problems.length === 1 ? problems[0] : `the schema has ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`}`,
+      `${file}: ` +
+        (problems.length === 1
+          ? problems[0]
+          : `the schema has ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`),
     );
   return columns;
 }
@@ -233,6 +293,7 @@ export async function openParquetTable(file: string): Promise<ParamTable> {
   try {
     metadata = await parquetMetadataAsync(await asyncBufferFromFile(file), { parsers: PARSERS });
     columns = columnsOf(file, metadata);
+    checkColumnChunks(file, metadata);
     const groupRows = metadata.row_groups.reduce((sum, group) => sum + Number(group.num_rows), 0);
     if (BigInt(groupRows) !== BigInt(metadata.num_rows))
       throw fail(
@@ -259,7 +320,7 @@ export async function openParquetTable(file: string): Promise<ParamTable> {
           columns: names,
           rowStart: start,
           rowEnd: end,
-          compressors,
+          compressors: CODECS,
           parsers: PARSERS,
         });
       } catch (error) {

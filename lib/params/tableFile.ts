@@ -76,7 +76,8 @@ const CONTINUATION = Buffer.from([0xff, 0xff, 0xff, 0xff]);
 const STREAM_EOS = Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
 
 export const RESAVE =
-  'in Python: df = pandas.read_feather(old) (or pyarrow), then df.to_feather(path) with pandas >= 1.1 / pyarrow (Feather V2)';
+  'in Python: df = pandas.read_feather(old) (or pyarrow), then df.to_feather(path) with pandas >= 1.1 / pyarrow ' +
+  '(Feather V2)';
 
 export function fail(file: string, problem: string, fix: string): TableError {
   return new TableError(`${file}: ${problem}\n  fix: ${fix}`);
@@ -127,7 +128,8 @@ export async function sniff(file: string): Promise<TableFormat> {
       if (info.size < 12 || !tail.equals(ARROW_MAGIC)) {
         throw fail(
           file,
-          `is cut short: it starts like an Arrow IPC file but its ${info.size} bytes end without the closing ARROW1 footer`,
+          `is cut short: it starts like an Arrow IPC file but its ${info.size} bytes end without the closing ARROW1 ` +
+            `footer`,
           'copy or write it again; the write was probably interrupted',
         );
       }
@@ -166,7 +168,8 @@ export async function sniff(file: string): Promise<TableFormat> {
     throw fail(
       file,
       `is not an Arrow/Feather file: it starts with ${showBytes(head)}, where Feather V2 starts with "ARROW1"`,
-      'write the table with df.to_feather(path) in pandas (or pyarrow.feather.write_feather), or give a CSV file a .csv name',
+      'write the table with df.to_feather(path) in pandas (or pyarrow.feather.write_feather), or give a CSV file a ' +
+        '.csv name',
     );
   } finally {
     await handle.close();
@@ -179,7 +182,8 @@ function openError(file: string, error: NodeJS.ErrnoException): TableError {
       return fail(
         file,
         'does not exist',
-        "check the name (TASK_PARAMETER_FILENAME in config/task.env, or --params FILE); `npm run example:params` writes the example task's table",
+        'check the name (TASK_PARAMETER_FILENAME in config/task.env, or --params FILE); `npm run example:params` ' +
+          "writes the example task's table",
       );
     case 'ENOTDIR':
       return fail(

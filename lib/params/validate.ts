@@ -91,8 +91,10 @@ export function checkColumns(file: string, columns: readonly TableColumn[], task
   if (extra.some((name) => /^Unnamed: \d+$/.test(name)))
     lines.push('  "Unnamed: N" is a pandas index saved to CSV: write it with df.to_csv(path, index=False)');
   lines.push(
-    `  fix: ${extra.length > 0 ? `drop the extra columns (df.drop(columns=[${extra.map((n) => JSON.stringify(n)).join(', ')}])) or add them to the task's params; ` : ''}` +
-      `${missing.length > 0 ? 'add the missing columns to the table; ' : ''}or pick another task with --task module.name`,
+    `  fix: ${extra.length > 0 ? `drop the extra columns (df.drop(columns=[${quotedNames(extra)}])) ` : ''}` +
+      `${extra.length > 0 ? "or add them to the task's params; " : ''}` +
+      `${missing.length > 0 ? 'add the missing columns to the table; ' : ''}or pick another task with --task ` +
+      `module.name`,
   );
   throw new ValidationError(lines.join('\n'), 0);
 }
@@ -250,8 +252,10 @@ export class ValidationReport {
   ): void {
     if (this.rows === 0) return;
     const lines = [
-      `${file}: ${this.rows.toLocaleString('en-US')} of ${rowsRead.toLocaleString('en-US')} rows fail the checks of task ${formatTaskKey(task.key)}; nothing was inserted.`,
-      `  Rows are numbered from 0, as pandas shows them${csv ? ' (the header line is not a row; lines count from 1)' : ''}.`,
+      `${file}: ${this.rows.toLocaleString('en-US')} of ${rowsRead.toLocaleString('en-US')} rows fail the checks of ` +
+        `task ${formatTaskKey(task.key)}; nothing was inserted.`,
+      `  Rows are numbered from 0, as pandas shows ` +
+        `them${csv ? ' (the header line is not a row; lines count from 1)' : ''}.`,
     ];
     for (const [column, { count, samples }] of this.byColumn) {
       const type = columnTypes.get(column);
@@ -262,7 +266,8 @@ export class ValidationReport {
             ? 'message size'
             : `column "${column}"${type ? ` (${type})` : ''}`;
       lines.push(
-        `  ${label}: ${count.toLocaleString('en-US')} row${count === 1 ? '' : 's'}${count > samples.length ? `, the first ${samples.length}:` : ':'}`,
+        `  ${label}: ${count.toLocaleString('en-US')} row${count === 1 ? '' : 's'}` +
+          (count > samples.length ? `, the first ${samples.length}:` : ':'),
       );
       for (const sample of samples) lines.push(`    ${sample}`);
     }
@@ -271,4 +276,8 @@ export class ValidationReport {
     );
     throw new ValidationError(lines.join('\n'), this.rows);
   }
+}
+
+function quotedNames(names: readonly string[]): string {
+  return names.map((n) => JSON.stringify(n)).join(', ');
 }

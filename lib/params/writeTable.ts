@@ -4,9 +4,10 @@
  * so a reader never sees half a table.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
+import { makeDirs } from '../makeDirs';
 import { RecordBatch, RecordBatchFileWriter, RecordBatchStreamWriter } from 'apache-arrow';
 
 export interface WriteTableOptions {
@@ -19,7 +20,7 @@ export async function writeArrowTable(
   batches: Iterable<RecordBatch> | AsyncIterable<RecordBatch>,
   options: WriteTableOptions = {},
 ): Promise<void> {
-  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  makeDirs(path.dirname(path.resolve(file)));
   const tmp = `${file}.${process.pid}.tmp`;
   // Uncompressed: apache-arrow 21 writes invalid compressed files (see codecs.ts).
   const writer = options.format === 'stream' ? new RecordBatchStreamWriter() : new RecordBatchFileWriter();

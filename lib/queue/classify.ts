@@ -6,7 +6,10 @@
  */
 import type { QueueErrorCode } from './errors';
 
-/** errno → code for file-queue operations. `ENOENT` on a missing queue directory is QueueNotFound (decided by the caller, which can look). */
+/**
+ * errno → code for file-queue operations. `ENOENT` on a missing queue directory is QueueNotFound (decided by the
+ * caller, which can look).
+ */
 export const ERRNO_CODES: Readonly<Record<string, QueueErrorCode>> = {
   // no right to the path: fix the permissions, then start again
   EACCES: 'PermissionDenied',

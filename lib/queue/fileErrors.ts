@@ -34,7 +34,8 @@ export function mapFileError(error: unknown, action: string, layout: FileQueueLa
     case 'InvalidQueuePath':
       return new QueueError(
         code,
-        `${what}: ${errno} on ${where}: the queue path must be a directory on a real file system (or a path where one can be made)`,
+        `${what}: ${errno} on ${where}: the queue path must be a directory on a real file system (or a path where ` +
+          `one can be made)`,
         `point ${settingRef('queueUrl')} at a directory, e.g. fq:///srv/queues/job`,
         cause,
       );

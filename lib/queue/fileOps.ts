@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { makeDirs as makeDirsOrThrow, MakeDirsError } from '../makeDirs';
 import { QueueError } from './errors';
 
 export function errnoCode(error: unknown): string | undefined {
@@ -66,44 +67,18 @@ export function writeFileAtomic(stagingDir: string, target: string, content: str
   }
 }
 
-/**
- * `mkdir -p` that always ends: Node's recursive mkdir loops forever where the parent exists but
- * refuses new entries with ENOENT (/proc). Each level is tried at most twice.
- */
+/** `mkdir -p` that always ends (lib/makeDirs.ts), its refusals as queue errors. */
 export function makeDirs(dir: string): void {
   try {
-    fs.mkdirSync(dir);
-    return;
+    makeDirsOrThrow(dir);
   } catch (error) {
-    const code = errnoCode(error);
-    if (code === 'EEXIST') return requireDirectory(dir);
-    if (code !== 'ENOENT') throw error;
+    if (!(error instanceof MakeDirsError)) throw error;
+    const fix =
+      error.code === 'ENOTDIR'
+        ? 'point the queue URL at a directory (or at a path where one can be created), e.g. fq:///srv/queues/job'
+        : 'put the queue on a real, writable file system';
+    throw new QueueError('InvalidQueuePath', error.message, fix, { cause: error.cause ?? error });
   }
-  const parent = path.dirname(dir);
-  if (parent === dir) throw new Error(`the file system root ${dir} does not exist`);
-  makeDirs(parent);
-  try {
-    fs.mkdirSync(dir);
-  } catch (error) {
-    const code = errnoCode(error);
-    if (code === 'EEXIST') return requireDirectory(dir);
-    if (code !== 'ENOENT') throw error;
-    throw new QueueError(
-      'InvalidQueuePath',
-      `cannot create the directory ${dir}: its parent ${parent} exists but refuses new entries (ENOENT; a virtual file system such as /proc?)`,
-      'put the queue on a real, writable file system',
-      { cause: error },
-    );
-  }
-}
-
-function requireDirectory(dir: string): void {
-  if (fs.statSync(dir).isDirectory()) return;
-  throw new QueueError(
-    'InvalidQueuePath',
-    `${dir} exists and is not a directory`,
-    'point the queue URL at a directory (or at a path where one can be created), e.g. fq:///srv/queues/job',
-  );
 }
 
 /** What was found under a task file's name. */
@@ -135,10 +110,39 @@ export function readTaskFile(file: string): TaskFileRead {
   try {
     const stats = fs.fstatSync(fd);
     if (!stats.isFile()) return { kind: 'broken', what: describeNonFile(stats) };
-    return { kind: 'file', body: fs.readFileSync(fd, 'utf8') };
+    const bytes = fs.readFileSync(fd);
+    try {
+      return { kind: 'file', body: STRICT_UTF8.decode(bytes) };
+    } catch {
+      // Decoded leniently, its bad bytes would reach the task as U+FFFD without a word.
+      return { kind: 'broken', what: `not UTF-8 text (${firstBadUtf8(bytes)})` };
+    }
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** Task files are JSON, which is UTF-8 (python-task-queue writes ASCII). A BOM is kept, as before. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Where the first byte that is not UTF-8 is, e.g. "byte 0xe9 at offset 62": the start of the first
+ * sequence that does not decode (the fatal decoder only says that one fails, not where).
+ */
+function firstBadUtf8(bytes: Uint8Array): string {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let offset = 0;
+  while (offset < bytes.length) {
+    const lead = bytes[offset]!;
+    const length = lead < 0x80 ? 1 : lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+    try {
+      decoder.decode(bytes.subarray(offset, offset + length));
+    } catch {
+      return `byte 0x${lead.toString(16).padStart(2, '0')} at offset ${offset}`;
+    }
+    offset += length;
+  }
+  return `a character cut off at the end, offset ${bytes.length}`;
 }
 
 function describeNonFile(stats: fs.Stats): string {

@@ -14,7 +14,7 @@ import { mapFileError, queueNotFound } from './fileErrors';
 import { makeDirs, fileSize, removeEntriesIn, unlinkIfPresent } from './fileOps';
 import { addInsertions, readCounter, resetCounters } from './fileQueueCounter';
 import { FileQueueLayout, nowSeconds, taskFileName } from './fileQueueLayout';
-import { forEachTaskFile, hasNoTaskFile } from './fileQueueScan';
+import { COUNT_SCAN_BUDGET, countTaskFiles, forEachTaskFile, hasNoTaskFile, ScanBudget } from './fileQueueScan';
 import { moveTask, removeTaskFiles, writeTask } from './fileTaskFiles';
 import { LeaseCandidates } from './leaseCandidates';
 import { checkTaskId } from './taskId';
@@ -53,8 +53,14 @@ export class FileQueue implements Queue {
    */
   private completionsFd: number | undefined;
 
-  /** `root` must be absolute; use `openQueue('fq://...')`. */
-  constructor(readonly root: string) {
+  /**
+   * `root` must be absolute; use `openQueue('fq://...')`. `countBudget`: how much of `queue/`
+   * `counts()` reads before it estimates (tests make it small).
+   */
+  constructor(
+    readonly root: string,
+    private readonly countBudget: ScanBudget = COUNT_SCAN_BUDGET,
+  ) {
     this.url = `fq://${root}`;
     this.layout = new FileQueueLayout(root);
     this.candidates = new LeaseCandidates(this.layout.queueDir);
@@ -161,7 +167,9 @@ export class FileQueue implements Queue {
     fs.writeSync(this.completionsFd, COMPLETION_BYTE);
   }
 
-  /** Writes the dead letter, then takes the task out of queue/; its journal stays as the tombstone (fileDeadLetters.ts). */
+  /**
+   * Writes the dead letter, then takes the task out of queue/; its journal stays as the tombstone (fileDeadLetters.ts).
+   */
   async deadLetter(task: LeasedTask, failure: FailureRecord): Promise<void> {
     this.guard('dead-letter a task', () => {
       this.dead.write(task.id, task.body, failure);
@@ -201,24 +209,25 @@ export class FileQueue implements Queue {
     return moved;
   }
 
+  /**
+   * Exact while `queue/` is read within the scan budget (fileQueueScan.ts); beyond it (millions of
+   * files) an estimate, marked approximate: enqueued from the counters (inserted − completed −
+   * failed, at least the files read), leased as the share of leased files among those read (the
+   * directory's order has nothing to do with the tasks' state, so the part read is a fair sample).
+   */
   async counts(): Promise<QueueCounts> {
     return this.guardAsync('count tasks', async () => {
-      const now = nowSeconds();
-      let enqueued = 0;
-      let leased = 0;
-      await forEachTaskFile(this.layout, (timestamp) => {
-        enqueued++;
-        if (timestamp > now) leased++;
-      });
-      return {
-        enqueued,
-        leased,
-        delayed: 0,
-        inserted: readCounter(this.layout.insertionsFile),
-        completed: fileSize(this.layout.completionsFile),
-        failed: this.dead.ids().length,
-        approximate: false,
-      };
+      const scan = await countTaskFiles(this.layout, nowSeconds(), this.countBudget);
+      const inserted = readCounter(this.layout.insertionsFile);
+      const completed = fileSize(this.layout.completionsFile);
+      const failed = this.dead.ids().length;
+      let { files: enqueued, later: leased } = scan;
+      if (!scan.complete) {
+        const sampled = enqueued;
+        enqueued = Math.max(sampled, inserted - completed - failed);
+        leased = sampled === 0 ? 0 : Math.round((leased / sampled) * enqueued);
+      }
+      return { enqueued, leased, delayed: 0, inserted, completed, failed, approximate: !scan.complete };
     });
   }
 

@@ -47,3 +47,44 @@ export function hasNoTaskFile(layout: FileQueueLayout): boolean {
     dir.closeSync();
   }
 }
+
+/** How much of `queue/` a count reads before it estimates the rest (`npm run status` answers in ≤ 2 s). */
+export interface ScanBudget {
+  readonly entries: number;
+  readonly milliseconds: number;
+}
+
+export const COUNT_SCAN_BUDGET: ScanBudget = { entries: 2_000_000, milliseconds: 1000 };
+
+/**
+ * Counts task files, and those whose timestamp is after `now` (leased or delayed), until the
+ * directory ends (`complete`) or the budget is spent (then the figures are of the part read).
+ */
+export async function countTaskFiles(
+  layout: FileQueueLayout,
+  now: number,
+  budget: ScanBudget,
+): Promise<{ files: number; later: number; complete: boolean }> {
+  const dir = openQueueDir(layout);
+  const started = performance.now();
+  let files = 0;
+  let later = 0;
+  try {
+    let seen = 0;
+    for (let entry = dir.readSync(); entry !== null; entry = dir.readSync()) {
+      const parsed = parseTaskFileName(entry.name);
+      if (parsed) {
+        files++;
+        if (parsed.timestamp > now) later++;
+      }
+      if (++seen % 10_000 === 0) {
+        if (performance.now() - started >= budget.milliseconds) return { files, later, complete: false };
+        await yieldToEventLoop();
+      }
+      if (seen >= budget.entries) return { files, later, complete: false };
+    }
+    return { files, later, complete: true };
+  } finally {
+    dir.closeSync();
+  }
+}

@@ -3,8 +3,6 @@
  * on-disk layout of the file queue and what each backend can and cannot tell.
  */
 import { FileQueue } from './fileQueue';
-import { createSqsQueue } from './sqsAdmin';
-import { openSqsQueue } from './sqsQueue';
 import type { CreateQueueOptions, Queue } from './types';
 import { parseQueueUrl } from '../urls/queue';
 
@@ -24,6 +22,9 @@ export async function openQueue(url: string): Promise<Queue> {
     const { PubsubQueue } = require('./pubsubQueue') as typeof import('./pubsubQueue');
     return new PubsubQueue(location);
   }
+  // Like Pub/Sub, loaded on first use: a worker on another backend never runs the AWS SDK's modules.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { openSqsQueue } = require('./sqsQueue') as typeof import('./sqsQueue');
   return openSqsQueue(location);
 }
 
@@ -44,5 +45,7 @@ export async function createQueue(url: string, options: CreateQueueOptions = {})
     const { createPubsubQueue } = require('./pubsubAdmin') as typeof import('./pubsubAdmin');
     return (await createPubsubQueue(location, options)).url;
   }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createSqsQueue } = require('./sqsAdmin') as typeof import('./sqsAdmin');
   return createSqsQueue(location, options);
 }

@@ -51,7 +51,8 @@ function checkRange(name: string, value: number, min: number, max: number): void
       'InvalidQueueUrl',
       `${name} must be a whole number from ${min} to ${max} on Pub/Sub, got ${value}`,
       name === 'the lease'
-        ? `set ${settingRef('leaseSeconds')} to 10–600: the worker renews the lease every third of it, so tasks may run longer`
+        ? `set ${settingRef('leaseSeconds')} to 10–600: ` +
+            'the worker renews the lease every third of it, so tasks may run longer'
         : `set ${settingRef('maxAttempts')} to 4–99: the dead-letter policy allows one more delivery than that`,
     );
   }

@@ -1,4 +1,7 @@
-/** Turns Pub/Sub client (gRPC) failures into typed queue errors that say what to do (the code is decided in classify.ts). */
+/**
+ * Turns Pub/Sub client (gRPC) failures into typed queue errors that say what to do (the code is decided in
+ * classify.ts).
+ */
 import { classifyPubsubError } from './classify';
 import { QueueError } from './errors';
 import { pubsubEndpointDescription } from './pubsubClient';
@@ -19,7 +22,8 @@ export function grpcStatus(error: unknown): number | undefined {
 }
 
 const PERMISSIONS =
-  'roles/pubsub.publisher on the topic and the dead-letter topic, roles/pubsub.subscriber on the subscription and the dead-letter subscription (roles/pubsub.editor for queue:create and purge)';
+  'roles/pubsub.publisher on the topic and the dead-letter topic, roles/pubsub.subscriber on the subscription and ' +
+  'the dead-letter subscription (roles/pubsub.editor for queue:create and purge)';
 
 export function mapPubsubError(error: unknown, context: PubsubErrorContext): Error {
   if (error instanceof QueueError) return error;
@@ -32,12 +36,14 @@ export function mapPubsubError(error: unknown, context: PubsubErrorContext): Err
     case 'QueueNotFound':
       return fail(
         `it does not exist (${message})`,
-        `create the queue with \`npm run queue:create -- --queue ${context.queue}\`, or check ${settingRef('queueUrl')}`,
+        `create the queue with \`npm run queue:create -- --queue ${context.queue}\`, ` +
+          `or check ${settingRef('queueUrl')}`,
       );
     case 'NoCredentials':
       return fail(
         `no usable Google credentials (${message.split('\n')[0]})`,
-        "on GKE enable Workload Identity and bind the pod's Kubernetes service account to a Google service account; locally run `gcloud auth application-default login`, or set PUBSUB_EMULATOR_HOST for an emulator",
+        "on GKE enable Workload Identity and bind the pod's Kubernetes service account to a Google service account; " +
+          'locally run `gcloud auth application-default login`, or set PUBSUB_EMULATOR_HOST for an emulator',
       );
     case 'PermissionDenied':
       return fail(`permission denied (${message})`, `grant the workload's service account ${PERMISSIONS}`);

@@ -72,7 +72,8 @@ export async function publishMessages(
     if (bytes > MAX_MESSAGE_BYTES) {
       failure = new QueueError(
         'MessageTooLarge',
-        `task #${position} is ${bytes} bytes with its id attribute; Pub/Sub takes at most ${MAX_MESSAGE_BYTES} bytes per message`,
+        `task #${position} is ${bytes} bytes with its id attribute; Pub/Sub takes at most ${MAX_MESSAGE_BYTES} bytes ` +
+          `per message`,
         'keep task parameters small: store large inputs in object storage and pass their paths',
       );
       break;

@@ -155,8 +155,10 @@ export class PubsubQueue implements Queue {
     if (seconds > MAX_ACK_DEADLINE_SECONDS) {
       throw new QueueError(
         'UnsupportedOperation',
-        `cannot lease for ${seconds} s from ${this.url}: a Pub/Sub ack deadline is at most ${MAX_ACK_DEADLINE_SECONDS} s per call`,
-        `set ${settingRef('leaseSeconds')} to ${MAX_ACK_DEADLINE_SECONDS} or less: the worker renews the lease every third of it, so tasks may run longer`,
+        `cannot lease for ${seconds} s from ${this.url}: a Pub/Sub ack deadline is at most ` +
+          `${MAX_ACK_DEADLINE_SECONDS} s per call`,
+        `set ${settingRef('leaseSeconds')} to ${MAX_ACK_DEADLINE_SECONDS} or less: the worker renews the lease every ` +
+          `third of it, so tasks may run longer`,
       );
     }
     const settings = await this.subscriptionSettings();
@@ -205,7 +207,11 @@ export class PubsubQueue implements Queue {
     if (!ended) return;
     throw new QueueError(
       'LeaseLost',
-      `task ${task.id}: the lease on ${this.url} is no longer held (${this.finished.has(task.handle) ? 'the task was already acked or released' : `its ack deadline passed at ${new Date(task.leaseExpiresAt).toISOString()}`})`,
+      `task ${task.id}: the lease on ${this.url} is no longer held (` +
+        (this.finished.has(task.handle)
+          ? 'the task was already acked or released'
+          : `its ack deadline passed at ${new Date(task.leaseExpiresAt).toISOString()}`) +
+        ')',
       'Pub/Sub may have delivered it to another worker; lease for longer or renew sooner',
     );
   }
@@ -240,6 +246,17 @@ export class PubsubQueue implements Queue {
   async delete(task: LeasedTask): Promise<void> {
     await this.acknowledge(this.names.subscription, [task.handle], `ack (delete) task ${task.id} on`);
     this.settle(task);
+  }
+
+  async deleteMany(tasks: readonly LeasedTask[]): Promise<Array<Error | undefined>> {
+    // Like delete(): one acknowledge for all (Pub/Sub answers for the call, not per ack id).
+    await this.acknowledge(
+      this.names.subscription,
+      tasks.map((task) => task.handle),
+      `ack (delete) ${tasks.length} task(s) on`,
+    );
+    for (const task of tasks) this.settle(task);
+    return tasks.map(() => undefined);
   }
 
   async deadLetter(task: LeasedTask, failure: FailureRecord): Promise<void> {
@@ -325,7 +342,8 @@ export class PubsubQueue implements Queue {
     throw new QueueError(
       'UnsupportedOperation',
       `cannot count the tasks in ${this.url}: Pub/Sub's API has no backlog count`,
-      "Cloud Monitoring has it (pubsub.googleapis.com/subscription/num_undelivered_messages, 1–2 min behind; the console's subscription page shows it); `npm run status` shows what the API can tell",
+      'Cloud Monitoring has it (pubsub.googleapis.com/subscription/num_undelivered_messages, 1–2 min behind; the ' +
+        "console's subscription page shows it); `npm run status` shows what the API can tell",
     );
   }
 
@@ -350,7 +368,9 @@ export class PubsubQueue implements Queue {
     );
   }
 
-  /** Seek to now on the subscription and on the dead-letter subscription: every message published before now is acked. */
+  /**
+   * Seek to now on the subscription and on the dead-letter subscription: every message published before now is acked.
+   */
   async purge(): Promise<void> {
     const dead = await this.deadLetters();
     const time = { seconds: Math.ceil(Date.now() / SECOND) };

@@ -9,10 +9,26 @@
  */
 
 const NON_ASCII = /[\u007f-\uffff]/g;
+/** Printable ASCII but `"` and `\\`: written between quotes as it is (most strings; a fast path). */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 function asciiString(text: string): string {
+  if (PLAIN.test(text)) return `"${text}"`;
   // JSON.stringify already escapes quotes, backslashes and control characters as Python does.
   return JSON.stringify(text).replace(NON_ASCII, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Object keys repeat on every row (a table's column names): their quoted form is kept. */
+const quotedKeys = new Map<string, string>();
+const MAX_QUOTED_KEYS = 10_000;
+
+function quotedKey(name: string): string {
+  let quoted = quotedKeys.get(name);
+  if (quoted === undefined) {
+    quoted = asciiString(name);
+    if (quotedKeys.size < MAX_QUOTED_KEYS) quotedKeys.set(name, quoted);
+  }
+  return quoted;
 }
 
 /** Python's float repr: the same shortest digits as JavaScript, exponent form below 1e-4. */
@@ -45,13 +61,22 @@ function dump(value: unknown, key: string): string | undefined {
       return undefined;
   }
   if (value === null) return 'null';
-  if (Array.isArray(value)) return `[${value.map((item, i) => dump(item, String(i)) ?? 'null').join(', ')}]`;
-  const members: string[] = [];
-  for (const [name, item] of Object.entries(value as Record<string, unknown>)) {
-    const text = dump(item, name);
-    if (text !== undefined) members.push(`${asciiString(name)}: ${text}`);
+  if (Array.isArray(value)) {
+    let text = '[';
+    for (let i = 0; i < value.length; i++) text += (i === 0 ? '' : ', ') + (dump(value[i], String(i)) ?? 'null');
+    return `${text}]`;
   }
-  return `{${members.join(', ')}}`;
+  let text = '{';
+  let first = true;
+  const record = value as Record<string, unknown>;
+  for (const name in record) {
+    if (!Object.hasOwn(record, name)) continue;
+    const item = dump(record[name], name);
+    if (item === undefined) continue;
+    text += (first ? '' : ', ') + quotedKey(name) + ': ' + item;
+    first = false;
+  }
+  return `${text}}`;
 }
 
 /** `json.dumps(value)` as Python writes it; throws a TypeError for values JSON cannot hold at the top level. */

@@ -1,9 +1,11 @@
 /**
  * The SQS client: `@aws-sdk/client-sqs` with the SDK's normal credential chain and region, the
  * standard `AWS_ENDPOINT_URL_SQS` / `AWS_ENDPOINT_URL` endpoint variables, and timeouts that allow
- * for 20 s long polls. The SDK's Node handler keeps connections alive between calls.
+ * for 20 s long polls, over kept-alive connections (`sqsRequestHandler`).
  */
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import http from 'node:http';
+import https from 'node:https';
 import { QueueError } from './errors';
 import { mapSqsError } from './sqsErrors';
 import type { QueueLocation } from '../urls/queue';
@@ -12,6 +14,24 @@ export type SqsLocation = Extract<QueueLocation, { kind: 'sqs' }>;
 
 export const SECOND = 1000;
 
+/** Connections kept open per host: at least the most SendMessageBatch calls an insert keeps in flight. */
+export const MAX_SOCKETS = 256;
+
+/**
+ * The SDK's Node handler with kept-alive connections and room for `MAX_SOCKETS` of them (the
+ * SDK's default is 50, which would queue an insert's calls at cloud latency), and timeouts that
+ * allow for 20 s long polls.
+ */
+export function sqsRequestHandler() {
+  const agent = { keepAlive: true, maxSockets: MAX_SOCKETS };
+  return {
+    connectionTimeout: 5 * SECOND,
+    requestTimeout: 40 * SECOND,
+    httpAgent: new http.Agent(agent),
+    httpsAgent: new https.Agent(agent),
+  };
+}
+
 export function makeSqsClient(region?: string): SQSClient {
   // A local server's queue URLs name hosts like sqs.us-east-1.localhost: pin requests to the
   // configured endpoint instead of letting the SDK follow the URL's host.
@@ -19,8 +39,7 @@ export function makeSqsClient(region?: string): SQSClient {
   return new SQSClient({
     ...(region ? { region } : {}),
     ...(endpoint ? { endpoint } : {}),
-    // long polls last up to 20 s: allow for that before calling a request timed out
-    requestHandler: { connectionTimeout: 5 * SECOND, requestTimeout: 40 * SECOND },
+    requestHandler: sqsRequestHandler(),
   });
 }
 

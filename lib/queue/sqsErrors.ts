@@ -1,4 +1,6 @@
-/** Turns AWS SDK / network failures into typed queue errors that say what to do (the code is decided in classify.ts). */
+/**
+ * Turns AWS SDK / network failures into typed queue errors that say what to do (the code is decided in classify.ts).
+ */
 import { classifySqsError, NETWORK_ERRNOS } from './classify';
 import { QueueError } from './errors';
 import { settingRef } from '../settings/table';
@@ -15,7 +17,8 @@ export function sqsEndpointDescription(region?: string): string {
   const custom = process.env.AWS_ENDPOINT_URL_SQS ?? process.env.AWS_ENDPOINT_URL;
   if (custom)
     return `${custom} (from ${process.env.AWS_ENDPOINT_URL_SQS ? 'AWS_ENDPOINT_URL_SQS' : 'AWS_ENDPOINT_URL'})`;
-  return `https://sqs.${region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? '<region>'}.amazonaws.com`;
+  const name = region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? '<region>';
+  return `https://sqs.${name}.amazonaws.com`;
 }
 
 export function sqsErrorName(error: unknown): string {
@@ -37,7 +40,8 @@ function networkCode(error: unknown): string | undefined {
 }
 
 const PERMISSIONS =
-  'sqs:SendMessage, ReceiveMessage, DeleteMessage, ChangeMessageVisibility, GetQueueAttributes, GetQueueUrl and PurgeQueue';
+  'sqs:SendMessage, ReceiveMessage, DeleteMessage, ChangeMessageVisibility, GetQueueAttributes, GetQueueUrl and ' +
+  'PurgeQueue';
 
 export function mapSqsError(error: unknown, context: SqsErrorContext, region?: string): Error {
   if (error instanceof QueueError) return error;
@@ -53,7 +57,8 @@ export function mapSqsError(error: unknown, context: SqsErrorContext, region?: s
     case 'QueueNotFound':
       return fail(
         'the queue does not exist',
-        `create it with \`npm run queue:create -- --queue ${context.queue}\`, or check ${settingRef('queueUrl')} and AWS_REGION`,
+        `create it with \`npm run queue:create -- --queue ${context.queue}\`, ` +
+          `or check ${settingRef('queueUrl')} and AWS_REGION`,
       );
     case 'NoCredentials':
       if (/region is missing/i.test(message)) {

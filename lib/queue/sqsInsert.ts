@@ -1,10 +1,13 @@
 /**
  * Inserting into SQS: `SendMessageBatch`, 10 entries per call and each batch under the queue's
- * size limit, several calls in flight, throttled or server-side entry failures retried with
- * backoff, any other refused entry an error naming the task's position.
+ * size limit; calls in flight decided by an adaptive window (16 to 128, adaptiveWindow.ts) unless
+ * the caller fixes the number; throttled or server-side entry failures retried with backoff; any
+ * other refused entry an error naming the task's position. Memory is bounded by the window: the
+ * input is read only while a call may start.
  */
 import { SendMessageBatchCommand, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { AdaptiveWindow } from './adaptiveWindow';
 import { RETRYABLE_ENTRY_CODES } from './classify';
 import { QueueError } from './errors';
 import { SECOND } from './sqsClient';
@@ -15,7 +18,9 @@ import type { InsertOptions, QueueMessage } from './types';
 
 const MAX_BATCH = 10;
 export const MAX_DELAY_SECONDS = 15 * 60;
-const DEFAULT_CONCURRENCY = 16;
+/** The adaptive window's start and its largest size (the client keeps more connections than that). */
+const INITIAL_IN_FLIGHT = 16;
+export const MAX_IN_FLIGHT = 128;
 /** Retries of throttled / server-side entry failures in a batch reply. */
 const ENTRY_RETRIES = 8;
 
@@ -50,7 +55,9 @@ export async function sendMessages(
   if (delay < 0 || delay > MAX_DELAY_SECONDS) {
     throw new RangeError(`delaySeconds must be 0–${MAX_DELAY_SECONDS} on SQS, got ${options.delaySeconds}`);
   }
-  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
+  // a number the caller gives is kept as it is (initial = max): the window then never moves
+  const fixed = options.concurrency === undefined ? undefined : Math.max(1, Math.floor(options.concurrency));
+  const window = new AdaptiveWindow(fixed ?? INITIAL_IN_FLIGHT, fixed ?? MAX_IN_FLIGHT);
   const inFlight = new Set<Promise<void>>();
   let stored = 0;
   let failure: unknown;
@@ -62,7 +69,7 @@ export async function sendMessages(
     const entries = batch;
     batch = [];
     batchBytes = 0;
-    const sending: Promise<void> = sendBatch(client, url, region, entries, delay, limit)
+    const sending: Promise<void> = sendBatch(client, url, region, entries, delay, limit, window)
       .then((count) => {
         stored += count;
         options.onProgress?.(count);
@@ -89,7 +96,7 @@ export async function sendMessages(
     }
     if (batch.length === MAX_BATCH || batchBytes + bytes > limit) {
       launch();
-      if (inFlight.size >= concurrency) await Promise.race(inFlight);
+      while (inFlight.size >= window.size) await Promise.race(inFlight);
     }
     batch.push({ message, index: index++, bytes });
     batchBytes += bytes;
@@ -108,6 +115,7 @@ async function sendBatch(
   entries: Entry[],
   delay: number,
   limit: number,
+  window: AdaptiveWindow,
 ): Promise<number> {
   let pending = entries;
   let sent = 0;
@@ -119,11 +127,14 @@ async function sendBatch(
       ...(delay > 0 ? { DelaySeconds: delay } : {}),
     }));
     let reply;
+    const started = performance.now();
     try {
       reply = await client.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: request }));
     } catch (error) {
       throw mapSqsError(error, { action: 'send to', queue: url }, region);
     }
+    // the SDK's own retries (throttling included) show as a slow answer
+    window.answered(performance.now() - started);
     sent += reply.Successful?.length ?? 0;
     const retry: Entry[] = [];
     for (const failed of reply.Failed ?? []) {
@@ -143,10 +154,12 @@ async function sendBatch(
       );
     }
     if (retry.length === 0) return sent;
+    window.throttled();
     if (attempt >= ENTRY_RETRIES) {
       throw new QueueError(
         'BackendError',
-        `${retry.length} task(s) were still refused by ${url} after ${ENTRY_RETRIES} retries (throttled or server errors)`,
+        `${retry.length} task(s) were still refused by ${url} after ${ENTRY_RETRIES} retries (throttled or server ` +
+          `errors)`,
         'retry the insert later; tasks already sent stay queued',
       );
     }

@@ -45,7 +45,10 @@ export function toLeasedTask(message: Message, receivedAt: number, visibility: n
   };
 }
 
-/** The failure record as a message attribute (without the body, which is the message itself), trimmed to fit `budget` bytes. */
+/**
+ * The failure record as a message attribute (without the body, which is the message itself), trimmed to fit `budget`
+ * bytes.
+ */
 export function failureAttribute(failure: FailureRecord, budget: number): string | undefined {
   const { body: _body, ...rest } = failure;
   let record: Omit<FailureRecord, 'body'> = rest;

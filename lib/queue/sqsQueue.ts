@@ -166,6 +166,32 @@ export class SqsQueue implements Queue {
     );
   }
 
+  async deleteMany(tasks: readonly LeasedTask[]): Promise<Array<Error | undefined>> {
+    const results: Array<Error | undefined> = [];
+    for (let start = 0; start < tasks.length; start += MAX_BATCH) {
+      const chunk = tasks.slice(start, start + MAX_BATCH);
+      const reply = await this.call(`delete ${chunk.length} task(s) from`, this.url, () =>
+        this.client.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: this.url,
+            Entries: chunk.map((task, i) => ({ Id: String(i), ReceiptHandle: task.handle })),
+          }),
+        ),
+      );
+      const failed = new Map((reply.Failed ?? []).map((entry) => [Number(entry.Id), entry]));
+      chunk.forEach((task, i) => {
+        const entry = failed.get(i);
+        if (!entry) return results.push(undefined);
+        // An entry's failure is mapped like a whole call's: Code is the error name SQS would have thrown.
+        const error = Object.assign(new Error(entry.Message ?? entry.Code ?? 'failed'), { name: entry.Code ?? '' });
+        return results.push(
+          mapSqsError(error, { action: `delete task ${task.id} from`, queue: this.url }, this.region),
+        );
+      });
+    }
+    return results;
+  }
+
   async deadLetter(task: LeasedTask, failure: FailureRecord): Promise<void> {
     const deadUrl = await this.attributes.requireDeadLetterQueue();
     const limit = await this.attributes.messageLimit();
@@ -230,7 +256,8 @@ export class SqsQueue implements Queue {
           const first = deleted.Failed[0]!;
           throw new QueueError(
             'BackendError',
-            `requeued ${moved} task(s), but ${deleted.Failed.length} of them could not be removed from ${deadUrl} (${first.Code}: ${first.Message}); they will show up there again as duplicates`,
+            `requeued ${moved} task(s), but ${deleted.Failed.length} of them could not be removed from ${deadUrl} ` +
+              `(${first.Code}: ${first.Message}); they will show up there again as duplicates`,
             'list them with `npm run failures` and delete the duplicates, or requeue again later',
           );
         }
@@ -290,7 +317,8 @@ export class SqsQueue implements Queue {
   async releaseAll(): Promise<number> {
     throw new QueueError(
       'UnsupportedOperation',
-      `cannot release all leases on SQS queue ${this.url}: SQS has no way to list the receipt handles of in-flight messages`,
+      `cannot release all leases on SQS queue ${this.url}: SQS has no way to list the receipt handles of in-flight ` +
+        `messages`,
       'leased tasks become visible again by themselves when their visibility timeout (the lease) runs out',
     );
   }

@@ -23,7 +23,10 @@ export interface QueueMessage {
 
 /** A task the caller holds the lease on. */
 export interface LeasedTask {
-  /** Stable task id: the id it was inserted with (file queue: the id in the file name; SQS: our `taskId` attribute, else the MessageId). */
+  /**
+   * Stable task id: the id it was inserted with (file queue: the id in the file name; SQS: our `taskId` attribute, else
+   * the MessageId).
+   */
   readonly id: string;
   /** The raw message body, exactly as stored. */
   readonly body: string;
@@ -60,7 +63,11 @@ export interface LeaseOptions {
 export interface InsertOptions {
   /** Delay before the tasks become leasable, in seconds (SQS: at most 900). */
   readonly delaySeconds?: number;
-  /** Calls in flight at once (SQS batches of 10, default 16; file queue: ignored, its sequential synchronous writes beat parallel async ones). */
+  /**
+   * Calls in flight at once, fixed. Unset: SQS adapts the number (batches of 10, 16 to 128 calls in flight); Pub/Sub
+   * keeps 16 × 1,000 messages outstanding. File queue: ignored, its sequential synchronous writes beat parallel async
+   * ones.
+   */
   readonly concurrency?: number;
   /** Called after each flushed batch with the number of tasks it stored. */
   readonly onProgress?: (inserted: number) => void;
@@ -80,6 +87,8 @@ export interface FailureRecord {
   readonly worker: string;
   /** ISO 8601 time of the failure. */
   readonly failedAt: string;
+  /** The code version the worker ran (lib/runs/codeVersion.ts); absent in older records. */
+  readonly codeVersion?: string;
 }
 
 /** A task in the dead-letter place, as listed by `failures`. */
@@ -99,11 +108,13 @@ export interface QueueCounts {
   readonly delayed: number;
   /** Tasks ever inserted, where the backend counts them (file queue: `insertions`; SQS: unknown). */
   readonly inserted?: number;
-  /** Tasks completed (deleted after success), where the backend counts them (file queue: `completions`; SQS: unknown). */
+  /**
+   * Tasks completed (deleted after success), where the backend counts them (file queue: `completions`; SQS: unknown).
+   */
   readonly completed?: number;
   /** Tasks in the dead-letter place. */
   readonly failed: number;
-  /** True when the numbers are estimates (SQS's Approximate* attributes). */
+  /** True when the numbers are estimates (SQS's Approximate* attributes; a file queue too big to read in time). */
   readonly approximate: boolean;
 }
 
@@ -124,6 +135,13 @@ export interface Queue {
   release(task: LeasedTask, delaySeconds?: number): Promise<void>;
   /** Removes a completed task (and counts it as completed where the backend keeps counts). */
   delete(task: LeasedTask): Promise<void>;
+  /**
+   * Removes several completed tasks in as few calls as the backend allows (SQS: DeleteMessageBatch,
+   * 10 per call; Pub/Sub: one acknowledge). Resolves with one entry per task, in order: undefined when
+   * it was removed, else that task's own error (e.g. a LeaseLost QueueError). Rejects only when the
+   * calls failed as a whole. Optional: the worker removes tasks one by one where it is missing.
+   */
+  deleteMany?(tasks: readonly LeasedTask[]): Promise<Array<Error | undefined>>;
   /** Moves a task to the dead-letter place with its failure record and removes it from the queue. */
   deadLetter(task: LeasedTask, failure: FailureRecord): Promise<void>;
   /** Streams the dead-lettered tasks. */
@@ -133,7 +151,10 @@ export interface Queue {
   counts(): Promise<QueueCounts>;
   /** True when no task is enqueued (visible, leased or delayed). */
   isEmpty(): Promise<boolean>;
-  /** Makes every leased task visible now; resolves with how many were released. SQS cannot: throws an UnsupportedOperation QueueError that says why. */
+  /**
+   * Makes every leased task visible now; resolves with how many were released. SQS cannot: throws an
+   * UnsupportedOperation QueueError that says why.
+   */
   releaseAll(): Promise<number>;
   /** Removes every task (and resets the counters where the backend keeps them). */
   purge(): Promise<void>;
@@ -142,7 +163,10 @@ export interface Queue {
 }
 
 export interface CreateQueueOptions {
-  /** Receives before a task is moved to the dead-letter queue by SQS itself (redrive policy maxReceiveCount; Pub/Sub: the dead-letter policy's maxDeliveryAttempts, 5–100). */
+  /**
+   * Receives before a task is moved to the dead-letter queue by SQS itself (redrive policy maxReceiveCount; Pub/Sub:
+   * the dead-letter policy's maxDeliveryAttempts, 5–100).
+   */
   readonly maxReceiveCount?: number;
   /** Default visibility timeout (lease) in seconds for SQS (Pub/Sub: the subscription's ack deadline, 10–600). */
   readonly visibilityTimeoutSeconds?: number;

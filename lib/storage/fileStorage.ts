@@ -12,8 +12,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { mkdir, open, opendir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { open, opendir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { makeDirs, MakeDirsError } from '../makeDirs';
 import { describe, StorageError } from './errors';
 import { TEMP_PREFIX } from './keys';
 import { ObjectStorage } from './objectStorage';
@@ -43,7 +44,7 @@ export class FileStorage extends ObjectStorage {
     const target = this.pathOf(key);
     const folder = path.dirname(target);
     try {
-      await mkdir(folder, { recursive: true });
+      makeDirs(folder); // not mkdir({ recursive }): it never ends under /proc
     } catch (error) {
       throw this.fail('put', key, error);
     }
@@ -134,6 +135,11 @@ export class FileStorage extends ObjectStorage {
   private fail(operation: Operation, key: string, error: unknown): StorageError {
     const code = (error as NodeJS.ErrnoException).code;
     const where = `${operation} ${JSON.stringify(key)} under ${this.url}`;
+    if (error instanceof MakeDirsError && error.code === 'ENOENT') {
+      return new StorageError('NotFound', `${where}: ${error.message}`, `${error.fix}, or choose another cloudpath`, {
+        cause: error,
+      });
+    }
     switch (code) {
       case 'EACCES':
       case 'EPERM':

@@ -12,8 +12,13 @@ export interface ScriptRun {
   readonly stderr: string;
 }
 
-export function runScript(script: string, args: string[], cwd: string): Promise<ScriptRun> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+export function runScript(
+  script: string,
+  args: string[],
+  cwd: string,
+  extraEnv: Record<string, string> = {},
+): Promise<ScriptRun> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv };
   for (const key of ENV_NAMES) delete env[key];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-r', TSX, path.join(ROOT, script), ...args], {
@@ -28,4 +33,24 @@ export function runScript(script: string, args: string[], cwd: string): Promise<
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** The example task's name: tests that use it say so, rather than rely on it being listed first. */
+export const EXAMPLE_TASK = 'tasks.example.count_primes';
+
+/** The scripts that pick a task (`--task`), defaulting to the first in tasks/index.ts. */
+const TASK_SCRIPTS = new Set(['cli/insert.ts', 'cli/params.ts', 'cli/task.ts', 'cli/run-local.ts']);
+
+/**
+ * `runScript` with `--task tasks.example.count_primes` added for the scripts that pick a task, so
+ * a test of the example task passes whatever task a user lists first in tasks/index.ts.
+ */
+export function runWithExampleTask(
+  script: string,
+  args: string[],
+  cwd: string,
+  extraEnv: Record<string, string> = {},
+): Promise<ScriptRun> {
+  const picksTask = TASK_SCRIPTS.has(script) && !args.includes('--help') && !args.includes('--task');
+  return runScript(script, picksTask ? [...args, '--task', EXAMPLE_TASK] : args, cwd, extraEnv);
 }

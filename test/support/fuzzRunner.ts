@@ -56,7 +56,8 @@ export function runFuzz(
     });
     worker.on('error', (error) => {
       clearTimeout(timer);
-      reject(error);
+      const mutant = current ? `${current.fixture}: ${current.describe}` : 'before the first mutant';
+      reject(new Error(`the fuzzer's thread died at ${mutant}: ${error.stack ?? String(error)}`));
     });
   });
 }

@@ -2,7 +2,7 @@
  * The real python-task-queue for the interop tests: the venv scripts/test-tools.sh builds
  * (test/python/requirements.txt), found through test/support/tools.ts.
  */
-import { spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,4 +62,38 @@ export function parsePtqStatus(text: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const match of text.matchAll(/^(\w+): (\d+)/gm)) out[match[1]!] = Number(match[2]);
   return out;
+}
+
+/** A python-task-queue process left running (a `poll` worker), to be killed or awaited. */
+export interface PtqProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  output(): string;
+}
+
+/** Starts `python test/python/<script> ARGS...` as runPtq does, without waiting for it. */
+export function spawnPtq(
+  python: string,
+  script: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): PtqProcess {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ptq-home-'));
+  const child = spawn(python, [path.join(SCRIPTS, script), ...args], {
+    cwd: SCRIPTS,
+    env: { ...process.env, ...env, HOME: home, PYTHONPATH: SCRIPTS, PYTHONIOENCODING: 'utf-8' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-8000));
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('close', (code, signal) => {
+      fs.rmSync(home, { recursive: true, force: true });
+      resolve({ code, signal });
+    }),
+  );
+  const started: PtqProcess = { child, exited, output: () => output };
+  return started;
 }

@@ -16,10 +16,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const ROOT = path.resolve(__dirname, '..', '..');
 
 export type ToolName =
-  'python' | 'fake-gcs-server' | 'pstest' | 'toxiproxy-server' | 'pulumi' | 'pulumi-resource-kubernetes' | 'kubernetes';
+  | 'python'
+  | 'fake-gcs-server'
+  | 'pstest'
+  | 'toxiproxy-server'
+  | 'chromium'
+  | 'pulumi'
+  | 'pulumi-resource-kubernetes'
+  | 'kubernetes';
+
+/** Debian's chromium package (scripts/test-tools.sh, part `browser`); CHROMIUM names another build. */
+const CHROMIUM = '/usr/bin/chromium';
 
 /** The Go tools: the module whose required version names the cache folder. */
-const GO_TOOL_MODULES: Readonly<Record<Exclude<ToolName, 'python'>, string>> = {
+const GO_TOOL_MODULES: Readonly<Record<Exclude<ToolName, 'python' | 'chromium'>, string>> = {
   'fake-gcs-server': 'github.com/fsouza/fake-gcs-server',
   pstest: 'cloud.google.com/go/pubsub/v2',
   'toxiproxy-server': 'github.com/Shopify/toxiproxy/v2',
@@ -52,6 +62,7 @@ export function goModuleVersion(goMod: string, module: string): string | undefin
 
 /** The absolute path where the script installs `name` (whether or not it is there). */
 export function toolPath(name: ToolName): string {
+  if (name === 'chromium') return process.env.CHROMIUM || CHROMIUM;
   const cache = toolsCacheDir();
   if (name === 'python') {
     const key = contentKey([path.join(ROOT, 'test', 'python', 'requirements.txt')]);

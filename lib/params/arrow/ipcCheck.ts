@@ -29,7 +29,10 @@ function sameFields(a: readonly Field[], b: readonly Field[]): boolean {
   return a.length === b.length && a.every((f, i) => f.name === b[i]!.name && String(f.type) === String(b[i]!.type));
 }
 
-/** Checks every message of an IPC stream laid out in `[start, limit)`; returns the schema and the record batches' offsets. */
+/**
+ * Checks every message of an IPC stream laid out in `[start, limit)`; returns the schema and the record batches'
+ * offsets.
+ */
 async function checkStream(
   source: ByteSource,
   start: number,
@@ -124,7 +127,8 @@ export async function checkIpcFile(source: ByteSource): Promise<IpcLayout> {
     );
   if (dictionaryBlocks.length !== stream.dictionaries.length)
     throw new IpcError(
-      `its footer lists ${dictionaryBlocks.length} dictionary batches where the file holds ${stream.dictionaries.length}`,
+      `its footer lists ${dictionaryBlocks.length} dictionary batches where the file holds ` +
+        `${stream.dictionaries.length}`,
     );
   const compare = (kind: string, listed: typeof blocks, found: FoundMessage[]) =>
     listed.forEach((block, i) => {
@@ -135,7 +139,9 @@ export async function checkIpcFile(source: ByteSource): Promise<IpcLayout> {
         block.bodyLength !== message.bodyLength
       )
         throw new IpcError(
-          `its footer places ${kind} ${i} at byte ${block.offset} (${block.metaDataLength} + ${block.bodyLength} bytes), where the file has it at byte ${message.offset} (${message.metadataLength} + ${message.bodyLength})`,
+          `its footer places ${kind} ${i} at byte ${block.offset} (${block.metaDataLength} + ${block.bodyLength} ` +
+            `bytes), where the file has it at byte ${message.offset} (${message.metadataLength} + ` +
+            `${message.bodyLength})`,
         );
     });
   compare('record batch', blocks, stream.batches);
@@ -148,7 +154,8 @@ export async function checkIpcStream(source: ByteSource): Promise<IpcLayout> {
   const stream = await checkStream(source, 0, source.size);
   if (stream.end !== source.size)
     throw new IpcError(
-      `its end-of-stream marker is at byte ${stream.end - 8}, ${source.size - stream.end} bytes before the end of the file`,
+      `its end-of-stream marker is at byte ${stream.end - 8}, ${source.size - stream.end} bytes before the end of ` +
+        `the file`,
     );
   return { schema: stream.schema, recordBatches: stream.batches.length };
 }
