@@ -326,10 +326,13 @@ const fmt = (x: number) => Math.round(x).toLocaleString('en-US').padStart(8);
 
 function report(label: string, bare: Measurement, ours: Measurement, bareName: string): void {
   const line = (name: string, m: Measurement) =>
-    `  ${name.padEnd(26)} insert ${fmt(m.insertPerSecond)}/s   lease+delete ${fmt(m.leaseDeletePerSecond)}/s   peak RSS ${m.peakRssMiB.toFixed(0).padStart(4)} MiB`;
+    `  ${name.padEnd(26)} insert ${fmt(m.insertPerSecond)}/s   lease+delete ` +
+    `${fmt(m.leaseDeletePerSecond)}/s   peak RSS ${m.peakRssMiB.toFixed(0).padStart(4)} MiB`;
   process.stdout.write(`${label}\n${line(bareName, bare)}\n${line('queue module', ours)}\n`);
   process.stdout.write(
-    `  ratio (ours / bare):       insert ${(ours.insertPerSecond / bare.insertPerSecond).toFixed(2).padStart(8)}×   lease+delete ${(ours.leaseDeletePerSecond / bare.leaseDeletePerSecond).toFixed(2).padStart(8)}×\n\n`,
+    `  ratio (ours / bare):       insert ` +
+      `${(ours.insertPerSecond / bare.insertPerSecond).toFixed(2).padStart(8)}×   lease+delete ` +
+      `${(ours.leaseDeletePerSecond / bare.leaseDeletePerSecond).toFixed(2).padStart(8)}×\n\n`,
   );
 }
 
@@ -433,7 +436,8 @@ async function main(): Promise<void> {
     return;
   }
   process.stdout.write(
-    `queue benchmark: ${n.toLocaleString('en-US')} trivial tasks, median of ${rounds} round(s), ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}\n\n`,
+    `queue benchmark: ${n.toLocaleString('en-US')} trivial tasks, median of ${rounds} round(s), ` +
+      `${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}\n\n`,
   );
   if (!values['skip-fq']) fileQueueRounds(`file queue on ${values.dir}`, values.dir, n, rounds);
   if (!values['skip-fq'] && !values['skip-disk'])

@@ -144,8 +144,10 @@ function interrupted(
 ): UserError {
   return new UserError(
     [
-      `inserting stopped after ${inserted.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} rows were handled: ${describeError(error)}`,
-      `  ${inserted.toLocaleString('en-US')} tasks are on ${queue}, from the start of the table (rows were sent in table order; the last row read was row ${counts.lastRow}).`,
+      `inserting stopped after ${inserted.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} ` +
+        `rows were handled: ${describeError(error)}`,
+      `  ${inserted.toLocaleString('en-US')} tasks are on ${queue}, from the start of the table (rows ` +
+        `were sent in table order; the last row read was row ${counts.lastRow}).`,
       '  Running insert again queues every row again except those filterTasks skips (rows whose work is finished):',
       '  tasks already queued but not yet finished would then be queued twice.',
       '  fix: either `npm run purge` and insert again, or keep the queued tasks and let them run before re-inserting',
@@ -212,7 +214,8 @@ export async function insertTable(options: InsertTableOptions): Promise<InsertSu
     const rows = await checkRows(table, task, preparer, queueName, maxBytes, chunkRows, progress, cloudpaths, limit);
     const distinct = cloudpaths.size;
     log(
-      `checking that ${distinct.toLocaleString('en-US')} distinct cloudpath${distinct === 1 ? ' is' : 's are'} writable`,
+      `checking that ${distinct.toLocaleString('en-US')} distinct cloudpath` +
+        `${distinct === 1 ? ' is' : 's are'} writable`,
     );
     await cloudpaths.probe(table.file);
     const checked = Date.now();
@@ -272,7 +275,8 @@ export async function insertTable(options: InsertTableOptions): Promise<InsertSu
     }
     if (counts.read !== rows) {
       throw new UserError(
-        `${table.file} changed while inserting: it had ${rows} rows when checked and ${counts.read} when inserted; ${inserted} tasks were inserted`,
+        `${table.file} changed while inserting: it had ${rows} rows when checked and ${counts.read} when ` +
+          `inserted; ${inserted} tasks were inserted`,
       );
     }
     const finished = Date.now();

@@ -105,7 +105,10 @@ export async function checkRows(
           report.add(row, [
             {
               column: MESSAGE_SIZE,
-              message: `the task message is ${bytes.toLocaleString('en-US')} bytes; a queue message holds at most ${maxBytes.toLocaleString('en-US')} (${Math.round(maxBytes / 1024)} KiB): keep big inputs in files under the cloudpath and pass their names`,
+              message:
+                `the task message is ${bytes.toLocaleString('en-US')} bytes; a queue message holds at most ` +
+                `${maxBytes.toLocaleString('en-US')} (${Math.round(maxBytes / 1024)} KiB): keep big inputs ` +
+                `in files under the cloudpath and pass their names`,
             },
           ]);
         }
@@ -137,7 +140,8 @@ export async function* rowsToInsert(
       const result = preparer.prepare(row);
       if (Array.isArray(result)) {
         throw new UserError(
-          `${table.file} changed while inserting: row ${row.row} no longer passes the checks (${result[0]!.column}: ${result[0]!.message})`,
+          `${table.file} changed while inserting: row ${row.row} no longer passes the checks ` +
+            `(${result[0]!.column}: ${result[0]!.message})`,
         );
       }
       prepared.push(result);
@@ -148,7 +152,8 @@ export async function* rowsToInsert(
     } catch (error) {
       if (error instanceof UserError) throw error;
       throw new UserError(
-        `filterTasks of task ${formatTaskKey(task.key)} failed on rows ${prepared[0]!.row}–${prepared.at(-1)!.row}: ${describeError(error)}`,
+        `filterTasks of task ${formatTaskKey(task.key)} failed on rows ` +
+          `${prepared[0]!.row}–${prepared.at(-1)!.row}: ${describeError(error)}`,
         { cause: error },
       );
     }

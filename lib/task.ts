@@ -60,7 +60,10 @@ export function isPermanentError(error: unknown): boolean {
 export type FilterTasks<P> = (rows: readonly P[], cloudpath: Storage) => Promise<readonly P[]>;
 
 export interface TaskDefinition<S extends ParamsSchema = ParamsSchema> {
-  /** python-task-queue's registry key: `[module, name]`, e.g. `['tasks.example', 'count_primes']`. Keep it stable: queued messages name it. */
+  /**
+   * python-task-queue's registry key: `[module, name]`, e.g. `['tasks.example', 'count_primes']`.
+   * Keep it stable: queued messages name it.
+   */
   readonly key: TaskKey;
   /** One entry per parameter-table column (the `cloudpath` column is added for you). */
   readonly params: S;

@@ -48,7 +48,8 @@ export function readEnvFile(file: string, label: string): EnvFileRead {
     const match = ASSIGNMENT.exec(line);
     if (!match) {
       problems.push(
-        `${label} ${file} line ${lineNumber} is not a setting: ${JSON.stringify(trimmed.slice(0, 80))}; write NAME=VALUE (or start the line with # for a comment)`,
+        `${label} ${file} line ${lineNumber} is not a setting: ${JSON.stringify(trimmed.slice(0, 80))}; ` +
+          `write NAME=VALUE (or start the line with # for a comment)`,
       );
       return;
     }
