@@ -68,7 +68,8 @@ function render(summary: InsertSummary): string {
     lines.push(`inserted ${n(summary.inserted)} tasks of ${summary.task} into ${summary.queue}${run}`);
     lines.push(
       `  read ${n(summary.read)} rows, skipped ${n(summary.skipped)} (work already done), ` +
-        `inserted ${n(summary.inserted)} in ${summary.seconds.toFixed(1)} s (${n(Math.round(summary.tasksPerSecond))} tasks/s)`,
+        `inserted ${n(summary.inserted)} in ${summary.seconds.toFixed(1)} s ` +
+        `(${n(Math.round(summary.tasksPerSecond))} tasks/s)`,
     );
   }
   return `${lines.join('\n')}\n`;

@@ -1,7 +1,7 @@
 /**
- * `npm run queue:create`: creates the queue named by --queue / TASKQUEUE_PATH, idempotently.
+ * `npm run queue:create`: creates the queue named by the `queueUrl` setting (--queue), idempotently.
  * SQS: the queue, its `<name>-dead` dead-letter queue and the redrive policy, lease = --lease;
- * prints the URL for TASKQUEUE_PATH. File queue: the directory layout (`queue/`, `movement/`,
+ * prints the URL for the `queueUrl` setting. File queue: the directory layout (`queue/`, `movement/`,
  * `insertions` = 0, ...). Nobody needs the AWS console for this.
  */
 import { Command } from 'commander';
@@ -15,7 +15,7 @@ interface CreateOptions extends CommonOptions {
 
 /**
  * SQS's redrive is the backstop, one receive above the workers' limit: a worker dead-letters a
- * task itself, with its error, after TQ_MAX_ATTEMPTS failed attempts, and also when it is leased
+ * task itself, with its error, after `maxAttempts` failed attempts, and also when it is leased
  * once more than that because the workers running it kept dying. SQS moves it without any record
  * only if even that did not happen.
  */

@@ -1,5 +1,5 @@
 /**
- * Parses a cloudpath (CF_CLOUDPATH) into the place it names. Pure: no I/O, no SDKs.
+ * Parses a cloudpath (the `cloudpath` setting or column) into the place it names. Pure: no I/O, no SDKs.
  *
  *   file:///abs/dir, file://./rel/dir, file://rel/dir, /abs/dir, rel/dir  → a local folder
  *   gs://bucket, gs://bucket/prefix                                          → Google Cloud Storage

@@ -1,5 +1,5 @@
 /**
- * The one grammar of queue URLs (TASKQUEUE_PATH), used by the settings loader, the queue module,
+ * The one grammar of queue URLs (the `queueUrl` setting, --queue), used by the settings loader, the queue module,
  * the stack's validation and its KEDA scaler. Pure: no I/O, no SDKs.
  *
  *   fq://./rel/dir, fq://rel/dir, fq:///abs/dir, fq://~/dir        → a file queue (python-task-queue's format)
