@@ -11,7 +11,7 @@
  * and unary pull + ack loops. Each measurement runs in
  * its own child process, so its peak memory (max RSS) is its own. Figures are medians of rounds.
  */
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,11 +21,10 @@ import { createQueue, openQueue, QueueMessage } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 import { startFauxqs } from '../test/support/fauxqs';
 import { startPstest } from '../test/support/pstest';
-import { PubSub, v1 } from '@google-cloud/pubsub';
+import { v1 } from '@google-cloud/pubsub';
 import { PUBLISH_BATCHING, BATCH_MAX_MESSAGES } from '../lib/queue/pubsubInsert';
 import { DEFAULT_ACK_DEADLINE_SECONDS } from '../lib/queue/pubsubAdmin';
-import { parseQueueUrl } from '../lib/urls/queue';
-import { pubsubNames } from '../lib/queue/pubsubClient';
+import { openBarePubsub, sendSqsBatches } from './support/bareClients';
 
 interface Measurement {
   readonly insertPerSecond: number;
@@ -113,26 +112,8 @@ async function ourFileQueue(root: string, n: number): Promise<Measurement> {
 async function bareSqs(url: string, n: number, concurrency: number): Promise<Measurement> {
   const client = new SQSClient({ endpoint: process.env.AWS_ENDPOINT_URL_SQS });
   const payloads = bodies(n, url);
-  let next = 0;
   let started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < payloads.length) {
-        const batch = payloads.slice(next, next + 10);
-        next += 10;
-        await client.send(
-          new SendMessageBatchCommand({
-            QueueUrl: url,
-            Entries: batch.map(({ id, body }, i) => ({
-              Id: String(i),
-              MessageBody: body,
-              MessageAttributes: { taskId: { DataType: 'String', StringValue: id } },
-            })),
-          }),
-        );
-      }
-    }),
-  );
+  await sendSqsBatches(client, url, payloads, concurrency);
   const insertPerSecond = rate(n, started);
 
   started = performance.now();
@@ -187,10 +168,7 @@ async function ourSqs(url: string, n: number, concurrency: number): Promise<Meas
 
 /** The client library's publisher with our batching and flow control, then pull + ack loops. */
 async function barePubsub(url: string, n: number, concurrency: number): Promise<Measurement> {
-  const location = parseQueueUrl(url);
-  if (location.kind !== 'pubsub') throw new Error(`not a Pub/Sub URL: ${url}`);
-  const names = pubsubNames(location);
-  const pubsub = new PubSub({ projectId: location.project });
+  const { pubsub, names } = openBarePubsub(url);
   const subscriber = new v1.SubscriberClient({ ...pubsub.options });
   const topic = pubsub.topic(names.topic, { batching: PUBLISH_BATCHING });
   const payloads = bodies(n, url);
