@@ -14,17 +14,8 @@ import { openQueue } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 import type { Queue } from '../lib/queue/types';
 import { countPrimes } from '../tasks/example';
-import {
-  buildWorkerImage,
-  docker,
-  imageFileList,
-  imageSize,
-  makeWritableByAnyone,
-  probeDockerDaemon,
-  removeScratchDir,
-  testBaseImage,
-  writableScratchDir,
-} from './support/docker';
+import { buildWorkerImage, docker, imageFileList, imageSize, probeDockerDaemon, testBaseImage } from './support/docker';
+import { makeWritableByAnyone, removeScratchDir, writableScratchDir } from './support/scratchDir';
 import { skipWithReason } from './support/tools';
 
 const ROOT = path.resolve(__dirname, '..');

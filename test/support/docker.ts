@@ -12,7 +12,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  chmodSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -21,7 +20,6 @@ import {
   readFileSync,
   realpathSync,
   rmSync,
-  statSync,
   symlinkSync,
 } from 'node:fs';
 import os from 'node:os';
@@ -380,36 +378,4 @@ export async function imageFileList(image: string): Promise<string[]> {
   } finally {
     await docker(['rm', '-f', container], { allowFailure: true });
   }
-}
-
-/** A fresh folder under the temp dir that a container running as any UID can write to. */
-export function writableScratchDir(prefix: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  chmodSync(dir, 0o777);
-  return dir;
-}
-
-/** Lets a container running as any UID write everything under `target` (the test process made it). */
-export function makeWritableByAnyone(target: string): void {
-  const isDir = statSync(target).isDirectory();
-  chmodSync(target, isDir ? 0o777 : 0o666);
-  if (isDir) for (const entry of readdirSync(target)) makeWritableByAnyone(path.join(target, entry));
-}
-
-/**
- * Removes a scratch folder, including what a container wrote into it as another user: without root
- * on the host, the image itself (run as root, node as the entrypoint) empties it first.
- */
-export async function removeScratchDir(dir: string, image: string): Promise<void> {
-  if (process.getuid?.() !== 0) {
-    const emptyDir =
-      "const fs = require('fs'), path = require('path'); for (const f of " +
-      'fs.readdirSync(process.argv[1])) fs.rmSync(path.join(process.argv[1], f), { recursive: true, ' +
-      'force: true })';
-    await docker(
-      ['run', '--rm', '--user', '0', '--volume', `${dir}:${dir}`, '--entrypoint', 'node', image, '-e', emptyDir, dir],
-      { allowFailure: true },
-    );
-  }
-  rmSync(dir, { recursive: true, force: true });
 }
