@@ -11,8 +11,8 @@ import { skipWithReason } from './support/tools';
 const ROOT = path.resolve(__dirname, '..');
 const MAX_LINE = 120;
 const SOURCE = ['*.ts', '*.tsx', '*.js', '*.cjs', '*.mjs'];
-/** Not source: installed packages, build output, local state and test data. */
-const EXCLUDED = /^(node_modules|dist|local|test\/fixtures)\//;
+/** Not source: installed packages, build output and local state (test data has no source extension). */
+const EXCLUDED = /^(node_modules|dist|local)\//;
 
 /** Tracked source files, and new ones not yet added (git's ignore rules apply). */
 function sourceFiles(): string[] | undefined {
