@@ -1,7 +1,7 @@
 /**
  * The run store: run records, per-worker outcome counts and worker heartbeats, one small JSON
  * object each (docs/operations.md, "Where runs live"). File queue: `DIR/runs/` and `DIR/workers/`
- * beside python-task-queue's folders; SQS and Pub/Sub: `CF_CLOUDPATH/_gke-batch/<queue>/`.
+ * beside python-task-queue's folders; SQS and Pub/Sub: `<cloudpath>/_gke-batch/<queue>/`.
  * Every object has one writer (the inserter for a record, one worker for its counts and heartbeat).
  */
 import { z } from 'zod';
