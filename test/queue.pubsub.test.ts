@@ -110,6 +110,37 @@ describe('queue: Pub/Sub specifics (pstest)', function () {
     }
   });
 
+  it('dead-letters data that is not UTF-8 at lease, bytes unchanged, never handing it to a worker', async () => {
+    const url = await createQueue(fresh());
+    const id = url.split('/subscriptions/')[1]!;
+    const queue = await openQueue(url);
+    const pubsub = new PubSub({ projectId: PROJECT });
+    try {
+      // A publisher that wrote Latin-1: "café" with é as the byte 0xe9.
+      const latin1 = Buffer.from('{"payload":"caf\u00e9"}', 'latin1');
+      await pubsub.topic(id).publishMessage({ data: latin1, attributes: { taskId: 'latin1' } });
+      await queue.insert([{ id: 'fine', body: 'body ✓' }]);
+      const task = await leaseOne(queue, 30);
+      assert.equal(task.id, 'fine', 'only the text message is leased');
+      const [dead] = await collect(queue.listDeadLetters());
+      assert.equal(dead?.id, 'latin1');
+      assert.equal(dead?.failure?.reason, 'MalformedTask');
+      assert.match(dead?.failure?.message ?? '', /not UTF-8 text \(byte 0xe9 at offset 15\)/);
+      // The dead-letter topic holds the very bytes that were published.
+      const subscriber = new v1.SubscriberClient({ ...pubsub.options });
+      const [pulled] = await subscriber.pull({
+        subscription: `projects/${PROJECT}/subscriptions/${id}-dead`,
+        maxMessages: 10,
+      });
+      const raw = pulled.receivedMessages?.find((m) => m.message?.attributes?.taskId === 'latin1');
+      assert.deepEqual(Buffer.from(raw?.message?.data ?? []), latin1);
+      await subscriber.close();
+    } finally {
+      await pubsub.close();
+      await queue.close();
+    }
+  });
+
   it('keeps a failure record longer than one 1,024-byte attribute whole, unicode included', async () => {
     const url = await createQueue(fresh());
     const queue = await openQueue(url);
