@@ -1,5 +1,5 @@
 /**
- * The default heap limit of a task thread (WORKER_TASK_HEAP_MB): the memory the container may use
+ * The default heap limit of a task thread (the `taskHeapMb` setting): the memory the container may use
  * (its cgroup limit, else the machine's memory), less a reserve for the main thread, shared by
  * the concurrency slots. Only the JavaScript heap is limited: Buffers and typed arrays live outside
  * it and count against the container's limit alone.
