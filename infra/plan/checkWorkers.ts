@@ -121,10 +121,11 @@ export function checkWorkers(
   const concurrency = input.concurrency ?? defaults.concurrency;
   const floorMiB = workerMemoryFloorMb(concurrency);
   if ((parseMemoryMiB(memoryLimit) ?? 0) < floorMiB) {
+    const parts = `${MAIN_THREAD_RESERVE_MB}Mi for its main thread, ${MIN_TASK_HEAP_MB}Mi per task heap`;
     warnings.push(
       `workers.memoryLimit ${memoryLimit}: a worker with ${concurrency} task thread(s) needs at least ` +
-        `${floorMiB}Mi (${MAIN_THREAD_RESERVE_MB}Mi for its main thread, ${MIN_TASK_HEAP_MB}Mi per task heap), ` +
-        `so its pods will be OOM-killed at start; raise workers.memory (and workers.memoryLimit) to ${floorMiB}Mi or more`,
+        `${floorMiB}Mi (${parts}), so its pods will be OOM-killed at start; ` +
+        `raise workers.memory (and workers.memoryLimit) to ${floorMiB}Mi or more`,
     );
   }
 
