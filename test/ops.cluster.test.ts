@@ -317,8 +317,8 @@ describe('status --cluster: rendering', () => {
     const report = summariseCluster(target, { jobs: [job], deployments: [], pods, nodes }, at);
     assert.equal(
       renderClusterWatchLine(report),
-      'cluster job=workers-run-1 state=running active=4 succeeded=1 failed=1 pods=6 pending=2 running=2 ' +
-        'succeeded=1 failed=1 Unschedulable=1 ImagePullBackOff=1 OOMKilled=1 CrashLoopBackOff=1 restarts=4 nodes=4 ' +
+      'cluster job=workers-run-1 state=running active=4 succeeded=1 failed=1 pods=6 Pending=2 Running=2 ' +
+        'Succeeded=1 Failed=1 Unschedulable=1 ImagePullBackOff=1 OOMKilled=1 CrashLoopBackOff=1 restarts=4 nodes=4 ' +
         'nodesReady=3 cordoned=1',
     );
   });

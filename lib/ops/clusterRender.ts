@@ -149,8 +149,8 @@ export function renderClusterWatchLine(report: ClusterReport): string {
   }
   const { pods, nodes } = report;
   parts.push(`pods=${pods.total}`);
-  for (const phase of POD_PHASES)
-    if (pods.phases[phase] > 0) parts.push(`${phase.toLowerCase()}=${pods.phases[phase]}`);
+  // Phases keep their capital (Running=3), so they never read as the Job's counts (succeeded=1).
+  for (const phase of POD_PHASES) if (pods.phases[phase] > 0) parts.push(`${phase}=${pods.phases[phase]}`);
   for (const { value, count } of pods.reasons) parts.push(`${value}=${count}`);
   parts.push(`restarts=${pods.restarts}`, `nodes=${nodes.total}`, `nodesReady=${nodes.ready}`);
   if (nodes.cordoned > 0) parts.push(`cordoned=${nodes.cordoned}`);
