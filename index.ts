@@ -14,8 +14,10 @@ import {
   scalingSummary,
   sizingOutput,
   systemPoolName,
+  WORKER_HEALTH_PORT,
   watchCommands,
   WorkerImage,
+  WorkerMetrics,
   Workers,
 } from './infra';
 
@@ -38,6 +40,7 @@ const cluster = new GkeCluster('gke', {
   privateNodes: config.privateNodes,
   cloudNat: config.cloudNat,
   deletionProtection: config.deletionProtection,
+  managedPrometheus: config.managedPrometheus,
   nodePools: config.nodePools,
   authorizedNetworks: config.authorizedNetworks,
   controlPlanePorts: config.scaling.mode === 'continuous' ? KEDA_CONTROL_PLANE_PORTS : [],
@@ -72,6 +75,15 @@ const workers = new Workers('workers', {
   scaling: config.scaling,
   systemPool: systemPoolName(config.nodePools, config.workerPool.name),
 });
+
+// The workers' /metrics into managed Prometheus, where the cluster collects (docs/operations.md, PromQL).
+if (config.managedPrometheus) {
+  new WorkerMetrics('worker-metrics', {
+    provider: cluster.provider,
+    namespace: workers.namespace,
+    port: WORKER_HEALTH_PORT,
+  });
+}
 
 export const clusterName = cluster.clusterName;
 export const location = config.location;

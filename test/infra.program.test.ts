@@ -46,7 +46,12 @@ const T = {
   job: 'kubernetes:batch/v1:Job',
 } as const;
 
-const COMPONENTS = ['gke-batch:infra:GkeCluster', 'gke-batch:infra:WorkerImage', 'gke-batch:infra:Workers'];
+const COMPONENTS = [
+  'gke-batch:infra:GkeCluster',
+  'gke-batch:infra:WorkerImage',
+  'gke-batch:infra:Workers',
+  'gke-batch:infra:WorkerMetrics',
+];
 const FAKE_AWS = { accessKeyId: 'AKIAFAKEFAKEFAKE', secretAccessKey: 'fake-secret-value' };
 
 type Config = Record<string, unknown>;

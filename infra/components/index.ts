@@ -5,3 +5,5 @@ export { WorkerImage } from './image';
 export type { WorkerImageArgs } from './image';
 export { Workers } from './workers';
 export type { WorkersArgs } from './workers';
+export { WorkerMetrics } from './workerMetrics';
+export type { WorkerMetricsArgs } from './workerMetrics';

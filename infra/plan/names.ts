@@ -23,4 +23,6 @@ export const K8S_NAMES = {
   serviceAccount: 'worker',
   awsSecret: 'aws-credentials',
   container: 'worker',
+  /** The PodMonitoring that sends the workers' /metrics to managed Prometheus. */
+  podMonitoring: 'workers',
 } as const;

@@ -105,8 +105,20 @@ export interface Scaling extends Omit<ScalingInput, 'maxWorkers' | 'queueLength'
 /** The validated stack config: every default resolved, every cross-check passed. */
 export interface StackConfig extends Omit<
   ParsedConfig,
-  'nodePools' | 'workers' | 'queueUrl' | 'cloudpath' | 'aws' | 'sizing' | 'subnetwork' | 'scaling' | 'image' | 'pubsub'
+  | 'nodePools'
+  | 'workers'
+  | 'queueUrl'
+  | 'cloudpath'
+  | 'aws'
+  | 'sizing'
+  | 'subnetwork'
+  | 'scaling'
+  | 'image'
+  | 'pubsub'
+  | 'managedPrometheus'
 > {
+  /** Managed Prometheus on the cluster, and the workers' PodMonitoring (plan/podMonitoring.ts). */
+  readonly managedPrometheus: boolean;
   /** A zone for a zonal cluster (one zone configured), else the region. */
   readonly location: string;
   readonly subnetwork?: string;

@@ -140,6 +140,7 @@ export function validateStackConfig(values: ConfigValues, context: ValidateConte
     privateNodes: p.privateNodes,
     cloudNat: p.cloudNat,
     deletionProtection: p.deletionProtection,
+    managedPrometheus: p.managedPrometheus ?? true,
     authorizedNetworks: p.authorizedNetworks,
     nodePools: pools,
     workerPool: workers.pool,
