@@ -7,7 +7,9 @@ import * as pulumi from '@pulumi/pulumi';
 import {
   drainRunNotice,
   fullScaleInput,
+  existingClusterProvider,
   GkeCluster,
+  GkeClusterArgs,
   KEDA_CONTROL_PLANE_PORTS,
   readStackConfig,
   scalingOutput,
@@ -28,7 +30,7 @@ pulumi.log.info(scalingSummary(fullScaleInput(config)));
 if (config.scaling.mode === 'drain') pulumi.log.info(drainRunNotice(config));
 for (const warning of warnings) pulumi.log.warn(warning);
 
-const cluster = new GkeCluster('gke', {
+const clusterArgs: GkeClusterArgs = {
   project: config.project,
   region: config.region,
   location: config.location,
@@ -44,21 +46,30 @@ const cluster = new GkeCluster('gke', {
   nodePools: config.nodePools,
   authorizedNetworks: config.authorizedNetworks,
   controlPlanePorts: config.scaling.mode === 'continuous' ? KEDA_CONTROL_PLANE_PORTS : [],
-});
+};
+// existingCluster: only the workers, into that cluster; no GKE cluster and nothing else in GCP.
+const existing = config.existingCluster;
+const { cluster, provider } = existing
+  ? { cluster: undefined, provider: existingClusterProvider('existing-cluster', existing) }
+  : (() => {
+      const gke = new GkeCluster('gke', clusterArgs);
+      return { cluster: gke, provider: gke.provider };
+    })();
 
 const image = new WorkerImage('worker', {
   project: config.project,
   region: config.region,
   image: config.image,
   tag: pulumi.getStack(),
-  reader: cluster.nodeServiceAccount.email,
+  reader: cluster?.nodeServiceAccount.email,
 });
 
 const workers = new Workers('workers', {
-  provider: cluster.provider,
+  provider,
   project: config.project,
   clusterName: config.clusterName,
-  workloadPool: cluster.workloadPool,
+  workloadPool: cluster?.workloadPool,
+  nodeSelector: existing?.nodeSelector,
   image: image.imageRef,
   workers: config.workers,
   pool: config.workerPool,
@@ -69,30 +80,27 @@ const workers = new Workers('workers', {
   // Only where AWS is used (SQS, s3://): a Pub/Sub queue with gs:// outputs gets no AWS Secret.
   aws: config.aws && {
     region: config.aws.region,
+    endpoint: config.aws.endpoint,
     accessKeyId: pulumi.secret(config.aws.accessKeyId),
     secretAccessKey: pulumi.secret(config.aws.secretAccessKey),
   },
   scaling: config.scaling,
-  systemPool: systemPoolName(config.nodePools, config.workerPool.name),
+  systemPool: existing ? undefined : systemPoolName(config.nodePools, config.workerPool.name),
 });
 
 // The workers' /metrics into managed Prometheus, where the cluster collects (docs/operations.md, PromQL).
 if (config.managedPrometheus) {
-  new WorkerMetrics('worker-metrics', {
-    provider: cluster.provider,
-    namespace: workers.namespace,
-    port: WORKER_HEALTH_PORT,
-  });
+  new WorkerMetrics('worker-metrics', { provider, namespace: workers.namespace, port: WORKER_HEALTH_PORT });
 }
 
-export const clusterName = cluster.clusterName;
+export const clusterName = cluster ? cluster.clusterName : 'none: existingCluster';
 export const location = config.location;
-export const kubeconfig = cluster.kubeconfig;
+export const kubeconfig = cluster?.kubeconfig;
 export const imageRef = image.imageRef;
 export const imageDigest = image.imageRef.apply((ref) => ref.split('@')[1] ?? 'none (image.existing is a tag)');
 export const namespace = workers.namespace;
 export const workerCount = workers.replicas;
-export const nodePools = config.nodePools.map((pool) => pool.name);
+export const nodePools = existing ? [] : config.nodePools.map((pool) => pool.name);
 export const sizing = sizingOutput(config);
 export const plan = config.plan.summary;
 export const scaling = scalingOutput(config);

@@ -3,7 +3,7 @@
 # ${GKE_BATCH_TOOLS:-$HOME/.cache/gke-batch/tools}. Idempotent: a second run checks and returns.
 # test/support/tools.ts computes the same paths (keep the key logic of both in step).
 #
-#   bash scripts/test-tools.sh [PART...]     PART: node python go browser docker (default: all five)
+#   bash scripts/test-tools.sh [PART...]     PART: node python go browser docker pulumi kubernetes (default: all)
 #   bash scripts/test-tools.sh --node-bin    prints the folder of the Node 24 to put first on PATH
 #
 #   node    Node 24 (the runtime CI tests on), from the npm registry's per-platform binary package,
@@ -18,6 +18,11 @@
 #           From scratch on the project's machine (load average ≈14): 40 s, apt-get update included.
 #   docker  a Docker daemon for the image tests (scripts/ci-docker.sh; needs root). Skipped with a
 #           note outside CI when no daemon answers and this is not root.
+#   pulumi  the Pulumi CLI at @pulumi/pulumi's version and the Kubernetes provider plugin, built the
+#           same way from test/go/pulumi and test/go/pulumi-resource-kubernetes (the real deploy test).
+#   kubernetes  one binary with etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
+#           kubelet (test/go/kubernetes), plus Debian's containerd, runc and CNI plugins (apt, as
+#           root; skipped with a note when not root outside CI).
 #
 # Time on the project's 2-core machine (shared, load average ≈10 at the time), parts node python go:
 #   from scratch (empty tools folder, GOCACHE and GOMODCACHE, no pip or npm cache): 729 s, almost
@@ -32,11 +37,26 @@ NODE_INTEGRITY_x64=sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1y
 NODE_INTEGRITY_arm64=sha512-IZx0J52/1NDwAsY2iyWR9nlPIYuYviTWetjj8+ElvYQh2+XRhLfCfkbFEF/2O5vGI2hcUbyPNHV+nz342FbJXw==
 PYTHON=${PYTHON:-python3}
 # name | module whose version names the cache folder | package to build (relative: the wrapper's own)
+#      | optional -X linker setting, @VERSION@ = that module's version without its "v"
+#      | optional files of that module copied beside the wrapper's sources before building
 GO_TOOLS=(
   "fake-gcs-server|github.com/fsouza/fake-gcs-server|github.com/fsouza/fake-gcs-server"
   "pstest|cloud.google.com/go/pubsub/v2|."
   "toxiproxy-server|github.com/Shopify/toxiproxy/v2|github.com/Shopify/toxiproxy/v2/cmd/server"
 )
+PULUMI=github.com/pulumi/pulumi
+K8S_PROVIDER=github.com/pulumi/pulumi-kubernetes/provider/v4
+# The provider's command embeds these two files (test/go/pulumi-resource-kubernetes/main.go).
+K8S_PROVIDER_FILES="cmd/pulumi-resource-kubernetes/schema.json cmd/pulumi-resource-kubernetes/terraform-mapping.json"
+PULUMI_TOOLS=(
+  "pulumi|$PULUMI/pkg/v3|$PULUMI/pkg/v3/cmd/pulumi|$PULUMI/sdk/v3/go/common/version.Version=v@VERSION@"
+  "pulumi-resource-kubernetes|$K8S_PROVIDER|.|$K8S_PROVIDER/pkg/version.Version=@VERSION@|$K8S_PROVIDER_FILES"
+)
+KUBERNETES_TOOLS=(
+  "kubernetes|k8s.io/kubernetes|."
+)
+# Debian packages the local cluster's node needs (the container runtime and the CNI plugins).
+KUBERNETES_APT=(containerd runc containernetworking-plugins iptables)
 
 say() { printf 'test-tools: %s\n' "$*" >&2; }
 die() {
@@ -153,7 +173,7 @@ go_tool_dir() {
 }
 
 install_go_tool() (
-  local name=$1 module=$2 package=$3
+  local name=$1 module=$2 package=$3 ldflag=${4:-} copies=${5:-}
   local dest
   dest=$(go_tool_dir "$name" "$module")
   if [[ -x "$dest/$name" ]]; then
@@ -161,23 +181,37 @@ install_go_tool() (
     return
   fi
   command -v go >/dev/null 2>&1 || die "go: the go command is not installed (Go 1.24+)"
-  local work
+  local work version
+  version=$(go_module_version "$ROOT/test/go/$name" "$module")
   work=$(mktemp -d "$TOOLS/.$name.XXXXXX")
   trap 'rm -rf "$work"' EXIT
-  say "go: building $name ($module $(basename "$dest" | sed "s/^$name-//"))"
-  (cd "$ROOT/test/go/$name" && GOFLAGS=-trimpath GOWORK=off CGO_ENABLED=0 go build -mod=readonly -o "$work/$name" "$package") ||
-    die "go: building $name failed"
-  rm -rf "$dest"
+  # Built from a copy, so files taken from the module never land in the source tree.
+  cp -R "$ROOT/test/go/$name" "$work/src"
+  cd "$work/src"
+  export GOFLAGS=-trimpath GOWORK=off CGO_ENABLED=0
+  if [[ -n "$copies" ]]; then
+    local dir file
+    dir=$(go mod download -json "$module" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+    [[ -d "$dir" ]] || die "go: cannot download $module for $name"
+    for file in $copies; do install -m 644 "$dir/$file" "$work/src/$(basename "$file")"; done
+  fi
+  local ldflags="-s -w"
+  [[ -z "$ldflag" ]] || ldflags+=" -X ${ldflag//@VERSION@/${version#v}}"
+  say "go: building $name ($module $version)"
+  local started=$SECONDS
+  nice -n 10 go build -mod=readonly -ldflags "$ldflags" -o "$work/$name" "$package" || die "go: building $name failed"
+  cd "$TOOLS"
+  rm -rf "$work/src" "$dest"
   mv "$work" "$dest"
   chmod 755 "$dest"
-  say "go: built $dest/$name"
+  say "go: built $dest/$name in $((SECONDS - started)) s"
 )
 
 install_go() {
-  local spec name module package
-  for spec in "${GO_TOOLS[@]}"; do
-    IFS='|' read -r name module package <<<"$spec"
-    with_lock "$name" install_go_tool "$name" "$module" "$package"
+  local spec name module package ldflag copies
+  for spec in "$@"; do
+    IFS='|' read -r name module package ldflag copies <<<"$spec"
+    with_lock "$name" install_go_tool "$name" "$module" "$package" "$ldflag" "$copies"
   done
 }
 
@@ -217,22 +251,47 @@ install_docker() {
   fi
 }
 
+# The node's container runtime and CNI plugins, from Debian (the binary itself is a Go tool above).
+install_kubernetes_packages() {
+  local missing=() package
+  for package in "${KUBERNETES_APT[@]}"; do
+    dpkg-query -W -f '${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+  done
+  if ((${#missing[@]} == 0)); then
+    say "kubernetes: ${KUBERNETES_APT[*]} installed"
+  elif [[ "$(id -u)" == 0 ]]; then
+    say "kubernetes: apt-get install ${missing[*]}"
+    local install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}")
+    "${install[@]}" >/dev/null || { apt-get update -qq && "${install[@]}" >/dev/null; } ||
+      die "kubernetes: apt-get install ${missing[*]} failed"
+  elif in_ci; then
+    die "kubernetes: ${missing[*]} missing and this is not root"
+  else
+    say "kubernetes: ${missing[*]} missing and this is not root: the real deploy test will be skipped"
+  fi
+}
+
 main() {
   if [[ "${1:-}" == --node-bin ]]; then
     node_bin_dir
     return
   fi
   local parts=("$@")
-  ((${#parts[@]} > 0)) || parts=(node python go browser docker)
+  ((${#parts[@]} > 0)) || parts=(node python go browser docker pulumi kubernetes)
   local part
   for part in "${parts[@]}"; do
     case "$part" in
       node) with_lock node install_node ;;
       python) with_lock python install_python ;;
-      go) install_go ;;
+      go) install_go "${GO_TOOLS[@]}" ;;
       browser) with_lock browser install_browser ;;
       docker) install_docker ;;
-      *) die "unknown part '$part' (node, python, go, browser, docker)" ;;
+      pulumi) install_go "${PULUMI_TOOLS[@]}" ;;
+      kubernetes)
+        install_go "${KUBERNETES_TOOLS[@]}"
+        install_kubernetes_packages
+        ;;
+      *) die "unknown part '$part' (node, python, go, browser, docker, pulumi, kubernetes)" ;;
     esac
   done
 }

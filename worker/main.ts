@@ -9,7 +9,7 @@
  */
 import { Command, Option } from 'commander';
 import { hostname } from 'node:os';
-import { RunRecorder } from '../lib/runs/recorder';
+import { DEFAULT_FLUSH_MS, LOCAL_FLUSH_MS, RunRecorder } from '../lib/runs/recorder';
 import { RunStore } from '../lib/runs/store';
 import { codeVersion } from '../lib/runs/codeVersion';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -151,6 +151,7 @@ async function main(): Promise<number> {
     worker: workerId,
     queue: queue.url,
     codeVersion: codeVersion(),
+    flushMs: queue.kind === 'fq' ? LOCAL_FLUSH_MS : DEFAULT_FLUSH_MS,
     onError: (error) => log.warn({ err: error }, 'could not write the run counts; trying again in a few seconds'),
   });
   try {

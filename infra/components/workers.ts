@@ -26,6 +26,16 @@ export const AWS_SECRET_CHECKSUM_ANNOTATION = 'gke-batch/aws-credentials-sha256'
 /** A continuous-mode pod the autoscaler must not evict to compact nodes: it would abort running tasks. */
 export const SAFE_TO_EVICT_ANNOTATION = 'cluster-autoscaler.kubernetes.io/safe-to-evict';
 
+/**
+ * The workers' namespace admits only pods meeting Pod Security's "restricted" profile (the worker
+ * pod does: non-root, read-only root, no privilege escalation, all capabilities dropped, seccomp).
+ */
+export const NAMESPACE_LABELS = {
+  'app.kubernetes.io/part-of': 'gke-batch',
+  'pod-security.kubernetes.io/enforce': 'restricted',
+  'pod-security.kubernetes.io/enforce-version': 'latest',
+} as const;
+
 /** Read and write objects in the output bucket, nothing more (no bucket or IAM changes). */
 export const OUTPUT_BUCKET_ROLE = 'roles/storage.objectUser';
 
@@ -36,8 +46,12 @@ export interface WorkersArgs {
   readonly project: string;
   /** Cluster name, prefix of the Google service account id. */
   readonly clusterName: string;
-  /** The cluster's Workload Identity pool, "PROJECT.svc.id.goog" (an output, so the binding waits for the cluster). */
-  readonly workloadPool: pulumi.Input<string>;
+  /**
+   * The cluster's Workload Identity pool, "PROJECT.svc.id.goog" (an output, so the binding waits for
+   * the cluster). Undefined for a cluster without one (existingCluster): then no Google service
+   * account, binding or bucket grant is created.
+   */
+  readonly workloadPool?: pulumi.Input<string>;
   /** Worker image reference, by digest. */
   readonly image: pulumi.Input<string>;
   /** Worker settings: requests, limits, replicas, task settings, namespace. */
@@ -55,6 +69,7 @@ export interface WorkersArgs {
   /** AWS region and keys for SQS or S3 (the keys as Pulumi secrets); absent: no AWS Secret at all. */
   readonly aws?: {
     readonly region: string;
+    readonly endpoint?: string;
     readonly accessKeyId: pulumi.Input<string>;
     readonly secretAccessKey: pulumi.Input<string>;
   };
@@ -62,6 +77,8 @@ export interface WorkersArgs {
   readonly scaling: Scaling;
   /** continuous: the always-on pool KEDA's own pods run on (undefined: wherever they fit). */
   readonly systemPool?: string;
+  /** Nodes the workers run on instead of the pool's (existingCluster.nodeSelector). */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
 }
 
 export class Workers extends pulumi.ComponentResource {
@@ -73,7 +90,7 @@ export class Workers extends pulumi.ComponentResource {
   public readonly pubsubQueue?: PubsubQueue;
   /** continuous on Pub/Sub: KEDA's Google identity. */
   public readonly kedaIdentity?: KedaGcpIdentity;
-  public readonly googleServiceAccount: gcp.serviceaccount.Account;
+  public readonly googleServiceAccount?: gcp.serviceaccount.Account;
   /** The pod template the workload runs. */
   public readonly podTemplate: WorkerPodTemplateSpec;
   /** drain: the Job of this run. */
@@ -92,51 +109,23 @@ export class Workers extends pulumi.ComponentResource {
 
     const namespace = new k8s.core.v1.Namespace(
       `${name}-namespace`,
-      { metadata: { name: args.workers.namespace, labels: { 'app.kubernetes.io/part-of': 'gke-batch' } } },
+      { metadata: { name: args.workers.namespace, labels: NAMESPACE_LABELS } },
       k8sOpts,
     );
     this.namespace = namespace.metadata.name;
 
-    // Workload Identity: pods running as the KSA act as the GSA, which alone may touch the bucket.
-    this.googleServiceAccount = new gcp.serviceaccount.Account(
-      `${name}-gsa`,
-      {
-        project: args.project,
-        accountId: serviceAccountId(args.clusterName, 'workers'),
-        displayName: `gke-batch workers of ${args.clusterName}`,
-      },
-      // A fixed account id: a replacement must not clash with the old account.
-      { parent: this, deleteBeforeReplace: true },
-    );
-    const kubernetesServiceAccount = `${args.workers.namespace}/${K8S_NAMES.serviceAccount}`;
-    const identityBinding = new gcp.serviceaccount.IAMMember(
-      `${name}-workload-identity`,
-      {
-        serviceAccountId: this.googleServiceAccount.name,
-        role: 'roles/iam.workloadIdentityUser',
-        member: pulumi.interpolate`serviceAccount:${args.workloadPool}[${kubernetesServiceAccount}]`,
-      },
-      { parent: this },
-    );
-    const grants: pulumi.Resource[] = [identityBinding];
-    if (args.outputBucket) {
-      grants.push(
-        new gcp.storage.BucketIAMMember(
-          `${name}-output-bucket`,
-          {
-            bucket: args.outputBucket,
-            role: OUTPUT_BUCKET_ROLE,
-            member: pulumi.interpolate`serviceAccount:${this.googleServiceAccount.email}`,
-          },
-          { parent: this },
-        ),
-      );
+    const grants: pulumi.Resource[] = [];
+    if (args.workloadPool !== undefined) {
+      this.googleServiceAccount = this.googleIdentity(name, args, args.workloadPool, grants);
     }
+    const gsaEmail = this.googleServiceAccount?.email;
 
     if (args.pubsub) {
+      // Validation refuses Pub/Sub without a GKE cluster's Workload Identity (checkExistingCluster.ts).
+      requireWorkloadPool(args.workloadPool);
       this.pubsubQueue = new PubsubQueue(
         `${name}-pubsub`,
-        { plan: args.pubsub, workersMember: pulumi.interpolate`serviceAccount:${this.googleServiceAccount.email}` },
+        { plan: args.pubsub, workersMember: pulumi.interpolate`serviceAccount:${gsaEmail}` },
         { parent: this },
       );
       grants.push(...this.pubsubQueue.grants);
@@ -148,7 +137,7 @@ export class Workers extends pulumi.ComponentResource {
         metadata: {
           name: K8S_NAMES.serviceAccount,
           namespace: this.namespace,
-          annotations: { 'iam.gke.io/gcp-service-account': this.googleServiceAccount.email },
+          ...(gsaEmail ? { annotations: { 'iam.gke.io/gcp-service-account': gsaEmail } } : {}),
         },
       },
       k8sOpts,
@@ -156,7 +145,7 @@ export class Workers extends pulumi.ComponentResource {
     this.serviceAccountName = serviceAccount.metadata.name;
 
     const continuous = args.scaling.mode === 'continuous';
-    let awsEnv: { region: string; secretName: pulumi.Output<string> } | undefined;
+    let awsEnv: { region: string; secretName: pulumi.Output<string>; endpoint?: string } | undefined;
     const annotations: Record<string, pulumi.Input<string>> = {};
     if (args.aws) {
       const secret = new k8s.core.v1.Secret(
@@ -172,7 +161,7 @@ export class Workers extends pulumi.ComponentResource {
         k8sOpts,
       );
       this.awsSecretName = secret.metadata.name;
-      awsEnv = { region: args.aws.region, secretName: this.awsSecretName };
+      awsEnv = { region: args.aws.region, secretName: this.awsSecretName, endpoint: args.aws.endpoint };
       // A hash, not the keys: it changes when they do and reveals nothing of 40 random characters,
       // so it is shown in plain text (a secret annotation would hide the whole pod spec in diffs).
       // Drain Jobs cannot change their pod template in place: new pods read the updated Secret anyway.
@@ -193,6 +182,7 @@ export class Workers extends pulumi.ComponentResource {
       queueUrl: args.queueUrl,
       cloudpath: args.cloudpath,
       aws: awsEnv,
+      nodeSelector: args.nodeSelector,
       serviceAccountName: this.serviceAccountName,
       healthzLivenessPort: WORKER_HEALTH_PORT,
     });
@@ -251,7 +241,7 @@ export class Workers extends pulumi.ComponentResource {
             project: args.project,
             monitoredProject: args.pubsub.project,
             clusterName: args.clusterName,
-            workloadPool: args.workloadPool,
+            workloadPool: requireWorkloadPool(args.workloadPool),
           },
           { parent: this },
         );
@@ -304,4 +294,54 @@ export class Workers extends pulumi.ComponentResource {
       replicas: this.replicas,
     });
   }
+
+  /** Workload Identity: pods running as the KSA act as a Google service account that alone may touch the bucket. */
+  private googleIdentity(
+    name: string,
+    args: WorkersArgs,
+    workloadPool: pulumi.Input<string>,
+    grants: pulumi.Resource[],
+  ): gcp.serviceaccount.Account {
+    const account = new gcp.serviceaccount.Account(
+      `${name}-gsa`,
+      {
+        project: args.project,
+        accountId: serviceAccountId(args.clusterName, 'workers'),
+        displayName: `gke-batch workers of ${args.clusterName}`,
+      },
+      // A fixed account id: a replacement must not clash with the old account.
+      { parent: this, deleteBeforeReplace: true },
+    );
+    const kubernetesServiceAccount = `${args.workers.namespace}/${K8S_NAMES.serviceAccount}`;
+    const identityBinding = new gcp.serviceaccount.IAMMember(
+      `${name}-workload-identity`,
+      {
+        serviceAccountId: account.name,
+        role: 'roles/iam.workloadIdentityUser',
+        member: pulumi.interpolate`serviceAccount:${workloadPool}[${kubernetesServiceAccount}]`,
+      },
+      { parent: this },
+    );
+    grants.push(identityBinding);
+    if (args.outputBucket) {
+      grants.push(
+        new gcp.storage.BucketIAMMember(
+          `${name}-output-bucket`,
+          {
+            bucket: args.outputBucket,
+            role: OUTPUT_BUCKET_ROLE,
+            member: pulumi.interpolate`serviceAccount:${account.email}`,
+          },
+          { parent: this },
+        ),
+      );
+    }
+    return account;
+  }
+}
+
+/** Pub/Sub needs Workload Identity; validation refuses it with existingCluster (checkExistingCluster.ts). */
+function requireWorkloadPool(workloadPool: pulumi.Input<string> | undefined): pulumi.Input<string> {
+  if (workloadPool === undefined) throw new Error("a Pub/Sub queue needs the cluster's Workload Identity pool");
+  return workloadPool;
 }

@@ -202,7 +202,14 @@ export function checkAws(
     );
   }
   if (problems.length > before || !region || !aws.accessKeyId || !aws.secretAccessKey) return undefined;
-  return { aws: { region, accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey } };
+  return {
+    aws: {
+      region,
+      accessKeyId: aws.accessKeyId,
+      secretAccessKey: aws.secretAccessKey,
+      ...(aws.endpoint ? { endpoint: aws.endpoint } : {}),
+    },
+  };
 }
 
 /** A long lease on spot workers: a preempted worker's tasks stay invisible until it runs out. */

@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { SETTINGS } from '../../lib/settings/table';
 import { bool, gkeName } from './schemaFields';
+import { ExistingClusterInput, existingClusterSchema } from './schemaExistingCluster';
 import { AwsInput, awsSchema, ImageInput, imageSchema } from './schemaImage';
 import { defaultNodePools, NodePoolInput, nodePoolSchema } from './schemaPools';
 import { PubsubInput, pubsubSchema } from './schemaPubsub';
@@ -25,6 +26,8 @@ export type { WorkersInput, SizingInput } from './schemaWorkers';
 export { imageSchema, awsSchema } from './schemaImage';
 export type { ImageInput, AwsInput } from './schemaImage';
 export { scalingSchema } from './schemaScaling';
+export { existingClusterSchema } from './schemaExistingCluster';
+export type { ExistingClusterInput } from './schemaExistingCluster';
 export type { ScalingConfigInput } from './schemaScaling';
 export { pubsubSchema } from './schemaPubsub';
 export type { PubsubInput } from './schemaPubsub';
@@ -62,7 +65,7 @@ export const scalarKeys = {
     .optional()
     .describe(
       "GKE's managed Prometheus collection on the cluster, and a PodMonitoring that scrapes the workers' /metrics. " +
-        'Default true.',
+        'Default true; with existingCluster false (set it when that cluster runs managed collection).',
     ),
   queueUrl: z
     .string()
@@ -110,6 +113,9 @@ export const structuredKeys = {
   scaling: scalingSchema
     .prefault({})
     .describe('How the workers run and scale: drain (a Job) or continuous (KEDA); see docs/scaling.md.'),
+  existingCluster: existingClusterSchema
+    .optional()
+    .describe('Deploy only the workers, into this existing cluster; no GKE cluster or other GCP resource is created.'),
   pubsub: pubsubSchema
     .prefault({})
     .describe('A Pub/Sub queue (queueUrl pubsub://...): created by the stack or existing, and who may operate it.'),
@@ -125,6 +131,7 @@ export const PATH_EXAMPLES: Readonly<Record<StructuredKey, string>> = {
   aws: 'aws.region us-east-1',
   sizing: 'sizing.daemonSetCpu 460m',
   scaling: 'scaling.mode continuous',
+  existingCluster: 'existingCluster.kubeconfig ~/.kube/config',
   pubsub: 'pubsub.createQueue false',
 };
 
@@ -161,5 +168,6 @@ export interface ParsedConfig {
   readonly aws: AwsInput;
   readonly sizing: SizingInput;
   readonly scaling: ScalingConfigInput;
+  readonly existingCluster?: ExistingClusterInput;
   readonly pubsub: PubsubInput;
 }

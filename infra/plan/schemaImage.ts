@@ -48,6 +48,13 @@ export const awsSchema = z.strictObject({
     .optional()
     .describe('AWS access key id for SQS (and S3 outputs). Set with --secret.'),
   secretAccessKey: z.string().min(1, 'is empty').optional().describe('AWS secret access key. Set with --secret.'),
+  endpoint: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .optional()
+    .describe(
+      'SQS/S3 endpoint the workers use instead of AWS (AWS_ENDPOINT_URL), e.g. a VPC endpoint or an ' +
+        'SQS-compatible server. Default: AWS.',
+    ),
 });
 
 export type ImageInput = z.output<typeof imageSchema>;

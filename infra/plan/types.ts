@@ -38,11 +38,22 @@ export interface AwsSettings {
   /** Plain text here; the program wraps them with pulumi.secret() before any resource sees them. */
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
+  /** AWS_ENDPOINT_URL for the workers (an SQS/S3-compatible endpoint instead of AWS). */
+  readonly endpoint?: string;
 }
 
 /** The image section with the repository id resolved (the cluster name unless set). */
 export interface ImageSettings extends Omit<ImageInput, 'repository'> {
   readonly repository: string;
+}
+
+/** The validated key: `kubeconfig` is the file's absolute path, or the kubeconfig text itself. */
+export interface ExistingCluster {
+  readonly kubeconfig: string;
+  /** True when `kubeconfig` is the text (kept secret by the program), false for a path. */
+  readonly inline: boolean;
+  readonly context?: string;
+  readonly nodeSelector: Readonly<Record<string, string>>;
 }
 
 /** Parts of an AWS SQS queue URL, as KEDA's scaler needs them. */
@@ -114,6 +125,7 @@ export interface StackConfig extends Omit<
   | 'subnetwork'
   | 'scaling'
   | 'image'
+  | 'existingCluster'
   | 'pubsub'
   | 'managedPrometheus'
 > {
@@ -141,6 +153,8 @@ export interface StackConfig extends Omit<
   readonly plan: SizingPlan;
   /** Drain or continuous, with the most workers and the nodes they need (docs/scaling.md). */
   readonly scaling: Scaling;
+  /** Deploy into this cluster instead of creating one (infra/plan/checkExistingCluster.ts). */
+  readonly existingCluster?: ExistingCluster;
 }
 
 export type { AwsInput };

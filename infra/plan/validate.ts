@@ -13,6 +13,7 @@ import {
   checkQueue,
   EndpointContext,
 } from './checkEndpoints';
+import { checkExistingCluster } from './checkExistingCluster';
 import { checkNodePools } from './checkPools';
 import { checkWorkers } from './checkWorkers';
 import { K8S_NAMES } from './names';
@@ -106,6 +107,16 @@ export function validateStackConfig(values: ConfigValues, context: ValidateConte
     );
   }
 
+  const existingCluster =
+    parsed.existingCluster && outputs
+      ? checkExistingCluster(
+          parsed.existingCluster,
+          { image, outputBucket: outputs.bucket, pubsubQueue: queue?.location.kind === 'pubsub' },
+          context,
+          problems,
+        )
+      : undefined;
+
   if (
     problems.length > 0 ||
     !workers ||
@@ -140,7 +151,8 @@ export function validateStackConfig(values: ConfigValues, context: ValidateConte
     privateNodes: p.privateNodes,
     cloudNat: p.cloudNat,
     deletionProtection: p.deletionProtection,
-    managedPrometheus: p.managedPrometheus ?? true,
+    // An existing cluster may not run managed collection (nor know the PodMonitoring kind): opt in there.
+    managedPrometheus: p.managedPrometheus ?? p.existingCluster === undefined,
     authorizedNetworks: p.authorizedNetworks,
     nodePools: pools,
     workerPool: workers.pool,
@@ -154,6 +166,7 @@ export function validateStackConfig(values: ConfigValues, context: ValidateConte
     overhead,
     plan: workers.plan,
     scaling,
+    ...(existingCluster ? { existingCluster } : {}),
   };
   return { ok: true, config, warnings };
 }

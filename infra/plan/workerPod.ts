@@ -51,7 +51,12 @@ export interface WorkerPodArgs {
    * AWS region and the Kubernetes Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, where
    * the workers use AWS (SQS, S3); absent for Pub/Sub and gs://, so no AWS variable reaches the pod.
    */
-  readonly aws?: { readonly region: string; readonly secretName: pulumi.Input<string> };
+  readonly aws?: {
+    readonly region: string;
+    readonly secretName: pulumi.Input<string>;
+    /** AWS_ENDPOINT_URL, when the queue and outputs are not AWS's own endpoints. */
+    readonly endpoint?: string;
+  };
   readonly serviceAccountName: pulumi.Input<string>;
   /** Size limit of the pod's `/tmp` and its ephemeral-storage request. Default {@link DEFAULT_TMP_SIZE}. */
   readonly tmpSize?: string;
@@ -61,6 +66,8 @@ export interface WorkerPodArgs {
    * queue. The worker answers it during CPU-bound tasks (they run in worker threads). Unset: no probe.
    */
   readonly healthzLivenessPort?: number;
+  /** Nodes the pods may run on; default: the pool's nodes (GKE's node pool label). */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
   /** Pod annotations (e.g. a checksum of the AWS Secret so a key rotation rolls the pods). */
   readonly annotations?: Record<string, pulumi.Input<string>>;
 }
@@ -89,6 +96,7 @@ export function workerEnv(args: WorkerPodArgs): k8s.types.input.core.v1.EnvVar[]
   return [
     ...plain,
     { name: 'AWS_REGION', value: aws.region },
+    ...(aws.endpoint ? [{ name: 'AWS_ENDPOINT_URL', value: aws.endpoint }] : []),
     fromSecret('AWS_ACCESS_KEY_ID'),
     fromSecret('AWS_SECRET_ACCESS_KEY'),
   ];
@@ -149,7 +157,7 @@ export function workerPodTemplate(args: WorkerPodArgs): WorkerPodTemplateSpec {
         fsGroup: POD_UID,
         seccompProfile: { type: 'RuntimeDefault' },
       },
-      nodeSelector: { 'cloud.google.com/gke-nodepool': args.pool.name },
+      nodeSelector: args.nodeSelector ? { ...args.nodeSelector } : { 'cloud.google.com/gke-nodepool': args.pool.name },
       tolerations: workerTolerations(args.pool),
       containers: [
         {

@@ -20,7 +20,7 @@ import {
   type StatusReport,
 } from './status';
 import { DEFAULT_WINDOW_MS, ThroughputEstimator } from './throughput';
-import { formatCount, formatPercent } from './units';
+import { formatCount, formatPercent, formatRate } from './units';
 import { renderRuns, runsReport, type RunView } from './runsView';
 import { RunRates, readRuns } from '../runs/summary';
 import type { RunStore } from '../runs/store';
@@ -124,7 +124,7 @@ export function plainLinesDisplay(out: NodeJS.WritableStream, err: NodeJS.Writab
 }
 
 function runWatchLine(run: RunView): string {
-  const rate = run.perSecond === null ? '' : ` rate=${run.perSecond}/s`;
+  const rate = run.perSecond === null ? '' : ` rate=${formatRate(run.perSecond).replaceAll(',', '')}`;
   const left = run.left === null ? '?' : run.left;
   return `run=${run.id} done=${run.done} failed=${run.failed} retrying=${run.retrying} inflight=${run.inFlight} left=${left}${rate}`;
 }

@@ -26,7 +26,10 @@ export const noOutcomeRecorder: OutcomeRecorder = {
   close: async () => undefined,
 };
 
+/** Cloud stores (one object write per flush): every 5 s. */
 export const DEFAULT_FLUSH_MS = 5000;
+/** A file queue's store is a local folder (≈0.4 ms a flush): every second, so progress keeps up. */
+export const LOCAL_FLUSH_MS = 1000;
 
 export interface RunRecorderOptions {
   readonly worker: string;

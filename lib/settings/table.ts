@@ -40,7 +40,7 @@ export const SETTINGS = {
     type: 'queueUrl',
     scope: 'all',
     default: 'fq://./local/queue',
-    doc: 'the queue: `fq://DIR`, `sqs://NAME` or an `https://sqs...` URL',
+    doc: 'the queue: `fq://DIR`, `sqs://NAME` (or an `https://sqs...` URL) or `pubsub://PROJECT/NAME`',
   },
   leaseSeconds: {
     env: 'TQ_LEASE_SECONDS',

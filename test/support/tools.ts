@@ -15,7 +15,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-export type ToolName = 'python' | 'fake-gcs-server' | 'pstest' | 'toxiproxy-server' | 'chromium';
+export type ToolName =
+  | 'python'
+  | 'fake-gcs-server'
+  | 'pstest'
+  | 'toxiproxy-server'
+  | 'chromium'
+  | 'pulumi'
+  | 'pulumi-resource-kubernetes'
+  | 'kubernetes';
 
 /** Debian's chromium package (scripts/test-tools.sh, part `browser`); CHROMIUM names another build. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -25,6 +33,9 @@ const GO_TOOL_MODULES: Readonly<Record<Exclude<ToolName, 'python' | 'chromium'>,
   'fake-gcs-server': 'github.com/fsouza/fake-gcs-server',
   pstest: 'cloud.google.com/go/pubsub/v2',
   'toxiproxy-server': 'github.com/Shopify/toxiproxy/v2',
+  pulumi: 'github.com/pulumi/pulumi/pkg/v3',
+  'pulumi-resource-kubernetes': 'github.com/pulumi/pulumi-kubernetes/provider/v4',
+  kubernetes: 'k8s.io/kubernetes',
 };
 
 export function toolsCacheDir(): string {

@@ -1,0 +1,240 @@
+/**
+ * `pulumi up` and `pulumi destroy` for real: the real Pulumi CLI and Kubernetes provider plugin
+ * (built by scripts/test-tools.sh), a real single-node Kubernetes (test/support/kube.ts), the real
+ * worker image (built by the local Docker daemon and imported into the node's containerd) and a
+ * real SQS/S3 server (fauxqs, reached by the pods at the host's address on the pods' bridge). The
+ * stack runs in existingCluster mode, so nothing in GCP is touched (or needed).
+ *
+ * Needs root (kubelet, containerd, CNI). Locally without the tools it is skipped with the reason;
+ * under CI it fails instead, since CI installs everything.
+ */
+import assert from 'node:assert/strict';
+import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { createQueue, openQueue } from '../lib/queue';
+import { encodeTask } from '../lib/queue/message';
+import { countPrimes } from '../tasks/example';
+import { buildWorkerImage, docker, probeDockerDaemon, testBaseImage } from './support/docker';
+import { FauxqsServer, startFauxqs } from './support/fauxqs';
+import { eventually, LocalCluster, localClusterProblem, startLocalCluster } from './support/kube';
+import { ensurePauseImage, importImage } from './support/kubeImages';
+import { RealPulumi, setUpRealPulumi } from './support/pulumiReal';
+import { runningInCi, skipWithReason, toolPath, toolProblem } from './support/tools';
+
+const IMAGE = 'gke-batch.local/worker:real-deploy';
+const NAMESPACE = 'batch-real';
+const STACK = 'real';
+const QUEUE = 'real-deploy';
+const BUCKET = 'real-deploy-outputs';
+const ROWS = [
+  { start: 0, count: 1000 },
+  { start: 1000, count: 1000 },
+  { start: 100_000, count: 2000 },
+  { start: 7, count: 1 },
+  { start: 50_000, count: 500 },
+  { start: 2_000_000, count: 300 },
+];
+
+interface JobStatus {
+  readonly status?: { succeeded?: number; failed?: number; conditions?: { type: string; status: string }[] };
+}
+interface PodList {
+  readonly items: {
+    metadata: { name: string };
+    spec: {
+      securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
+      containers: { securityContext?: { readOnlyRootFilesystem?: boolean; runAsNonRoot?: boolean } }[];
+    };
+    status: { phase: string; containerStatuses?: { state?: { terminated?: { exitCode: number } } }[] };
+  }[];
+}
+
+function missingPiece(): string | undefined {
+  for (const tool of ['kubernetes', 'pulumi', 'pulumi-resource-kubernetes'] as const) {
+    const problem = toolProblem(tool);
+    if (problem) return `${problem}: run scripts/test-tools.sh pulumi kubernetes`;
+  }
+  const cluster = localClusterProblem();
+  if (cluster) return cluster;
+  const daemon = probeDockerDaemon();
+  return daemon.reachable ? undefined : `${daemon.reason} (the worker image is built by Docker)`;
+}
+
+describe('pulumi up / destroy for real (local Kubernetes, real worker image, fauxqs)', function () {
+  let fauxqs: FauxqsServer;
+  let cluster: LocalCluster;
+  let pulumi: RealPulumi;
+  const savedEnv: Record<string, string | undefined> = {};
+  const log = (line: string) => process.stdout.write(`      ${line}\n`);
+
+  before(async function () {
+    const missing = missingPiece();
+    if (missing) {
+      if (runningInCi()) throw new Error(`CI must run the real deploy test, but ${missing}`);
+      skipWithReason(this, missing);
+    }
+    this.timeout(30 * 60_000); // a fresh machine builds the base image and the worker image first
+    fauxqs = await startFauxqs();
+    for (const [key, value] of Object.entries(fauxqs.env)) {
+      savedEnv[key] = process.env[key];
+      process.env[key] = value;
+    }
+    const baseImage = await testBaseImage(log);
+    await buildWorkerImage(IMAGE, baseImage);
+    await ensurePauseImage();
+    cluster = await startLocalCluster({ binary: toolPath('kubernetes'), log });
+    const started = Date.now();
+    await importImage(cluster, await ensurePauseImage());
+    await importImage(cluster, IMAGE);
+    log(`images imported into the node's containerd in ${Math.round((Date.now() - started) / 1000)} s`);
+    pulumi = await setUpRealPulumi('real-deploy-test-passphrase');
+  });
+
+  after(async function () {
+    this.timeout(5 * 60_000);
+    await cluster?.stop();
+    pulumi?.cleanup();
+    await fauxqs?.stop();
+    for (const [key, value] of Object.entries(savedEnv)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+
+  const endpointForPods = () => `http://${cluster.hostIpForPods}:${fauxqs.port}`;
+  const sqs = () => new SQSClient({ endpoint: fauxqs.endpoint, region: 'us-east-1' });
+
+  async function queueDepth(url: string): Promise<{ visible: number; inFlight: number }> {
+    const { Attributes } = await sqs().send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    return {
+      visible: Number(Attributes?.ApproximateNumberOfMessages),
+      inFlight: Number(Attributes?.ApproximateNumberOfMessagesNotVisible),
+    };
+  }
+
+  function failureText(run: { code: number; stderr: string }): string {
+    return `exit ${run.code}\n${run.stderr.slice(-6000)}\n${cluster.logs().slice(-4000)}`;
+  }
+
+  it('pulumi up (drain): restricted namespace, account, secret; the Job drains the queue', async function () {
+    this.timeout(20 * 60_000);
+    const queueUrl = await createQueue(`sqs://${QUEUE}`);
+    const s3 = new S3Client({ endpoint: fauxqs.endpoint, region: 'us-east-1', forcePathStyle: true });
+    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    const queue = await openQueue(queueUrl);
+    const cloudpath = `s3://${BUCKET}/out`;
+    const bodies = ROWS.map((row) =>
+      encodeTask(countPrimes.key, { label: `from ${row.start}`, sleep_ms: 0, ...row, cloudpath }, 'real-deploy'),
+    );
+    assert.equal(await queue.insert(bodies), ROWS.length);
+
+    const init = await pulumi.init(STACK, {
+      'gcp:project': { value: 'local-test-project' },
+      'gcp:region': { value: 'us-central1' },
+      'gke-batch:existingCluster': { value: JSON.stringify({ kubeconfig: cluster.kubeconfig }) },
+      'gke-batch:image': { value: JSON.stringify({ existing: IMAGE }) },
+      'gke-batch:queueUrl': { value: `sqs://${QUEUE}` },
+      'gke-batch:cloudpath': { value: cloudpath },
+      'gke-batch:aws': {
+        value: JSON.stringify({
+          region: 'us-east-1',
+          endpoint: endpointForPods(),
+          accessKeyId: 'test',
+          secretAccessKey: 'test',
+        }),
+        secret: true,
+      },
+      'gke-batch:workers': { value: JSON.stringify({ namespace: NAMESPACE, cpu: '100m', memory: '256Mi' }) },
+      'gke-batch:scaling': { value: JSON.stringify({ mode: 'drain', maxWorkers: 2, run: 'first' }) },
+    });
+    assert.equal(init.code, 0, failureText(init));
+
+    const up = await pulumi.operation(STACK, 'up', 10 * 60_000);
+    assert.equal(up.code, 0, failureText(up));
+    assert.equal(up.summary?.result, 'succeeded', failureText(up));
+
+    const namespace = await cluster.api.get<{ metadata: { labels: Record<string, string> } }>(
+      `/api/v1/namespaces/${NAMESPACE}`,
+    );
+    assert.equal(namespace?.metadata.labels['pod-security.kubernetes.io/enforce'], 'restricted');
+    const accounts = await cluster.api.request<{ items: { metadata: { name: string } }[] }>(
+      'GET',
+      `/api/v1/namespaces/${NAMESPACE}/serviceaccounts`,
+    );
+    assert.ok(accounts.items.length >= 2, 'the workers service account besides default');
+    const secrets = await cluster.api.request<{ items: { metadata: { name: string } }[] }>(
+      'GET',
+      `/api/v1/namespaces/${NAMESPACE}/secrets`,
+    );
+    assert.ok(secrets.items.length >= 1, 'the AWS secret');
+    const jobs = await cluster.api.request<{ items: ({ metadata: { name: string } } & JobStatus)[] }>(
+      'GET',
+      `/apis/batch/v1/namespaces/${NAMESPACE}/jobs`,
+    );
+    assert.equal(jobs.items.length, 1, 'one Job');
+    const jobName = jobs.items[0]!.metadata.name;
+
+    await eventually(
+      `Job ${jobName} complete`,
+      async () => {
+        const job = await cluster.api.get<JobStatus>(`/apis/batch/v1/namespaces/${NAMESPACE}/jobs/${jobName}`);
+        return job?.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True') === true;
+      },
+      8 * 60_000,
+      cluster,
+    );
+    const pods = await cluster.api.request<PodList>('GET', `/api/v1/namespaces/${NAMESPACE}/pods`);
+    assert.ok(pods.items.length >= 1, 'the Job ran pods');
+    for (const pod of pods.items) {
+      assert.equal(pod.spec.securityContext?.runAsNonRoot, true, pod.metadata.name);
+      assert.ok((pod.spec.securityContext?.runAsUser ?? 0) > 0, `${pod.metadata.name} runs as a non-root UID`);
+      assert.equal(pod.spec.containers[0]?.securityContext?.readOnlyRootFilesystem, true, pod.metadata.name);
+      if (pod.status.phase !== 'Succeeded') {
+        const logs = await cluster.api.text(`/api/v1/namespaces/${NAMESPACE}/pods/${pod.metadata.name}/log`);
+        const state = JSON.stringify(pod.status.containerStatuses?.[0]?.state);
+        assert.fail(`${pod.metadata.name}: ${pod.status.phase}, ${state}\n${logs.slice(-3000)}`);
+      }
+    }
+    assert.deepEqual(await queueDepth(queueUrl), { visible: 0, inFlight: 0 }, 'the queue is drained');
+    for (const { start, count } of ROWS) {
+      const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `out/primes/${start}.json` }));
+      const written = JSON.parse(await object.Body!.transformToString()) as { start: number; count: number };
+      assert.deepEqual({ start: written.start, count: written.count }, { start, count });
+    }
+  });
+
+  it('a second pulumi up changes nothing', async function () {
+    this.timeout(10 * 60_000);
+    const again = await pulumi.operation(STACK, 'up', 8 * 60_000);
+    assert.equal(again.code, 0, failureText(again));
+    const changes = (again.summary?.changes ?? {}) as Record<string, number>;
+    const changed = Object.entries(changes).filter(([kind, count]) => kind !== 'same' && count > 0);
+    assert.deepEqual(changed, [], `changes on the second up: ${JSON.stringify(changes)}`);
+    assert.ok((changes.same ?? 0) >= 5, `resources unchanged: ${JSON.stringify(changes)}`);
+  });
+
+  it('pulumi destroy leaves nothing behind', async function () {
+    this.timeout(10 * 60_000);
+    const destroy = await pulumi.operation(STACK, 'destroy', 8 * 60_000);
+    assert.equal(destroy.code, 0, failureText(destroy));
+    await eventually(
+      `namespace ${NAMESPACE} gone`,
+      async () => (await cluster.api.get(`/api/v1/namespaces/${NAMESPACE}`)) === undefined,
+      3 * 60_000,
+      cluster,
+    );
+    const jobs = await cluster.api.request<{ items: unknown[] }>('GET', '/apis/batch/v1/jobs');
+    assert.equal(jobs.items.length, 0, 'no Job anywhere');
+    const stack = JSON.parse(await pulumi.cli(['stack', 'export', '--stack', STACK])) as {
+      deployment: { resources?: unknown[] };
+    };
+    assert.equal(stack.deployment.resources?.length ?? 0, 0, 'the stack holds no resource');
+    // The worker image stays in Docker for the next run; only the cluster's copy goes with it.
+    await docker(['image', 'inspect', IMAGE]);
+  });
+});
