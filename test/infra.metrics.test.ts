@@ -6,14 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import path from 'node:path';
 import { WORKER_HEALTH_PORT } from '../infra/plan/defaults';
 import { KEPT_METRICS, POD_MONITORING_API_VERSION } from '../infra/plan/podMonitoring';
 import { SETTINGS } from '../lib/settings/table';
 import { APP_NAME_LABEL } from '../lib/workerPods';
 import { workerMetrics } from '../worker/metrics';
 import type { Worker } from '../worker/worker';
-import { Inputs, PROJECT_DIR, ProgramRun, readStackFile, runProgram } from './support/pulumiProgram';
+import { runDev } from './support/devStack';
+import type { Inputs, ProgramRun } from './support/pulumiProgram';
 
 const T = {
   podMonitoring: `kubernetes:${POD_MONITORING_API_VERSION}:PodMonitoring`,
@@ -21,14 +21,6 @@ const T = {
   job: 'kubernetes:batch/v1:Job',
   k8sProvider: 'pulumi:providers:kubernetes',
 } as const;
-
-function devConfig(change: (config: Record<string, string>) => void = () => undefined): Record<string, string> {
-  const config = { ...readStackFile(path.join(PROJECT_DIR, 'Pulumi.dev.yaml')) };
-  const aws = JSON.parse(config['gke-batch:aws'] ?? '{}') as object;
-  config['gke-batch:aws'] = JSON.stringify({ ...aws, accessKeyId: 'AKIAFAKEFAKEFAKE', secretAccessKey: 'fake' });
-  change(config);
-  return config;
-}
 
 function ofType(result: ProgramRun, type: string) {
   assert.equal(result.error, undefined, `the program failed: ${result.error?.message}`);
@@ -38,7 +30,7 @@ function ofType(result: ProgramRun, type: string) {
 describe('infra program: worker metrics in managed Prometheus', () => {
   let dev: ProgramRun;
   before(async () => {
-    dev = await runProgram(devConfig(), ['gke-batch:aws']);
+    dev = await runDev();
   });
 
   it('turns on managed collection on the cluster', () => {
@@ -97,12 +89,23 @@ describe('infra program: worker metrics in managed Prometheus', () => {
   });
 
   it('with managedPrometheus false: no PodMonitoring, managed collection off', async () => {
-    const off = await runProgram(
-      devConfig((config) => (config['gke-batch:managedPrometheus'] = 'false')),
-      ['gke-batch:aws'],
-    );
+    const off = await runDev((config) => (config['gke-batch:managedPrometheus'] = 'false'));
     assert.equal(ofType(off, T.podMonitoring).length, 0);
     const [cluster] = ofType(off, T.cluster);
     assert.deepEqual(cluster!.inputs.monitoringConfig, { managedPrometheus: { enabled: false } });
+  });
+
+  it('with existingCluster: none unless asked for (that cluster may not run managed collection)', async () => {
+    const existing = (managedPrometheus?: string) =>
+      runDev((config) => {
+        config['gke-batch:existingCluster'] = { kubeconfig: 'apiVersion: v1\nkind: Config\nclusters: []\n' };
+        config.image.existing = `registry.example.com/team/worker@sha256:${'cd34'.repeat(16)}`;
+        config['gke-batch:cloudpath'] = 's3://outputs/run';
+        if (managedPrometheus) config['gke-batch:managedPrometheus'] = managedPrometheus;
+      });
+    assert.equal(ofType(await existing(), T.podMonitoring).length, 0);
+    const asked = ofType(await existing('true'), T.podMonitoring);
+    assert.equal(asked.length, 1);
+    assert.equal(asked[0]!.inputs.metadata.namespace, 'batch-workers');
   });
 });
