@@ -78,7 +78,7 @@ async function clusterLook(options: StatusOptions): Promise<(() => Promise<Clust
   return () => lookAtCluster(look);
 }
 
-runMain(async () => {
+const finished = runMain(async () => {
   const options = program.opts<StatusOptions>();
   const settings = settingsFrom(options);
   const lookAtCluster = await clusterLook(options);
@@ -152,4 +152,10 @@ runMain(async () => {
       process.removeListener('SIGINT', onInterrupt);
     }
   });
+});
+
+// An aborted request of the Kubernetes client can leave a socket in a TLS handshake nobody answers,
+// which would keep the finished command alive for most of a minute: exit once a second has passed.
+void finished.then(() => {
+  if (program.opts<StatusOptions>().cluster) setTimeout(() => process.exit(), 1_000).unref();
 });

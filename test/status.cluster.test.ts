@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { drainJobManifest } from '../infra/plan/drainJob';
@@ -341,5 +342,81 @@ describe('status --cluster against a real Kubernetes API server', function () {
     assert.equal(unreachable.reachable, false);
     assert.equal(unreachable.server, closed);
     assert.match(unreachable.problem, /ECONNREFUSED/);
+  });
+});
+
+describe('status --cluster without a Kubernetes API to ask', function () {
+  this.timeout(60_000);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'status-no-cluster-'));
+  const queueUrl = `fq://${path.join(dir, 'queue')}`;
+  let silent: Server;
+  let silentPort: number;
+  const sockets = new Set<Socket>();
+
+  before(async () => {
+    await createQueue(queueUrl);
+    // Accepts connections and never answers, like a firewalled control plane that drops nothing.
+    silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    silentPort = (silent.address() as AddressInfo).port;
+  });
+
+  after(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  it('no kubeconfig where kubectl looks: says so and how to write the stack one', async () => {
+    const home = mkdtempSync(path.join(dir, 'home-'));
+    const run = await runCli('status', ['--queue', queueUrl, '--cluster'], { HOME: home, KUBECONFIG: undefined });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^enqueued +0/m);
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `^cluster {5}cannot reach the Kubernetes API: no kubeconfig at ${path.join(home, '.kube', 'config')}; ` +
+          "write the stack's: pulumi stack output kubeconfig --show-secrets > kubeconfig.json, then pass " +
+          '--kubeconfig kubeconfig.json$',
+        'm',
+      ),
+    );
+  });
+
+  it('a server that never answers: gives up after --cluster-timeout, naming it', async () => {
+    const file = path.join(dir, 'silent.kubeconfig.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'silent', cluster: { server: `https://127.0.0.1:${silentPort}` } }],
+        contexts: [{ name: 'silent', context: { cluster: 'silent', user: 'me' } }],
+        'current-context': 'silent',
+        users: [{ name: 'me', user: { token: 'not-a-real-token' } }],
+      }),
+    );
+    const started = Date.now();
+    const run = await runCli('status', [
+      '--queue',
+      queueUrl,
+      '--cluster',
+      '--cluster-timeout',
+      '1',
+      '--kubeconfig',
+      file,
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(Date.now() - started < 10_000, 'the command ended soon after giving up, not when the socket did');
+    assert.match(run.stdout, /^enqueued +0/m);
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `^cluster {5}cannot reach the Kubernetes API at https://127\\.0\\.0\\.1:${silentPort}: no answer within 1 s; `,
+        'm',
+      ),
+    );
   });
 });

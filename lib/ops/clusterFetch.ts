@@ -65,11 +65,19 @@ function loadKubeconfig(files: readonly string[]): KubeConfig {
   return config;
 }
 
-/** A middleware that gives every request a deadline (the client has none of its own). */
-function deadline(seconds: number): ObservableMiddleware {
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+
+/**
+ * A middleware that gives every request a deadline (the client has none of its own) and keeps the
+ * connection pool the client made for it, so the look can close it: an aborted request's socket
+ * (a TLS handshake nobody answers) would otherwise keep the command alive for most of a minute.
+ */
+function deadline(seconds: number, pools: Set<Dispatcher>): ObservableMiddleware {
   return {
     pre: (context: RequestContext) => {
       context.setSignal(AbortSignal.timeout(seconds * 1000));
+      const pool = context.getDispatcher();
+      if (pool) pools.add(pool);
       return new Observable(Promise.resolve(context));
     },
     post: (context: ResponseContext) => new Observable(Promise.resolve(context)),
@@ -105,6 +113,7 @@ export async function lookAtCluster(options: ClusterLookOptions, at: () => numbe
     execCommand: config.getCurrentUser()?.exec?.command,
     timeoutSeconds,
   };
+  const pools = new Set<Dispatcher>();
   try {
     if (target.server === null) throw new Error(`the kubeconfig ${target.kubeconfig} names no current cluster`);
     // Credentials first, so a failing auth plugin is told apart from a failing API.
@@ -114,7 +123,7 @@ export async function lookAtCluster(options: ClusterLookOptions, at: () => numbe
     const core = config.makeApiClient(CoreV1Api);
     const batch = config.makeApiClient(BatchV1Api);
     const apps = config.makeApiClient(AppsV1Api);
-    const request = { middleware: [deadline(timeoutSeconds)], middlewareMergeStrategy: 'append' as const };
+    const request = { middleware: [deadline(timeoutSeconds, pools)], middlewareMergeStrategy: 'append' as const };
     const selected = { namespace: options.namespace, labelSelector: options.selector };
     const [jobs, deployments, pods, nodes] = await Promise.all([
       batch.listNamespacedJob(selected, request),
@@ -122,12 +131,17 @@ export async function lookAtCluster(options: ClusterLookOptions, at: () => numbe
       core.listNamespacedPod(selected, request),
       core.listNode({}, request),
     ]);
+
     const objects = { jobs: jobs.items, deployments: deployments.items, pods: pods.items, nodes: nodes.items };
     const report = summariseCluster(target, objects, at());
     if (jobs.items.length + deployments.items.length + pods.items.length > 0) return report;
     return { ...report, note: await whyNothingFound(core, options.namespace, request) };
   } catch (error) {
     return unreachable(target, error, context, at());
+  } finally {
+    // The client makes a pool per request (nothing reuses them): close them, whatever happened. A
+    // socket still in a TLS handshake can outlive this; the command does not wait for it (cli/status.ts).
+    await Promise.all([...pools].map((pool) => pool.destroy().catch(() => undefined)));
   }
 }
 
