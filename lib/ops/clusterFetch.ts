@@ -43,7 +43,7 @@ export interface ClusterLookOptions {
   readonly home?: string;
 }
 
-/** The kubeconfig files kubectl would read, in its order; the missing ones of KUBECONFIG are skipped as kubectl does. */
+/** The kubeconfig files kubectl would read, in its order (it skips the missing ones of KUBECONFIG too). */
 export function kubeconfigFiles(options: Pick<ClusterLookOptions, 'kubeconfig' | 'env' | 'home'>): string[] {
   if (options.kubeconfig) return [path.resolve(options.kubeconfig)];
   const env = options.env ?? process.env;

@@ -128,8 +128,10 @@ function podRow(pod: PodView): string[] {
 function renderNodes(report: ClusterSeen): string {
   const { total, ready, cordoned, pools } = report.nodes;
   if (total === 0) return `${label('nodes')}none (a pool at 0 nodes grows when pods wait for one)`;
-  const pool = (p: ClusterSeen['nodes']['pools'][number]) =>
-    `${p.pool} ${formatCount(p.total)} (${formatCount(p.ready)} Ready${p.cordoned > 0 ? `, ${p.cordoned} cordoned` : ''})`;
+  const pool = (p: ClusterSeen['nodes']['pools'][number]) => {
+    const cordonedHere = p.cordoned > 0 ? `, ${formatCount(p.cordoned)} cordoned` : '';
+    return `${p.pool} ${formatCount(p.total)} (${formatCount(p.ready)} Ready${cordonedHere})`;
+  };
   return (
     `${label('nodes')}${formatCount(total)}: ${formatCount(ready)} Ready, ${formatCount(total - ready)} not ready, ` +
     `${formatCount(cordoned)} cordoned; by pool: ${pools.map(pool).join(', ')}`
