@@ -75,7 +75,8 @@ module.exports = {
       name: 'tasks-only-from-entry-points',
       severity: 'error',
       comment:
-        'Only the entry points (index.ts, cli/*.ts, worker/main.ts and the task thread worker/thread.ts) and the test/bench harness import tasks/.',
+        'Only the entry points (index.ts, cli/*.ts, worker/main.ts and the task thread worker/thread.ts) ' +
+        'and the test/bench harness import tasks/.',
       from: { pathNot: '^(index\\.ts|cli/[^/]+\\.ts|worker/(main|thread)\\.ts|tasks/|test/|bench/|scripts/)' },
       to: { path: '^tasks/' },
     },

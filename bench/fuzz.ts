@@ -30,7 +30,8 @@ void (async () => {
     });
     const seconds = (Date.now() - started) / 1000;
     process.stdout.write(
-      `${summary.mutants} mutants of ${fixtures.length} fixtures in ${seconds.toFixed(1)} s (seed ${options.seed}): ${JSON.stringify(summary.outcomes)}\n`,
+      `${summary.mutants} mutants of ${fixtures.length} fixtures in ${seconds.toFixed(1)} s (seed ` +
+        `${options.seed}): ${JSON.stringify(summary.outcomes)}\n`,
     );
     for (const failure of summary.failures) process.stdout.write(`FAIL ${failure}\n`);
     process.exitCode = summary.failures.length > 0 ? 1 : 0;

@@ -18,16 +18,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { openQueue } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 import { countPrimes } from '../tasks/example';
-import {
-  buildWorkerImage,
-  docker,
-  imageSize,
-  makeWritableByAnyone,
-  probeDockerDaemon,
-  removeScratchDir,
-  testBaseImage,
-  writableScratchDir,
-} from '../test/support/docker';
+import { buildWorkerImage, docker, imageSize, probeDockerDaemon, testBaseImage } from '../test/support/docker';
+import { makeWritableByAnyone, removeScratchDir, writableScratchDir } from '../test/support/scratchDir';
 
 const IMAGE = 'gke-batch-worker:bench';
 const POLL_MS = 5;

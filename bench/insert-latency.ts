@@ -12,8 +12,7 @@
  *   - python-task-queue's own insert on SQS (40 threads, batches of 10), from the tools venv.
  * Each measurement runs in its own child process (peak RSS is its own); medians of `--rounds`.
  */
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { PubSub } from '@google-cloud/pubsub';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,13 +21,12 @@ import { parseArgs } from 'node:util';
 import { createQueue, openQueue, QueueMessage } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 import { BATCH_MAX_MESSAGES, PUBLISH_BATCHING } from '../lib/queue/pubsubInsert';
-import { pubsubNames } from '../lib/queue/pubsubClient';
 import { sqsRequestHandler } from '../lib/queue/sqsClient';
-import { parseQueueUrl } from '../lib/urls/queue';
 import { startFauxqs } from '../test/support/fauxqs';
 import { startPstest } from '../test/support/pstest';
 import { findTool } from '../test/support/tools';
 import { startToxiproxy } from '../test/support/toxiproxy';
+import { openBarePubsub, sendSqsBatches } from './support/bareClients';
 
 type Phase = 'sqs-bare' | 'sqs-ours' | 'sqs-python' | 'pubsub-bare' | 'pubsub-ours';
 
@@ -67,27 +65,7 @@ async function timed(n: number, run: () => Promise<unknown>): Promise<Measuremen
 async function bareSqs(url: string, n: number, concurrency: number): Promise<Measurement> {
   const client = new SQSClient({ endpoint: process.env.AWS_ENDPOINT_URL_SQS, requestHandler: sqsRequestHandler() });
   const payloads = bodies(n, url);
-  let next = 0;
-  const result = await timed(n, () =>
-    Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < payloads.length) {
-          const batch = payloads.slice(next, next + 10);
-          next += 10;
-          await client.send(
-            new SendMessageBatchCommand({
-              QueueUrl: url,
-              Entries: batch.map(({ id, body }, i) => ({
-                Id: String(i),
-                MessageBody: body,
-                MessageAttributes: { taskId: { DataType: 'String', StringValue: id } },
-              })),
-            }),
-          );
-        }
-      }),
-    ),
-  );
+  const result = await timed(n, () => sendSqsBatches(client, url, payloads, concurrency));
   client.destroy();
   return result;
 }
@@ -102,10 +80,8 @@ async function ourInsert(url: string, n: number): Promise<Measurement> {
 
 /** The client library's batching publisher, a sliding window of `concurrency` × 1,000 messages. */
 async function barePubsub(url: string, n: number, concurrency: number): Promise<Measurement> {
-  const location = parseQueueUrl(url);
-  if (location.kind !== 'pubsub') throw new Error(`not a Pub/Sub URL: ${url}`);
-  const pubsub = new PubSub({ projectId: location.project });
-  const topic = pubsub.topic(pubsubNames(location).topic, { batching: PUBLISH_BATCHING });
+  const { pubsub, names } = openBarePubsub(url);
+  const topic = pubsub.topic(names.topic, { batching: PUBLISH_BATCHING });
   const payloads = bodies(n, url);
   const window = concurrency * BATCH_MAX_MESSAGES;
   const result = await timed(n, async () => {

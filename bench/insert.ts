@@ -145,10 +145,13 @@ async function main(): Promise<void> {
     const started = Date.now();
     await writeArrowTable(table, batches(rows));
     process.stdout.write(
-      `table: ${rows.toLocaleString('en-US')} rows (int64, int32, string, float64), ${(statSync(table).size / 1e6).toFixed(1)} MB uncompressed Feather V2, written in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      `table: ${rows.toLocaleString('en-US')} rows (int64, int32, string, float64), ` +
+        `${(statSync(table).size / 1e6).toFixed(1)} MB uncompressed Feather V2, written in ` +
+        `${((Date.now() - started) / 1000).toFixed(1)} s\n`,
     );
     process.stdout.write(
-      `filterTasks: ${filter ? 'skipExistingOutputs (one stat per row)' : 'none'}; ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}\n\n`,
+      `filterTasks: ${filter ? 'skipExistingOutputs (one stat per row)' : 'none'}; ${os.cpus().length} ` +
+        `CPUs, load ${os.loadavg()[0]!.toFixed(1)}\n\n`,
     );
 
     for (const [name, base] of [
@@ -157,7 +160,8 @@ async function main(): Promise<void> {
     ] as const) {
       if (base)
         process.stdout.write(
-          `plain fs on ${name}: ${plainFsRate(base).toLocaleString('en-US')} tasks/s (journal + task file + rename, 2,000 tasks)\n`,
+          `plain fs on ${name}: ${plainFsRate(base).toLocaleString('en-US')} tasks/s (journal + task ` +
+            `file + rename, 2,000 tasks)\n`,
         );
     }
     process.stdout.write('\n');

@@ -11,7 +11,7 @@
  * and unary pull + ack loops. Each measurement runs in
  * its own child process, so its peak memory (max RSS) is its own. Figures are medians of rounds.
  */
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,11 +21,10 @@ import { createQueue, openQueue, QueueMessage } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 import { startFauxqs } from '../test/support/fauxqs';
 import { startPstest } from '../test/support/pstest';
-import { PubSub, v1 } from '@google-cloud/pubsub';
+import { v1 } from '@google-cloud/pubsub';
 import { PUBLISH_BATCHING, BATCH_MAX_MESSAGES } from '../lib/queue/pubsubInsert';
 import { DEFAULT_ACK_DEADLINE_SECONDS } from '../lib/queue/pubsubAdmin';
-import { parseQueueUrl } from '../lib/urls/queue';
-import { pubsubNames } from '../lib/queue/pubsubClient';
+import { openBarePubsub, sendSqsBatches } from './support/bareClients';
 
 interface Measurement {
   readonly insertPerSecond: number;
@@ -113,26 +112,8 @@ async function ourFileQueue(root: string, n: number): Promise<Measurement> {
 async function bareSqs(url: string, n: number, concurrency: number): Promise<Measurement> {
   const client = new SQSClient({ endpoint: process.env.AWS_ENDPOINT_URL_SQS });
   const payloads = bodies(n, url);
-  let next = 0;
   let started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < payloads.length) {
-        const batch = payloads.slice(next, next + 10);
-        next += 10;
-        await client.send(
-          new SendMessageBatchCommand({
-            QueueUrl: url,
-            Entries: batch.map(({ id, body }, i) => ({
-              Id: String(i),
-              MessageBody: body,
-              MessageAttributes: { taskId: { DataType: 'String', StringValue: id } },
-            })),
-          }),
-        );
-      }
-    }),
-  );
+  await sendSqsBatches(client, url, payloads, concurrency);
   const insertPerSecond = rate(n, started);
 
   started = performance.now();
@@ -187,10 +168,7 @@ async function ourSqs(url: string, n: number, concurrency: number): Promise<Meas
 
 /** The client library's publisher with our batching and flow control, then pull + ack loops. */
 async function barePubsub(url: string, n: number, concurrency: number): Promise<Measurement> {
-  const location = parseQueueUrl(url);
-  if (location.kind !== 'pubsub') throw new Error(`not a Pub/Sub URL: ${url}`);
-  const names = pubsubNames(location);
-  const pubsub = new PubSub({ projectId: location.project });
+  const { pubsub, names } = openBarePubsub(url);
   const subscriber = new v1.SubscriberClient({ ...pubsub.options });
   const topic = pubsub.topic(names.topic, { batching: PUBLISH_BATCHING });
   const payloads = bodies(n, url);
@@ -326,10 +304,13 @@ const fmt = (x: number) => Math.round(x).toLocaleString('en-US').padStart(8);
 
 function report(label: string, bare: Measurement, ours: Measurement, bareName: string): void {
   const line = (name: string, m: Measurement) =>
-    `  ${name.padEnd(26)} insert ${fmt(m.insertPerSecond)}/s   lease+delete ${fmt(m.leaseDeletePerSecond)}/s   peak RSS ${m.peakRssMiB.toFixed(0).padStart(4)} MiB`;
+    `  ${name.padEnd(26)} insert ${fmt(m.insertPerSecond)}/s   lease+delete ` +
+    `${fmt(m.leaseDeletePerSecond)}/s   peak RSS ${m.peakRssMiB.toFixed(0).padStart(4)} MiB`;
   process.stdout.write(`${label}\n${line(bareName, bare)}\n${line('queue module', ours)}\n`);
   process.stdout.write(
-    `  ratio (ours / bare):       insert ${(ours.insertPerSecond / bare.insertPerSecond).toFixed(2).padStart(8)}×   lease+delete ${(ours.leaseDeletePerSecond / bare.leaseDeletePerSecond).toFixed(2).padStart(8)}×\n\n`,
+    `  ratio (ours / bare):       insert ` +
+      `${(ours.insertPerSecond / bare.insertPerSecond).toFixed(2).padStart(8)}×   lease+delete ` +
+      `${(ours.leaseDeletePerSecond / bare.leaseDeletePerSecond).toFixed(2).padStart(8)}×\n\n`,
   );
 }
 
@@ -433,7 +414,8 @@ async function main(): Promise<void> {
     return;
   }
   process.stdout.write(
-    `queue benchmark: ${n.toLocaleString('en-US')} trivial tasks, median of ${rounds} round(s), ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}\n\n`,
+    `queue benchmark: ${n.toLocaleString('en-US')} trivial tasks, median of ${rounds} round(s), ` +
+      `${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}\n\n`,
   );
   if (!values['skip-fq']) fileQueueRounds(`file queue on ${values.dir}`, values.dir, n, rounds);
   if (!values['skip-fq'] && !values['skip-disk'])

@@ -65,7 +65,8 @@ async function compare(label: string, open: () => Storage, rows: Row[], chunk: n
     ['one check per row', perObject],
   ] as const) {
     process.stdout.write(
-      `  ${name.padEnd(18)} ${String(r.requests).padStart(8)} requests  ${r.seconds.toFixed(1).padStart(7)} s  (rows kept: ${r.kept})\n`,
+      `  ${name.padEnd(18)} ${String(r.requests).padStart(8)} ` +
+        `requests  ${r.seconds.toFixed(1).padStart(7)} s  (rows kept: ${r.kept})\n`,
     );
   }
 }

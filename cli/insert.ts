@@ -24,7 +24,8 @@ interface InsertCliOptions extends CommonOptions {
 const program = addCommonOptions(
   new Command('npm run insert --')
     .description(
-      `Insert one task per row of the parameter table (${envName('paramsFile')}) into the queue (${envName('queueUrl')}).`,
+      `Insert one task per row of the parameter table (${envName('paramsFile')}) into the queue ` +
+        `(${envName('queueUrl')}).`,
     )
     .option('--task <module.name>', 'the task to insert (default: the first in tasks/index.ts)')
     .option('--tasks <module>', 'module exporting `tasks` (default: tasks/index.ts)')
@@ -53,7 +54,8 @@ function render(summary: InsertSummary): string {
   if (summary.dryRun) {
     lines.push(
       `dry run: ${n(summary.read)} rows checked, ${n(summary.skipped)} skipped by filterTasks, ` +
-        `${n(summary.inserted)} tasks would be inserted into ${summary.queue} (task ${summary.task}); nothing was inserted`,
+        `${n(summary.inserted)} tasks would be inserted into ${summary.queue} (task ${summary.task}); ` +
+        `nothing was inserted`,
     );
     if (summary.firstTasks && summary.firstTasks.length > 0) {
       lines.push(
@@ -65,8 +67,9 @@ function render(summary: InsertSummary): string {
     const run = summary.run ? ` as run ${summary.run.id}` : '';
     lines.push(`inserted ${n(summary.inserted)} tasks of ${summary.task} into ${summary.queue}${run}`);
     lines.push(
-      `  read ${n(summary.read)} rows, skipped ${n(summary.skipped)} (work already done), inserted ${n(summary.inserted)} ` +
-        `in ${summary.seconds.toFixed(1)} s (${n(Math.round(summary.tasksPerSecond))} tasks/s)`,
+      `  read ${n(summary.read)} rows, skipped ${n(summary.skipped)} (work already done), ` +
+        `inserted ${n(summary.inserted)} in ${summary.seconds.toFixed(1)} s ` +
+        `(${n(Math.round(summary.tasksPerSecond))} tasks/s)`,
     );
   }
   return `${lines.join('\n')}\n`;

@@ -58,7 +58,8 @@ function render(result: TableInspection): string {
   if (result.firstRows.length > 0) {
     lines.push(
       '',
-      `first ${result.firstRows.length} row${result.firstRows.length > 1 ? 's' : ''}, as the inserter converts them (numbered from 0, as pandas shows them):`,
+      `first ${result.firstRows.length} row${result.firstRows.length > 1 ? 's' : ''}, as the inserter ` +
+        `converts them (numbered from 0, as pandas shows them):`,
     );
     const width = String(result.firstRows.at(-1)!.row).length;
     for (const { row, values } of result.firstRows)

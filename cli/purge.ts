@@ -37,7 +37,8 @@ runMain(async () => {
     const before = queue.kind === 'pubsub' ? undefined : await queue.counts();
     const approx = before?.approximate ? '~' : '';
     const what = before
-      ? `${approx}${formatCount(before.enqueued)} enqueued tasks (${approx}${formatCount(before.leased)} of them leased)` +
+      ? `${approx}${formatCount(before.enqueued)} enqueued tasks (${approx}${formatCount(before.leased)} ` +
+        `of them leased)` +
         ` and ${approx}${formatCount(before.failed)} dead-lettered`
       : 'every task published before now, leased or not, and every dead letter (Pub/Sub cannot count them)';
     if (!options.yes) {
@@ -51,9 +52,14 @@ runMain(async () => {
     // The runs' counts describe tasks that are gone now (docs/operations.md, "Where runs live").
     await RunStore.open(queue.url, settings.cloudpath).clear();
     if (options.json) {
-      process.stdout.write(
-        `${JSON.stringify({ queue: queue.url, purged: true, removed: before?.enqueued ?? null, failed: before?.failed ?? null, approximate: before?.approximate ?? true })}\n`,
-      );
+      const result = {
+        queue: queue.url,
+        purged: true,
+        removed: before?.enqueued ?? null,
+        failed: before?.failed ?? null,
+        approximate: before?.approximate ?? true,
+      };
+      process.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
       const later =
         queue.kind === 'sqs'

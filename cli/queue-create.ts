@@ -1,7 +1,7 @@
 /**
- * `npm run queue:create`: creates the queue named by --queue / TASKQUEUE_PATH, idempotently.
+ * `npm run queue:create`: creates the queue named by the `queueUrl` setting (--queue), idempotently.
  * SQS: the queue, its `<name>-dead` dead-letter queue and the redrive policy, lease = --lease;
- * prints the URL for TASKQUEUE_PATH. File queue: the directory layout (`queue/`, `movement/`,
+ * prints the URL for the `queueUrl` setting. File queue: the directory layout (`queue/`, `movement/`,
  * `insertions` = 0, ...). Nobody needs the AWS console for this.
  */
 import { Command } from 'commander';
@@ -15,7 +15,7 @@ interface CreateOptions extends CommonOptions {
 
 /**
  * SQS's redrive is the backstop, one receive above the workers' limit: a worker dead-letters a
- * task itself, with its error, after TQ_MAX_ATTEMPTS failed attempts, and also when it is leased
+ * task itself, with its error, after `maxAttempts` failed attempts, and also when it is leased
  * once more than that because the workers running it kept dying. SQS moves it without any record
  * only if even that did not happen.
  */
@@ -27,7 +27,8 @@ const program = addSettingOptions(
   addCommonOptions(
     new Command('npm run queue:create --')
       .description(
-        'Create the queue (SQS: with a dead-letter queue and redrive policy; fq: the directory layout). Safe to run again.',
+        'Create the queue (SQS: with a dead-letter queue and redrive policy; fq: the directory layout). ' +
+          'Safe to run again.',
       )
       .option(
         '--json',
@@ -62,17 +63,21 @@ runMain(async () => {
     ? [
         `queue:             ${url}`,
         `dead-letter queue: ${report.deadLetterQueue}`,
-        `redrive policy:    workers dead-letter a task after ${maxAttempts} attempts; SQS moves it by itself after ${maxReceiveCount} receives`,
+        `redrive policy:    workers dead-letter a task after ${maxAttempts} attempts; SQS moves it by ` +
+          `itself after ${maxReceiveCount} receives`,
         `lease:             ${leaseSeconds} s (default visibility timeout)`,
       ]
     : kind === 'pubsub'
       ? [
           `queue:             ${url}`,
           `dead letters:      ${report.deadLetterQueue}`,
-          `dead-letter policy: workers dead-letter a task after ${maxAttempts} attempts; Pub/Sub moves it by itself after ${maxReceiveCount} deliveries`,
+          `dead-letter policy: workers dead-letter a task after ${maxAttempts} attempts; Pub/Sub moves ` +
+            `it by itself after ${maxReceiveCount} deliveries`,
           `lease:             ${leaseSeconds} s (the subscription's ack deadline; at most 600 s)`,
-          'on Google Cloud:   the Pub/Sub service agent (service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com) needs',
-          '                   roles/pubsub.publisher on the dead-letter topic and roles/pubsub.subscriber on the subscription',
+          'on Google Cloud:   the Pub/Sub service agent ' +
+            '(service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com) needs',
+          '                   roles/pubsub.publisher on the dead-letter topic and ' +
+            'roles/pubsub.subscriber on the subscription',
         ]
       : [`file queue:        ${url}`];
   lines.push(

@@ -78,7 +78,8 @@ runMain(async () => {
       process.stdout.write(`Nothing to requeue: ${what} in ${queue.url}.\n`);
     } else {
       const lines = [
-        `Requeued ${formatCount(moved)} ${moved === 1 ? 'task' : 'tasks'}: workers will run ${moved === 1 ? 'it' : 'them'} again.`,
+        `Requeued ${formatCount(moved)} ${moved === 1 ? 'task' : 'tasks'}: workers will run ` +
+          `${moved === 1 ? 'it' : 'them'} again.`,
         ...versionNotes(chosen, current, workers),
       ];
       process.stdout.write(`${lines.join('\n')}\n`);

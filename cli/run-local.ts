@@ -63,7 +63,8 @@ const program = addSettingOptions(
   addCommonOptions(
     new Command('npm start --')
       .description(
-        'Run the job locally: insert the parameter table, run workers until the queue is drained, show progress and a summary.',
+        'Run the job locally: insert the parameter table, run workers until the queue is drained, show ' +
+          'progress and a summary.',
       )
       .addOption(
         new Option('--workers <n>', 'worker processes to run (one per CPU by default)')

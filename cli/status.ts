@@ -89,7 +89,8 @@ const finished = runMain(async () => {
         throw new QueueError(
           'UnsupportedOperation',
           `cannot watch ${queue.url}: Pub/Sub's API has no backlog count to follow`,
-          "watch num_undelivered_messages in Cloud Monitoring (the subscription page in the console), or the workers' metrics",
+          'watch num_undelivered_messages in Cloud Monitoring (the subscription page in the console), or ' +
+            "the workers' metrics",
         );
       }
       const [snapshot, pubsub, cluster] = await Promise.all([
@@ -140,7 +141,8 @@ const finished = runMain(async () => {
       if (!result.drained) return INTERRUPTED;
       if (!options.json && result.last) {
         const { completed, failed } = result.last;
-        const done = `${completed === null ? '' : `${formatCount(completed)} completed, `}${formatCount(failed)} failed`;
+        const counted = completed === null ? '' : `${formatCount(completed)} completed, `;
+        const done = `${counted}${formatCount(failed)} failed`;
         const watched = formatDuration((Date.now() - started) / 1000);
         process.stdout.write(
           result.emptyFromStart ? `queue is empty (${done})\n` : `queue drained (${done}; watched ${watched})\n`,

@@ -13,28 +13,20 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from './errors';
 import type { TaskSettings } from './settings';
-import { csvKindsFor, checkColumns, MESSAGE_SIZE, PreparedRow, RowPreparer, ValidationReport } from './params/validate';
-import { DEFAULT_CHUNK_ROWS, openTable, ParamTable } from './params/readTable';
+import { csvKindsFor, checkColumns, RowPreparer } from './params/validate';
+import { DEFAULT_CHUNK_ROWS, openTable } from './params/readTable';
 import { startProgress, ProgressOptions } from './params/progress';
 import { CloudpathRegistry } from './params/cloudpaths';
 import { writeExampleParams, EXAMPLE_ROWS } from './params/exampleTable';
-import { createQueue, openQueue, parseQueueUrl, type Queue } from './queue';
+import { openQueue, parseQueueUrl, type Queue } from './queue';
 import { encodeTask, formatTaskKey } from './queue/message';
-import { openStorage, type Storage } from './storage';
-import { CLOUDPATH_COLUMN, type AnyTaskDefinition } from './task';
-import { hashFile, newRunId, type RunRecord } from './runs/record';
-import { RunStore } from './runs/store';
-import { codeVersion } from './runs/codeVersion';
-import { checkReinsert, describeRun } from './runs/reinsert';
-import type { TableRow } from './params/readTable';
+import type { AnyTaskDefinition } from './task';
+import type { RunRecord } from './runs/record';
+import { InsertRecord } from './runs/insertRecord';
+import { checkRows, describeError, rowsToInsert } from './insertRows';
 
 /** SQS's default maximum message size; enforced for file queues too, so local runs catch it early. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
-
-/** Stands in for the uuid4 each message gets (same length) when only measuring sizes. */
-const SIZING_ID = '00000000-0000-4000-8000-000000000000';
-/** Stands in for the run (same length as a real id, the row as it will be) when measuring sizes. */
-const SIZING_RUN = 'r-00000000-000000-0000';
 
 /** The default task's key for the example table (`tasks/example.ts`). */
 const EXAMPLE_TASK = 'tasks.example.count_primes';
@@ -135,149 +127,6 @@ function plannedQueueName(url: string): string {
   return location.kind === 'fq' ? `fq://${location.root}` : (location.queueUrl ?? url);
 }
 
-/** Runs the task's filter on one chunk, per distinct cloudpath, keeping table order. */
-async function filterChunk(
-  task: AnyTaskDefinition,
-  rows: PreparedRow[],
-  storages: Map<string, Storage>,
-): Promise<PreparedRow[]> {
-  const filter = task.filterTasks;
-  if (!filter || rows.length === 0) return rows;
-  const groups = new Map<string, PreparedRow[]>();
-  for (const row of rows) {
-    const group = groups.get(row.cloudpath);
-    if (group) group.push(row);
-    else groups.set(row.cloudpath, [row]);
-  }
-  const keep = new Set<PreparedRow>();
-  for (const [cloudpath, group] of groups) {
-    let storage = storages.get(cloudpath);
-    if (!storage) storages.set(cloudpath, (storage = openStorage(cloudpath)));
-    const byParams = new Map(group.map((row) => [row.params, row]));
-    const kept = await filter(
-      group.map((row) => row.params),
-      storage,
-    );
-    for (const params of kept) {
-      const row = byParams.get(params);
-      if (!row) {
-        throw new UserError(
-          `filterTasks of task ${formatTaskKey(task.key)} returned a row that is not one of the rows it was given: ` +
-            'it must return a subset of its `rows` argument (e.g. rows.filter(...)), not new objects',
-        );
-      }
-      keep.add(row);
-    }
-  }
-  return rows.filter((row) => keep.has(row));
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** The table's chunks, cut after `limit` rows (`--limit`); all of them without one. */
-async function* chunksOf(table: ParamTable, chunkRows: number, limit?: number): AsyncGenerator<TableRow[]> {
-  let left = limit ?? Infinity;
-  for await (const chunk of table.rows(chunkRows)) {
-    if (left <= 0) return;
-    yield chunk.length > left ? chunk.slice(0, left) : chunk;
-    left -= chunk.length;
-  }
-}
-
-/** Pass one: every row checked and measured; throws the report when anything fails. */
-async function checkRows(
-  table: ParamTable,
-  task: AnyTaskDefinition,
-  preparer: RowPreparer,
-  queueName: string,
-  maxBytes: number,
-  chunkRows: number,
-  progress: ProgressOptions | false,
-  cloudpaths: CloudpathRegistry,
-  limit?: number,
-): Promise<number> {
-  const report = new ValidationReport();
-  const bar = progress === false ? undefined : startProgress('checking', undefined, progress);
-  let read = 0;
-  try {
-    for await (const chunk of chunksOf(table, chunkRows, limit)) {
-      for (const row of chunk) {
-        const prepared = preparer.prepare(row);
-        if (Array.isArray(prepared)) {
-          report.add(row, prepared);
-          continue;
-        }
-        const badCloudpath = cloudpaths.check(prepared.cloudpath, row.row);
-        if (badCloudpath !== undefined) {
-          report.add(row, [{ column: CLOUDPATH_COLUMN, message: badCloudpath }]);
-          continue;
-        }
-        const bytes = Buffer.byteLength(
-          encodeTask(task.key, prepared.kwargs, queueName, SIZING_ID, { id: SIZING_RUN, row: row.row }).body,
-          'utf8',
-        );
-        if (bytes > maxBytes) {
-          report.add(row, [
-            {
-              column: MESSAGE_SIZE,
-              message: `the task message is ${bytes.toLocaleString('en-US')} bytes; a queue message holds at most ${maxBytes.toLocaleString('en-US')} (${Math.round(maxBytes / 1024)} KiB): keep big inputs in files under the cloudpath and pass their names`,
-            },
-          ]);
-        }
-      }
-      read += chunk.length;
-      bar?.update(read);
-    }
-  } finally {
-    bar?.stop();
-  }
-  const types = new Map(table.columns.map((c) => [c.name, c.arrowType]));
-  report.throwIfProblems(table.file, task, read, types, table.format === 'csv');
-  return read;
-}
-
-/** Pass two's rows: checked again (the file may have changed), filtered, in table order. */
-async function* rowsToInsert(
-  table: ParamTable,
-  task: AnyTaskDefinition,
-  preparer: RowPreparer,
-  chunkRows: number,
-  counts: { read: number; skipped: number; lastRow: number },
-  limit?: number,
-): AsyncGenerator<PreparedRow> {
-  const storages = new Map<string, Storage>();
-  for await (const chunk of chunksOf(table, chunkRows, limit)) {
-    const prepared: PreparedRow[] = [];
-    for (const row of chunk) {
-      const result = preparer.prepare(row);
-      if (Array.isArray(result)) {
-        throw new UserError(
-          `${table.file} changed while inserting: row ${row.row} no longer passes the checks (${result[0]!.column}: ${result[0]!.message})`,
-        );
-      }
-      prepared.push(result);
-    }
-    let kept: PreparedRow[];
-    try {
-      kept = await filterChunk(task, prepared, storages);
-    } catch (error) {
-      if (error instanceof UserError) throw error;
-      throw new UserError(
-        `filterTasks of task ${formatTaskKey(task.key)} failed on rows ${prepared[0]!.row}–${prepared.at(-1)!.row}: ${describeError(error)}`,
-        { cause: error },
-      );
-    }
-    counts.read += chunk.length;
-    counts.skipped += chunk.length - kept.length;
-    for (const row of kept) {
-      counts.lastRow = row.row;
-      yield row;
-    }
-  }
-}
-
 /** An error before the first task reached the queue: say so, and that there is nothing to purge. */
 function nothingInserted(error: unknown): UserError {
   const message = describeError(error);
@@ -295,8 +144,10 @@ function interrupted(
 ): UserError {
   return new UserError(
     [
-      `inserting stopped after ${inserted.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} rows were handled: ${describeError(error)}`,
-      `  ${inserted.toLocaleString('en-US')} tasks are on ${queue}, from the start of the table (rows were sent in table order; the last row read was row ${counts.lastRow}).`,
+      `inserting stopped after ${inserted.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} ` +
+        `rows were handled: ${describeError(error)}`,
+      `  ${inserted.toLocaleString('en-US')} tasks are on ${queue}, from the start of the table (rows ` +
+        `were sent in table order; the last row read was row ${counts.lastRow}).`,
       '  Running insert again queues every row again except those filterTasks skips (rows whose work is finished):',
       '  tasks already queued but not yet finished would then be queued twice.',
       '  fix: either `npm run purge` and insert again, or keep the queued tasks and let them run before re-inserting',
@@ -338,67 +189,41 @@ export async function insertTable(options: InsertTableOptions): Promise<InsertSu
       queue: queueName,
       dryRun: Boolean(options.dryRun),
     };
-    const fingerprint = queue ? await hashFile(table.file) : undefined;
-    const store = queue ? RunStore.open(queue.url, settings.cloudpath) : undefined;
-    if (queue && store && fingerprint) {
-      const check = await checkReinsert({
-        store,
-        queue,
-        task: taskName,
-        sha256: fingerprint.sha256,
-        limit: limit ?? null,
-        again: Boolean(options.again),
-      }).catch((error: unknown) => {
+    const run = queue
+      ? await InsertRecord.open({
+          queue,
+          cloudpath: settings.cloudpath,
+          tableFile: table.file,
+          task: taskName,
+          limit: limit ?? null,
+        })
+      : undefined;
+    if (run) {
+      const check = await run.check(Boolean(options.again)).catch((error: unknown) => {
         throw nothingInserted(error);
       });
       if (check.alreadyQueued) {
         const seconds = (Date.now() - started) / 1000;
         const zero = { read: 0, skipped: 0, inserted: 0, checkSeconds: seconds, insertSeconds: 0, tasksPerSecond: 0 };
-        const description = describeRun(check.alreadyQueued);
-        return {
-          ...summaryBase,
-          ...zero,
-          seconds,
-          run: null,
-          alreadyQueued: { run: check.alreadyQueued.id, description },
-        };
+        return { ...summaryBase, ...zero, seconds, run: null, alreadyQueued: check.alreadyQueued };
       }
       for (const note of check.notes) log(note);
     }
     log(`checking ${path.relative('.', table.file) || table.file} (${table.formatName}) against task ${taskName}`);
     const cloudpaths = new CloudpathRegistry();
     const rows = await checkRows(table, task, preparer, queueName, maxBytes, chunkRows, progress, cloudpaths, limit);
+    const distinct = cloudpaths.size;
     log(
-      `checking that ${cloudpaths.size.toLocaleString('en-US')} distinct cloudpath${cloudpaths.size === 1 ? ' is' : 's are'} writable`,
+      `checking that ${distinct.toLocaleString('en-US')} distinct cloudpath` +
+        `${distinct === 1 ? ' is' : 's are'} writable`,
     );
     await cloudpaths.probe(table.file);
     const checked = Date.now();
 
     let record: RunRecord | null = null;
-    if (queue && store && fingerprint) {
-      // A file queue's run store lives in its folder: make the queue first, so a path that cannot
-      // hold one is reported as the queue's problem.
-      if (queue.kind === 'fq') {
-        await createQueue(queue.url).catch((error: unknown) => {
-          throw nothingInserted(error);
-        });
-      }
-      record = {
-        id: newRunId(),
-        task: taskName,
-        table: { path: path.resolve(table.file), sha256: fingerprint.sha256, bytes: fingerprint.bytes, rows },
-        limit: limit ?? null,
-        inserted: null,
-        skipped: null,
-        state: 'inserting',
-        codeVersion: codeVersion(),
-        createdAt: new Date().toISOString(),
-        insertedAt: null,
-        queue: queue.url,
-        cloudpath: settings.cloudpath,
-      };
-      await store.writeRun(record).catch((error: unknown) => {
-        throw nothingInserted(new Error(`cannot write the run record to ${store.url}: ${describeError(error)}`));
+    if (run) {
+      record = await run.begin(rows).catch((error: unknown) => {
+        throw nothingInserted(error);
       });
     }
     const counts = { read: 0, skipped: 0, lastRow: -1 };
@@ -439,12 +264,8 @@ export async function insertTable(options: InsertTableOptions): Promise<InsertSu
             },
           });
         } catch (error) {
-          if (record && store) {
-            const state = handedOver === 0 ? 'inserted' : 'interrupted';
-            const at = new Date().toISOString();
-            const ended = { ...record, inserted, skipped: counts.skipped, state, insertedAt: at } as const;
-            await store.writeRun(ended).catch(() => undefined);
-          }
+          const state = handedOver === 0 ? 'inserted' : 'interrupted';
+          await run?.end(state, { inserted, skipped: counts.skipped }).catch(() => undefined);
           throw handedOver === 0 ? nothingInserted(error) : interrupted(error, inserted, rows, counts, queue.url);
         }
       }
@@ -454,16 +275,13 @@ export async function insertTable(options: InsertTableOptions): Promise<InsertSu
     }
     if (counts.read !== rows) {
       throw new UserError(
-        `${table.file} changed while inserting: it had ${rows} rows when checked and ${counts.read} when inserted; ${inserted} tasks were inserted`,
+        `${table.file} changed while inserting: it had ${rows} rows when checked and ${counts.read} when ` +
+          `inserted; ${inserted} tasks were inserted`,
       );
     }
     const finished = Date.now();
     const seconds = (finished - started) / 1000;
-    if (record && store) {
-      const at = new Date(finished).toISOString();
-      record = { ...record, inserted, skipped: counts.skipped, state: 'inserted', insertedAt: at };
-      await store.writeRun(record);
-    }
+    if (run) record = await run.end('inserted', { inserted, skipped: counts.skipped }, new Date(finished));
     return {
       ...summaryBase,
       run: record,

@@ -10,7 +10,7 @@ import type { TaskKey } from './queue/message';
 import { existingKeysOf } from './storage/existingKeys';
 import type { Storage } from './storage/types';
 
-/** The reserved column that carries each task's output location (CF_CLOUDPATH by default). */
+/** The reserved column that carries each task's output location (the `cloudpath` setting by default). */
 export const CLOUDPATH_COLUMN = 'cloudpath';
 
 export type ParamsSchema = z.ZodObject<z.ZodRawShape>;
@@ -19,7 +19,7 @@ export type ParamsOf<S extends ParamsSchema> = z.output<S>;
 export interface TaskContext {
   /** The task's id (the queue envelope id). */
   readonly taskId: string;
-  /** 1 on the first try; see TQ_MAX_ATTEMPTS. */
+  /** 1 on the first try; see the `maxAttempts` setting. */
   readonly attempt: number;
   /** Output storage opened at this task's `cloudpath` (the column added at insert time). */
   readonly storage: Storage;
@@ -27,7 +27,7 @@ export interface TaskContext {
   readonly log: Logger;
   /**
    * Fires when the worker gives the task up: shutdown past the grace period, a lost lease, or the
-   * task timeout (TQ_TASK_TIMEOUT_SECONDS). Stop and throw; a task still running a moment later is
+   * task timeout (the `taskTimeoutSeconds` setting). Stop and throw; a task still running a moment later is
    * terminated.
    */
   readonly signal: AbortSignal;
@@ -39,7 +39,7 @@ const PERMANENT = Symbol.for('gke-batch.PermanentError');
 /**
  * Throw this (or a subclass) when retrying cannot help, e.g. the input itself is bad: the worker
  * dead-letters the task at once, with this error in its failure record, instead of retrying it
- * up to TQ_MAX_ATTEMPTS times.
+ * up to `maxAttempts` times.
  *
  *   if (!header.ok) throw new PermanentError(`${params.file} is not a TIFF file`);
  */
@@ -60,7 +60,10 @@ export function isPermanentError(error: unknown): boolean {
 export type FilterTasks<P> = (rows: readonly P[], cloudpath: Storage) => Promise<readonly P[]>;
 
 export interface TaskDefinition<S extends ParamsSchema = ParamsSchema> {
-  /** python-task-queue's registry key: `[module, name]`, e.g. `['tasks.example', 'count_primes']`. Keep it stable: queued messages name it. */
+  /**
+   * python-task-queue's registry key: `[module, name]`, e.g. `['tasks.example', 'count_primes']`.
+   * Keep it stable: queued messages name it.
+   */
   readonly key: TaskKey;
   /** One entry per parameter-table column (the `cloudpath` column is added for you). */
   readonly params: S;

@@ -18,6 +18,7 @@ runMain(async () => {
   const { rows, out } = program.opts<{ rows: number; out: string }>();
   await writeExampleParams(out, rows);
   process.stdout.write(
-    `wrote ${out}: ${rows.toLocaleString('en-US')} rows (start, count, label, sleep_ms); check it with npm run params -- ${out}\n`,
+    `wrote ${out}: ${rows.toLocaleString('en-US')} rows (start, count, label, sleep_ms); check it with ` +
+      `npm run params -- ${out}\n`,
   );
 });

@@ -149,7 +149,9 @@ describe('pulumi up / destroy for real (local Kubernetes, real worker image, fau
         }),
         secret: true,
       },
-      'gke-batch:workers': { value: JSON.stringify({ namespace: NAMESPACE, cpu: '100m', memory: '256Mi' }) },
+      // Not less: the worker keeps 256 MB for its main thread (worker/memory.ts) and each task thread
+      // needs its own heap on top; at 256Mi the kernel OOM-killed the containers as they started.
+      'gke-batch:workers': { value: JSON.stringify({ namespace: NAMESPACE, cpu: '100m', memory: '512Mi' }) },
       'gke-batch:scaling': { value: JSON.stringify({ mode: 'drain', maxWorkers: 2, run: 'first' }) },
     });
     assert.equal(init.code, 0, failureText(init));

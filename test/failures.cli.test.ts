@@ -62,7 +62,7 @@ describe('npm run failures: what the worker dead-lettered, printed safely', func
     assert.match(grouped.stdout, /^ +logs: grep -hF '"taskId":"binary"' local\/logs\/worker-\*\.log$/m);
   });
 
-  it('--list names the field of a schema failure on its one line, cuts long values, escapes control bytes', async () => {
+  it('--list names the field of a schema failure on one line, cuts long values, escapes control bytes', async () => {
     const table = await runCli('failures', ['--queue', url, '--list']);
     assert.equal(table.code, 0, table.stderr);
     assert.doesNotMatch(table.stdout, RAW_CONTROL, 'nothing raw reaches the terminal');

@@ -4,7 +4,7 @@
  * requests. No Pulumi CLI, no cloud: what the engine and GCP then do is not tested here.
  */
 import assert from 'node:assert/strict';
-import { DeclaredResource, Inputs, ProgramRun } from './support/pulumiProgram';
+import { Inputs, ofType, onlyOne, ProgramRun } from './support/pulumiProgram';
 import { runDev, type DevConfig } from './support/devStack';
 
 const T = {
@@ -27,17 +27,12 @@ async function ok(change?: (config: DevConfig) => void): Promise<ProgramRun> {
   assert.equal(result.error, undefined, `the program failed: ${result.error?.message}`);
   return result;
 }
-const ofType = (run: ProgramRun, type: string): DeclaredResource[] => run.resources.filter((r) => r.type === type);
-function only(run: ProgramRun, type: string): DeclaredResource {
-  const found = ofType(run, type);
-  assert.equal(found.length, 1, `one ${type}, found ${found.length}`);
-  return found[0];
-}
 const continuous = (c: DevConfig) => {
   c['gke-batch:queueUrl'] = 'https://sqs.us-east-1.amazonaws.com/123456789012/gke-batch-dev';
   c.scaling.mode = 'continuous';
 };
-const podAnnotations = (run: ProgramRun): Inputs => only(run, T.deployment).inputs.spec.template.metadata.annotations;
+const podAnnotations = (run: ProgramRun): Inputs =>
+  onlyOne(run, T.deployment).inputs.spec.template.metadata.annotations;
 
 describe('infra deploy path (Pulumi mocks)', function () {
   this.timeout(60_000);
@@ -51,7 +46,7 @@ describe('infra deploy path (Pulumi mocks)', function () {
     async () => {
       const other = await ok((c) => (c['gke-batch:clusterName'] = 'other-batch'));
       assert.deepEqual(
-        [only(dev, T.repository).inputs.repositoryId, only(other, T.repository).inputs.repositoryId],
+        [onlyOne(dev, T.repository).inputs.repositoryId, onlyOne(other, T.repository).inputs.repositoryId],
         ['gke-batch-dev', 'other-batch'],
       );
     },
@@ -61,10 +56,10 @@ describe('infra deploy path (Pulumi mocks)', function () {
     const run = await ok((c) => Object.assign(c.image, { repository: 'shared-images', createRepository: false }));
     assert.equal(ofType(run, T.repository).length, 0);
     assert.match(
-      only(run, T.image).inputs.imageName,
+      onlyOne(run, T.image).inputs.imageName,
       /^us-central1-docker\.pkg\.dev\/my-gcp-project\/shared-images\/worker:/,
     );
-    assert.equal(only(run, T.repositoryMember).inputs.repository, 'shared-images');
+    assert.equal(onlyOne(run, T.repositoryMember).inputs.repository, 'shared-images');
   });
 
   it("gives the node service account GKE's default node role and registry read on the stack's repository only", () => {
@@ -73,7 +68,7 @@ describe('infra deploy path (Pulumi mocks)', function () {
       ['roles/container.defaultNodeServiceAccount'],
       'no project-wide Artifact Registry reader',
     );
-    const grant = only(dev, T.repositoryMember).inputs;
+    const grant = onlyOne(dev, T.repositoryMember).inputs;
     assert.deepEqual(
       [grant.role, grant.repository, grant.location, grant.member],
       [
@@ -86,7 +81,7 @@ describe('infra deploy path (Pulumi mocks)', function () {
   });
 
   it('makes every in-cluster object wait for the node pools, through the Kubernetes provider', () => {
-    const provider = only(dev, T.k8sProvider);
+    const provider = onlyOne(dev, T.k8sProvider);
     const poolUrns = ofType(dev, T.nodePool).map((p) => p.options.urn);
     assert.equal(poolUrns.length, 2);
     for (const urn of poolUrns) assert.ok(provider.options.dependencies.includes(urn), `provider depends on ${urn}`);
@@ -100,15 +95,15 @@ describe('infra deploy path (Pulumi mocks)', function () {
   });
 
   it('lets rotated AWS keys update the Secret in place (a mutable Secret)', () => {
-    assert.equal(only(dev, T.k8sProvider).inputs.enableSecretMutable, 'true');
-    assert.equal(only(dev, T.secret).options.replaceOnChanges.length, 0);
+    assert.equal(onlyOne(dev, T.k8sProvider).inputs.enableSecretMutable, 'true');
+    assert.equal(onlyOne(dev, T.secret).options.replaceOnChanges.length, 0);
   });
 
   it('with deletionProtection also protects the cluster in Pulumi, so destroy is refused up front', async () => {
-    assert.equal(only(dev, T.cluster).options.protect, false);
+    assert.equal(onlyOne(dev, T.cluster).options.protect, false);
     const run = await ok((c) => (c['gke-batch:deletionProtection'] = 'true'));
-    assert.equal(only(run, T.cluster).options.protect, true);
-    assert.equal(only(run, T.cluster).inputs.deletionProtection, true);
+    assert.equal(onlyOne(run, T.cluster).options.protect, true);
+    assert.equal(onlyOne(run, T.cluster).inputs.deletionProtection, true);
   });
 
   it('with private nodes and continuous mode opens 6443 and 9443 from the control plane to the nodes', async () => {
@@ -116,12 +111,12 @@ describe('infra deploy path (Pulumi mocks)', function () {
       continuous(c);
       c['gke-batch:privateNodes'] = 'true';
     });
-    const rule = only(run, T.firewall).inputs;
+    const rule = onlyOne(run, T.firewall).inputs;
     assert.deepEqual(rule.allows, [{ protocol: 'tcp', ports: ['6443', '9443'] }]);
     assert.equal(rule.direction, 'INGRESS');
     assert.deepEqual(rule.targetServiceAccounts, ['gke-batch-dev-nodes@my-gcp-project.iam.gserviceaccount.com']);
-    const provider = only(run, T.k8sProvider);
-    assert.ok(provider.options.dependencies.includes(only(run, T.firewall).options.urn), 'KEDA waits for the rule');
+    const provider = onlyOne(run, T.k8sProvider);
+    assert.ok(provider.options.dependencies.includes(onlyOne(run, T.firewall).options.urn), 'KEDA waits for the rule');
     const drainPrivate = await ok((c) => (c['gke-batch:privateNodes'] = 'true'));
     assert.equal(ofType(drainPrivate, T.firewall).length, 0, 'drain mode runs no KEDA');
     assert.equal(ofType(await ok(continuous), T.firewall).length, 0, 'public nodes need no rule');
@@ -129,14 +124,14 @@ describe('infra deploy path (Pulumi mocks)', function () {
 
   it('creates the node pools after the Cloud NAT their private nodes need', async () => {
     const run = await ok((c) => (c['gke-batch:privateNodes'] = 'true'));
-    const nat = only(run, T.nat).options.urn;
+    const nat = onlyOne(run, T.nat).options.urn;
     for (const pool of ofType(run, T.nodePool)) assert.ok(pool.options.dependencies.includes(nat), pool.name);
   });
 
   it('sets authorized networks for the control plane when configured', async () => {
-    assert.equal(only(dev, T.cluster).inputs.masterAuthorizedNetworksConfig, undefined);
+    assert.equal(onlyOne(dev, T.cluster).inputs.masterAuthorizedNetworksConfig, undefined);
     const run = await ok((c) => (c['gke-batch:authorizedNetworks'] = ['203.0.113.0/24']));
-    assert.deepEqual(only(run, T.cluster).inputs.masterAuthorizedNetworksConfig, {
+    assert.deepEqual(onlyOne(run, T.cluster).inputs.masterAuthorizedNetworksConfig, {
       cidrBlocks: [{ cidrBlock: '203.0.113.0/24', displayName: 'authorized-0' }],
     });
   });
@@ -150,7 +145,7 @@ describe('infra deploy path (Pulumi mocks)', function () {
     'replaces the drain Job (old one first) on a pod template change, never on maxWorkers, and the preview ' +
       'says how to resize the running Job',
     () => {
-      const job = only(dev, T.job);
+      const job = onlyOne(dev, T.job);
       assert.deepEqual(job.options.replaceOnChanges, ['spec.template']);
       assert.deepEqual(job.options.ignoreChanges, ['spec.parallelism'], 'a resize never replaces a running batch');
       assert.equal(job.options.deleteBeforeReplace, true);
@@ -189,7 +184,7 @@ describe('infra deploy path (Pulumi mocks)', function () {
         podAnnotations(rotated)['gke-batch/aws-credentials-sha256'],
         annotations['gke-batch/aws-credentials-sha256'],
       );
-      const deployment = only(first, T.deployment);
+      const deployment = onlyOne(first, T.deployment);
       assert.equal(
         deployment.inputs.metadata.annotations?.['pulumi.com/skipAwait'],
         undefined,
@@ -200,7 +195,7 @@ describe('infra deploy path (Pulumi mocks)', function () {
   );
 
   it('bounds /tmp and requests the ephemeral storage it may use', () => {
-    const spec = only(dev, T.job).inputs.spec.template.spec;
+    const spec = onlyOne(dev, T.job).inputs.spec.template.spec;
     assert.deepEqual(spec.volumes, [{ name: 'tmp', emptyDir: { sizeLimit: '2Gi' } }]);
     assert.equal(spec.containers[0].resources.requests['ephemeral-storage'], '2Gi');
   });

@@ -15,17 +15,18 @@ import {
   WORKER_HEALTH_PORT,
 } from '../infra/plan/defaults';
 import {
-  DeclaredResource,
   FAKE_CA,
   FAKE_DIGEST,
   FAKE_ENDPOINT,
   Inputs,
   isSecretInput,
+  ofType,
+  onlyOne,
   PROJECT_DIR,
   ProgramRun,
-  readStackFile,
-  runProgram,
+  succeeded,
 } from './support/pulumiProgram';
+import { FAKE_KEYS, runDev, type Config } from './support/devStack';
 
 const T = {
   cluster: 'gcp:container/cluster:Cluster',
@@ -52,46 +53,8 @@ const COMPONENTS = [
   'gke-batch:infra:Workers',
   'gke-batch:infra:WorkerMetrics',
 ];
-const FAKE_AWS = { accessKeyId: 'AKIAFAKEFAKEFAKE', secretAccessKey: 'fake-secret-value' };
-
-type Config = Record<string, unknown>;
-
-function devConfig(): Config {
-  const config: Config = {};
-  for (const [key, value] of Object.entries(readStackFile(path.join(PROJECT_DIR, 'Pulumi.dev.yaml')))) {
-    config[key] = value.startsWith('{') || value.startsWith('[') ? JSON.parse(value) : value;
-  }
-  config['gke-batch:aws'] = { ...(config['gke-batch:aws'] as object), ...FAKE_AWS };
-  return config;
-}
-
-/** Runs the program on the dev config changed by `change`; the aws key is secret, as `--secret` makes it. */
-function run(
-  change: (config: Config & { pools: Config[]; workers: Config }) => void = () => undefined,
-): Promise<ProgramRun> {
-  const config = devConfig();
-  change(
-    Object.assign(config, {
-      pools: config['gke-batch:nodePools'] as Config[],
-      workers: config['gke-batch:workers'] as Config,
-    }),
-  );
-  const values: Record<string, string> = {};
-  for (const [key, value] of Object.entries(config)) {
-    if (key !== 'pools' && key !== 'workers' && value !== undefined)
-      values[key] = typeof value === 'string' ? value : JSON.stringify(value);
-  }
-  return runProgram(values, ['gke-batch:aws']);
-}
-
-function ofType(result: ProgramRun, type: string): DeclaredResource[] {
-  return result.resources.filter((r) => r.type === type);
-}
-
 function one(result: ProgramRun, type: string): Inputs {
-  const found = ofType(result, type);
-  assert.equal(found.length, 1, `one ${type}, found ${found.length}`);
-  return found[0].inputs;
+  return onlyOne(result, type).inputs;
 }
 
 function podSpec(result: ProgramRun): Inputs {
@@ -104,15 +67,10 @@ function workerContainer(result: ProgramRun): Inputs {
   return containers[0];
 }
 
-function succeeded(result: ProgramRun): ProgramRun {
-  assert.equal(result.error, undefined, `the program failed: ${result.error?.message}`);
-  return result;
-}
-
 describe('infra program: the dev stack', () => {
   let dev: ProgramRun;
   before(async () => {
-    dev = succeeded(await run());
+    dev = succeeded(await runDev());
   });
 
   it('declares every resource type, each child parented to its component', () => {
@@ -240,8 +198,8 @@ describe('infra program: the dev stack', () => {
     assert.equal(secret.metadata.name, 'aws-credentials');
     assert.ok(isSecretInput(secret.stringData), 'stringData is a Pulumi secret');
     assert.deepEqual(secret.stringData.value, {
-      AWS_ACCESS_KEY_ID: FAKE_AWS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: FAKE_AWS.secretAccessKey,
+      AWS_ACCESS_KEY_ID: FAKE_KEYS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: FAKE_KEYS.secretAccessKey,
     });
     const env = workerContainer(dev).env as Inputs[];
     for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
@@ -250,7 +208,7 @@ describe('infra program: the dev stack', () => {
     }
     const serialized = JSON.stringify(one(dev, T.job));
     assert.ok(
-      !serialized.includes(FAKE_AWS.secretAccessKey) && !serialized.includes(FAKE_AWS.accessKeyId),
+      !serialized.includes(FAKE_KEYS.secretAccessKey) && !serialized.includes(FAKE_KEYS.accessKeyId),
       'no key anywhere in the Job',
     );
   });
@@ -388,7 +346,7 @@ describe('infra program: the dev stack', () => {
 describe('infra program: variants', () => {
   it("a GPU pool: accelerators with the driver installed, a GPU per worker, GKE's GPU taint tolerated", async () => {
     const result = succeeded(
-      await run((c) => {
+      await runDev((c) => {
         Object.assign(c.pools[1], {
           machineType: 'n1-standard-16',
           gpu: { type: 'nvidia-tesla-t4', count: 2 },
@@ -412,7 +370,7 @@ describe('infra program: variants', () => {
   });
 
   it('an on-demand workers pool', async () => {
-    const result = succeeded(await run((c) => (c.pools[1].spot = false)));
+    const result = succeeded(await runDev((c) => (c.pools[1].spot = false)));
     const pool = ofType(result, T.nodePool).find((p) => p.inputs.name === 'workers');
     assert.equal(pool?.inputs.nodeConfig.spot, false);
     assert.equal(pool?.inputs.autoscaling.locationPolicy, 'BALANCED');
@@ -420,7 +378,7 @@ describe('infra program: variants', () => {
 
   it('an existing image: no build, no registry, the reference used as is', async () => {
     const existing = `europe-docker.pkg.dev/other/images/worker@sha256:${'c'.repeat(64)}`;
-    const result = succeeded(await run((c) => (c['gke-batch:image'] = { existing })));
+    const result = succeeded(await runDev((c) => (c['gke-batch:image'] = { existing })));
     assert.equal(ofType(result, T.image).length, 0);
     assert.equal(ofType(result, T.repository).length, 0);
     assert.equal(workerContainer(result).image, existing);
@@ -429,7 +387,7 @@ describe('infra program: variants', () => {
 
   it("another registry: built and pushed there with docker's own login, no Artifact Registry repository", async () => {
     const result = succeeded(
-      await run((c) => ((c['gke-batch:image'] as Config).registry = 'docker.io/me/gke-batch-worker')),
+      await runDev((c) => ((c['gke-batch:image'] as Config).registry = 'docker.io/me/gke-batch-worker')),
     );
     assert.equal(ofType(result, T.repository).length, 0);
     const image = one(result, T.image);
@@ -440,7 +398,7 @@ describe('infra program: variants', () => {
 
   it('several pools: one NodePool each, the workers on the one they name', async () => {
     const result = succeeded(
-      await run((c) => {
+      await runDev((c) => {
         c.pools.push({
           name: 'big',
           machineType: 'n2-highmem-8',
@@ -467,7 +425,7 @@ describe('infra program: variants', () => {
   });
 
   it('a fixed replica count instead of auto', async () => {
-    const result = succeeded(await run((c) => (c.workers.replicas = 7)));
+    const result = succeeded(await runDev((c) => (c.workers.replicas = 7)));
     assert.equal(one(result, T.job).spec.parallelism, 7);
     assert.equal(result.outputs.workerCount, 7);
     assert.equal((result.outputs.sizing as Inputs).replicasMode, 'fixed');
@@ -475,7 +433,7 @@ describe('infra program: variants', () => {
 
   it('private nodes with Cloud NAT, a zonal cluster, outputs on S3 (no bucket grant)', async () => {
     const result = succeeded(
-      await run((c) => {
+      await runDev((c) => {
         c['gke-batch:privateNodes'] = 'true';
         c['gke-batch:zones'] = ['us-central1-c'];
         c['gke-batch:cloudpath'] = 's3://my-bucket/outputs';
@@ -493,12 +451,12 @@ describe('infra program: variants', () => {
   });
 
   it('deletion protection switched on', async () => {
-    const result = succeeded(await run((c) => (c['gke-batch:deletionProtection'] = 'true')));
+    const result = succeeded(await runDev((c) => (c['gke-batch:deletionProtection'] = 'true')));
     assert.equal(one(result, T.cluster).deletionProtection, true);
   });
 
   it('an invalid config declares no resource and fails with every problem', async () => {
-    const result = await run((c) => {
+    const result = await runDev((c) => {
       c.pools[1].machineType = 'e2-standrad-4';
       c.workers.memory = '3GB';
     });

@@ -15,10 +15,13 @@ import {
   DeclaredResource,
   FAKE_PROJECT_NUMBER,
   Inputs,
+  ofType,
+  onlyOne,
   PROJECT_DIR,
   ProgramRun,
   readStackFile,
   runProgram,
+  succeeded,
 } from './support/pulumiProgram';
 
 const T = {
@@ -40,21 +43,6 @@ const T = {
 const AGENT = `serviceAccount:service-${FAKE_PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com`;
 const WORKERS = `serviceAccount:gke-batch-dev-workers@${PROJECT}.iam.gserviceaccount.com`;
 const KEDA_GSA = `gke-batch-dev-keda@${PROJECT}.iam.gserviceaccount.com`;
-
-function ofType(result: ProgramRun, type: string): DeclaredResource[] {
-  return result.resources.filter((r) => r.type === type);
-}
-
-function only(result: ProgramRun, type: string): DeclaredResource {
-  const found = ofType(result, type);
-  assert.equal(found.length, 1, `one ${type}, found ${found.length}`);
-  return found[0];
-}
-
-function ok(result: ProgramRun): ProgramRun {
-  assert.equal(result.error, undefined, `the program failed: ${result.error?.message}`);
-  return result;
-}
 
 /** Every IAM member on a Pub/Sub resource as "kind id role member", sorted. */
 function pubsubMembers(result: ProgramRun): string[] {
@@ -80,7 +68,7 @@ function awsTraces(result: ProgramRun): string[] {
 describe('infra pubsub: the program in drain mode', () => {
   let run: ProgramRun;
   before(async () => {
-    run = ok(await runDev(pubsubStack()));
+    run = succeeded(await runDev(pubsubStack()));
   });
 
   it('creates the topic, the subscription with its dead-letter policy, and the dead-letter pair', () => {
@@ -130,7 +118,7 @@ describe('infra pubsub: the program in drain mode', () => {
 
   it('has no AWS key anywhere: no Secret, no AWS variable, the queue by Workload Identity', () => {
     assert.deepEqual(awsTraces(run), []);
-    const job = only(run, T.job);
+    const job = onlyOne(run, T.job);
     const container = job.inputs.spec.template.spec.containers[0];
     const env = new Map((container.env as Array<{ name: string; value?: string }>).map((e) => [e.name, e.value]));
     assert.equal(env.get(SETTINGS.queueUrl.env), `pubsub://projects/${PROJECT}/topics/jobs/subscriptions/jobs`);
@@ -142,14 +130,14 @@ describe('infra pubsub: the program in drain mode', () => {
   });
 
   it('declares only roles on existing resources with createQueue false', async () => {
-    const existing = ok(await runDev(pubsubStack((c) => (c['gke-batch:pubsub'] = { createQueue: false }))));
+    const existing = succeeded(await runDev(pubsubStack((c) => (c['gke-batch:pubsub'] = { createQueue: false }))));
     assert.equal(ofType(existing, T.topic).length + ofType(existing, T.subscription).length, 0);
     assert.deepEqual(pubsubMembers(existing), pubsubMembers(run));
   });
 
   it('gives each operator what status, failures, requeue and purge need, on the queue only', async () => {
     const op = 'group:batch-ops@example.com';
-    const withOps = ok(await runDev(pubsubStack((c) => (c['gke-batch:pubsub'] = { operators: [op] }))));
+    const withOps = succeeded(await runDev(pubsubStack((c) => (c['gke-batch:pubsub'] = { operators: [op] }))));
     assert.deepEqual(
       pubsubMembers(withOps).filter((m) => m.endsWith(op)),
       [
@@ -166,13 +154,13 @@ describe('infra pubsub: the program in drain mode', () => {
 describe('infra pubsub: the program in continuous mode', () => {
   let run: ProgramRun;
   before(async () => {
-    run = ok(await runDev(pubsubStack((c) => (c.scaling.mode = 'continuous'))));
+    run = succeeded(await runDev(pubsubStack((c) => (c.scaling.mode = 'continuous'))));
   });
 
   it("scales on KEDA's gcp-pubsub trigger with pod identity, not a Secret", () => {
-    const auth = only(run, T.triggerAuth).inputs;
+    const auth = onlyOne(run, T.triggerAuth).inputs;
     assert.deepEqual(auth.spec, { podIdentity: { provider: 'gcp' } });
-    const scaled = only(run, T.scaledObject).inputs;
+    const scaled = onlyOne(run, T.scaledObject).inputs;
     assert.equal(scaled.spec.triggers.length, 1);
     const [trigger] = scaled.spec.triggers;
     assert.equal(trigger.type, 'gcp-pubsub');
@@ -197,19 +185,19 @@ describe('infra pubsub: the program in continuous mode', () => {
     const binding = ofType(run, T.accountMember).find((r) => String(r.inputs.member).includes('keda-operator'));
     assert.equal(binding?.inputs.member, `serviceAccount:${PROJECT}.svc.id.goog[keda/keda-operator]`);
     assert.equal(binding?.inputs.role, 'roles/iam.workloadIdentityUser');
-    const release = only(run, T.release);
+    const release = onlyOne(run, T.release);
     assert.deepEqual(release.inputs.values.podIdentity, { gcp: { enabled: true, gcpIAMServiceAccount: KEDA_GSA } });
     for (const grant of [...monitoring, binding as DeclaredResource])
       assert.ok(release.options.dependencies.includes(grant.options.urn), 'KEDA starts after its grants');
   });
 
   it('runs pods with no AWS checksum, still safe from autoscaler eviction', () => {
-    const annotations = only(run, T.deployment).inputs.spec.template.metadata.annotations;
+    const annotations = onlyOne(run, T.deployment).inputs.spec.template.metadata.annotations;
     assert.deepEqual(annotations, { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' });
   });
 
   it('reads the backlog and grants in the queue’s own project when it is another one', async () => {
-    const other = ok(
+    const other = succeeded(
       await runDev(
         pubsubStack((c) => {
           c.scaling.mode = 'continuous';
@@ -229,7 +217,7 @@ describe('infra pubsub: the program in continuous mode', () => {
       ['shared-queues-1/jobs-dead<-jobs-dead', 'shared-queues-1/workers<-jobs'],
     );
     assert.equal(
-      only(other, T.scaledObject).inputs.spec.triggers[0].metadata.subscriptionName,
+      onlyOne(other, T.scaledObject).inputs.spec.triggers[0].metadata.subscriptionName,
       'projects/shared-queues-1/subscriptions/workers',
     );
   });
@@ -237,7 +225,7 @@ describe('infra pubsub: the program in continuous mode', () => {
 
 describe('infra pubsub: the shipped Google-Cloud-only stack (Pulumi.gcp.yaml)', () => {
   it('deploys as it is: Pub/Sub created by the stack, gs:// outputs, nothing of AWS', async () => {
-    const run = ok(await runProgram(readStackFile(path.join(PROJECT_DIR, 'Pulumi.gcp.yaml'))));
+    const run = succeeded(await runProgram(readStackFile(path.join(PROJECT_DIR, 'Pulumi.gcp.yaml'))));
     assert.deepEqual(awsTraces(run), []);
     assert.deepEqual(
       ofType(run, T.topic)
@@ -245,7 +233,7 @@ describe('infra pubsub: the shipped Google-Cloud-only stack (Pulumi.gcp.yaml)', 
         .sort(),
       ['gke-batch-gcp', 'gke-batch-gcp-dead'],
     );
-    const env = only(run, T.job).inputs.spec.template.spec.containers[0].env as Array<{ name: string }>;
+    const env = onlyOne(run, T.job).inputs.spec.template.spec.containers[0].env as Array<{ name: string }>;
     assert.deepEqual(
       env.map((e) => e.name).filter((name) => name.startsWith('AWS')),
       [],

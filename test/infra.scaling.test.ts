@@ -3,13 +3,13 @@
  * drain Job, KEDA and the scaled Deployment, spot pools and their taints.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { EXIT_WHEN_EMPTY_ENV } from '../infra/plan/drainJob';
 import { Keda, SqsQueueScaler } from '../infra/components/keda';
 import { KEDA_CHART_REPO, KEDA_CHART_VERSION } from '../infra/plan/defaults';
 import { SPOT_TAINT } from '../infra/plan/pools';
 import { Workers } from '../infra/components/workers';
-import { DeclaredResource, PROJECT_DIR, ProgramRun, readStackFile, runProgram } from './support/pulumiProgram';
+import { ofType, onlyOne, ProgramRun, succeeded } from './support/pulumiProgram';
+import { runDev } from './support/devStack';
 
 const T = {
   job: 'kubernetes:batch/v1:Job',
@@ -21,64 +21,17 @@ const T = {
 } as const;
 const DEV_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/gke-batch-dev';
 
-type StackValues = Record<string, unknown>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- resource inputs are untyped JSON
 type Json = Record<string, any>;
 
-/** Pulumi.dev.yaml as objects, with the AWS keys a user sets with --secret. */
-function devStack(): StackValues {
-  const values: StackValues = {};
-  for (const [key, value] of Object.entries(readStackFile(path.join(PROJECT_DIR, 'Pulumi.dev.yaml')))) {
-    values[key] = value.startsWith('{') || value.startsWith('[') ? JSON.parse(value) : value;
-  }
-  values['gke-batch:aws'] = {
-    ...(values['gke-batch:aws'] as object),
-    accessKeyId: 'AKIAFAKEFAKEFAKE',
-    secretAccessKey: 'fake-secret-value',
-  };
-  return values;
-}
-
-function asConfig(values: StackValues): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(values).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]),
-  );
-}
-
-function runStack(
-  change: (values: StackValues & { scaling: Json; pools: Json[]; workers: Json }) => void = () => undefined,
-): Promise<ProgramRun> {
-  const values = devStack();
-  change(
-    Object.assign(values, {
-      scaling: values['gke-batch:scaling'] as Json,
-      pools: values['gke-batch:nodePools'] as Json[],
-      workers: values['gke-batch:workers'] as Json,
-    }),
-  );
-  const { scaling: _s, pools: _p, workers: _w, ...plain } = values;
-  return runProgram(asConfig(plain), ['gke-batch:aws']);
-}
-
-function ofType(result: ProgramRun, type: string): DeclaredResource[] {
-  return result.resources.filter((r) => r.type === type);
-}
-
 function only(result: ProgramRun, type: string): Json {
-  const found = ofType(result, type);
-  assert.equal(found.length, 1, `one ${type}, found ${found.length}`);
-  return found[0].inputs;
-}
-
-function ok(result: ProgramRun): ProgramRun {
-  assert.equal(result.error, undefined, `the program failed: ${result.error?.message}`);
-  return result;
+  return onlyOne(result, type).inputs;
 }
 
 describe('infra program: drain mode (the dev stack)', () => {
   let dev: ProgramRun;
   before(async () => {
-    dev = ok(await runStack());
+    dev = succeeded(await runDev());
   });
 
   it("runs the workers as a work-queue Job on the workers' pool, and nothing of KEDA", () => {
@@ -121,8 +74,8 @@ describe('infra program: drain mode (the dev stack)', () => {
   });
 
   it('starts a new run under a new name, with the workers and backoff limit from the scaling section', async () => {
-    const result = ok(
-      await runStack((v) => {
+    const result = succeeded(
+      await runDev((v) => {
         Object.assign(v.scaling, { run: 2, maxWorkers: 12, backoffLimit: 3 });
       }),
     );
@@ -136,8 +89,8 @@ describe('infra program: drain mode (the dev stack)', () => {
   });
 
   it("says plainly when the workers' machine type has no price", async () => {
-    const result = ok(
-      await runStack((v) => {
+    const result = succeeded(
+      await runDev((v) => {
         Object.assign(v.pools[1], { machineType: 'g2-standard-8', gpu: { type: 'nvidia-l4', count: 1 }, maxNodes: 2 });
         Object.assign(v.workers, { cpu: '4', memory: '16Gi' });
       }),
@@ -152,8 +105,8 @@ describe('infra program: drain mode (the dev stack)', () => {
 describe('infra program: continuous mode', () => {
   let result: ProgramRun;
   before(async () => {
-    result = ok(
-      await runStack((v) => {
+    result = succeeded(
+      await runDev((v) => {
         v['gke-batch:queueUrl'] = DEV_QUEUE_URL;
         Object.assign(v.scaling, { mode: 'continuous', queueLength: 4, maxWorkers: 20 });
       }),
@@ -228,7 +181,7 @@ describe('infra program: continuous mode', () => {
   });
 
   it('refuses sqs://NAME (KEDA needs the account) before declaring anything', async () => {
-    const failed = await runStack((v) => (v.scaling.mode = 'continuous'));
+    const failed = await runDev((v) => (v.scaling.mode = 'continuous'));
     assert.equal(failed.resources.length, 0);
     assert.match(
       failed.error?.message ?? '',
@@ -242,8 +195,8 @@ describe('infra program: continuous mode', () => {
 
 describe('infra program: spot pools, taints and placement', () => {
   it("gives a spot pool without a NoSchedule taint GKE's spot taint, which the workers tolerate", async () => {
-    const result = ok(
-      await runStack((v) => {
+    const result = succeeded(
+      await runDev((v) => {
         v.pools.push({ name: 'cheap', machineType: 'n2d-standard-8', minNodes: 0, maxNodes: 4, spot: true });
         Object.assign(v.workers, { nodePool: 'cheap' });
       }),
@@ -266,8 +219,8 @@ describe('infra program: spot pools, taints and placement', () => {
   });
 
   it("an on-demand pool stays untainted; an untainted workers' pool is warned about", async () => {
-    const result = ok(
-      await runStack((v) => {
+    const result = succeeded(
+      await runDev((v) => {
         Object.assign(v.pools[1], { spot: false, taints: [] });
       }),
     );
@@ -281,7 +234,7 @@ describe('infra program: spot pools, taints and placement', () => {
   });
 
   it('refuses a cluster whose only pool is spot: system pods would have no node', async () => {
-    const result = await runStack((v) => {
+    const result = await runDev((v) => {
       v['gke-batch:nodePools'] = [{ name: 'workers', machineType: 'e2-standard-4', minNodes: 0, maxNodes: 5 }];
     });
     assert.equal(result.resources.length, 0);
@@ -292,7 +245,7 @@ describe('infra program: spot pools, taints and placement', () => {
   });
 
   it('reports bad scaling settings, each with its key, value and fix, all at once', async () => {
-    const result = await runStack((v) => {
+    const result = await runDev((v) => {
       Object.assign(v.scaling, {
         mode: 'burst',
         kedaChartVersion: '^2.20',
@@ -316,7 +269,7 @@ describe('infra program: spot pools, taints and placement', () => {
       /scaling\.kedaChartVersion \^2\.20: must be an exact chart version such as 2\.20\.2, not a range/,
     );
     assert.match(message, /scaling\.backoffLimit -1: must be at least 0 crashes/);
-    const tooMany = await runStack((v) => Object.assign(v.scaling, { maxWorkers: 31, run: 'Next_Run' }));
+    const tooMany = await runDev((v) => Object.assign(v.scaling, { maxWorkers: 31, run: 'Next_Run' }));
     assert.match(
       tooMany.error?.message ?? '',
       new RegExp(

@@ -159,6 +159,21 @@ describe('infra validate: the dev stack', () => {
       assert.match(warnings.join('\n'), /cloudNat false with privateNodes true/);
     },
   );
+
+  it('warns (without failing) when the memory limit is under what the worker itself needs', () => {
+    const small = devConfig();
+    Object.assign(small['gke-batch:workers'] as Config, { memory: '256Mi', concurrency: 2 });
+    assert.match(
+      valid(small).warnings.join('\n'),
+      new RegExp(
+        String.raw`workers\.memoryLimit 256Mi: a worker with 2 task thread\(s\) needs at least 384Mi ` +
+          String.raw`\(256Mi for its main thread, 64Mi per task heap\), so its pods will be OOM-killed`,
+      ),
+    );
+    const enough = devConfig();
+    Object.assign(enough['gke-batch:workers'] as Config, { memory: '384Mi', concurrency: 2 });
+    assert.doesNotMatch(valid(enough).warnings.join('\n'), /memoryLimit/);
+  });
 });
 
 describe('infra validate: invalid configs, each with its message', () => {

@@ -28,7 +28,10 @@ describe('insert and params commands (child processes)', function () {
     assert.equal(result.code, 0, result.stderr);
     assert.match(
       result.stdout,
-      /^inserted 300 tasks of tasks\.example\.count_primes into fq:\/\/.*\/ok\/q as run r-[\w-]+\n  read 300 rows, skipped 0 \(work already done\), inserted 300 in [\d.]+ s \([\d,]+ tasks\/s\)\n$/,
+      new RegExp(
+        /^inserted 300 tasks of tasks\.example\.count_primes into fq:\/\/.*\/ok\/q as run r-[\w-]+\n  read/.source +
+          / 300 rows, skipped 0 \(work already done\), inserted 300 in [\d.]+ s \([\d,]+ tasks\/s\)\n$/.source,
+      ),
     );
     assert.match(
       result.stderr,
@@ -72,7 +75,10 @@ describe('insert and params commands (child processes)', function () {
     assert.equal(result.stdout, '');
     assert.match(
       result.stderr,
-      /^error: .*p\.feather: the columns do not match the parameters of task tasks\.example\.count_primes; nothing was inserted\.\n  missing column: "count"\n/,
+      new RegExp(
+        /^error: .*p\.feather: the columns do not match the parameters of task/.source +
+          / tasks\.example\.count_primes; nothing was inserted\.\n  missing column: "count"\n/.source,
+      ),
     );
     assert.doesNotMatch(result.stderr, /at .*\.ts:\d+/, 'no stack trace');
     assert.equal(existsSync(path.join(dir, 'q')), false);
@@ -106,11 +112,17 @@ describe('insert and params commands (child processes)', function () {
     assert.equal(result.code, 0, result.stderr);
     assert.match(
       result.stdout,
-      /^dry run: 20 rows checked, 0 skipped by filterTasks, 20 tasks would be inserted into fq:\/\/.*\/dry\/q \(task tasks\.example\.count_primes\); nothing was inserted\n/,
+      new RegExp(
+        /^dry run: 20 rows checked, 0 skipped by filterTasks, 20 tasks would be inserted into/.source +
+          / fq:\/\/.*\/dry\/q \(task tasks\.example\.count_primes\); nothing was inserted\n/.source,
+      ),
     );
     assert.match(
       result.stdout,
-      /first 2 tasks \(keyword arguments\):\n  \{"start":0,"count":10,"label":"row 0","sleep_ms":0,"cloudpath":"file:\/\/\.\/out"\}\n  \{"start":10,/,
+      new RegExp(
+        /first 2 tasks \(keyword arguments\):\n  \{"start":0,"count":10,"label":"row/.source +
+          / 0","sleep_ms":0,"cloudpath":"file:\/\/\.\/out"\}\n  \{"start":10,/.source,
+      ),
     );
     assert.equal(existsSync(path.join(dir, 'q')), false);
   });
@@ -137,13 +149,21 @@ describe('insert and params commands (child processes)', function () {
     assert.equal(text.code, 1, text.stderr);
     assert.match(
       text.stdout,
-      /\nchecked against task tasks\.example\.count_primes: npm run insert would refuse this table:\n.*generated_lz4\.arrow_file: the columns do not match the parameters of task tasks\.example\.count_primes; nothing was inserted\.\n  missing columns: "start", "count", "label"\n/,
+      new RegExp(
+        /\nchecked against task tasks\.example\.count_primes: npm run insert would refuse this/.source +
+          / table:\n.*generated_lz4\.arrow_file: the columns do not match the parameters of task/.source +
+          / tasks\.example\.count_primes; nothing was inserted\.\n  missing columns: "start", "count",/.source +
+          / "label"\n/.source,
+      ),
     );
     assert.match(text.stdout, /generated_lz4\.arrow_file: Arrow IPC file \/ Feather V2, 60 rows, 2 columns/);
     assert.match(text.stdout, /ints +int64 +number \(exact up to ±2\^53 − 1\)\n  strs +string +string/);
     assert.match(
       text.stdout,
-      /first 2 rows, as the inserter converts them \(numbered from 0, as pandas shows them\):\n  0  \{"ints":42,"strs":"foo"\}\n  1  \{"ints":43,"strs":"bar"\}/,
+      new RegExp(
+        /first 2 rows, as the inserter converts them \(numbered from 0, as pandas shows them\):\n  0 /.source +
+          / \{"ints":42,"strs":"foo"\}\n  1  \{"ints":43,"strs":"bar"\}/.source,
+      ),
     );
 
     const json = await run(

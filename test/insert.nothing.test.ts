@@ -47,7 +47,8 @@ describe('insert: nothing is inserted when a cloudpath or the queue is bad (npm 
     assert.match(
       result.stderr,
       new RegExp(
-        `column "cloudpath" \\(string\\): 1 row:\\n    row ${BAD_ROW}: invalid cloudpath "ftp://example\\.org/out": the scheme "ftp://" is not supported`,
+        `column "cloudpath" \\(string\\): 1 row:\\n    row ${BAD_ROW}: invalid cloudpath ` +
+          `"ftp://example\\.org/out": the scheme "ftp://" is not supported`,
       ),
     );
     assert.doesNotMatch(result.stderr, /purge|stopped after/);

@@ -200,7 +200,7 @@ describe('ops commands on SQS (fauxqs)', function () {
     assert.deepEqual([moving.throughput.basis, moving.throughput.approximate], ['drained', true]);
   });
 
-  it('gives a clear error and exit 1 for a missing queue, missing credentials and an unreachable endpoint', async () => {
+  it('gives a clear error and exit 1 for a missing queue, no credentials and an unreachable endpoint', async () => {
     const home = mkdtempSync(path.join(tmpdir(), 'ops-home-'));
     const deadPort = await freePort();
     const noCredentials = {
@@ -223,7 +223,10 @@ describe('ops commands on SQS (fauxqs)', function () {
       for (const result of [byName, byUrl, credentials, unreachable]) assert.equal(result.code, 1, result.stderr);
       assert.match(
         byName.stderr,
-        /sqs:\/\/no-such-queue: the queue does not exist\n +fix: create it with `npm run queue:create -- --queue sqs:\/\/no-such-queue`/,
+        new RegExp(
+          /sqs:\/\/no-such-queue: the queue does not exist\n +fix: create it with `npm run queue:create --/.source +
+            / --queue sqs:\/\/no-such-queue`/.source,
+        ),
       );
       assert.match(
         byUrl.stderr,

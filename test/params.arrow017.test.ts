@@ -17,17 +17,20 @@ import { readFileSync } from 'node:fs';
 describe('params: Arrow 0.17 compressed Feather', () => {
   const tmp = useTempDir('arrow017-');
 
-  it('the built file really is the 0.17 layout: apache-arrow alone would decode it without error into other values', async () => {
-    const file = path.join(tmp.dir, 'old.arrows');
-    writeArrow017Stream(path.join(FIXTURES, 'generated_lz4.stream'), file);
-    const reader = RecordBatchReader.from(readFileSync(file));
-    const batches = [...reader];
-    const original = [...RecordBatchReader.from(readFileSync(path.join(FIXTURES, 'generated_lz4.stream')))];
-    assert.ok(batches.length > 0);
-    // same metadata otherwise: the same rows, but the compressed bytes read as if they were values
-    assert.equal(batches[0]!.numRows, original[0]!.numRows);
-    assert.notDeepEqual(batches[0]!.toArray().map(String), original[0]!.toArray().map(String));
-  });
+  it(
+    'the built file really is the 0.17 layout: apache-arrow alone would decode it without error into other ' + 'values',
+    async () => {
+      const file = path.join(tmp.dir, 'old.arrows');
+      writeArrow017Stream(path.join(FIXTURES, 'generated_lz4.stream'), file);
+      const reader = RecordBatchReader.from(readFileSync(file));
+      const batches = [...reader];
+      const original = [...RecordBatchReader.from(readFileSync(path.join(FIXTURES, 'generated_lz4.stream')))];
+      assert.ok(batches.length > 0);
+      // same metadata otherwise: the same rows, but the compressed bytes read as if they were values
+      assert.equal(batches[0]!.numRows, original[0]!.numRows);
+      assert.notDeepEqual(batches[0]!.toArray().map(String), original[0]!.toArray().map(String));
+    },
+  );
 
   for (const codec of ['LZ4', 'ZSTD']) {
     it(`a 0.17 file marked ${codec} is refused, naming pyarrow 0.17 and the fix`, async () => {
@@ -38,7 +41,8 @@ describe('params: Arrow 0.17 compressed Feather', () => {
         assert.match(
           error.message,
           new RegExp(
-            `old-${codec}\\.arrows: was written by pyarrow 0\\.17 with compression: it marks its batches "${codec}"-compressed the way Arrow 0\\.17 did`,
+            `old-${codec}\\.arrows: was written by pyarrow 0\\.17 with compression: it marks its batches ` +
+              `"${codec}"-compressed the way Arrow 0\\.17 did`,
           ),
         );
         assert.match(error.message, /fix: re-save it with pyarrow >= 1\.0/);

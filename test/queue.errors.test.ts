@@ -92,7 +92,8 @@ describe('queue errors: broken queue paths end at once, permanently', function (
     // in a child process, so a regression hangs only it and the test reports it
     const script = [
       `const { createQueue } = require(${JSON.stringify(path.resolve(__dirname, '..', 'lib', 'queue'))});`,
-      `createQueue('fq:///proc/gke-batch-x/q').then(() => process.exit(0), (e) => { console.log(e.code + ' ' + e.transient); process.exit(3); });`,
+      `createQueue('fq:///proc/gke-batch-x/q').then(() => process.exit(0), (e) => { console.log(e.code + ` +
+        `' ' + e.transient); process.exit(3); });`,
     ].join('\n');
     const run = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { timeout: 10_000, encoding: 'utf8' });
     assert.equal(run.signal, null, 'createQueue did not return within 10 s');

@@ -64,7 +64,8 @@ describe('file queue: on-disk format', () => {
     for (const [i, id] of UUIDS.entries()) {
       assert.equal(
         fs.readFileSync(path.join(root, 'queue', `0--${id}.json`), 'utf8'),
-        `{"payload": [["tasks.example", "count_primes"], [], {"start": ${i}}, -1], "queueName": "${root}", "id": "${id}"}`,
+        `{"payload": [["tasks.example", "count_primes"], [], {"start": ${i}}, -1], "queueName": ` +
+          `"${root}", "id": "${id}"}`,
       );
       assert.equal(fs.readFileSync(path.join(root, 'movement', id), 'utf8'), `0--${id}.json\n`);
     }
@@ -121,7 +122,8 @@ describe('file queue: on-disk format', () => {
     fs.mkdirSync(path.join(abs, 'movement'));
     fs.writeFileSync(path.join(abs, 'insertions'), '2');
     const pyBody = (id: string, start: number) =>
-      `{"payload": [["tasks.example", "count_primes"], [], {"start": ${start}}, -1], "queueName": "${abs}", "id": "${id}"}`;
+      `{"payload": [["tasks.example", "count_primes"], [], {"start": ${start}}, -1], "queueName": ` +
+      `"${abs}", "id": "${id}"}`;
     const future = Math.floor(Date.now() / 1000) + 600;
     // task 1 waiting; task 2 leased by a Python worker (journal holds its history)
     fs.writeFileSync(path.join(abs, 'queue', `0--${UUIDS[0]}.json`), pyBody(UUIDS[0]!, 0));
@@ -336,7 +338,9 @@ describe('file queue: several processes racing for the same tasks', function () 
     const inserter = [
       `const { openQueue } = require(${JSON.stringify(path.resolve(__dirname, '..', 'lib', 'queue'))});`,
       `openQueue(${JSON.stringify(url)}).then(async (q) => {`,
-      `  for (let round = 0; round < 10; round++) await q.insert(Array.from({ length: 20 }, (_, i) => { const id = require('node:crypto').randomUUID(); return { id, body: JSON.stringify({ payload: [['m', 'f'], [], { i }, -1], queueName: 'x', id }) }; }));`,
+      `  for (let round = 0; round < 10; round++) await q.insert(Array.from({ length: 20 }, (_, i) => { ` +
+        `const id = require('node:crypto').randomUUID(); return { id, body: JSON.stringify({ payload: ` +
+        `[['m', 'f'], [], { i }, -1], queueName: 'x', id }) }; }));`,
       `  await q.close();`,
       `});`,
     ].join('\n');

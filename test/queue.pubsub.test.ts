@@ -36,7 +36,7 @@ describe('queue: Pub/Sub specifics (pstest)', function () {
   let n = 0;
   const fresh = () => `pubsub://${PROJECT}/specifics-${++n}`;
 
-  it('creates topic, subscription with a dead-letter policy, and the dead-letter pair; again without harm', async () => {
+  it('creates topic, subscription with a dead-letter policy and the dead-letter pair; again harmlessly', async () => {
     const url = await createQueue(fresh(), { maxReceiveCount: 6, visibilityTimeoutSeconds: 45 });
     const id = `specifics-${n}`;
     assert.equal(url, `pubsub://projects/${PROJECT}/topics/${id}/subscriptions/${id}`);
@@ -110,6 +110,37 @@ describe('queue: Pub/Sub specifics (pstest)', function () {
     }
   });
 
+  it('dead-letters data that is not UTF-8 at lease, bytes unchanged, never handing it to a worker', async () => {
+    const url = await createQueue(fresh());
+    const id = url.split('/subscriptions/')[1]!;
+    const queue = await openQueue(url);
+    const pubsub = new PubSub({ projectId: PROJECT });
+    try {
+      // A publisher that wrote Latin-1: "café" with é as the byte 0xe9.
+      const latin1 = Buffer.from('{"payload":"caf\u00e9"}', 'latin1');
+      await pubsub.topic(id).publishMessage({ data: latin1, attributes: { taskId: 'latin1' } });
+      await queue.insert([{ id: 'fine', body: 'body ✓' }]);
+      const task = await leaseOne(queue, 30);
+      assert.equal(task.id, 'fine', 'only the text message is leased');
+      const [dead] = await collect(queue.listDeadLetters());
+      assert.equal(dead?.id, 'latin1');
+      assert.equal(dead?.failure?.reason, 'MalformedTask');
+      assert.match(dead?.failure?.message ?? '', /not UTF-8 text \(byte 0xe9 at offset 15\)/);
+      // The dead-letter topic holds the very bytes that were published.
+      const subscriber = new v1.SubscriberClient({ ...pubsub.options });
+      const [pulled] = await subscriber.pull({
+        subscription: `projects/${PROJECT}/subscriptions/${id}-dead`,
+        maxMessages: 10,
+      });
+      const raw = pulled.receivedMessages?.find((m) => m.message?.attributes?.taskId === 'latin1');
+      assert.deepEqual(Buffer.from(raw?.message?.data ?? []), latin1);
+      await subscriber.close();
+    } finally {
+      await pubsub.close();
+      await queue.close();
+    }
+  });
+
   it('keeps a failure record longer than one 1,024-byte attribute whole, unicode included', async () => {
     const url = await createQueue(fresh());
     const queue = await openQueue(url);
@@ -134,55 +165,62 @@ describe('queue: Pub/Sub specifics (pstest)', function () {
     }
   });
 
-  it(`calls the queue drained after ${EMPTY_PULLS_TO_DRAIN} empty pulls in a row, not while a lease is held or a delayed release is pending`, async () => {
-    const queue = await openQueue(await createQueue(fresh()));
-    try {
-      await queue.insert([{ id: 'only', body: 'x' }]);
-      const task = await leaseOne(queue, 30);
-      for (let i = 0; i < EMPTY_PULLS_TO_DRAIN; i++) await queue.lease({ count: 1, seconds: 30 });
-      assert.equal(await queue.isEmpty(), false, 'this process still holds a lease');
-      await queue.release(task, 2);
-      for (let i = 0; i < EMPTY_PULLS_TO_DRAIN; i++) await queue.lease({ count: 1, seconds: 30 });
-      assert.equal(await queue.isEmpty(), false, 'a delayed release is still pending');
-      await sleep(2_100);
-      const again = await leaseOne(queue, 30);
-      assert.equal(again.attempt, 2);
-      await queue.delete(again);
-      for (let i = 0; i < EMPTY_PULLS_TO_DRAIN - 1; i++) await queue.lease({ count: 1, seconds: 30 });
-      assert.equal(await queue.isEmpty(), false, `${EMPTY_PULLS_TO_DRAIN - 1} empty pulls are not enough`);
-      await queue.lease({ count: 1, seconds: 30 });
-      assert.equal(await queue.isEmpty(), true);
-    } finally {
-      await queue.close();
-    }
-  });
+  it(
+    `calls the queue drained after ${EMPTY_PULLS_TO_DRAIN} empty pulls in a row, not while a lease is held ` +
+      `or a delayed release is pending`,
+    async () => {
+      const queue = await openQueue(await createQueue(fresh()));
+      try {
+        await queue.insert([{ id: 'only', body: 'x' }]);
+        const task = await leaseOne(queue, 30);
+        for (let i = 0; i < EMPTY_PULLS_TO_DRAIN; i++) await queue.lease({ count: 1, seconds: 30 });
+        assert.equal(await queue.isEmpty(), false, 'this process still holds a lease');
+        await queue.release(task, 2);
+        for (let i = 0; i < EMPTY_PULLS_TO_DRAIN; i++) await queue.lease({ count: 1, seconds: 30 });
+        assert.equal(await queue.isEmpty(), false, 'a delayed release is still pending');
+        await sleep(2_100);
+        const again = await leaseOne(queue, 30);
+        assert.equal(again.attempt, 2);
+        await queue.delete(again);
+        for (let i = 0; i < EMPTY_PULLS_TO_DRAIN - 1; i++) await queue.lease({ count: 1, seconds: 30 });
+        assert.equal(await queue.isEmpty(), false, `${EMPTY_PULLS_TO_DRAIN - 1} empty pulls are not enough`);
+        await queue.lease({ count: 1, seconds: 30 });
+        assert.equal(await queue.isEmpty(), true);
+      } finally {
+        await queue.close();
+      }
+    },
+  );
 
-  it("opens python-task-queue's form on a subscription of another name, and names its dead letters by the policy", async () => {
-    const id = `ptq-${++n}`;
-    const url = `pubsub://projects/${PROJECT}/topics/${id}/subscriptions/${id}-workers`;
-    await createQueue(url);
-    const queue = await openQueue(url);
-    try {
-      assert.equal(queue.url, url);
-      await queue.insert([{ id: 'a1', body: 'hello' }]);
-      const task = await leaseOne(queue, 30);
-      await queue.deadLetter(task, {
-        taskId: 'a1',
-        body: 'hello',
-        reason: 'TaskError',
-        message: 'no',
-        attempts: 1,
-        worker: 'w',
-        failedAt: new Date().toISOString(),
-      });
-      assert.deepEqual(
-        (await collect(queue.listDeadLetters())).map((d) => d.id),
-        ['a1'],
-      );
-      assert.equal(await queue.requeueDeadLetters(['a1']), 1);
-      assert.equal((await leaseOne(queue, 30)).body, 'hello');
-    } finally {
-      await queue.close();
-    }
-  });
+  it(
+    "opens python-task-queue's form on a subscription of another name, and names its dead letters by the " + 'policy',
+    async () => {
+      const id = `ptq-${++n}`;
+      const url = `pubsub://projects/${PROJECT}/topics/${id}/subscriptions/${id}-workers`;
+      await createQueue(url);
+      const queue = await openQueue(url);
+      try {
+        assert.equal(queue.url, url);
+        await queue.insert([{ id: 'a1', body: 'hello' }]);
+        const task = await leaseOne(queue, 30);
+        await queue.deadLetter(task, {
+          taskId: 'a1',
+          body: 'hello',
+          reason: 'TaskError',
+          message: 'no',
+          attempts: 1,
+          worker: 'w',
+          failedAt: new Date().toISOString(),
+        });
+        assert.deepEqual(
+          (await collect(queue.listDeadLetters())).map((d) => d.id),
+          ['a1'],
+        );
+        assert.equal(await queue.requeueDeadLetters(['a1']), 1);
+        assert.equal((await leaseOne(queue, 30)).body, 'hello');
+      } finally {
+        await queue.close();
+      }
+    },
+  );
 });

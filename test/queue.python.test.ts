@@ -175,6 +175,26 @@ describe('python-task-queue interop: file queue', function () {
     await queue.close();
   });
 
+  it('a task we leased twice and a Python poll worker then completed leaves no attempts tally', async () => {
+    const out = path.join(dir, 'out');
+    fs.mkdirSync(out);
+    await createQueue(url);
+    const queue = await openQueue(url);
+    await queue.insert(Array.from({ length: 2 }, (_, i) => encodeTask(RECORD, { i, out }, url)));
+    // Our worker's lost leases (as after a kill -9): the second lease writes attempts/<id>.
+    for (const task of await queue.lease({ count: 2, seconds: 1 })) await queue.release(task);
+    const second = await leaseAll(queue, 2);
+    assert.ok(second.every((t) => t.attempt === 2));
+    for (const task of second) await queue.release(task);
+    assert.equal(fs.readdirSync(path.join(root, 'attempts')).length, 2);
+    const run = await runPtq(python, 'ptq_interop.py', ['poll', url]);
+    assert.equal(JSON.parse(run.stdout.trim().split('\n').pop()!).executed, 2);
+    assert.equal(fs.readdirSync(path.join(root, 'attempts')).length, 2, 'Python knows nothing of our tallies');
+    assert.equal(await queue.isEmpty(), true);
+    assert.deepEqual(fs.readdirSync(path.join(root, 'attempts')), [], 'swept once the queue is empty');
+    await queue.close();
+  });
+
   it('after ptq purge, our old dead letters and attempts do not come back', async () => {
     await createQueue(url);
     const queue = await openQueue(url);

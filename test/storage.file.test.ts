@@ -117,7 +117,7 @@ describe('storage: file://', () => {
     assert.equal(new Set(seen).size, 3);
   });
 
-  it('a writer killed mid-write leaves the old object or none, never a part, and list hides its temp file', async function () {
+  it('a killed writer leaves the old object or none, never a part; list hides its temp file', async function () {
     this.timeout(30_000);
     const size = 32 * 1024 * 1024;
     // Writes `big.bin` over and over, alternating two versions each filled with one byte value,

@@ -105,7 +105,7 @@ describe('storage: gs:// on fake-gcs-server', function () {
 });
 
 describe('storage: gs:// against sockets that never answer', () => {
-  it('reports an unreachable STORAGE_EMULATOR_HOST as Unreachable on every operation, naming key and host', async () => {
+  it('reports an unreachable emulator host as Unreachable on every operation, naming key and host', async () => {
     const host = `http://127.0.0.1:${await freePort()}`;
     await withEnv({ STORAGE_EMULATOR_HOST: host }, async () => {
       const storage = openStorage('gs://my-bucket/out', { maxRetries: 0 });

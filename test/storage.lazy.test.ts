@@ -14,8 +14,13 @@ const ROOT = path.resolve(__dirname, '..');
 
 const CHILD = `
   const { openStorage } = require('./lib/storage');
-  const SDK = /[\\\\/]node_modules[\\\\/](@aws-sdk[\\\\/]client-s3|@aws-sdk[\\\\/]lib-storage|@google-cloud[\\\\/]storage)[\\\\/]/;
-  const loaded = () => [...new Set(Object.keys(require.cache).map((file) => SDK.exec(file)?.[1].replace(/\\\\/g, '/')).filter(Boolean))].sort();
+  const SDK = new RegExp(
+    /[\\\\/]node_modules[\\\\/]/.source +
+      /(@aws-sdk[\\\\/]client-s3|@aws-sdk[\\\\/]lib-storage|@google-cloud[\\\\/]storage)[\\\\/]/.source,
+  );
+  const loaded = () => [
+    ...new Set(Object.keys(require.cache).map((file) => SDK.exec(file)?.[1].replace(/\\\\/g, '/')).filter(Boolean)),
+  ].sort();
   const ignore = () => undefined;
   (async () => {
     openStorage('s3://bucket/prefix');

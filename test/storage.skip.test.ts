@@ -61,27 +61,30 @@ function skipContract(openAt: (name: string) => Storage, cloud: boolean): void {
     assert.deepEqual(index.stats, { listPages: 0, listedObjects: 0, keyChecks: 2, fromListing: 0 });
   });
 
-  it('falls back to per-key checks when the prefix holds far more than the keys asked, and lists it only once', async function () {
-    this.timeout(60_000);
-    const storage = openAt('big');
-    await mapBounded(
-      Array.from({ length: 300 }, (_, n) => `out/${n}.json`),
-      32,
-      (key) => storage.put(key, '{}'),
-    );
-    // budget: 2 objects per key asked, so 60 keys may list 120 of the 300
-    const index = new ExistingKeys(storage, 2);
-    const asked = Array.from({ length: 60 }, (_, n) => `out/${n * 10}.json`);
-    assert.deepEqual(
-      await index.check(asked),
-      asked.map((key) => Number(/\d+/.exec(key)![0]) < 300),
-    );
-    assert.equal(index.stats.keyChecks, 60);
-    assert.equal(index.stats.listedObjects, 120, 'the listing stopped at its budget');
-    await index.check(asked.map((key) => key.replace('.json', '0.json')));
-    assert.equal(index.stats.listedObjects, 120, 'a prefix found too big is not listed again');
-    assert.equal(index.stats.keyChecks, 120);
-  });
+  it(
+    'falls back to per-key checks when the prefix holds far more than the keys asked, and lists it only ' + 'once',
+    async function () {
+      this.timeout(60_000);
+      const storage = openAt('big');
+      await mapBounded(
+        Array.from({ length: 300 }, (_, n) => `out/${n}.json`),
+        32,
+        (key) => storage.put(key, '{}'),
+      );
+      // budget: 2 objects per key asked, so 60 keys may list 120 of the 300
+      const index = new ExistingKeys(storage, 2);
+      const asked = Array.from({ length: 60 }, (_, n) => `out/${n * 10}.json`);
+      assert.deepEqual(
+        await index.check(asked),
+        asked.map((key) => Number(/\d+/.exec(key)![0]) < 300),
+      );
+      assert.equal(index.stats.keyChecks, 60);
+      assert.equal(index.stats.listedObjects, 120, 'the listing stopped at its budget');
+      await index.check(asked.map((key) => key.replace('.json', '0.json')));
+      assert.equal(index.stats.listedObjects, 120, 'a prefix found too big is not listed again');
+      assert.equal(index.stats.keyChecks, 120);
+    },
+  );
 
   it('refuses a bad key before any request', async () => {
     const storage = openAt('bad');

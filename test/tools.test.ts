@@ -29,7 +29,8 @@ describe('test tools: the Python venv', function () {
 
   it('imports the pinned python-task-queue, pandas and pyarrow', async () => {
     const out = await runPython(
-      'import importlib.metadata as m, taskqueue, pandas, pyarrow; print(m.version("task-queue"), pandas.__version__, pyarrow.__version__)',
+      'import importlib.metadata as m, taskqueue, pandas, pyarrow; print(m.version("task-queue"), ' +
+        'pandas.__version__, pyarrow.__version__)',
     );
     assert.deepEqual(out.trim().split(' '), ['2.14.3', '3.1.1', '26.0.1']);
   });
@@ -39,7 +40,8 @@ describe('test tools: the Python venv', function () {
     await runPython(
       [
         'import sys, pandas as pd',
-        'df = pd.DataFrame({"start": [0, 1000, 2**40], "label": ["a", None, "ü"], "ratio": [0.5, -1.25, 3.0], "ok": [True, False, True]})',
+        'df = pd.DataFrame({"start": [0, 1000, 2**40], "label": ["a", None, "ü"], "ratio": [0.5, -1.25, ' +
+          '3.0], "ok": [True, False, True]})',
         'df.to_feather(sys.argv[1])',
       ].join('\n'),
       [file],
@@ -63,23 +65,27 @@ describe('test tools: fake-gcs-server', function () {
   this.timeout(60_000);
   const gcs = useToolServer('fake-gcs-server', startFakeGcs);
 
-  it('lets the @google-cloud/storage client create a bucket, write objects (one resumable, in chunks), read and list them', async () => {
-    const client = new Storage({ apiEndpoint: gcs.server.endpoint, projectId: 'test' });
-    const [bucket] = await client.createBucket('tools-smoke');
-    const body = `ünïcode and bytes ${Date.now()}`;
-    await bucket.file('dir/hello.txt').save(body, { contentType: 'text/plain', resumable: false });
-    const [read] = await bucket.file('dir/hello.txt').download();
-    assert.equal(read.toString('utf8'), body);
-    const large = Buffer.alloc(9 * 1024 * 1024, 7);
-    await bucket.file('dir/large.bin').save(large, { resumable: true, chunkSize: 4 * 1024 * 1024 });
-    const [readLarge] = await bucket.file('dir/large.bin').download();
-    assert.ok(readLarge.equals(large), 'the resumable upload came back byte for byte');
-    const [files] = await bucket.getFiles({ prefix: 'dir/' });
-    assert.deepEqual(
-      files.map((file) => file.name),
-      ['dir/hello.txt', 'dir/large.bin'],
-    );
-  });
+  it(
+    'lets the @google-cloud/storage client create a bucket, write objects (one resumable, in chunks), read ' +
+      'and list them',
+    async () => {
+      const client = new Storage({ apiEndpoint: gcs.server.endpoint, projectId: 'test' });
+      const [bucket] = await client.createBucket('tools-smoke');
+      const body = `ünïcode and bytes ${Date.now()}`;
+      await bucket.file('dir/hello.txt').save(body, { contentType: 'text/plain', resumable: false });
+      const [read] = await bucket.file('dir/hello.txt').download();
+      assert.equal(read.toString('utf8'), body);
+      const large = Buffer.alloc(9 * 1024 * 1024, 7);
+      await bucket.file('dir/large.bin').save(large, { resumable: true, chunkSize: 4 * 1024 * 1024 });
+      const [readLarge] = await bucket.file('dir/large.bin').download();
+      assert.ok(readLarge.equals(large), 'the resumable upload came back byte for byte');
+      const [files] = await bucket.getFiles({ prefix: 'dir/' });
+      assert.deepEqual(
+        files.map((file) => file.name),
+        ['dir/hello.txt', 'dir/large.bin'],
+      );
+    },
+  );
 });
 
 describe('test tools: pstest (Google Pub/Sub fake)', function () {
@@ -164,7 +170,8 @@ describe('test tools: toxiproxy-server', function () {
       await medianRoundTripMs(slow.port),
     ];
     process.stdout.write(
-      `      round trip: direct ${direct.toFixed(1)} ms, proxy ${viaPlain.toFixed(1)} ms, proxy + 30 ms toxic ${viaSlow.toFixed(1)} ms\n`,
+      `      round trip: direct ${direct.toFixed(1)} ms, proxy ${viaPlain.toFixed(1)} ms, proxy + 30 ms ` +
+        `toxic ${viaSlow.toFixed(1)} ms\n`,
     );
     assert.ok(viaSlow - viaPlain >= 25, `the toxic added ${(viaSlow - viaPlain).toFixed(1)} ms`);
     assert.ok(viaSlow - viaPlain < 200, `the toxic added ${(viaSlow - viaPlain).toFixed(1)} ms, far over 30 ms`);

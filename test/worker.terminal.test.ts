@@ -60,7 +60,9 @@ describe('worker in a terminal: Ctrl-C through npm run worker', function () {
       ...['--lease', '30', '--grace-seconds', String(graceSeconds), '--log-format', 'json'],
     ];
     // The tmux server may be older than this process: pass the PATH (Node 24) explicitly.
-    const command = `export PATH='${process.env.PATH ?? ''}'; cd ${ROOT} && npm run worker -- ${args.join(' ')} > ${path.join(dir, 'worker.log')} 2>&1`;
+    const command =
+      `export PATH='${process.env.PATH ?? ''}'; cd ${ROOT} && npm run worker -- ${args.join(' ')} > ` +
+      `${path.join(dir, 'worker.log')} 2>&1`;
     execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '200', '-y', '50', command], {
       env: { ...process.env },
     });

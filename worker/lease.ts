@@ -1,6 +1,6 @@
 /**
  * The lease heartbeat: while a task runs, its lease is renewed every third of the lease, so a task
- * may run many times longer than TQ_LEASE_SECONDS and still run once. Renewals are chained (one at
+ * may run many times longer than the lease (`leaseSeconds`) and still run once. Renewals are chained (one at
  * a time), and every renewal's new handle is kept, since the file queue renames the task file.
  *
  * Backends may cap a lease (SQS: 12 h after the receive, `LeasedTask.leaseCeilingAt`); the

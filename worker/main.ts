@@ -1,5 +1,5 @@
 /**
- * `npm run worker`: lease tasks from TASKQUEUE_PATH and run them until stopped (SIGTERM/SIGINT) or,
+ * `npm run worker`: lease tasks from the queue (`queueUrl`, --queue) and run them until stopped (SIGTERM/SIGINT) or,
  * with --exit-when-empty, until the queue is empty. The container image runs this file bundled by
  * esbuild (`node worker.js`), configured by environment variables alone.
  *

@@ -1,17 +1,16 @@
 /**
- * The default heap limit of a task thread (WORKER_TASK_HEAP_MB): the memory the container may use
+ * The default heap limit of a task thread (the `taskHeapMb` setting): the memory the container may use
  * (its cgroup limit, else the machine's memory), less a reserve for the main thread, shared by
  * the concurrency slots. Only the JavaScript heap is limited: Buffers and typed arrays live outside
  * it and count against the container's limit alone.
  */
 import { totalmem } from 'node:os';
+import { MAIN_THREAD_RESERVE_MB, MIN_TASK_HEAP_MB } from '../lib/workerMemory';
 
-/** What the main thread (queue clients, logger, metrics) and each thread's own overhead keep. */
-export const MAIN_THREAD_RESERVE_MB = 256;
+export { MAIN_THREAD_RESERVE_MB, MIN_TASK_HEAP_MB };
+
 /** Share of the remaining memory given to task heaps: young generation, code and stacks need the rest. */
 const HEAP_SHARE = 0.75;
-/** No default goes below this: smaller heaps fail on ordinary module loading. */
-export const MIN_TASK_HEAP_MB = 64;
 
 /** The container's memory limit in MB: the cgroup limit when there is one, else the machine's total. */
 export function availableMemoryMb(): number {

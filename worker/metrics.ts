@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics and health probe for one worker, on an optional port (WORKER_METRICS_PORT):
+ * Prometheus metrics and health probe for one worker, on an optional port (the `metricsPort` setting):
  * `GET /healthz` is 200 while the lease loop runs and 503 once shutdown has begun (so Kubernetes
  * stops counting the pod as ready), `GET /metrics` is the Prometheus text format.
  */

@@ -16,23 +16,26 @@ export interface WorkerOptions {
   readonly queue: Queue;
   /** The tasks, as the main thread parses messages; the threads load the same module (`registry.modulePath`). */
   readonly registry: TaskRegistry;
-  /** Storage for tasks whose message has no `cloudpath` argument (CF_CLOUDPATH). */
+  /** Storage for tasks whose message has no `cloudpath` argument (the `cloudpath` setting). */
   readonly defaultCloudpath: string;
   readonly log: Logger;
-  /** TQ_LEASE_SECONDS: lease length; renewed every third of it while a task runs. */
+  /** Lease length (setting `leaseSeconds`); renewed every third of it while a task runs. */
   readonly leaseSeconds: number;
-  /** TQ_MAX_ATTEMPTS: a task failing this many times is dead-lettered. */
+  /** Setting `maxAttempts`: a task failing this many times is dead-lettered. */
   readonly maxAttempts: number;
-  /** WORKER_CONCURRENCY: tasks run at once, each in its own thread. @defaultValue 1 */
+  /** Setting `concurrency`: tasks run at once, each in its own thread. @defaultValue 1 */
   readonly concurrency?: number;
   /**
-   * WORKER_GRACE_SECONDS: time running tasks get after `stop()` before they are aborted and released.
+   * Setting `graceSeconds`: time running tasks get after `stop()` before they are aborted and released.
    * @defaultValue 20
    */
   readonly graceSeconds?: number;
-  /** TQ_TASK_TIMEOUT_SECONDS: a task running longer is aborted, then terminated: a failed attempt. @defaultValue off */
+  /**
+   * Setting `taskTimeoutSeconds`: a task running longer is aborted, then terminated: a failed attempt.
+   * @defaultValue off
+   */
   readonly taskTimeoutSeconds?: number;
-  /** WORKER_TASK_HEAP_MB: heap limit of each task thread. @defaultValue derived from the memory and the concurrency */
+  /** Setting `taskHeapMb`: heap limit of each task thread. @defaultValue derived from the memory and the concurrency */
   readonly taskHeapMb?: number;
   /** After its signal aborts, how long a task may take to return before its thread is terminated. @defaultValue 500 */
   readonly terminateAfterAbortMs?: number;

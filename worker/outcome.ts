@@ -10,9 +10,9 @@ export type Happening =
   | { readonly kind: 'returned' }
   /** It threw (or rejected); `permanent`: a `PermanentError`, retrying cannot help. */
   | { readonly kind: 'threw'; readonly errorName: string; readonly permanent: boolean }
-  /** It ran past TQ_TASK_TIMEOUT_SECONDS and was aborted, then terminated if it did not return. */
+  /** It ran past the task timeout (`taskTimeoutSeconds`) and was aborted, then terminated if it did not return. */
   | { readonly kind: 'timed-out'; readonly timeoutSeconds: number }
-  /** Its thread ran out of heap (WORKER_TASK_HEAP_MB) and was ended. */
+  /** Its thread ran out of heap (`taskHeapMb`) and was ended. */
   | { readonly kind: 'out-of-memory'; readonly heapMb: number }
   /** Its thread died some other way (an uncaught error outside the task's promise, `process.exit`). */
   | { readonly kind: 'thread-crashed'; readonly errorName: string }
@@ -22,7 +22,7 @@ export type Happening =
   | { readonly kind: 'unknown-task' }
   /** Its parameters fail the task's schema (or its cloudpath cannot be opened). */
   | { readonly kind: 'invalid-params' }
-  /** Leased more than TQ_MAX_ATTEMPTS times without an outcome: its workers were killed. */
+  /** Leased more than `maxAttempts` times without an outcome: its workers were killed. */
   | { readonly kind: 'too-many-leases' }
   /** Shutdown: still running when the grace period ended (or a second signal came); aborted or terminated. */
   | { readonly kind: 'stopped' }

@@ -12,6 +12,7 @@ import type { GiveUpReason } from './events';
 import type { Logger } from './logger';
 import type { Decision, Happening } from './outcome';
 import type { RunResult } from './pool';
+import { envName } from '../lib/settings/table';
 
 /** Something the worker can describe in a failure record and a log line. */
 export interface Failure {
@@ -38,7 +39,7 @@ export function interpret(
         {
           name: 'TaskTimeout',
           message:
-            `the task ran longer than TQ_TASK_TIMEOUT_SECONDS=${timeout} s; it was aborted` +
+            `the task ran longer than ${envName('taskTimeoutSeconds')}=${timeout} s; it was aborted` +
             (result.kind === 'terminated' ? ' and, as it did not return, terminated' : ''),
         },
       ];
@@ -54,8 +55,9 @@ export function interpret(
         {
           name: 'OutOfMemory',
           message:
-            `the task ran out of memory: its thread's heap limit is ${limits.taskHeapMb} MB (WORKER_TASK_HEAP_MB); ` +
-            'raise it, or lower WORKER_CONCURRENCY so that each task gets more',
+            `the task ran out of memory: its thread's heap limit is ${limits.taskHeapMb} MB ` +
+            `(${envName('taskHeapMb')}); ` +
+            `raise it, or lower ${envName('concurrency')} so that each task gets more`,
         },
       ];
     case 'crashed':

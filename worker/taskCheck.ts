@@ -10,6 +10,7 @@ import { parseCloudpath } from '../lib/storage';
 import type { Happening } from './outcome';
 import type { TaskRegistry } from './registry';
 import type { Failure } from './results';
+import { envName } from '../lib/settings/table';
 
 export interface CheckResult {
   /** `module.name`, when the message named a task. */
@@ -43,7 +44,7 @@ export class TaskCheck {
     }
     if (task.attempt > this.maxAttempts) {
       const message =
-        `leased ${task.attempt} times (TQ_MAX_ATTEMPTS=${this.maxAttempts}) without finishing: ` +
+        `leased ${task.attempt} times (${envName('maxAttempts')}=${this.maxAttempts}) without finishing: ` +
         'the workers running it were killed or lost its lease';
       return {
         name,

@@ -11,6 +11,7 @@ import { Failure, interpret, relayLog } from './results';
 import type { Happening } from './outcome';
 import type { Slot } from './slot';
 import { SECOND } from './backoff';
+import { envName } from '../lib/settings/table';
 
 /** Tasks leased ahead of free threads, at most (and never more than can start within half a lease). */
 export const MAX_PREFETCH = 20;
@@ -141,7 +142,7 @@ export class TaskRunner {
         why === 'stopping'
           ? 'the worker is stopping'
           : why === 'timeout'
-            ? `the task ran longer than TQ_TASK_TIMEOUT_SECONDS=${this.o.taskTimeoutSeconds} s`
+            ? `the task ran longer than ${envName('taskTimeoutSeconds')}=${this.o.taskTimeoutSeconds} s`
             : `the lease on task ${slot.leased.id} was lost`;
       thread.abort(ABORT_REASONS[why], message);
     }

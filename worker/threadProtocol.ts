@@ -7,7 +7,7 @@
 export interface ThreadData {
   /** Absolute path of the `--tasks` module; undefined: the project's tasks/index.ts, built in. */
   readonly tasksModule?: string;
-  /** CF_CLOUDPATH: storage for tasks whose message has no `cloudpath` argument. */
+  /** The `cloudpath` setting: storage for tasks whose message has no `cloudpath` argument. */
   readonly defaultCloudpath: string;
   /** pino level name for the task's `context.log`. */
   readonly logLevel: string;

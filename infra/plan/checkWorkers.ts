@@ -3,6 +3,7 @@
  * lease on spot nodes, the namespace. Pure; resolves the task-setting defaults.
  */
 import { didYouMean } from '../../lib/suggest';
+import { MAIN_THREAD_RESERVE_MB, MIN_TASK_HEAP_MB, workerMemoryFloorMb } from '../../lib/workerMemory';
 import { checkSpotLease, Report } from './checkEndpoints';
 import { RELEASE_SECONDS, SPOT_SHUTDOWN_SECONDS } from './defaults';
 import { namespaceProblem } from './k8sNames';
@@ -117,6 +118,17 @@ export function checkWorkers(
   checkSpotLease(leaseSeconds, pool.spot, { problems, warnings });
   if (problems.length > before) return undefined;
 
+  const concurrency = input.concurrency ?? defaults.concurrency;
+  const floorMiB = workerMemoryFloorMb(concurrency);
+  if ((parseMemoryMiB(memoryLimit) ?? 0) < floorMiB) {
+    const parts = `${MAIN_THREAD_RESERVE_MB}Mi for its main thread, ${MIN_TASK_HEAP_MB}Mi per task heap`;
+    warnings.push(
+      `workers.memoryLimit ${memoryLimit}: a worker with ${concurrency} task thread(s) needs at least ` +
+        `${floorMiB}Mi (${parts}), so its pods will be OOM-killed at start; ` +
+        `raise workers.memory (and workers.memoryLimit) to ${floorMiB}Mi or more`,
+    );
+  }
+
   const { memoryLimit: _limit, gpus: _gpus, replicas: _replicas, ...rest } = input;
   const workers: Workers = {
     ...rest,
@@ -124,7 +136,7 @@ export function checkWorkers(
     gpus,
     replicas: plan.replicas,
     replicasMode: input.replicas === 'auto' ? 'auto' : 'fixed',
-    concurrency: input.concurrency ?? defaults.concurrency,
+    concurrency,
     leaseSeconds,
     graceSeconds,
     maxAttempts: input.maxAttempts ?? defaults.maxAttempts,

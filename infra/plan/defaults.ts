@@ -31,7 +31,7 @@ export const POD_UID = 10001;
 export const DEFAULT_TMP_SIZE = '2Gi';
 
 /**
- * The port of the worker's `/healthz` and `/metrics` (WORKER_METRICS_PORT). The liveness probe
+ * The port of the worker's `/healthz` and `/metrics` (the `metricsPort` setting). The liveness probe
  * asks it: task code runs in worker threads, so the main thread answers even during CPU-bound
  * tasks (issue 14); Kubernetes stops liveness probes once a pod is terminating, so the 503 a
  * worker answers while it shuts down never kills it mid-grace.

@@ -11,7 +11,8 @@
 import type * as pulumi from '@pulumi/pulumi';
 import { isUserFacingError } from '../../lib/errors';
 import { parseQueueUrl, QueueLocation } from '../../lib/urls/queue';
-import { DEFAULT_COOLDOWN_SECONDS, DEFAULT_POLLING_INTERVAL_SECONDS, DEFAULT_QUEUE_LENGTH } from './defaults';
+import { DEFAULT_QUEUE_LENGTH } from './defaults';
+import { replicaProblems, scaledObject, type ReplicaSettings } from './scaledObject';
 import type { SqsQueueAddress } from './types';
 
 export type { SqsQueueAddress } from './types';
@@ -45,21 +46,13 @@ export interface AwsCredentialsSecret {
   readonly sessionTokenKey?: string;
 }
 
-export interface ScalerSettings {
+export interface ScalerSettings extends ReplicaSettings {
   /** Full SQS queue URL: `https://sqs.<region>.amazonaws.com/<account>/<name>` (or the legacy host). */
   readonly queueUrl: string;
   /** AWS region of the queue. Default: read from `queueUrl`. */
   readonly awsRegion?: string;
   /** Messages (visible + in flight) per worker KEDA aims for. Default {@link DEFAULT_QUEUE_LENGTH}. */
   readonly queueLength?: number;
-  /** Fewest workers. Default 0: nothing runs while the queue is empty. */
-  readonly minReplicas?: number;
-  /** Most workers: the smaller of the configured maximum and what the node pools can hold. */
-  readonly maxReplicas: number;
-  /** Seconds between queue checks. Default {@link DEFAULT_POLLING_INTERVAL_SECONDS}. */
-  readonly pollingIntervalSeconds?: number;
-  /** Seconds the queue must stay empty before scaling to zero. Default {@link DEFAULT_COOLDOWN_SECONDS}. */
-  readonly cooldownSeconds?: number;
 }
 
 /** Checks the numbers and the queue URL; returns the region to use. Throws one error listing every problem. */
@@ -71,14 +64,7 @@ export function checkScalerArgs(args: ScalerSettings): string {
       `queue ${args.queueUrl} is not an AWS SQS queue URL KEDA can watch ` +
         `(https://sqs.REGION.amazonaws.com/ACCOUNT/NAME, standard queues only)`,
     );
-  const min = args.minReplicas ?? 0;
-  const wholeAtLeast = (value: number, least: number) => Number.isInteger(value) && value >= least;
-  if (!wholeAtLeast(min, 0)) problems.push(`minReplicas must be a whole number ≥ 0, got ${min}`);
-  if (!wholeAtLeast(args.maxReplicas, 1))
-    problems.push(`maxReplicas must be a whole number ≥ 1, got ${args.maxReplicas}`);
-  else if (args.maxReplicas < min) problems.push(`maxReplicas ${args.maxReplicas} is below minReplicas ${min}`);
-  if (args.queueLength !== undefined && !wholeAtLeast(args.queueLength, 1))
-    problems.push(`queueLength must be a whole number ≥ 1, got ${args.queueLength}`);
+  problems.push(...replicaProblems(args));
   if (problems.length > 0 || !address) throw new Error(`SQS queue scaler: ${problems.join('; ')}`);
   return args.awsRegion ?? address.region;
 }
@@ -112,29 +98,15 @@ export function scaledObjectManifest(
   args: ScalerSettings,
 ) {
   const awsRegion = checkScalerArgs(args);
-  return {
-    apiVersion: 'keda.sh/v1alpha1',
-    kind: 'ScaledObject',
-    metadata: { name: deploymentName, namespace },
-    spec: {
-      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: deploymentName },
-      minReplicaCount: args.minReplicas ?? 0,
-      maxReplicaCount: args.maxReplicas,
-      pollingInterval: args.pollingIntervalSeconds ?? DEFAULT_POLLING_INTERVAL_SECONDS,
-      cooldownPeriod: args.cooldownSeconds ?? DEFAULT_COOLDOWN_SECONDS,
-      triggers: [
-        {
-          type: 'aws-sqs-queue',
-          authenticationRef: { name: authenticationName },
-          metadata: {
-            queueURL: args.queueUrl,
-            awsRegion,
-            queueLength: String(args.queueLength ?? DEFAULT_QUEUE_LENGTH),
-            // Count leased (in-flight) tasks too, so busy workers are not scaled away.
-            scaleOnInFlight: 'true',
-          },
-        },
-      ],
+  return scaledObject(deploymentName, namespace, args, {
+    type: 'aws-sqs-queue',
+    authenticationRef: { name: authenticationName },
+    metadata: {
+      queueURL: args.queueUrl,
+      awsRegion,
+      queueLength: String(args.queueLength ?? DEFAULT_QUEUE_LENGTH),
+      // Count leased (in-flight) tasks too, so busy workers are not scaled away.
+      scaleOnInFlight: 'true',
     },
-  };
+  });
 }

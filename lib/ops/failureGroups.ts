@@ -106,7 +106,10 @@ export function logsCommand(row: FailureRow, logDir = 'local/logs'): string {
     return `grep -hF ${shellWord(`"taskId":${JSON.stringify(row.id)}`)} ${logDir}/worker-*.log`;
   }
   const filter = `resource.type="k8s_container" AND jsonPayload.taskId=${JSON.stringify(row.id)}`;
-  return `gcloud logging read ${shellWord(filter)} --freshness=14d --order=asc --format="value(timestamp,jsonPayload.message)"`;
+  return (
+    `gcloud logging read ${shellWord(filter)} --freshness=14d --order=asc ` +
+    `--format="value(timestamp,jsonPayload.message)"`
+  );
 }
 
 function shortTime(iso: string | null): string {

@@ -8,7 +8,8 @@ import { alignColumns, formatCount } from './units';
 
 export const PUBSUB_COUNTS_NOTE =
   "Pub/Sub's API cannot count a backlog: enqueued, leased, inserted and completed are unknown. " +
-  'Cloud Monitoring can (pubsub.googleapis.com/subscription/num_undelivered_messages, 1–2 min behind; the subscription page in the console).';
+  'Cloud Monitoring can (pubsub.googleapis.com/subscription/num_undelivered_messages, 1–2 min behind; ' +
+  'the subscription page in the console).';
 
 /** The `--json` shape of `status` on Pub/Sub (docs/operations.md). */
 export interface PubsubStatusReport {

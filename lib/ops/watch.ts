@@ -126,7 +126,10 @@ export function plainLinesDisplay(out: NodeJS.WritableStream, err: NodeJS.Writab
 function runWatchLine(run: RunView): string {
   const rate = run.perSecond === null ? '' : ` rate=${formatRate(run.perSecond).replaceAll(',', '')}`;
   const left = run.left === null ? '?' : run.left;
-  return `run=${run.id} done=${run.done} failed=${run.failed} retrying=${run.retrying} inflight=${run.inFlight} left=${left}${rate}`;
+  return (
+    `run=${run.id} done=${run.done} failed=${run.failed} retrying=${run.retrying} inflight=${run.inFlight} ` +
+    `left=${left}${rate}`
+  );
 }
 
 interface LinePayload {
@@ -182,10 +185,12 @@ export function terminalDisplay(out: NodeJS.WriteStream, focusRun?: string): Wat
         lastReport.runs?.runs.find((r) => r.id === focusRun) ?? (unfinished.length === 1 ? unfinished[0] : undefined);
       const progress = focus ? runProgress(focus) : progressOf(lastReport, peakEnqueued);
       const done = focus
-        ? `${formatCount(focus.done + focus.failed)} of ${focus.inserted === null ? '?' : formatCount(focus.inserted)} done (run ${focus.id})`
+        ? `${formatCount(focus.done + focus.failed)} of ` +
+          `${focus.inserted === null ? '?' : formatCount(focus.inserted)} done (run ${focus.id})`
         : lastReport.completed !== null && lastReport.inserted !== null
           ? `${formatCount(lastReport.completed + lastReport.failed)} of ${formatCount(lastReport.inserted)} done`
-          : `${approx}${formatCount(Math.max(0, peakEnqueued - lastReport.enqueued))} of ${approx}${formatCount(peakEnqueued)} drained since the watch began`;
+          : `${approx}${formatCount(Math.max(0, peakEnqueued - lastReport.enqueued))} of ` +
+            `${approx}${formatCount(peakEnqueued)} drained since the watch began`;
       const barText =
         progress === null ? 'nothing inserted yet' : `${formatPercent(Math.round(progress * 1000) / 10)}  ${done}`;
       const tail = problem ? `sample failed (still watching): ${problem}` : renderThroughput(lastReport, Date.now());

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { openStorage, parseCloudpath } from '../storage';
 import { UserError } from '../errors';
+import { envName } from '../settings/table';
 
 /** Probes in flight at once (each is one write and one delete). */
 const PROBE_CONCURRENCY = 16;
@@ -60,7 +61,8 @@ export class CloudpathRegistry {
         `${file}: ${failures.length} of ${targets.length} cloudpaths cannot be written to; nothing was inserted.`,
         ...failures.slice(0, 10).map((f) => `  ${f}`),
         ...(failures.length > 10 ? [`  ... and ${failures.length - 10} more`] : []),
-        '  fix: create the bucket or folder (or grant write access), or correct the cloudpath column / CF_CLOUDPATH, ' +
+        '  fix: create the bucket or folder (or grant write access), ' +
+          `or correct the cloudpath column / ${envName('cloudpath')}, ` +
           'and insert again',
       ].join('\n'),
     );

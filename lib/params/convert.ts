@@ -8,7 +8,8 @@
  *   timestamp (any unit, any tz)       → ISO 8601 string in UTC; digits after the second follow the unit
  *   date32, date64                     → "YYYY-MM-DD"
  *   list, large_list, fixed_size_list  → array (items converted recursively); struct → object
- * anything else (decimal, binary, string_view, time, duration, interval, map, union) → refused when the schema is read
+ * anything else (decimal, binary, string_view, time, duration, interval, map, union) → refused when the
+ * schema is read
  *
  * A column's converter is compiled once from its Arrow type (`compileColumn`); unsupported types fail
  * then, before any row is read. Converting one value either returns it or throws a `CellError`.

@@ -9,6 +9,7 @@ import { stat, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors';
 import type { JsonValue } from './jsonValue';
+import { envName } from '../settings/table';
 
 export type TableFormat = 'arrow-file' | 'arrow-stream' | 'parquet' | 'csv';
 
@@ -182,14 +183,15 @@ function openError(file: string, error: NodeJS.ErrnoException): TableError {
       return fail(
         file,
         'does not exist',
-        'check the name (TASK_PARAMETER_FILENAME in config/task.env, or --params FILE); `npm run example:params` ' +
+        `check the name (${envName('paramsFile')} in config/task.env, or --params FILE); ` +
+          '`npm run example:params` ' +
           "writes the example task's table",
       );
     case 'ENOTDIR':
       return fail(
         file,
         'cannot be opened: a folder in its path is a file',
-        'check the path (TASK_PARAMETER_FILENAME or --params FILE)',
+        `check the path (${envName('paramsFile')} or --params FILE)`,
       );
     case 'EACCES':
     case 'EPERM':

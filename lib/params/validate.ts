@@ -9,6 +9,7 @@ import { formatTaskKey } from '../queue/message';
 import { AnyTaskDefinition, CLOUDPATH_COLUMN } from '../task';
 import type { JsonValue } from './jsonValue';
 import { CsvKind, ROW_PROBLEM, RowPlace, TableColumn, TableRow } from './readTable';
+import { envName } from '../settings/table';
 
 /** The pseudo-column that messages over the queue's size limit are reported under. */
 export const MESSAGE_SIZE = '(message size)';
@@ -84,7 +85,9 @@ export function checkColumns(file: string, columns: readonly TableColumn[], task
     lines.push(`  missing column${missing.length > 1 ? 's' : ''}: ${missing.map((n) => JSON.stringify(n)).join(', ')}`);
   if (extra.length > 0)
     lines.push(`  unexpected column${extra.length > 1 ? 's' : ''}: ${extra.map((n) => JSON.stringify(n)).join(', ')}`);
-  lines.push(`  task ${taskName} takes: ${takes} (and "${CLOUDPATH_COLUMN}", added from CF_CLOUDPATH when absent)`);
+  lines.push(
+    `  task ${taskName} takes: ${takes} (and "${CLOUDPATH_COLUMN}", added from ${envName('cloudpath')} when absent)`,
+  );
   // pandas leaves its index behind under these names when a table is written with it
   if (extra.some((name) => name.startsWith('__index_level_')))
     lines.push('  "__index_level_N__" is a pandas index: write the table after df = df.reset_index(drop=True)');
@@ -105,7 +108,7 @@ export interface PreparedRow extends RowPlace {
   readonly kwargs: Record<string, JsonValue>;
   /** The task schema's output for the row (defaults applied), as `filterTasks` and the task see it. */
   readonly params: unknown;
-  /** The row's output location (its `cloudpath` column, else CF_CLOUDPATH). */
+  /** The row's output location (its `cloudpath` column, else the `cloudpath` setting). */
   readonly cloudpath: string;
 }
 
@@ -136,7 +139,7 @@ export class RowPreparer {
   constructor(
     private readonly task: AnyTaskDefinition,
     columns: readonly TableColumn[],
-    /** CF_CLOUDPATH: the `cloudpath` of rows when the table has no such column. */
+    /** The `cloudpath` setting: the `cloudpath` of rows when the table has no such column. */
     private readonly defaultCloudpath: string,
   ) {
     const present = new Set(columns.map((c) => c.name));

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { makeDirs as makeDirsOrThrow, MakeDirsError } from '../makeDirs';
+import { decodeUtf8Strictly } from '../utf8';
 import { QueueError } from './errors';
 
 export function errnoCode(error: unknown): string | undefined {
@@ -111,38 +112,14 @@ export function readTaskFile(file: string): TaskFileRead {
     const stats = fs.fstatSync(fd);
     if (!stats.isFile()) return { kind: 'broken', what: describeNonFile(stats) };
     const bytes = fs.readFileSync(fd);
-    try {
-      return { kind: 'file', body: STRICT_UTF8.decode(bytes) };
-    } catch {
-      // Decoded leniently, its bad bytes would reach the task as U+FFFD without a word.
-      return { kind: 'broken', what: `not UTF-8 text (${firstBadUtf8(bytes)})` };
-    }
+    // Decoded leniently, its bad bytes would reach the task as U+FFFD without a word.
+    const decoded = decodeUtf8Strictly(bytes);
+    return decoded.ok
+      ? { kind: 'file', body: decoded.text }
+      : { kind: 'broken', what: `not UTF-8 text (${decoded.where})` };
   } finally {
     fs.closeSync(fd);
   }
-}
-
-/** Task files are JSON, which is UTF-8 (python-task-queue writes ASCII). A BOM is kept, as before. */
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/**
- * Where the first byte that is not UTF-8 is, e.g. "byte 0xe9 at offset 62": the start of the first
- * sequence that does not decode (the fatal decoder only says that one fails, not where).
- */
-function firstBadUtf8(bytes: Uint8Array): string {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let offset = 0;
-  while (offset < bytes.length) {
-    const lead = bytes[offset]!;
-    const length = lead < 0x80 ? 1 : lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
-    try {
-      decoder.decode(bytes.subarray(offset, offset + length));
-    } catch {
-      return `byte 0x${lead.toString(16).padStart(2, '0')} at offset ${offset}`;
-    }
-    offset += length;
-  }
-  return `a character cut off at the end, offset ${bytes.length}`;
 }
 
 function describeNonFile(stats: fs.Stats): string {

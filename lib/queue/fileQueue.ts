@@ -222,6 +222,7 @@ export class FileQueue implements Queue {
       const completed = fileSize(this.layout.completionsFile);
       const failed = this.dead.ids().length;
       let { files: enqueued, later: leased } = scan;
+      if (scan.complete && enqueued === 0) this.sweepOrphanTallies();
       if (!scan.complete) {
         const sampled = enqueued;
         enqueued = Math.max(sampled, inserted - completed - failed);
@@ -232,7 +233,24 @@ export class FileQueue implements Queue {
   }
 
   async isEmpty(): Promise<boolean> {
-    return this.guard('look at the queue', () => hasNoTaskFile(this.layout));
+    const empty = this.guard('look at the queue', () => hasNoTaskFile(this.layout));
+    if (empty) this.sweepOrphanTallies();
+    return empty;
+  }
+
+  /**
+   * Removes attempts/<id> tallies whose task is gone: python-task-queue, in a mixed fleet, deletes
+   * a task and its journal without knowing our tally. A tally is written only after its journal
+   * (fileClaim.ts), so no journal means no task. Housekeeping only: errors are ignored.
+   */
+  private sweepOrphanTallies(): void {
+    try {
+      for (const id of fs.readdirSync(this.layout.attemptsDir)) {
+        if (!fs.existsSync(this.layout.journalPath(id))) unlinkIfPresent(this.layout.attemptsPath(id));
+      }
+    } catch {
+      // No attempts/ folder (no task was ever leased twice), or a read-only queue.
+    }
   }
 
   async releaseAll(): Promise<number> {

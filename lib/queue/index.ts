@@ -29,7 +29,7 @@ export async function openQueue(url: string): Promise<Queue> {
 }
 
 /**
- * Creates the queue idempotently and returns the URL to put in TASKQUEUE_PATH: the fq layout, the
+ * Creates the queue idempotently and returns the URL to set as `queueUrl`: the fq layout, the
  * SQS queue with its dead-letter queue `<name>-dead` and a redrive policy, or the Pub/Sub topic and
  * subscription with the dead-letter topic `<topic>-dead`, its subscription and a dead-letter policy.
  */

@@ -19,7 +19,7 @@ import { settingRef } from '../settings/table';
 const ALREADY_EXISTS = 6;
 /** The longest a subscription keeps an unacked message: Pub/Sub's maximum, 7 days (its default too). */
 export const RETENTION_SECONDS = 7 * 24 * 60 * 60;
-/** Pub/Sub allows 5–100 delivery attempts in a dead-letter policy; ours default above TQ_MAX_ATTEMPTS' default. */
+/** Pub/Sub allows 5–100 delivery attempts in a dead-letter policy; ours default above the `maxAttempts` default. */
 export const DEFAULT_MAX_DELIVERY_ATTEMPTS = 10;
 export const MIN_DELIVERY_ATTEMPTS = 5;
 export const MAX_DELIVERY_ATTEMPTS = 100;

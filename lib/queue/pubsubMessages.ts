@@ -5,6 +5,7 @@
  * `failure-1`, ...: Pub/Sub caps an attribute value at 1,024 bytes, so the record is cut into
  * pieces on character boundaries and joined again when read.
  */
+import { hostname } from 'node:os';
 import type { google } from '@google-cloud/pubsub/build/protos/protos';
 import { SECOND } from './pubsubClient';
 import type { DeadLetter, FailureRecord, LeasedTask } from './types';
@@ -31,10 +32,29 @@ export function taskIdOf(received: ReceivedMessage): string {
   return id ? id : (received.message?.messageId ?? '');
 }
 
-export function bodyOf(received: ReceivedMessage): string {
+/** The message's data as bytes (the client gives a Buffer; the REST form is base64 text). */
+export function dataOf(received: ReceivedMessage): Uint8Array {
   const data = received.message?.data;
-  if (!data) return '';
-  return typeof data === 'string' ? Buffer.from(data, 'base64').toString('utf8') : Buffer.from(data).toString('utf8');
+  if (!data) return new Uint8Array(0);
+  return typeof data === 'string' ? Buffer.from(data, 'base64') : data;
+}
+
+/** The body as text; the lease refuses data that is not UTF-8 first (pubsubQueue.ts). */
+export function bodyOf(received: ReceivedMessage): string {
+  return Buffer.from(dataOf(received)).toString('utf8');
+}
+
+/** The record of a message dead-lettered at lease because its data is not UTF-8 text. */
+export function notTextFailure(id: string, attempt: number, where: string): FailureRecord {
+  return {
+    taskId: id,
+    body: '',
+    reason: 'MalformedTask',
+    message: `the Pub/Sub message's data is not UTF-8 text (${where}), so not a task message: dead-lettered unchanged`,
+    attempts: attempt,
+    worker: `${hostname()}:${process.pid}`,
+    failedAt: new Date().toISOString(),
+  };
 }
 
 export function toLeasedTask(

@@ -15,10 +15,13 @@ import {
   deadLetterAttributes,
   MAX_ACK_DEADLINE_SECONDS,
   TASK_ID_ATTRIBUTE,
+  dataOf,
+  notTextFailure,
   taskIdOf,
   toDeadLetter,
   toLeasedTask,
 } from './pubsubMessages';
+import { decodeUtf8Strictly } from '../utf8';
 import type { google } from '@google-cloud/pubsub/build/protos/protos';
 import type {
   DeadLetter,
@@ -181,7 +184,13 @@ export class PubsubQueue implements Queue {
           await this.modifyDeadline(this.names.subscription, ackIds, deadline, 'set the lease on');
         }
         for (const message of received) {
-          const task = toLeasedTask(message, pulledAt, deadline, this.attemptOf(message, settings));
+          const attempt = this.attemptOf(message, settings);
+          const decoded = decodeUtf8Strictly(dataOf(message));
+          if (!decoded.ok) {
+            await this.deadLetterNotText(message, attempt, decoded.where);
+            continue;
+          }
+          const task = toLeasedTask(message, pulledAt, deadline, attempt);
           this.held.set(task.handle, task.leaseExpiresAt);
           leased.push(task);
         }
@@ -257,6 +266,26 @@ export class PubsubQueue implements Queue {
     );
     for (const task of tasks) this.settle(task);
     return tasks.map(() => undefined);
+  }
+
+  /**
+   * A message whose data is not UTF-8 cannot be a task (task messages are JSON): decoded leniently,
+   * its bad bytes would reach the task as U+FFFD without a word. It goes to the dead-letter topic
+   * at once with its bytes unchanged and a record saying where the first bad byte is.
+   */
+  private async deadLetterNotText(message: ReceivedMessage, attempt: number, where: string): Promise<void> {
+    const id = taskIdOf(message);
+    const failure = notTextFailure(id, attempt, where);
+    const dead = await this.deadLetters();
+    try {
+      await this.clients.pubsub.topic(dead.topic).publishMessage({
+        data: Buffer.from(dataOf(message)),
+        attributes: deadLetterAttributes(id, failure),
+      });
+    } catch (error) {
+      throw mapPubsubError(error, this.context(`dead-letter message ${id} to`, `Pub/Sub topic ${dead.topic}`));
+    }
+    await this.acknowledge(this.names.subscription, [message.ackId ?? ''], `remove message ${id} from`);
   }
 
   async deadLetter(task: LeasedTask, failure: FailureRecord): Promise<void> {

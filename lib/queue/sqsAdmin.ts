@@ -18,12 +18,12 @@ import type { CreateQueueOptions } from './types';
 const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024;
 /** Retention for our queues: the SQS maximum, so a long job never loses waiting tasks (default: 4 days). */
 const RETENTION_SECONDS = 14 * 24 * 60 * 60;
-/** Receives before SQS itself moves a message to the dead-letter queue; above TQ_MAX_ATTEMPTS' default. */
+/** Receives before SQS itself moves a message to the dead-letter queue; above the `maxAttempts` default. */
 export const DEFAULT_MAX_RECEIVE_COUNT = 10;
 
 /**
  * Creates `<name>-dead`, then `<name>` with a redrive policy pointing at it; idempotent (an
- * existing queue gets the attributes set). Returns the queue URL for TASKQUEUE_PATH.
+ * existing queue gets the attributes set). Returns the queue URL for the `queueUrl` setting.
  */
 export async function createSqsQueue(location: SqsLocation, options: CreateQueueOptions = {}): Promise<string> {
   const client = makeSqsClient(location.region);

@@ -1,7 +1,7 @@
 /**
  * The run store: run records, per-worker outcome counts and worker heartbeats, one small JSON
  * object each (docs/operations.md, "Where runs live"). File queue: `DIR/runs/` and `DIR/workers/`
- * beside python-task-queue's folders; SQS and Pub/Sub: `CF_CLOUDPATH/_gke-batch/<queue>/`.
+ * beside python-task-queue's folders; SQS and Pub/Sub: `<cloudpath>/_gke-batch/<queue>/`.
  * Every object has one writer (the inserter for a record, one worker for its counts and heartbeat).
  */
 import { z } from 'zod';
@@ -77,7 +77,7 @@ export class RunStore {
     return parseJson(await this.storage.getText(`runs/${id}.json`), runRecordSchema);
   }
 
-  /** Every run record, oldest first (ids sort by time). */
+  /** Every run record, oldest first: by creation time to the millisecond (ids say only the second). */
   async listRuns(): Promise<RunRecord[]> {
     const keys: string[] = [];
     for await (const object of this.storage.list('runs/')) if (RECORD_KEY.test(object.key)) keys.push(object.key);
@@ -85,7 +85,9 @@ export class RunStore {
     const records = await Promise.all(
       keys.map(async (key) => parseJson(await this.storage.getText(key), runRecordSchema)),
     );
-    return records.filter((r): r is RunRecord => r !== undefined);
+    return records
+      .filter((r): r is RunRecord => r !== undefined)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
   }
 
   async writeCounts(counts: WorkerRunCounts): Promise<void> {

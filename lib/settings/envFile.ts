@@ -1,7 +1,7 @@
 /**
  * Reads a KEY=VALUE settings file (dotenv syntax, as the Python template's `task.env`), and says
  * which lines are not settings at all: dotenv skips such lines without a word, so a line like
- * `TQ_LEASE_SECONDS 30` would otherwise be lost silently.
+ * `NAME 30` (a space for the `=`) would otherwise be lost silently.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseEnv } from 'dotenv';
@@ -48,7 +48,8 @@ export function readEnvFile(file: string, label: string): EnvFileRead {
     const match = ASSIGNMENT.exec(line);
     if (!match) {
       problems.push(
-        `${label} ${file} line ${lineNumber} is not a setting: ${JSON.stringify(trimmed.slice(0, 80))}; write NAME=VALUE (or start the line with # for a comment)`,
+        `${label} ${file} line ${lineNumber} is not a setting: ${JSON.stringify(trimmed.slice(0, 80))}; ` +
+          `write NAME=VALUE (or start the line with # for a comment)`,
       );
       return;
     }

@@ -139,7 +139,9 @@ export const SETTINGS = {
     max: 1024 * 1024,
     unit: 'MB',
     scope: 'worker',
-    doc: "heap limit of each task's thread; a task over it fails alone (unset: (memory limit − 256 MB) × 0.75 / concurrency)",
+    doc:
+      "heap limit of each task's thread; a task over it fails alone " +
+      '(unset: (memory limit − 256 MB) × 0.75 / concurrency)',
   },
   logLevel: {
     env: 'LOG_LEVEL',

@@ -22,7 +22,8 @@ export function unknownNameWarnings(
     if (!ours && guess === undefined) continue;
     const at = line === undefined ? where : `${where} line ${line}`;
     warnings.push(
-      `${at}: ${name} is not a setting and is ignored${guess ? `; did you mean ${guess}?` : ` (settings: ${ENV_NAMES.join(', ')})`}`,
+      `${at}: ${name} is not a setting and is ignored` +
+        (guess ? `; did you mean ${guess}?` : ` (settings: ${ENV_NAMES.join(', ')})`),
     );
   }
   return warnings;

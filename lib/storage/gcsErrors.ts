@@ -34,8 +34,10 @@ export function classifyGcsError(error: unknown, context: GcsErrorContext): Stor
   if (status === 404) {
     return new StorageError(
       'NotFound',
-      `${where}: the bucket "${context.bucket}" does not exist${context.emulatorHost ? ` at ${context.emulatorHost}` : ''}`,
-      `create it (e.g. gcloud storage buckets create gs://${context.bucket}) or fix the cloudpath (${settingRef('cloudpath')})`,
+      `${where}: the bucket "${context.bucket}" does not exist` +
+        (context.emulatorHost ? ` at ${context.emulatorHost}` : ''),
+      `create it (e.g. gcloud storage buckets create gs://${context.bucket}) or fix the cloudpath ` +
+        `(${settingRef('cloudpath')})`,
       options,
     );
   }
@@ -43,7 +45,8 @@ export function classifyGcsError(error: unknown, context: GcsErrorContext): Stor
     return new StorageError(
       'NoCredentials',
       `${where}: no usable Google credentials (${message.split('\n')[0]})`,
-      "on GKE enable Workload Identity and bind the pod's Kubernetes service account to a Google service account; locally run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS",
+      "on GKE enable Workload Identity and bind the pod's Kubernetes service account to a Google service " +
+        'account; locally run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS',
       options,
     );
   }
@@ -59,7 +62,9 @@ export function classifyGcsError(error: unknown, context: GcsErrorContext): Stor
   if (network) {
     return new StorageError(
       'Unreachable',
-      `${where}: cannot reach Cloud Storage${context.emulatorHost ? ` at STORAGE_EMULATOR_HOST=${context.emulatorHost}` : ''} (${network})`,
+      `${where}: cannot reach Cloud Storage` +
+        (context.emulatorHost ? ` at STORAGE_EMULATOR_HOST=${context.emulatorHost}` : '') +
+        ` (${network})`,
       context.emulatorHost
         ? 'start the emulator or unset STORAGE_EMULATOR_HOST'
         : 'check the network connection and proxy settings',

@@ -1,5 +1,5 @@
 /**
- * Output storage: `openStorage(CF_CLOUDPATH)` gives the one `Storage` interface over a local
+ * Output storage: `openStorage(cloudpath)` gives the one `Storage` interface over a local
  * folder, Google Cloud Storage or Amazon S3. Cloud SDKs load on first use, never at open.
  */
 import { parseCloudpath } from '../urls/cloudpath';

@@ -10,7 +10,8 @@ import { StorageError } from './errors';
 export const TEMP_PREFIX = '.tmp-';
 
 const KEY_HINT =
-  'use a relative key such as "results/0001.json": "/" between segments, no leading "/", no empty, "." or ".." segments';
+  'use a relative key such as "results/0001.json": "/" between segments, no leading "/", no empty, "." ' +
+  'or ".." segments';
 
 function problemWithSegments(value: string, allowTrailingSlash: boolean): string | undefined {
   if (value.includes('\0')) return 'contains a NUL character';
@@ -44,7 +45,8 @@ export function validateKey(key: string, cloudpath: string): void {
   if (last.startsWith(TEMP_PREFIX)) {
     throw new StorageError(
       'InvalidKey',
-      `invalid key ${JSON.stringify(key)} under ${cloudpath}: names starting with "${TEMP_PREFIX}" are reserved for file:// in-flight writes`,
+      `invalid key ${JSON.stringify(key)} under ${cloudpath}: names starting with "${TEMP_PREFIX}" are ` +
+        `reserved for file:// in-flight writes`,
       `rename the object so its last segment does not start with "${TEMP_PREFIX}"`,
     );
   }

@@ -58,7 +58,8 @@ export function classifyS3Error(error: unknown, context: S3ErrorContext): Storag
     return new StorageError(
       'NoCredentials',
       `${where}: no AWS credentials found`,
-      'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where an IAM role is attached (the SDK standard credential chain)',
+      'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where an IAM role is ' +
+        'attached (the SDK standard credential chain)',
       options,
     );
   }
@@ -74,7 +75,8 @@ export function classifyS3Error(error: unknown, context: S3ErrorContext): Storag
     return new StorageError(
       'PermissionDenied',
       `${where}: access denied (${name || status})`,
-      `grant s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on bucket "${context.bucket}" to this identity (without s3:ListBucket S3 answers 403 for a missing object)`,
+      `grant s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on bucket "${context.bucket}" ` +
+        `to this identity (without s3:ListBucket S3 answers 403 for a missing object)`,
       options,
     );
   }
@@ -82,7 +84,8 @@ export function classifyS3Error(error: unknown, context: S3ErrorContext): Storag
   if (network || name === 'TimeoutError') {
     return new StorageError(
       'Unreachable',
-      `${where}: cannot reach S3${context.endpoint ? ` at ${context.endpoint}` : ''} (${network ?? name}) after retries`,
+      `${where}: cannot reach S3${context.endpoint ? ` at ${context.endpoint}` : ''} ` +
+        `(${network ?? name}) after retries`,
       context.endpoint
         ? 'start the server or fix AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL'
         : 'check the network connection and proxy settings',

@@ -1,5 +1,5 @@
 /**
- * Output storage under the cloudpath (CF_CLOUDPATH): `file://` (or a bare path), `gs://`, `s3://`.
+ * Output storage under the cloudpath (the `cloudpath` setting): `file://` (or a bare path), `gs://`, `s3://`.
  * Keys are relative to the cloudpath, `/`-separated, never starting with `/` and never containing `..`.
  * Open one with `openStorage(cloudpath)` from `lib/storage`.
  */

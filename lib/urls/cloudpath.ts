@@ -1,5 +1,5 @@
 /**
- * Parses a cloudpath (CF_CLOUDPATH) into the place it names. Pure: no I/O, no SDKs.
+ * Parses a cloudpath (the `cloudpath` setting or column) into the place it names. Pure: no I/O, no SDKs.
  *
  *   file:///abs/dir, file://./rel/dir, file://rel/dir, /abs/dir, rel/dir  → a local folder
  *   gs://bucket, gs://bucket/prefix                                          → Google Cloud Storage
@@ -55,7 +55,8 @@ export function parseCloudpath(cloudpath: string, cwd: string = process.cwd()): 
   if (!BUCKET_NAME[kind].test(bucket)) {
     throw invalid(
       `"${bucket}" is not a valid bucket name`,
-      `bucket names are 3-63 lower-case letters, digits, dots${kind === 'gs' ? ', underscores' : ''} and dashes (GCS allows up to 222 with dots), starting and ending with a letter or digit`,
+      `bucket names are 3-63 lower-case letters, digits, dots${kind === 'gs' ? ', underscores' : ''} and ` +
+        `dashes (GCS allows up to 222 with dots), starting and ending with a letter or digit`,
     );
   }
   if (prefixPath !== '') {

@@ -1,5 +1,5 @@
 /**
- * The one grammar of queue URLs (TASKQUEUE_PATH), used by the settings loader, the queue module,
+ * The one grammar of queue URLs (the `queueUrl` setting, --queue), used by the settings loader, the queue module,
  * the stack's validation and its KEDA scaler. Pure: no I/O, no SDKs.
  *
  *   fq://./rel/dir, fq://rel/dir, fq:///abs/dir, fq://~/dir        → a file queue (python-task-queue's format)
@@ -8,7 +8,8 @@
  *   https://REGION.queue.amazonaws.com/ACCOUNT/NAME                 → the legacy SQS host, accepted as well
  *   http(s)://HOST[:PORT]/ACCOUNT/NAME                              → an SQS-compatible endpoint (tests, LocalStack)
  *   pubsub://projects/P/topics/T/subscriptions/S                    → Pub/Sub (python-task-queue's form)
- *   pubsub://P/NAME                                                 → Pub/Sub: topic NAME and subscription NAME in project P
+ *   pubsub://P/NAME                                                 → Pub/Sub: topic NAME and subscription NAME
+ *                                                                     in project P
  *
  * Decided once for everyone: FIFO queues (`NAME.fifo`) are refused, because a FIFO queue delivers
  * a message group's tasks one at a time and caps throughput, the opposite of what a batch of
@@ -43,7 +44,8 @@ export type QueueLocation =
     };
 
 export const QUEUE_URL_FORMS =
-  'fq://./DIR (relative), fq:///ABS/DIR, sqs://NAME, https://sqs.REGION.amazonaws.com/ACCOUNT/NAME, pubsub://PROJECT/NAME or pubsub://projects/PROJECT/topics/TOPIC/subscriptions/SUBSCRIPTION';
+  'fq://./DIR (relative), fq:///ABS/DIR, sqs://NAME, https://sqs.REGION.amazonaws.com/ACCOUNT/NAME, ' +
+  'pubsub://PROJECT/NAME or pubsub://projects/PROJECT/topics/TOPIC/subscriptions/SUBSCRIPTION';
 
 /** SQS queue names: 1–80 letters, digits, `-` and `_`. */
 const SQS_NAME = /^[A-Za-z0-9_-]{1,80}$/;
@@ -124,7 +126,8 @@ function parsePubsubUrl(url: string, rest: string): QueueLocation {
   } else {
     throw invalid(
       url,
-      'is not a Pub/Sub queue URL (expected pubsub://PROJECT/NAME or pubsub://projects/PROJECT/topics/TOPIC/subscriptions/SUBSCRIPTION)',
+      'is not a Pub/Sub queue URL (expected pubsub://PROJECT/NAME or ' +
+        'pubsub://projects/PROJECT/topics/TOPIC/subscriptions/SUBSCRIPTION)',
     );
   }
   if (!GCP_PROJECT.test(project)) {
@@ -137,7 +140,8 @@ function parsePubsubUrl(url: string, rest: string): QueueLocation {
     if (!PUBSUB_ID.test(id) || id.toLowerCase().startsWith('goog')) {
       throw invalid(
         url,
-        `has "${id}" as its ${what} id: Pub/Sub ids are 3–250 letters, digits and -_.~+%, start with a letter and not with "goog"`,
+        `has "${id}" as its ${what} id: Pub/Sub ids are 3–250 letters, digits and -_.~+%, start with a ` +
+          `letter and not with "goog"`,
       );
     }
   }
@@ -154,7 +158,8 @@ function checkSqsName(url: string, name: string): void {
   if (name.endsWith('.fifo')) {
     throw new QueueError(
       'InvalidQueueUrl',
-      `queue URL ${JSON.stringify(url)} names a FIFO queue: FIFO queues hand out one message group's tasks one at a time and cap throughput, so they are not supported`,
+      `queue URL ${JSON.stringify(url)} names a FIFO queue: FIFO queues hand out one message group's ` +
+        `tasks one at a time and cap throughput, so they are not supported`,
       'create a standard queue (npm run queue:create -- --queue sqs://NAME) and use its URL',
     );
   }

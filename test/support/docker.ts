@@ -12,7 +12,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  chmodSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -21,7 +20,6 @@ import {
   readFileSync,
   realpathSync,
   rmSync,
-  statSync,
   symlinkSync,
 } from 'node:fs';
 import os from 'node:os';
@@ -137,7 +135,8 @@ export function hostDebianMirror(aptDir = '/etc/apt'): string {
     }
   }
   throw new Error(
-    `no apt source for Debian ${DEBIAN_SUITE} in ${aptDir}/sources.list(.d): the local base image needs a Debian mirror; ` +
+    `no apt source for Debian ${DEBIAN_SUITE} in ${aptDir}/sources.list(.d): the local base image needs ` +
+      `a Debian mirror; ` +
       'or set IMAGE_TEST_BASE_IMAGE to a Node 24 image your daemon has (e.g. node:24-bookworm-slim)',
   );
 }
@@ -160,7 +159,8 @@ export function baseNodeBinary(): string {
     : undefined;
   if (!found) {
     throw new Error(
-      `the tests run on Node ${process.versions.node} and no Node ${NODE_MAJOR} is in ${parent}: run scripts/test-tools.sh (or the tests on Node ${NODE_MAJOR})`,
+      `the tests run on Node ${process.versions.node} and no Node ${NODE_MAJOR} is in ${parent}: run ` +
+        `scripts/test-tools.sh (or the tests on Node ${NODE_MAJOR})`,
     );
   }
   return found;
@@ -185,7 +185,8 @@ function hostNpmDir(): string {
   const found = candidates.find((dir) => existsSync(path.join(dir, 'bin', 'npm-cli.js')));
   if (!found) {
     throw new Error(
-      `no npm found next to ${process.execPath} or on PATH; the local base image needs the host's npm for its build stage`,
+      `no npm found next to ${process.execPath} or on PATH; the local base image needs the host's npm ` +
+        `for its build stage`,
     );
   }
   return found;
@@ -198,7 +199,8 @@ function run(command: string, args: readonly string[], logFile: string): void {
     const failure = error as { stdout?: Buffer; stderr?: Buffer; message: string };
     const output = `${failure.stdout?.toString() ?? ''}${failure.stderr?.toString() ?? ''}`;
     throw new Error(
-      `${command} ${args.join(' ')} failed (${failure.message.split('\n')[0]}):\n${output.slice(-3000)}\n(building ${logFile})`,
+      `${command} ${args.join(' ')} failed ` +
+        `(${failure.message.split('\n')[0]}):\n${output.slice(-3000)}\n(building ${logFile})`,
     );
   }
 }
@@ -251,7 +253,8 @@ export async function ensureLocalBaseImage(log: (line: string) => void = () => {
       '--change',
       'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
       '--change',
-      `LABEL org.opencontainers.image.description="Debian ${DEBIAN_SUITE} minbase + Node ${nodeVersionOf(node)}, for the image tests"`,
+      `LABEL org.opencontainers.image.description="Debian ${DEBIAN_SUITE} minbase + Node ` +
+        `${nodeVersionOf(node)}, for the image tests"`,
       '--change',
       'CMD ["node"]',
       archive,
@@ -375,34 +378,4 @@ export async function imageFileList(image: string): Promise<string[]> {
   } finally {
     await docker(['rm', '-f', container], { allowFailure: true });
   }
-}
-
-/** A fresh folder under the temp dir that a container running as any UID can write to. */
-export function writableScratchDir(prefix: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  chmodSync(dir, 0o777);
-  return dir;
-}
-
-/** Lets a container running as any UID write everything under `target` (the test process made it). */
-export function makeWritableByAnyone(target: string): void {
-  const isDir = statSync(target).isDirectory();
-  chmodSync(target, isDir ? 0o777 : 0o666);
-  if (isDir) for (const entry of readdirSync(target)) makeWritableByAnyone(path.join(target, entry));
-}
-
-/**
- * Removes a scratch folder, including what a container wrote into it as another user: without root
- * on the host, the image itself (run as root, node as the entrypoint) empties it first.
- */
-export async function removeScratchDir(dir: string, image: string): Promise<void> {
-  if (process.getuid?.() !== 0) {
-    const emptyDir =
-      "const fs = require('fs'), path = require('path'); for (const f of fs.readdirSync(process.argv[1])) fs.rmSync(path.join(process.argv[1], f), { recursive: true, force: true })";
-    await docker(
-      ['run', '--rm', '--user', '0', '--volume', `${dir}:${dir}`, '--entrypoint', 'node', image, '-e', emptyDir, dir],
-      { allowFailure: true },
-    );
-  }
-  rmSync(dir, { recursive: true, force: true });
 }

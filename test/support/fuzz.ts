@@ -60,7 +60,8 @@ export function valueRanges(bytes: Uint8Array): Array<[number, number]> {
   const ranges: Array<[number, number]> = [];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const isFile = bytes.length >= 6 && Buffer.from(bytes.subarray(0, 6)).toString('latin1') === 'ARROW1';
-  if (!isFile && !(bytes.length >= 4 && view.getUint32(0, true) === 0xffffffff)) return [[0, bytes.length]]; // CSV: all text
+  // CSV: all text
+  if (!isFile && !(bytes.length >= 4 && view.getUint32(0, true) === 0xffffffff)) return [[0, bytes.length]];
   let pos = isFile ? 8 : 0;
   while (pos + 8 <= bytes.length) {
     if (view.getUint32(pos, true) === 0xffffffff) pos += 4;
@@ -118,7 +119,11 @@ export async function judge(
   const firstDiff = reading.rows.findIndex((row, i) => !isDeepStrictEqual(row, original.rows[i]));
   return {
     ok: false,
-    problem: `read without error but gave other values under the same schema (${reading.rows.length} rows vs ${original.rows.length}; first difference at row ${firstDiff}: ${JSON.stringify(reading.rows[firstDiff])?.slice(0, 200)} vs ${JSON.stringify(original.rows[firstDiff])?.slice(0, 200)})`,
+    problem:
+      `read without error but gave other values under the same schema (${reading.rows.length} rows vs ` +
+      `${original.rows.length}; first difference at row ${firstDiff}: ` +
+      `${JSON.stringify(reading.rows[firstDiff])?.slice(0, 200)} vs ` +
+      `${JSON.stringify(original.rows[firstDiff])?.slice(0, 200)})`,
   };
 }
 

@@ -317,6 +317,8 @@ export async function startLocalCluster(options: StartOptions): Promise<LocalClu
       '--enable-admission-plugins=NodeRestriction,PodSecurity',
       `--kubelet-client-certificate=${kubeletClient.cert}`,
       `--kubelet-client-key=${kubeletClient.key}`,
+      // The node's Hostname address (NODE_NAME) resolves nowhere: reach the kubelet (logs, exec) at its IP.
+      '--kubelet-preferred-address-types=InternalIP',
       '--profiling=false',
       '--v=0',
     ]);

@@ -4,6 +4,7 @@
  * No Pulumi CLI, no cloud. Mocks and config are set before the program is loaded (a resource
  * created earlier would never register and the test would hang instead of failing).
  */
+import assert from 'node:assert/strict';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import * as pulumi from '@pulumi/pulumi';
@@ -218,4 +219,22 @@ function captureLogs(logs: { info: string[]; warn: string[] }): () => void {
     mutable.info = original.info;
     mutable.warn = original.warn;
   };
+}
+
+/** The resources of `type` the program declared. */
+export function ofType(result: ProgramRun, type: string): DeclaredResource[] {
+  return result.resources.filter((r) => r.type === type);
+}
+
+/** The one resource of `type` the program declared (asserts there is exactly one). */
+export function onlyOne(result: ProgramRun, type: string): DeclaredResource {
+  const found = ofType(result, type);
+  assert.equal(found.length, 1, `one ${type}, found ${found.length}`);
+  return found[0]!;
+}
+
+/** `result`, once asserted that the program ran without an error. */
+export function succeeded(result: ProgramRun): ProgramRun {
+  assert.equal(result.error, undefined, `the program failed: ${result.error?.message}`);
+  return result;
 }

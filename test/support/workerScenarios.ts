@@ -102,7 +102,7 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
       );
     }
 
-    it('runs a busy loop of 10× its lease exactly once, three workers competing; /healthz answers meanwhile', async () => {
+    it('runs a busy loop of 10× its lease once, three workers competing; /healthz answers meanwhile', async () => {
       const ports = await Promise.all([freePort(), freePort(), freePort()]);
       const workers = await Promise.all(
         ports.map((port) => start('--lease', '1', '--log-level', 'debug', '--metrics-port', String(port))),
@@ -274,7 +274,7 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
       assert.equal(worker.summary()?.released, 1);
     });
 
-    it('kill -9 during 300 tasks: restarted workers finish every task; only killed in-flight ones ran twice', async () => {
+    it('kill -9 during 300 tasks: restarted workers finish all; only killed in-flight ones ran twice', async () => {
       const total = 300;
       await insert(
         ['fixtures', 'sleep'],

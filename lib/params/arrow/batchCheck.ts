@@ -103,8 +103,8 @@ class BatchChecker {
     for (const [i, region] of header.buffers.entries()) {
       if (!(region.offset >= 0 && region.length >= 0 && region.offset + region.length <= bodyLength))
         this.fail(
-          `buffer ${i} (bytes ${region.offset}–${region.offset + region.length}) lies outside its ${bodyLength}-byte ` +
-            `body`,
+          `buffer ${i} (bytes ${region.offset}–${region.offset + region.length}) ` +
+            `lies outside its ${bodyLength}-byte body`,
         );
       if (region.offset < end) this.fail(`buffer ${i} overlaps the one before it`);
       // the format aligns buffers to 8 bytes, and Arrow C++ refuses files that do not
