@@ -9,7 +9,8 @@ export const workersSchema = z.strictObject({
   namespace: gkeName(63)
     .default(DEFAULT_WORKER_NAMESPACE)
     .describe(
-      `Kubernetes namespace for the workers (not default, kube-*, gke-* or keda). Default "${DEFAULT_WORKER_NAMESPACE}".`,
+      'Kubernetes namespace for the workers (not default, kube-*, gke-* or keda). ' +
+        `Default "${DEFAULT_WORKER_NAMESPACE}".`,
     ),
   cpu: quantity('cpu')
     .default('1')
