@@ -56,6 +56,15 @@ module.exports = {
       },
     },
     {
+      name: 'kubernetes-client-only-in-cluster-fetch',
+      comment:
+        'The Kubernetes client is loaded by lib/ops/clusterFetch.ts alone (status --cluster), so it never reaches ' +
+        'the worker image or the commands that do not need it; other code imports its model types only.',
+      severity: 'error',
+      from: { pathNot: '^lib/ops/clusterFetch\\.ts$' },
+      to: { path: '^node_modules/@kubernetes/client-node/', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'tasks-see-the-task-surface-only',
       severity: 'error',
       comment: "A task imports only the task author's surface: lib/task.ts and the storage types.",
@@ -96,7 +105,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(node_modules|dist|local)/' },
+    exclude: { path: '^(dist|local)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { extensions: ['.ts', '.js', '.json'] },

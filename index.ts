@@ -16,8 +16,10 @@ import {
   scalingSummary,
   sizingOutput,
   systemPoolName,
+  WORKER_HEALTH_PORT,
   watchCommands,
   WorkerImage,
+  WorkerMetrics,
   Workers,
 } from './infra';
 
@@ -40,6 +42,7 @@ const clusterArgs: GkeClusterArgs = {
   privateNodes: config.privateNodes,
   cloudNat: config.cloudNat,
   deletionProtection: config.deletionProtection,
+  managedPrometheus: config.managedPrometheus,
   nodePools: config.nodePools,
   authorizedNetworks: config.authorizedNetworks,
   controlPlanePorts: config.scaling.mode === 'continuous' ? KEDA_CONTROL_PLANE_PORTS : [],
@@ -84,6 +87,11 @@ const workers = new Workers('workers', {
   scaling: config.scaling,
   systemPool: existing ? undefined : systemPoolName(config.nodePools, config.workerPool.name),
 });
+
+// The workers' /metrics into managed Prometheus, where the cluster collects (docs/operations.md, PromQL).
+if (config.managedPrometheus) {
+  new WorkerMetrics('worker-metrics', { provider, namespace: workers.namespace, port: WORKER_HEALTH_PORT });
+}
 
 export const clusterName = cluster ? cluster.clusterName : 'none: existingCluster';
 export const location = config.location;

@@ -1,6 +1,7 @@
 /**
  * `npm run status`: how far along the run is. Counts with percentages like `ptq status`;
- * `--watch` adds a progress bar, throughput and ETA and stops when the queue drains.
+ * `--watch` adds a progress bar, throughput and ETA and stops when the queue drains; `--cluster`
+ * adds the workers' Job/Deployment, pods and the nodes from the Kubernetes API.
  */
 import { Command, Option } from 'commander';
 import { addCommonOptions, runMain, settingsFrom, type CommonOptions } from '../lib/cli/options';
@@ -15,10 +16,19 @@ import type { PubsubQueue } from '../lib/queue/pubsubQueue';
 import { RunStore } from '../lib/runs/store';
 import { readRuns } from '../lib/runs/summary';
 import { renderRuns, runsReport } from '../lib/ops/runsView';
+import type { ClusterReport } from '../lib/ops/clusterReport';
+import { renderCluster } from '../lib/ops/clusterRender';
+import { DEFAULT_TIMEOUT_SECONDS, STACK_KUBECONFIG_COMMAND } from '../lib/ops/clusterErrors';
+import { DEFAULT_WORKER_NAMESPACE, WORKER_SELECTOR } from '../lib/workerPods';
 
 interface StatusOptions extends CommonOptions {
   watch?: number;
   json?: boolean;
+  cluster?: boolean;
+  kubeconfig?: string;
+  namespace: string;
+  selector: string;
+  clusterTimeout: number;
 }
 
 const DEFAULT_WATCH_SECONDS = 2;
@@ -37,17 +47,41 @@ const program = addCommonOptions(
         .argParser(parseSeconds),
     )
     .option('--json', 'print one JSON object (with --watch: one per line)')
+    .option('--cluster', "add the workers' Job/Deployment, pods and nodes from the Kubernetes API")
+    .option('--kubeconfig <file>', 'with --cluster: the kubeconfig (default: as kubectl, KUBECONFIG or ~/.kube/config)')
+    .option('--namespace <name>', "with --cluster: the workers' namespace", DEFAULT_WORKER_NAMESPACE)
+    .option('--selector <labels>', "with --cluster: the workers' pod label selector", WORKER_SELECTOR)
+    .addOption(
+      new Option('--cluster-timeout <seconds>', 'with --cluster: give up on the Kubernetes API after SECONDS')
+        .default(DEFAULT_TIMEOUT_SECONDS)
+        .argParser(parseSeconds),
+    )
     .addHelpText(
       'after',
       '\nThroughput and ETA need counts sampled over time, so they appear with --watch only.\n' +
         'On SQS the counts are approximate (~) and "inserted"/"completed" are unknown; Pub/Sub has no counts but\n' +
-        'the dead letters (no --watch); see docs/operations.md.',
+        'the dead letters (no --watch); see docs/operations.md.\n' +
+        `--cluster reads the stack's kubeconfig: ${STACK_KUBECONFIG_COMMAND}, then --kubeconfig kubeconfig.json.`,
     ),
 ).parse();
 
-runMain(async () => {
+/** `--cluster`: one look at the cluster, or undefined without it. The client is loaded only then. */
+async function clusterLook(options: StatusOptions): Promise<(() => Promise<ClusterReport>) | undefined> {
+  if (!options.cluster) return undefined;
+  const { lookAtCluster } = await import('../lib/ops/clusterFetch');
+  const look = {
+    kubeconfig: options.kubeconfig,
+    namespace: options.namespace,
+    selector: options.selector,
+    timeoutSeconds: options.clusterTimeout,
+  };
+  return () => lookAtCluster(look);
+}
+
+const finished = runMain(async () => {
   const options = program.opts<StatusOptions>();
   const settings = settingsFrom(options);
+  const lookAtCluster = await clusterLook(options);
   return withQueue(settings.queueUrl, async (queue) => {
     const store = RunStore.open(queue.url, settings.cloudpath);
     if (queue.kind === 'pubsub') {
@@ -59,19 +93,29 @@ runMain(async () => {
             "the workers' metrics",
         );
       }
-      const runs = runsReport(await readRuns(store));
-      const report = { ...(await pubsubStatusReport(queue as PubsubQueue, Date.now())), runs };
+      const [snapshot, pubsub, cluster] = await Promise.all([
+        readRuns(store),
+        pubsubStatusReport(queue as PubsubQueue, Date.now()),
+        lookAtCluster?.(),
+      ]);
+      const runs = runsReport(snapshot);
+      const report = { ...pubsub, runs, ...(cluster ? { cluster } : {}) };
       if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      else process.stdout.write(`${[...renderPubsubStatus(report), ...renderRuns(runs)].join('\n')}\n`);
+      else {
+        const lines = [...renderPubsubStatus(report), ...renderRuns(runs), ...(cluster ? renderCluster(cluster) : [])];
+        process.stdout.write(`${lines.join('\n')}\n`);
+      }
       return 0;
     }
     if (options.watch === undefined) {
-      const [counts, snapshot] = await Promise.all([queue.counts(), readRuns(store)]);
-      const report = buildStatusReport(queue, counts, Date.now(), null, runsReport(snapshot));
+      const [counts, snapshot, cluster] = await Promise.all([queue.counts(), readRuns(store), lookAtCluster?.()]);
+      const queueReport = buildStatusReport(queue, counts, Date.now(), null, runsReport(snapshot));
+      const report = cluster ? { ...queueReport, cluster } : queueReport;
       if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else {
         const lines = [renderHeader(report), ...renderCounts(report), renderThroughput(report, Date.now())];
-        process.stdout.write([...lines, ...renderRuns(report.runs!)].join('\n') + '\n');
+        const clusterLines = cluster ? renderCluster(cluster) : [];
+        process.stdout.write([...lines, ...renderRuns(report.runs!), ...clusterLines].join('\n') + '\n');
       }
       return 0;
     }
@@ -86,7 +130,13 @@ runMain(async () => {
         : plainLinesDisplay(process.stdout, process.stderr);
     const started = Date.now();
     try {
-      const watch = { intervalSeconds: options.watch, display, signal: stop.signal, runs: store };
+      const watch = {
+        intervalSeconds: options.watch,
+        display,
+        signal: stop.signal,
+        runs: store,
+        cluster: lookAtCluster,
+      };
       const result = await watchQueue(queue, watch);
       if (!result.drained) return INTERRUPTED;
       if (!options.json && result.last) {
@@ -104,4 +154,10 @@ runMain(async () => {
       process.removeListener('SIGINT', onInterrupt);
     }
   });
+});
+
+// An aborted request of the Kubernetes client can leave a socket in a TLS handshake nobody answers,
+// which would keep the finished command alive for most of a minute: exit once a second has passed.
+void finished.then(() => {
+  if (program.opts<StatusOptions>().cluster) setTimeout(() => process.exit(), 1_000).unref();
 });

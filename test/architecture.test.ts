@@ -23,6 +23,17 @@ describe('dependency rule', () => {
     ['worker/zz-seeded-violation.ts', "import '../dashboard/server';\n", 'dashboard-only-from-commands'],
     ['dashboard/client/zz-seeded-violation.ts', "import '../../lib/queue';\n", 'dashboard-client-is-browser-code'],
     ['dashboard/zz-seeded-violation.ts', "import '../worker/backoff';\n", 'no-worker-from-commands-or-stack'],
+    [
+      'worker/zz-seeded-violation.ts',
+      "import { KubeConfig } from '@kubernetes/client-node';\nexport const config = new KubeConfig();\n",
+      'kubernetes-client-only-in-cluster-fetch',
+    ],
+    // Rules on node_modules/ need it cruised (not excluded): this one was silently dead before.
+    [
+      'infra/plan/zz-seeded-violation.ts',
+      "import * as k8s from '@pulumi/kubernetes';\nexport const provider = k8s.Provider;\n",
+      'plan-is-pure',
+    ],
   ];
   for (const [file, source, rule] of seeded) {
     it(`fails on a seeded violation of ${rule}`, function () {

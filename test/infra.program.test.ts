@@ -47,7 +47,12 @@ const T = {
   job: 'kubernetes:batch/v1:Job',
 } as const;
 
-const COMPONENTS = ['gke-batch:infra:GkeCluster', 'gke-batch:infra:WorkerImage', 'gke-batch:infra:Workers'];
+const COMPONENTS = [
+  'gke-batch:infra:GkeCluster',
+  'gke-batch:infra:WorkerImage',
+  'gke-batch:infra:Workers',
+  'gke-batch:infra:WorkerMetrics',
+];
 function one(result: ProgramRun, type: string): Inputs {
   return onlyOne(result, type).inputs;
 }

@@ -51,6 +51,11 @@ export interface GkeClusterArgs {
   readonly cloudNat: boolean;
   /** Refuse `pulumi destroy` of the cluster. */
   readonly deletionProtection: boolean;
+  /**
+   * GKE's managed collection for Managed Service for Prometheus. Set explicitly: GKE turns it on
+   * by default for new clusters, but older clusters and other defaults may not have it.
+   */
+  readonly managedPrometheus: boolean;
   /** Node pools, validated (machine types known, GPU types fit the family). */
   readonly nodePools: readonly NodePool[];
   /** CIDR blocks allowed to reach the control plane; empty: GKE's default. */
@@ -155,6 +160,7 @@ export class GkeCluster extends pulumi.ComponentResource {
           ? { enablePrivateNodes: true, enablePrivateEndpoint: false }
           : undefined,
         deletionProtection: args.deletionProtection,
+        monitoringConfig: { managedPrometheus: { enabled: args.managedPrometheus } },
         masterAuthorizedNetworksConfig:
           args.authorizedNetworks && args.authorizedNetworks.length > 0
             ? {

@@ -6,3 +6,5 @@ export type { WorkerImageArgs } from './image';
 export { existingClusterProvider } from './existingCluster';
 export { Workers } from './workers';
 export type { WorkersArgs } from './workers';
+export { WorkerMetrics } from './workerMetrics';
+export type { WorkerMetricsArgs } from './workerMetrics';

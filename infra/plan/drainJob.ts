@@ -23,14 +23,15 @@ import type * as k8s from '@pulumi/kubernetes';
 import type * as pulumi from '@pulumi/pulumi';
 import { EXIT_BAD_CONFIG, EXIT_STOPPED_BEFORE_DRAINED } from '../../lib/exitCodes';
 import { SETTINGS } from '../../lib/settings/table';
+import { RUN_LABEL } from '../../lib/workerPods';
 import { MIN_BACKOFF_LIMIT, TERMINATION_MARGIN_SECONDS } from './defaults';
 import type { WorkerContainer, WorkerPodSpec } from './workerPod';
 
 /** The variable that makes the worker exit 0 once the queue is empty (same as `--exit-when-empty`). */
 export const EXIT_WHEN_EMPTY_ENV = SETTINGS.exitWhenEmpty.env;
 
-/** Pod label carrying the run id, for `kubectl get pods -l gke-batch/run=<id>`. */
-export const RUN_LABEL = 'gke-batch/run';
+/** Pod label carrying the run id (lib/workerPods.ts). */
+export { RUN_LABEL } from '../../lib/workerPods';
 
 /** A Job's name becomes a label value on its pods: at most 63 characters, DNS-1123 label syntax. */
 const MAX_JOB_NAME_LENGTH = 63;

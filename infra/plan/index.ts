@@ -19,3 +19,4 @@ export { scalingSummary } from './cost';
 export { systemPoolName } from './pools';
 export { workerPodTemplate, workerEnv, workerResources, workerTolerations, workerLabels } from './workerPod';
 export type { WorkerPodArgs } from './workerPod';
+export { workerPodMonitoringManifest, POD_MONITORING_API_VERSION } from './podMonitoring';

@@ -12,8 +12,8 @@ export function serviceAccountId(clusterName: string, role: string): string {
   return id.length >= 6 ? id : `${id}-sa`.slice(0, 30);
 }
 
-/** The label every worker pod carries; kubectl commands select the workers by it. */
-export const APP_NAME_LABEL = 'gke-batch-worker';
+/** The label every worker pod carries (lib/workerPods.ts: `status --cluster` selects by it too). */
+export { APP_NAME_LABEL, WORKER_SELECTOR } from '../../lib/workerPods';
 
 /** Names of the Kubernetes objects the stack creates, fixed so the kubectl commands are exact. */
 export const K8S_NAMES = {
@@ -23,4 +23,6 @@ export const K8S_NAMES = {
   serviceAccount: 'worker',
   awsSecret: 'aws-credentials',
   container: 'worker',
+  /** The PodMonitoring that sends the workers' /metrics to managed Prometheus. */
+  podMonitoring: 'workers',
 } as const;

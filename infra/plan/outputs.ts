@@ -1,7 +1,7 @@
 /** Stack outputs derived from the validated config: the sizing plan, the scaling plan and the commands to watch
  * workers. Pure. */
 import { estimateFullScaleCost, FullScaleInput, scalingSummary } from './cost';
-import { K8S_NAMES, APP_NAME_LABEL } from './names';
+import { K8S_NAMES, WORKER_SELECTOR } from './names';
 import { PRICE_SOURCE } from './pricing';
 import type { StackConfig } from './types';
 
@@ -81,7 +81,7 @@ export function drainRunNotice(config: StackConfig): string {
 /** The exact commands to reach the cluster and watch the workers. */
 export function watchCommands(config: StackConfig): string[] {
   const ns = config.workers.namespace;
-  const selector = `app.kubernetes.io/name=${APP_NAME_LABEL}`;
+  const selector = WORKER_SELECTOR;
   return [
     `gcloud container clusters get-credentials ${config.clusterName} --location ${config.location} --project ` +
       `${config.project}`,

@@ -61,6 +61,12 @@ export const scalarKeys = {
   deletionProtection: bool()
     .default(false)
     .describe('Refuse to delete the cluster (GKE and Pulumi protect); off so that pulumi destroy works.'),
+  managedPrometheus: bool()
+    .optional()
+    .describe(
+      "GKE's managed Prometheus collection on the cluster, and a PodMonitoring that scrapes the workers' /metrics. " +
+        'Default true; with existingCluster false (set it when that cluster runs managed collection).',
+    ),
   queueUrl: z
     .string()
     .min(1, 'is empty')
@@ -151,6 +157,7 @@ export interface ParsedConfig {
   readonly privateNodes: boolean;
   readonly cloudNat: boolean;
   readonly deletionProtection: boolean;
+  readonly managedPrometheus?: boolean;
   readonly queueUrl?: string;
   readonly cloudpath?: string;
   readonly authorizedNetworks: readonly string[];

@@ -1,13 +1,17 @@
 /** The `workers` and `sizing` config keys: the worker pods and what each node keeps for itself. Pure. */
 import { z } from 'zod';
 import { MAX_LEASE_SECONDS, SETTINGS } from '../../lib/settings/table';
+import { DEFAULT_WORKER_NAMESPACE } from '../../lib/workerPods';
 import { gkeName, numeric, quantity, wholeNumber } from './schemaFields';
 
 export const workersSchema = z.strictObject({
   nodePool: z.string().default('workers').describe('Name of the node pool the workers run on. Default "workers".'),
   namespace: gkeName(63)
-    .default('batch-workers')
-    .describe('Kubernetes namespace for the workers (not default, kube-*, gke-* or keda). Default "batch-workers".'),
+    .default(DEFAULT_WORKER_NAMESPACE)
+    .describe(
+      'Kubernetes namespace for the workers (not default, kube-*, gke-* or keda). ' +
+        `Default "${DEFAULT_WORKER_NAMESPACE}".`,
+    ),
   cpu: quantity('cpu')
     .default('1')
     .describe('CPU request per worker pod (Kubernetes quantity: "1", "500m"). Default 1.'),

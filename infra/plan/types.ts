@@ -127,7 +127,10 @@ export interface StackConfig extends Omit<
   | 'image'
   | 'existingCluster'
   | 'pubsub'
+  | 'managedPrometheus'
 > {
+  /** Managed Prometheus on the cluster, and the workers' PodMonitoring (plan/podMonitoring.ts). */
+  readonly managedPrometheus: boolean;
   /** A zone for a zonal cluster (one zone configured), else the region. */
   readonly location: string;
   readonly subnetwork?: string;

@@ -151,6 +151,8 @@ export function validateStackConfig(values: ConfigValues, context: ValidateConte
     privateNodes: p.privateNodes,
     cloudNat: p.cloudNat,
     deletionProtection: p.deletionProtection,
+    // An existing cluster may not run managed collection (nor know the PodMonitoring kind): opt in there.
+    managedPrometheus: p.managedPrometheus ?? p.existingCluster === undefined,
     authorizedNetworks: p.authorizedNetworks,
     nodePools: pools,
     workerPool: workers.pool,

@@ -15,7 +15,8 @@ import {
   STARTUP_SECONDS,
   TERMINATION_MARGIN_SECONDS,
 } from './defaults';
-import { K8S_NAMES, APP_NAME_LABEL } from './names';
+import { WORKER_LABELS } from '../../lib/workerPods';
+import { K8S_NAMES } from './names';
 import type { NodePool, Workers } from './types';
 
 export { TERMINATION_MARGIN_SECONDS, POD_UID } from './defaults';
@@ -73,11 +74,7 @@ export interface WorkerPodArgs {
 
 /** Labels on every worker pod; the workload's selector uses them. */
 export function workerLabels(): Record<string, string> {
-  return {
-    'app.kubernetes.io/name': APP_NAME_LABEL,
-    'app.kubernetes.io/part-of': 'gke-batch',
-    'app.kubernetes.io/component': 'worker',
-  };
+  return { ...WORKER_LABELS };
 }
 
 /** The task settings the worker reads, named by lib/settings' table, plus AWS credentials from the Secret. */

@@ -6,6 +6,7 @@
 import type { QueueCounts, QueueKind } from '../queue/types';
 import type { ThroughputEstimate } from './throughput';
 import type { RunsReport } from './runsView';
+import type { ClusterReport } from './clusterReport';
 import { alignColumns, formatClock, formatCount, formatDuration, formatPercent, formatRate, percentOf } from './units';
 
 /** The `--json` shape of `status` (documented in docs/operations.md; keep keys stable). */
@@ -48,6 +49,8 @@ export interface StatusReport {
   readonly drained: boolean;
   /** Per-run numbers from the run store (docs/operations.md, "Runs"); absent when not read. */
   readonly runs?: RunsReport;
+  /** `--cluster`: the workers' Job/Deployment, pods and the nodes from the Kubernetes API. */
+  readonly cluster?: ClusterReport;
 }
 
 export function buildStatusReport(

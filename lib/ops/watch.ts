@@ -24,6 +24,8 @@ import { formatCount, formatPercent, formatRate } from './units';
 import { renderRuns, runsReport, type RunView } from './runsView';
 import { RunRates, readRuns } from '../runs/summary';
 import type { RunStore } from '../runs/store';
+import type { ClusterReport } from './clusterReport';
+import { renderCluster, renderClusterWatchLine } from './clusterRender';
 
 /** SQS's approximate counts can read 0 for a moment while messages remain: ask twice. */
 const SQS_EMPTY_SAMPLES_TO_STOP = 2;
@@ -44,6 +46,8 @@ export interface WatchOptions {
   readonly now?: () => number;
   /** Where to read the runs from, to show them per run with each sample. */
   readonly runs?: RunStore;
+  /** `--cluster`: one look at the cluster per sample (never throws: an unreachable API is a report too). */
+  readonly cluster?: () => Promise<ClusterReport>;
 }
 
 export interface WatchResult {
@@ -66,11 +70,12 @@ export async function watchQueue(queue: Queue, options: WatchOptions): Promise<W
   try {
     while (!options.signal.aborted) {
       try {
-        const counts = await queue.counts();
+        const [counts, cluster] = await Promise.all([queue.counts(), options.cluster?.()]);
         const at = now();
         estimator.add({ at, counts });
         const runs = options.runs && runsReport(rates.apply(await readRuns(options.runs, at)));
-        last = buildStatusReport(queue, counts, at, estimator.estimate(), runs);
+        const report = buildStatusReport(queue, counts, at, estimator.estimate(), runs);
+        last = cluster ? { ...report, cluster } : report;
         samples++;
         options.display.update(last);
         emptyInARow = last.drained ? emptyInARow + 1 : 0;
@@ -112,6 +117,7 @@ export function plainLinesDisplay(out: NodeJS.WritableStream, err: NodeJS.Writab
       for (const run of report.runs?.runs ?? []) {
         if (!run.finished) out.write(`  ${runWatchLine(run)}\n`);
       }
+      if (report.cluster) out.write(`  ${renderClusterWatchLine(report.cluster)}\n`);
     },
     stop() {},
   };
@@ -189,7 +195,12 @@ export function terminalDisplay(out: NodeJS.WriteStream, focusRun?: string): Wat
         progress === null ? 'nothing inserted yet' : `${formatPercent(Math.round(progress * 1000) / 10)}  ${done}`;
       const tail = problem ? `sample failed (still watching): ${problem}` : renderThroughput(lastReport, Date.now());
       const runLines = lastReport.runs ? renderRuns(lastReport.runs) : [];
-      show([renderHeader(lastReport), ...renderCounts(lastReport), tail, ...runLines], progress, barText);
+      const clusterLines = lastReport.cluster ? renderCluster(lastReport.cluster) : [];
+      show(
+        [renderHeader(lastReport), ...renderCounts(lastReport), tail, ...runLines, ...clusterLines],
+        progress,
+        barText,
+      );
       multibar.update();
     },
     stop() {
