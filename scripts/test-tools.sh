@@ -24,13 +24,11 @@
 #           kubelet (test/go/kubernetes), plus Debian's containerd, runc and CNI plugins (apt, as
 #           root; skipped with a note when not root outside CI).
 #
-# Time on the project's 2-core machine (shared, load average ≈10 at the time), parts node python go:
-#   from scratch (empty tools folder, GOCACHE and GOMODCACHE, no pip or npm cache): 729 s, almost
-#   all of it compiling the three Go tools; cached: 0.3 s (0.4 s with the docker part).
-# Parts pulumi and kubernetes, same machine (2026-12-02, load average 7-13: a CI run beside it), with
-# no pulumi or kubernetes tool in the tools folder (GOMODCACHE and GOCACHE held the go part's modules):
-#   pulumi: 1140 s wall, 924 s CPU (CLI 533 s, provider plugin 606 s); kubernetes: ≈700 s wall, 427 s
-#   CPU, apt-get install included (built by a concurrent run); cached, both parts: 0.06 s.
+# Time on the project's 2-core machine, from scratch (empty tools folder, GOCACHE and GOMODCACHE, no
+# pip or npm cache), nothing else running (2026-12-02):
+#   parts node python go browser docker: 143 s (the three small Go tools 92 s of it);
+#   parts go pulumi kubernetes: 769 s (Pulumi CLI 156 s, its Kubernetes provider 318 s, Kubernetes
+#   203 s, the small Go tools 92 s), apt-get included; so all parts ≈ 14 min. Cached: under 1 s.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
