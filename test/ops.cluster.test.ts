@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { V1Deployment, V1Job, V1Node, V1Pod } from '@kubernetes/client-node';
+import type { V1ContainerStatus, V1Deployment, V1Job, V1Node, V1Pod } from '@kubernetes/client-node';
 import { jobView, podView, summariseCluster, type ClusterTarget } from '../lib/ops/clusterReport';
 import { renderCluster, renderClusterWatchLine, renderUnreachable } from '../lib/ops/clusterRender';
 import { CredentialsError, explainClusterError, KubeconfigMissingError } from '../lib/ops/clusterErrors';
@@ -39,19 +39,15 @@ function workerPod(name: string, status: V1Pod['status'], extra: Partial<V1Pod['
   };
 }
 
+/** The worker container's status: `ready` false and no restarts unless given. */
+function workerContainer(status: Partial<V1ContainerStatus>): V1ContainerStatus {
+  return { name: 'worker', image: 'worker@sha256:ab', imageID: '', ready: false, restartCount: 0, ...status };
+}
+
 const running = workerPod('workers-run-1-aaaaa', {
   phase: 'Running',
   conditions: [{ type: 'Ready', status: 'True' }],
-  containerStatuses: [
-    {
-      name: 'worker',
-      image: 'worker@sha256:ab',
-      imageID: '',
-      ready: true,
-      restartCount: 0,
-      state: { running: { startedAt: created } },
-    },
-  ],
+  containerStatuses: [workerContainer({ ready: true, state: { running: { startedAt: created } } })],
 });
 const unschedulable = workerPod(
   'workers-run-1-bbbbb',
@@ -72,55 +68,32 @@ const imagePull = workerPod('workers-run-1-ccccc', {
   phase: 'Pending',
   conditions: [{ type: 'PodScheduled', status: 'True' }],
   containerStatuses: [
-    {
-      name: 'worker',
-      image: 'worker@sha256:ab',
-      imageID: '',
-      ready: false,
-      restartCount: 0,
+    workerContainer({
       state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "worker@sha256:ab"' } },
-    },
+    }),
   ],
 });
 const oomKilled = workerPod('workers-run-1-ddddd', {
   phase: 'Failed',
   containerStatuses: [
-    {
-      name: 'worker',
-      image: 'worker@sha256:ab',
-      imageID: '',
-      ready: false,
-      restartCount: 0,
+    workerContainer({
       state: { terminated: { exitCode: 137, reason: 'OOMKilled', startedAt: created, finishedAt: created } },
-    },
+    }),
   ],
 });
 const crashLooping = workerPod('workers-run-1-eeeee', {
   phase: 'Running',
   containerStatuses: [
-    {
-      name: 'worker',
-      image: 'worker@sha256:ab',
-      imageID: '',
-      ready: false,
+    workerContainer({
       restartCount: 4,
       state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 1m20s restarting failed container' } },
       lastState: { terminated: { exitCode: 2, reason: 'Error' } },
-    },
+    }),
   ],
 });
 const succeeded = workerPod('workers-run-1-fffff', {
   phase: 'Succeeded',
-  containerStatuses: [
-    {
-      name: 'worker',
-      image: 'worker@sha256:ab',
-      imageID: '',
-      ready: false,
-      restartCount: 0,
-      state: { terminated: { exitCode: 0, reason: 'Completed' } },
-    },
-  ],
+  containerStatuses: [workerContainer({ state: { terminated: { exitCode: 0, reason: 'Completed' } } })],
 });
 
 const job: V1Job = {

@@ -68,6 +68,18 @@ describe('status --cluster against a real Kubernetes API server', function () {
   let cluster: ApiServer;
   const queueDir = mkdtempSync(path.join(os.tmpdir(), 'status-cluster-'));
   const queueUrl = `fq://${path.join(queueDir, 'queue')}`;
+  /** `npm run status` on the queue with the cluster view of `namespace`, plus `extra` flags. */
+  const statusOf = (namespace: string, ...extra: string[]) =>
+    runCli('status', [
+      '--queue',
+      queueUrl,
+      ...extra,
+      '--cluster',
+      '--kubeconfig',
+      cluster.kubeconfig,
+      '--namespace',
+      namespace,
+    ]);
 
   before(async function () {
     const binary = requireToolOrSkip(this, 'kubernetes');
@@ -189,16 +201,7 @@ describe('status --cluster against a real Kubernetes API server', function () {
   });
 
   it('--json reports the queue and, from the API, the Job, the pods by phase and reason, and the nodes', async () => {
-    const run = await runCli('status', [
-      '--queue',
-      queueUrl,
-      '--cluster',
-      '--json',
-      '--kubeconfig',
-      cluster.kubeconfig,
-      '--namespace',
-      NAMESPACE,
-    ]);
+    const run = await statusOf(NAMESPACE, '--json');
     assert.equal(run.code, 0, run.stderr);
     const report = JSON.parse(run.stdout) as { queue: string; enqueued: number; cluster: ClusterSeen };
     assert.equal(report.queue, queueUrl);
@@ -249,15 +252,7 @@ describe('status --cluster against a real Kubernetes API server', function () {
   });
 
   it('prints the same for people under the queue numbers', async () => {
-    const run = await runCli('status', [
-      '--queue',
-      queueUrl,
-      '--cluster',
-      '--kubeconfig',
-      cluster.kubeconfig,
-      '--namespace',
-      NAMESPACE,
-    ]);
+    const run = await statusOf(NAMESPACE);
     assert.equal(run.code, 0, run.stderr);
     const lines = run.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /\(file queue\)$/);
@@ -279,8 +274,7 @@ describe('status --cluster against a real Kubernetes API server', function () {
   });
 
   it('--watch --cluster: each sample carries the cluster (plain lines into a pipe, and JSON Lines)', async () => {
-    const look = ['--queue', queueUrl, '--watch', '1', '--cluster', '--kubeconfig', cluster.kubeconfig];
-    const plain = await runCli('status', [...look, '--namespace', NAMESPACE]);
+    const plain = await statusOf(NAMESPACE, '--watch', '1');
     assert.equal(plain.code, 0, plain.stderr);
     assert.match(
       plain.stdout,
@@ -291,7 +285,7 @@ describe('status --cluster against a real Kubernetes API server', function () {
     );
     assert.match(plain.stdout, /nodes=3 nodesReady=2 cordoned=1$/m);
     assert.match(plain.stdout, /^queue is empty/m);
-    const json = await runCli('status', [...look, '--namespace', NAMESPACE, '--json']);
+    const json = await statusOf(NAMESPACE, '--watch', '1', '--json');
     assert.equal(json.code, 0, json.stderr);
     const samples = json.stdout
       .trim()
@@ -303,15 +297,7 @@ describe('status --cluster against a real Kubernetes API server', function () {
   });
 
   it('a namespace without workers says whether it exists', async () => {
-    const run = await runCli('status', [
-      '--queue',
-      queueUrl,
-      '--cluster',
-      '--kubeconfig',
-      cluster.kubeconfig,
-      '--namespace',
-      'nowhere',
-    ]);
+    const run = await statusOf('nowhere');
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /namespace nowhere does not exist: pass --namespace/);
     assert.match(run.stdout, /^pods +none$/m);

@@ -275,30 +275,26 @@ export class PubsubQueue implements Queue {
    */
   private async deadLetterNotText(message: ReceivedMessage, attempt: number, where: string): Promise<void> {
     const id = taskIdOf(message);
-    const failure = notTextFailure(id, attempt, where);
-    const dead = await this.deadLetters();
-    try {
-      await this.clients.pubsub.topic(dead.topic).publishMessage({
-        data: Buffer.from(dataOf(message)),
-        attributes: deadLetterAttributes(id, failure),
-      });
-    } catch (error) {
-      throw mapPubsubError(error, this.context(`dead-letter message ${id} to`, `Pub/Sub topic ${dead.topic}`));
-    }
+    await this.publishDeadLetter(id, dataOf(message), notTextFailure(id, attempt, where), 'message');
     await this.acknowledge(this.names.subscription, [message.ackId ?? ''], `remove message ${id} from`);
   }
 
   async deadLetter(task: LeasedTask, failure: FailureRecord): Promise<void> {
+    await this.publishDeadLetter(task.id, Buffer.from(task.body, 'utf8'), failure, 'task');
+    await this.delete(task);
+  }
+
+  /** Publishes `data` with its failure record to the dead-letter topic. */
+  private async publishDeadLetter(id: string, data: Uint8Array, failure: FailureRecord, noun: string): Promise<void> {
     const dead = await this.deadLetters();
     try {
       await this.clients.pubsub.topic(dead.topic).publishMessage({
-        data: Buffer.from(task.body, 'utf8'),
-        attributes: deadLetterAttributes(task.id, failure),
+        data: Buffer.from(data),
+        attributes: deadLetterAttributes(id, failure),
       });
     } catch (error) {
-      throw mapPubsubError(error, this.context(`dead-letter task ${task.id} to`, `Pub/Sub topic ${dead.topic}`));
+      throw mapPubsubError(error, this.context(`dead-letter ${noun} ${id} to`, `Pub/Sub topic ${dead.topic}`));
     }
-    await this.delete(task);
   }
 
   /**
