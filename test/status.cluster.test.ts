@@ -21,7 +21,8 @@ import { createQueue } from '../lib/queue';
 import { validateDev } from './support/devStack';
 import { freePort } from './support/fauxqs';
 import { startApiServer, type ApiServer } from './support/kubeApiServer';
-import { requireToolOrSkip } from './support/tools';
+import { requireToolOrSkip, useToolServer } from './support/tools';
+import { startPstest } from './support/pstest';
 import { runCli } from './ops.helpers';
 
 const NAMESPACE = 'status-real';
@@ -294,6 +295,36 @@ describe('status --cluster against a real Kubernetes API server', function () {
     assert.equal(samples.length, 1, 'an empty queue ends the watch after one sample');
     assert.equal(samples[0]!.cluster.workloads[0]?.name, JOB);
     assert.equal(samples[0]!.cluster.pods.total, 4);
+  });
+
+  describe('with a Pub/Sub queue (pstest)', function () {
+    const pstest = useToolServer('pstest', startPstest);
+
+    it('--cluster adds the same cluster view to what Pub/Sub can tell, in text and JSON', async () => {
+      const url = 'pubsub://status-cluster/jobs';
+      const created = await runCli('queue-create', ['--queue', url], pstest.server.env);
+      assert.equal(created.code, 0, created.stderr);
+      const look = ['--cluster', '--kubeconfig', cluster.kubeconfig, '--namespace', NAMESPACE];
+      const json = await runCli('status', ['--queue', url, ...look, '--json'], pstest.server.env);
+      assert.equal(json.code, 0, json.stderr);
+      const report = JSON.parse(json.stdout) as { kind: string; cluster: ClusterSeen };
+      assert.equal(report.kind, 'pubsub');
+      assert.equal(report.cluster.reachable, true, JSON.stringify(report.cluster));
+      assert.equal(report.cluster.workloads[0]?.name, JOB);
+      assert.equal(report.cluster.pods.total, 4);
+      assert.equal(report.cluster.nodes.total, 3);
+
+      const text = await runCli('status', ['--queue', url, ...look], pstest.server.env);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /\(Pub\/Sub\)/);
+      assert.match(text.stdout, /^enqueued +unknown/m);
+      assert.match(text.stdout, new RegExp(`^job +${JOB}: running, 3 active \\(1 ready\\)`, 'm'));
+      assert.match(text.stdout, /^pods +4: 2 Pending, 1 Running, 1 Failed/m);
+
+      const watch = await runCli('status', ['--queue', url, ...look, '--watch', '1'], pstest.server.env);
+      assert.equal(watch.code, 1, 'Pub/Sub cannot be watched: one clear error, cluster or not');
+      assert.match(watch.stderr, /cannot watch .*: Pub\/Sub's API has no backlog count to follow/);
+    });
   });
 
   it('a namespace without workers says whether it exists', async () => {
