@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { encodeTask } from '../lib/queue/message';
-import { runScript } from './support/cliRun';
+import { runWithExampleTask } from './support/cliRun';
 import { executions, FIXTURE_TASKS, startWorker } from './support/workerProcess';
 
 const NO_STACK = /\n\s+at .*:\d+:\d+/;
@@ -34,8 +34,8 @@ describe('broken input through the real commands', function () {
     const table = csv('p.csv', 'start,count,label\n0,10,a\n');
     const started = Date.now();
     const [create, insert] = await Promise.all([
-      runScript('cli/queue-create.ts', ['--queue', 'fq:///proc/gke-batch-x/q'], dir),
-      runScript('cli/insert.ts', ['--params', table, '--queue', 'fq:///proc/gke-batch-x/q'], dir),
+      runWithExampleTask('cli/queue-create.ts', ['--queue', 'fq:///proc/gke-batch-x/q'], dir),
+      runWithExampleTask('cli/insert.ts', ['--params', table, '--queue', 'fq:///proc/gke-batch-x/q'], dir),
     ]);
     assert.ok(Date.now() - started < 60_000, 'bounded time');
     for (const run of [create, insert]) {
@@ -51,7 +51,7 @@ describe('broken input through the real commands', function () {
   it('a worker on a queue path that is a regular file exits 2 at once, naming it', async () => {
     const file = path.join(dir, 'hostname');
     fs.writeFileSync(file, 'not a queue\n');
-    const run = await runScript(
+    const run = await runWithExampleTask(
       'worker/main.ts',
       ['--queue', `fq://${file}`, '--cloudpath', `file://${dir}/out`, '--exit-when-empty'],
       dir,
@@ -64,7 +64,7 @@ describe('broken input through the real commands', function () {
   it('no task files, bytes that are not UTF-8, ids with --: dead-lettered once, or run', async () => {
     const root = path.join(dir, 'q');
     const url = `fq://${root}`;
-    const created = await runScript('cli/queue-create.ts', ['--queue', url], dir);
+    const created = await runWithExampleTask('cli/queue-create.ts', ['--queue', url], dir);
     assert.equal(created.code, 0, created.stderr);
     const queueDir = path.join(root, 'queue');
     /** Each entry with its journal in movement/, as an insert leaves it (so it is leasable at once). */
@@ -85,7 +85,7 @@ describe('broken input through the real commands', function () {
     );
     entry('not-utf8', (file) => fs.writeFileSync(file, latin1));
 
-    const before = JSON.parse((await runScript('cli/status.ts', ['--queue', url, '--json'], dir)).stdout);
+    const before = JSON.parse((await runWithExampleTask('cli/status.ts', ['--queue', url, '--json'], dir)).stdout);
     assert.equal(before.enqueued, 5, 'every entry is seen, the ids with -- too');
 
     const flags = ['--queue', url, '--cloudpath', `file://${path.join(dir, 'out')}`, '--tasks', FIXTURE_TASKS];
@@ -104,9 +104,11 @@ describe('broken input through the real commands', function () {
       'the non-UTF-8 task never ran (it would have written caf\ufffd.start)',
     );
 
-    const after = JSON.parse((await runScript('cli/status.ts', ['--queue', url, '--json'], dir)).stdout);
+    const after = JSON.parse((await runWithExampleTask('cli/status.ts', ['--queue', url, '--json'], dir)).stdout);
     assert.deepEqual([after.enqueued, after.leased, after.completed, after.failed], [0, 0, 1, 4]);
-    const listed = JSON.parse((await runScript('cli/failures.ts', ['--queue', url, '--json'], dir)).stdout) as {
+    const listed = JSON.parse(
+      (await runWithExampleTask('cli/failures.ts', ['--queue', url, '--json'], dir)).stdout,
+    ) as {
       failures: Array<{ id: string; reason: string; message: string; attempts: number }>;
     };
     const byId = Object.fromEntries(listed.failures.map((f) => [f.id, f]));
@@ -117,7 +119,7 @@ describe('broken input through the real commands', function () {
     for (const id of ['a-directory', 'dangling', 'not-utf8']) assert.equal(byId[id]!.reason, 'BrokenEntry');
     assert.equal(byId['bad--params']!.reason, 'InvalidParams');
     assert.equal(byId['bad--params']!.attempts, 1, 'dead-lettered at its first attempt, not retried');
-    const table = await runScript('cli/failures.ts', ['--queue', url, '--list'], dir);
+    const table = await runWithExampleTask('cli/failures.ts', ['--queue', url, '--list'], dir);
     assert.match(table.stdout, /^bad--params +fixtures\.sleep +1 .*InvalidParams: .*→ at ms$/m);
   });
 
@@ -129,7 +131,7 @@ describe('broken input through the real commands', function () {
     const file = path.join(dir, 'damaged.parquet');
     fs.writeFileSync(file, bytes);
     const started = Date.now();
-    const run = await runScript('cli/params.ts', [file], dir);
+    const run = await runWithExampleTask('cli/params.ts', [file], dir);
     assert.ok(Date.now() - started < 30_000, `${Date.now() - started} ms`);
     assert.equal(run.code, 1, run.stdout + run.stderr);
     assert.match(run.stderr, /damaged\.parquet: cannot be decoded as Parquet: /);
@@ -138,18 +140,18 @@ describe('broken input through the real commands', function () {
 
   it('CSV: the delimiter is detected; an integer above 2^53 is refused with its exact digits', async () => {
     const semi = csv('semi.csv', 'start;count;label\n0;10;a\n10;20;b\n');
-    const params = await runScript('cli/params.ts', [semi, '--json'], dir);
+    const params = await runWithExampleTask('cli/params.ts', [semi, '--json'], dir);
     assert.equal(params.code, 0, params.stderr);
     const view = JSON.parse(params.stdout) as { columns: Array<{ name: string }>; rows?: unknown[] };
     assert.deepEqual(
       view.columns.map((c) => c.name),
       ['start', 'count', 'label'],
     );
-    const human = await runScript('cli/params.ts', [semi], dir);
+    const human = await runWithExampleTask('cli/params.ts', [semi], dir);
     assert.match(human.stdout, /semi\.csv: CSV \(semicolon-separated\), 2 rows, 3 columns$/m);
 
     const big = csv('big.csv', 'start,count,label\n0,9007199254740993,a\n');
-    const insert = await runScript('cli/insert.ts', ['--params', big, '--queue', 'fq://./q'], dir);
+    const insert = await runWithExampleTask('cli/insert.ts', ['--params', big, '--queue', 'fq://./q'], dir);
     assert.equal(insert.code, 1, insert.stderr);
     assert.match(insert.stderr, /nothing was inserted/);
     assert.match(insert.stderr, /row 0 \(line 2\): 9007199254740993 does not fit a JSON number exactly/);
@@ -158,14 +160,14 @@ describe('broken input through the real commands', function () {
 
   it('settings: a garbage line is named with its line, a misspelt name with a suggestion', async () => {
     const garbage = csv('bad.env', 'TQ_LEASE_SECONDS=30\nthis is garbage\n');
-    const refused = await runScript('cli/status.ts', ['-e', garbage, '--queue', 'fq://./q'], dir);
+    const refused = await runWithExampleTask('cli/status.ts', ['-e', garbage, '--queue', 'fq://./q'], dir);
     assert.equal(refused.code, 1, refused.stderr);
     assert.match(refused.stderr, /env file .*bad\.env line 2 is not a setting: "this is garbage"; write NAME=VALUE/);
 
     const typo = csv('typo.env', 'TQ_LEASE_SECOND=30\n');
-    const created = await runScript('cli/queue-create.ts', ['--queue', 'fq://./q'], dir);
+    const created = await runWithExampleTask('cli/queue-create.ts', ['--queue', 'fq://./q'], dir);
     assert.equal(created.code, 0, created.stderr);
-    const warned = await runScript('cli/status.ts', ['-e', typo, '--queue', 'fq://./q', '--json'], dir);
+    const warned = await runWithExampleTask('cli/status.ts', ['-e', typo, '--queue', 'fq://./q', '--json'], dir);
     assert.equal(warned.code, 0, warned.stderr);
     assert.match(
       warned.stderr,
@@ -189,7 +191,7 @@ async function runScriptWithEnv(script: string, args: string[], cwd: string, env
   const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
   Object.assign(process.env, env);
   try {
-    return await runScript(script, args, cwd);
+    return await runWithExampleTask(script, args, cwd);
   } finally {
     for (const [key, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[key];

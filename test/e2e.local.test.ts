@@ -4,25 +4,13 @@
  * every task ends done exactly once.
  */
 import assert from 'node:assert/strict';
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { constants as osConstants, tmpdir } from 'node:os';
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Summary } from '../dashboard/api';
-
-const ROOT = path.resolve(__dirname, '..');
+import { copyProject, ROOT } from './support/projectCopy';
 
 /** The README's first command block: the line that runs the job locally. */
 function readmeLocalCommand(): string {
@@ -32,31 +20,6 @@ function readmeLocalCommand(): string {
   const line = block[1]!.split('\n').find((l) => l.includes('npm start'));
   assert.ok(line, "the README's first command block does not run npm start");
   return line.replace(/#.*$/, '').trim();
-}
-
-/** A fresh copy of the tracked project files, sharing this checkout's installed node_modules. */
-/** tasks/index.ts as shipped: the example task only. */
-const SHIPPED_TASK_LIST = [
-  "import type { AnyTaskDefinition } from '../lib/task';",
-  "import { countPrimes } from './example';",
-  '',
-  'export const tasks: readonly AnyTaskDefinition[] = [countPrimes];',
-  '',
-].join('\n');
-
-function freshCopy(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'fresh-clone-'));
-  const files = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
-  for (const file of files) {
-    const from = path.join(ROOT, file);
-    if (!existsSync(from)) continue; // deleted in the working tree
-    mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-    cpSync(from, path.join(dir, file));
-  }
-  symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
-  // A fresh clone lists the example task alone, whatever this checkout's tasks/index.ts lists first.
-  writeFileSync(path.join(dir, 'tasks', 'index.ts'), SHIPPED_TASK_LIST);
-  return dir;
 }
 
 interface Run {
@@ -92,7 +55,7 @@ describe('npm start on a fresh copy of the project (end to end)', function () {
   after(() => copies.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
   it('runs the README command: example table, insert, workers, every output written, summary', async () => {
-    const dir = freshCopy();
+    const dir = copyProject();
     copies.push(dir);
     const command = readmeLocalCommand().replace(/^npm install && /, ''); // node_modules is already there
     const { output, exit } = run(command, dir);
@@ -117,7 +80,7 @@ describe('npm start on a fresh copy of the project (end to end)', function () {
   });
 
   it('stops cleanly on Ctrl-C halfway and resumes: every task done exactly once', async () => {
-    const dir = freshCopy();
+    const dir = copyProject();
     copies.push(dir);
     const rows = 120;
     const csv = [

@@ -8,6 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Format, MultiBar, type Options, type Params, type SingleBar } from 'cli-progress';
+import wrapAnsi from 'wrap-ansi';
 import { QueueError } from '../queue/errors';
 import type { Queue } from '../queue/types';
 import {
@@ -139,6 +140,25 @@ interface LinePayload {
 const textLine = (_options: Options, _params: Params, payload: LinePayload) => payload.text;
 
 const BAR_TOTAL = 1000;
+/** The bar's width on a terminal of 120 columns or more; half that on a narrower one. */
+const WIDE_BAR = 40;
+const WIDE_TERMINAL = 120;
+
+/**
+ * The lines (plain text), each wrapped at the terminal's width with continuations indented. cli-progress cuts a
+ * line that would wrap (a wrapped line breaks its redraw in place), which cut off the end of what
+ * mattered: a pod's reason, a run's ETA.
+ */
+export function fitToWidth(texts: readonly string[], columns: number): string[] {
+  const width = Math.max(20, columns - 1);
+  return texts.flatMap((text) => {
+    if (text.length <= width) return [text];
+    const first = wrapAnsi(text, width, { hard: true }).split('\n')[0] ?? '';
+    const rest = text.slice(first.length).trimStart();
+    const continued = rest === '' ? [] : wrapAnsi(rest, width - 2, { hard: true }).split('\n');
+    return [first, ...continued.map((line) => `  ${line}`)];
+  });
+}
 
 /** The terminal block: header, counts, progress bar, throughput; redrawn in place. */
 export function terminalDisplay(out: NodeJS.WriteStream, focusRun?: string): WatchDisplay {
@@ -147,7 +167,7 @@ export function terminalDisplay(out: NodeJS.WriteStream, focusRun?: string): Wat
     fps: 4,
     hideCursor: true,
     linewrap: false,
-    barsize: 40,
+    barsize: (out.columns ?? WIDE_TERMINAL) >= WIDE_TERMINAL ? WIDE_BAR : WIDE_BAR / 2,
     barCompleteChar: '█',
     barIncompleteChar: '░',
     format: textLine,
@@ -156,7 +176,8 @@ export function terminalDisplay(out: NodeJS.WriteStream, focusRun?: string): Wat
   let bar: SingleBar | undefined;
   let peakEnqueued = 0;
 
-  const show = (texts: string[], progress: number | null, barText: string) => {
+  const show = (unwrapped: string[], progress: number | null, barText: string) => {
+    const texts = fitToWidth(unwrapped, out.columns ?? WIDE_TERMINAL);
     // The block's height is fixed per queue kind; grow it if a line is added, never shrink.
     while (lines.length < texts.length) lines.push(multibar.create(1, 0, { text: '' }));
     lines.forEach((line, i) => line.update(0, { text: texts[i] ?? '' }));
