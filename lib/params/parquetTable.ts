@@ -1,7 +1,8 @@
 /**
  * Parquet parameter tables (`df.to_parquet()`: Snappy by default; ZSTD, gzip, LZ4, Brotli too),
- * read with hyparquet and its codecs, row group by row group in slices of at most 65,536 rows, so
- * memory does not grow with the table. Values follow the same mapping as Arrow's (docs/params.md):
+ * read with hyparquet and its codecs: flat columns page by page (./parquetPages.ts), tables with
+ * nested columns row group by row group in slices of at most 65,536 rows; memory does not grow with
+ * the table. Values follow the same mapping as Arrow's (docs/params.md):
  * when pandas/pyarrow stored the Arrow schema in the file (`ARROW:schema`), column types are taken
  * from it and refused exactly as in a Feather file (durations, decimals, binary...); strings must be
  * UTF-8; int64 beyond ±2^53 − 1 is an error; timestamps become exact ISO 8601 strings in UTC.
