@@ -1,7 +1,8 @@
 /**
  * Parquet parameter tables (`df.to_parquet()`: Snappy by default; ZSTD, gzip, LZ4, Brotli too),
- * read with hyparquet and its codecs, row group by row group in slices of at most 65,536 rows, so
- * memory does not grow with the table. Values follow the same mapping as Arrow's (docs/params.md):
+ * read with hyparquet and its codecs: flat columns page by page (./parquetPages.ts), tables with
+ * nested columns row group by row group in slices of at most 65,536 rows; memory does not grow with
+ * the table. Values follow the same mapping as Arrow's (docs/params.md):
  * when pandas/pyarrow stored the Arrow schema in the file (`ARROW:schema`), column types are taken
  * from it and refused exactly as in a Feather file (durations, decimals, binary...); strings must be
  * UTF-8; int64 beyond ±2^53 − 1 is an error; timestamps become exact ISO 8601 strings in UTC.
@@ -20,6 +21,7 @@ import { UnsupportedTypeError } from './arrowTypeNames';
 import { compileColumn } from './convert';
 import { CellError, JsonValue, msToDate, timestampToIso } from './jsonValue';
 import { DEFAULT_CHUNK_ROWS, fail, FORMAT_NAMES, ParamTable, TableColumn, TableError, TableRow } from './tableFile';
+import { allColumnsFlat, ColumnPages } from './parquetPages';
 
 /**
  * The codecs, with GZIP through Node's zlib, which checks each gzip member's CRC-32 and length: a
@@ -306,7 +308,59 @@ export async function openParquetTable(file: string): Promise<ParamTable> {
   }
   const names = columns.map((c) => c.name);
 
-  async function* rows(chunkSize = DEFAULT_CHUNK_ROWS): AsyncGenerator<TableRow[]> {
+  /** One decoded row → its JSON values, or the row's cell errors. */
+  function tableRow(row: number, cell: (name: string) => unknown): TableRow {
+    const values: Record<string, JsonValue> = {};
+    let errors: Record<string, string> | undefined;
+    for (const name of names) {
+      try {
+        values[name] = toJson(cell(name));
+      } catch (error) {
+        if (!(error instanceof CellError)) throw parquetError(file, error);
+        (errors ??= {})[name] = error.message;
+      }
+    }
+    return errors ? { row, values, errors } : { row, values };
+  }
+
+  /**
+   * Flat columns (every pandas table): page by page, each column chunk read and its dictionary
+   * decoded once per row group; memory holds one decoded page per column.
+   */
+  async function* pageRows(chunkSize: number): AsyncGenerator<TableRow[]> {
+    const source = await asyncBufferFromFile(file);
+    const tree = parquetSchema(metadata);
+    let row = 0;
+    for (const group of metadata.row_groups) {
+      const groupRows = Number(group.num_rows);
+      let columns: ColumnPages[];
+      try {
+        columns = await Promise.all(
+          names.map((name) => {
+            const chunk = group.columns.find((c) => c.meta_data?.path_in_schema[0] === name)!;
+            return ColumnPages.open(source, tree, chunk, groupRows, { compressors: CODECS, parsers: PARSERS });
+          }),
+        );
+      } catch (error) {
+        throw parquetError(file, error);
+      }
+      for (let offset = 0; offset < groupRows; offset += chunkSize) {
+        const n = Math.min(chunkSize, groupRows - offset);
+        let cells: Map<string, unknown[]>;
+        try {
+          cells = new Map(columns.map((column, i) => [names[i]!, column.take(n)]));
+        } catch (error) {
+          throw parquetError(file, error);
+        }
+        const chunk: TableRow[] = [];
+        for (let i = 0; i < n; i++) chunk.push(tableRow(row++, (name) => cells.get(name)![i]));
+        yield chunk;
+      }
+    }
+  }
+
+  /** Nested columns: hyparquet assembles rows, in slices of at most SLICE_ROWS. */
+  async function* sliceRows(chunkSize: number): AsyncGenerator<TableRow[]> {
     const source = await asyncBufferFromFile(file);
     const total = Number(metadata.num_rows);
     let row = 0;
@@ -334,24 +388,15 @@ export async function openParquetTable(file: string): Promise<ParamTable> {
         );
       for (let offset = 0; offset < objects.length; offset += chunkSize) {
         const chunk: TableRow[] = [];
-        for (const object of objects.slice(offset, offset + chunkSize)) {
-          const values: Record<string, JsonValue> = {};
-          let errors: Record<string, string> | undefined;
-          for (const name of names) {
-            try {
-              values[name] = toJson(object[name]);
-            } catch (error) {
-              if (!(error instanceof CellError)) throw parquetError(file, error);
-              (errors ??= {})[name] = error.message;
-            }
-          }
-          chunk.push(errors ? { row, values, errors } : { row, values });
-          row++;
-        }
+        for (const object of objects.slice(offset, offset + chunkSize)) chunk.push(tableRow(row++, (n) => object[n]));
         yield chunk;
       }
     }
   }
+
+  const flat = allColumnsFlat(parquetSchema(metadata));
+  const rows = (chunkSize = DEFAULT_CHUNK_ROWS): AsyncGenerator<TableRow[]> =>
+    flat ? pageRows(chunkSize) : sliceRows(chunkSize);
 
   return { file, format: 'parquet', formatName: FORMAT_NAMES.parquet, columns, rows };
 }
