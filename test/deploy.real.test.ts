@@ -325,8 +325,7 @@ describe('pulumi up / destroy for real (local Kubernetes, real worker image, fau
       5 * 60_000,
       cluster,
     );
-    const condition = failed?.status?.conditions?.find((c) => c.type === 'Failed') as
-      { type: string; status: string; reason?: string } | undefined;
+    const condition = failed?.status?.conditions?.find((c) => c.type === 'Failed');
     assert.equal(condition?.reason, 'PodFailurePolicy', JSON.stringify(failed?.status));
     // FailJob at the first exit 2: no backoff retries (backoffLimit would allow many more pods).
     const pods = await podsOf(name);
