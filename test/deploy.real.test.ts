@@ -36,7 +36,11 @@ const ROWS = [
 ];
 
 interface JobStatus {
-  readonly status?: { succeeded?: number; failed?: number; conditions?: { type: string; status: string }[] };
+  readonly status?: {
+    succeeded?: number;
+    failed?: number;
+    conditions?: { type: string; status: string; reason?: string }[];
+  };
 }
 interface PodList {
   readonly items: {
@@ -218,6 +222,116 @@ describe('pulumi up / destroy for real (local Kubernetes, real worker image, fau
     const changed = Object.entries(changes).filter(([kind, count]) => kind !== 'same' && count > 0);
     assert.deepEqual(changed, [], `changes on the second up: ${JSON.stringify(changes)}`);
     assert.ok((changes.same ?? 0) >= 5, `resources unchanged: ${JSON.stringify(changes)}`);
+  });
+
+  async function setConfig(key: string, value: string): Promise<void> {
+    await pulumi.cli(['config', 'set', '--stack', STACK, '--path', `gke-batch:${key}`, value]);
+  }
+
+  async function jobNames(): Promise<string[]> {
+    const jobs = await cluster.api.request<{ items: { metadata: { name: string } }[] }>(
+      'GET',
+      `/apis/batch/v1/namespaces/${NAMESPACE}/jobs`,
+    );
+    return jobs.items.map((job) => job.metadata.name);
+  }
+
+  async function podsOf(job: string): Promise<PodList['items']> {
+    const selector = encodeURIComponent(`batch.kubernetes.io/job-name=${job}`);
+    const pods = await cluster.api.request<PodList>(
+      'GET',
+      `/api/v1/namespaces/${NAMESPACE}/pods?labelSelector=${selector}`,
+    );
+    return pods.items;
+  }
+
+  const jobPath = (name: string) => `/apis/batch/v1/namespaces/${NAMESPACE}/jobs/${name}`;
+
+  it('a new scaling.run replaces the Job; a worker pod deleted mid-run is replaced, no task lost', async function () {
+    this.timeout(15 * 60_000);
+    const queueUrl = await createQueue(`sqs://${QUEUE}`);
+    const queue = await openQueue(queueUrl);
+    const cloudpath = `s3://${BUCKET}/second`;
+    // Slow tasks, so that the pod is deleted while it holds leases and tasks remain.
+    const rows = Array.from({ length: 10 }, (_, i) => ({ start: 10_000 * (i + 1), count: 50 }));
+    const bodies = rows.map((row) =>
+      encodeTask(countPrimes.key, { label: `second ${row.start}`, sleep_ms: 4000, ...row, cloudpath }, 'second'),
+    );
+    assert.equal(await queue.insert(bodies), rows.length);
+    const [oldJob] = await jobNames();
+    await setConfig('scaling.run', 'second');
+    const up = await pulumi.operation(STACK, 'up', 8 * 60_000);
+    assert.equal(up.code, 0, failureText(up));
+    const changes = (up.summary?.changes ?? {}) as Record<string, number>;
+    assert.ok((changes.replace ?? 0) >= 1, `the Job is replaced: ${JSON.stringify(changes)}`);
+    const newJob = 'workers-run-second';
+    assert.notEqual(oldJob, newJob);
+    assert.deepEqual(await jobNames(), [newJob], 'the old Job is gone, the new one is there');
+
+    // Delete a worker pod once it has leased tasks: SIGTERM, it releases them and exits 3 (Ignore).
+    let victim = '';
+    await eventually(
+      'a running worker holding leases',
+      async () => {
+        const running = (await podsOf(newJob)).filter((pod) => pod.status.phase === 'Running');
+        if (running.length === 0 || (await queueDepth(queueUrl)).inFlight === 0) return false;
+        victim = running[0]!.metadata.name;
+        return true;
+      },
+      5 * 60_000,
+      cluster,
+    );
+    await cluster.api.request('DELETE', `/api/v1/namespaces/${NAMESPACE}/pods/${victim}`);
+    const exitCodes = new Set<number>();
+    await eventually(
+      `Job ${newJob} complete`,
+      async () => {
+        const pod = (await podsOf(newJob)).find((p) => p.metadata.name === victim);
+        const code = pod?.status.containerStatuses?.[0]?.state?.terminated?.exitCode;
+        if (code !== undefined) exitCodes.add(code);
+        const job = await cluster.api.get<JobStatus>(jobPath(newJob));
+        return job?.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True') === true;
+      },
+      8 * 60_000,
+      cluster,
+    );
+    const job = await cluster.api.get<JobStatus>(jobPath(newJob));
+    assert.equal(job?.status?.failed ?? 0, 0, `the deleted pod is not counted as a failure: ${JSON.stringify(job)}`);
+    log(`deleted pod ${victim}; exit codes seen while it stopped: ${[...exitCodes].join(', ') || 'none'}`);
+    for (const code of exitCodes) assert.equal(code, 3, `${victim} exits 3 (stopped before drained)`);
+    assert.deepEqual(await queueDepth(queueUrl), { visible: 0, inFlight: 0 }, 'the queue is drained');
+    const s3 = new S3Client({ endpoint: fauxqs.endpoint, region: 'us-east-1', forcePathStyle: true });
+    for (const { start, count } of rows) {
+      const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `second/primes/${start}.json` }));
+      const written = JSON.parse(await object.Body!.transformToString()) as { start: number; count: number };
+      assert.deepEqual({ start: written.start, count: written.count }, { start, count });
+    }
+  });
+
+  it('a bad setting fails the Job at once (worker exit 2 → FailJob), without retries', async function () {
+    this.timeout(12 * 60_000);
+    await setConfig('queueUrl', 'sqs://no-such-queue');
+    await setConfig('scaling.run', 'bad-config');
+    const up = await pulumi.operation(STACK, 'up', 8 * 60_000);
+    assert.equal(up.code, 0, failureText(up));
+    const name = 'workers-run-bad-config';
+    let failed: JobStatus | undefined;
+    await eventually(
+      `Job ${name} failed`,
+      async () => {
+        failed = await cluster.api.get<JobStatus>(jobPath(name));
+        return failed?.status?.conditions?.some((c) => c.type === 'Failed' && c.status === 'True') === true;
+      },
+      5 * 60_000,
+      cluster,
+    );
+    const condition = failed?.status?.conditions?.find((c) => c.type === 'Failed');
+    assert.equal(condition?.reason, 'PodFailurePolicy', JSON.stringify(failed?.status));
+    // FailJob at the first exit 2: no backoff retries (backoffLimit would allow many more pods).
+    const pods = await podsOf(name);
+    assert.ok(pods.length <= 2, `at most the first parallel pods ran: ${pods.length}`);
+    const codes = pods.map((pod) => pod.status.containerStatuses?.[0]?.state?.terminated?.exitCode);
+    assert.ok(codes.includes(2), `a worker exited 2: ${JSON.stringify(codes)}`);
   });
 
   it('pulumi destroy leaves nothing behind', async function () {

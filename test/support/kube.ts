@@ -237,6 +237,7 @@ export async function startLocalCluster(options: StartOptions): Promise<LocalClu
   const problem = localClusterProblem();
   if (problem) throw new Error(problem);
   const log = options.log ?? (() => {});
+  await acquireHostLock(log);
   const started = Date.now();
   // Short: containerd's sockets live under it and a socket path has at most 107 bytes.
   const dir = mkdtempSync('/tmp/kube-');
@@ -258,6 +259,7 @@ export async function startLocalCluster(options: StartOptions): Promise<LocalClu
     for (const name of ['kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd']) {
       await byName(name)?.stop(10_000);
     }
+    releaseHostLock();
     for (const point of mountsUnder(dir)) await quietly('umount', ['-l', point]);
     for (const entry of netnsEntries()) {
       if (netnsBefore.has(entry)) continue;
@@ -389,6 +391,62 @@ export async function startLocalCluster(options: StartOptions): Promise<LocalClu
     await stop();
     throw new Error(message);
   }
+}
+
+/**
+ * One local cluster per host at a time: two at once share the CNI bridge, /var/log/pods and the
+ * pods' processes, and each kubelet killed the other's containers (exit 137 after 1-2 s, seen when
+ * two test runs overlapped on the 2-core machine). A folder made with mkdir is the lock; it holds
+ * the owner's pid, so a lock left by a process that died is taken over.
+ */
+const HOST_LOCK = '/tmp/gke-batch-local-cluster.lock';
+const HOST_LOCK_WAIT_MS = 40 * 60_000;
+
+function lockOwnerAlive(): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(path.join(HOST_LOCK, 'pid'), 'utf8'));
+  } catch {
+    return true; // being written right now
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function acquireHostLock(log: (line: string) => void): Promise<void> {
+  const deadline = Date.now() + HOST_LOCK_WAIT_MS;
+  let said = false;
+  for (;;) {
+    try {
+      mkdirSync(HOST_LOCK);
+      writeFileSync(path.join(HOST_LOCK, 'pid'), String(process.pid));
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    if (!lockOwnerAlive()) {
+      rmSync(HOST_LOCK, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`another local cluster still holds ${HOST_LOCK}`);
+    if (!said) log(`waiting for another local cluster on this host to stop (${HOST_LOCK})`);
+    said = true;
+    await sleep(2000);
+  }
+}
+
+function releaseHostLock(): void {
+  try {
+    if (Number(readFileSync(path.join(HOST_LOCK, 'pid'), 'utf8')) !== process.pid) return;
+  } catch {
+    return;
+  }
+  rmSync(HOST_LOCK, { recursive: true, force: true });
 }
 
 /** Waits until `check` resolves true, polling every second; throws `what` with the cluster's logs. */
