@@ -144,6 +144,11 @@ const BAR_TOTAL = 1000;
 const WIDE_BAR = 40;
 const WIDE_TERMINAL = 120;
 
+/** The terminal's width, or undefined when it does not say (a pseudo-terminal of size 0 × 0). */
+function knownColumns(out: NodeJS.WriteStream): number | undefined {
+  return out.columns > 0 ? out.columns : undefined;
+}
+
 /**
  * The lines (plain text), each wrapped at the terminal's width with continuations indented. cli-progress cuts a
  * line that would wrap (a wrapped line breaks its redraw in place), which cut off the end of what
@@ -167,7 +172,7 @@ export function terminalDisplay(out: NodeJS.WriteStream, focusRun?: string): Wat
     fps: 4,
     hideCursor: true,
     linewrap: false,
-    barsize: (out.columns ?? WIDE_TERMINAL) >= WIDE_TERMINAL ? WIDE_BAR : WIDE_BAR / 2,
+    barsize: (knownColumns(out) ?? WIDE_TERMINAL) >= WIDE_TERMINAL ? WIDE_BAR : WIDE_BAR / 2,
     barCompleteChar: '█',
     barIncompleteChar: '░',
     format: textLine,
@@ -177,7 +182,8 @@ export function terminalDisplay(out: NodeJS.WriteStream, focusRun?: string): Wat
   let peakEnqueued = 0;
 
   const show = (unwrapped: string[], progress: number | null, barText: string) => {
-    const texts = fitToWidth(unwrapped, out.columns ?? WIDE_TERMINAL);
+    const columns = knownColumns(out);
+    const texts = columns === undefined ? unwrapped : fitToWidth(unwrapped, columns);
     // The block's height is fixed per queue kind; grow it if a line is added, never shrink.
     while (lines.length < texts.length) lines.push(multibar.create(1, 0, { text: '' }));
     lines.forEach((line, i) => line.update(0, { text: texts[i] ?? '' }));
