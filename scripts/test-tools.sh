@@ -3,7 +3,7 @@
 # ${GKE_BATCH_TOOLS:-$HOME/.cache/gke-batch/tools}. Idempotent: a second run checks and returns.
 # test/support/tools.ts computes the same paths (keep the key logic of both in step).
 #
-#   bash scripts/test-tools.sh [PART...]     PART: node python go browser docker pulumi kubernetes (default: all)
+#   bash scripts/test-tools.sh [PART...]     PART: node python go browser docker pulumi kubernetes keda (default: all)
 #   bash scripts/test-tools.sh --node-bin    prints the folder of the Node 24 to put first on PATH
 #
 #   node    Node 24 (the runtime CI tests on), from the npm registry's per-platform binary package,
@@ -23,6 +23,8 @@
 #   kubernetes  one binary with etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
 #           kubelet (test/go/kubernetes), plus Debian's containerd, runc and CNI plugins (apt, as
 #           root; skipped with a note when not root outside CI).
+#   keda    KEDA's operator and metrics adapter (test/go/keda), for the real continuous-mode test:
+#           one folder keda-<version>-<key>/keda/ holding both commands.
 #
 # Time on the project's 2-core machine, from scratch (empty tools folder, GOCACHE and GOMODCACHE, no
 # pip or npm cache), nothing else running (2026-12-02):
@@ -40,7 +42,8 @@ NODE_INTEGRITY_arm64=sha512-IZx0J52/1NDwAsY2iyWR9nlPIYuYviTWetjj8+ElvYQh2+XRhLfC
 PYTHON=${PYTHON:-python3}
 # name | module whose version names the cache folder | package to build (relative: the wrapper's own)
 #      | optional -X linker setting, @VERSION@ = that module's version without its "v"
-#      | optional files of that module copied beside the wrapper's sources before building
+#      | optional files of that module copied beside the wrapper's sources before building (a tool of
+#        several commands: into its folder)
 GO_TOOLS=(
   "fake-gcs-server|github.com/fsouza/fake-gcs-server|github.com/fsouza/fake-gcs-server"
   "pstest|cloud.google.com/go/pubsub/v2|."
@@ -56,6 +59,15 @@ PULUMI_TOOLS=(
 )
 KUBERNETES_TOOLS=(
   "kubernetes|k8s.io/kubernetes|."
+)
+# Two commands of one module: built together (they share almost every package) into one folder.
+KEDA=github.com/kedacore/keda/v2
+KEDA_CRDS="config/crd/bases/keda.sh_scaledobjects.yaml config/crd/bases/keda.sh_scaledjobs.yaml"
+KEDA_CRDS+=" config/crd/bases/keda.sh_triggerauthentications.yaml config/crd/bases/keda.sh_clustertriggerauthentications.yaml"
+KEDA_CRDS+=" config/crd/bases/eventing.keda.sh_cloudeventsources.yaml"
+KEDA_CRDS+=" config/crd/bases/eventing.keda.sh_clustercloudeventsources.yaml"
+KEDA_TOOLS=(
+  "keda|$KEDA|$KEDA/cmd/operator $KEDA/cmd/adapter|$KEDA/version.Version=v@VERSION@|$KEDA_CRDS"
 )
 # Debian packages the local cluster's node needs (the container runtime and the CNI plugins).
 KUBERNETES_APT=(containerd runc containernetworking-plugins iptables)
@@ -191,17 +203,26 @@ install_go_tool() (
   cp -R "$ROOT/test/go/$name" "$work/src"
   cd "$work/src"
   export GOFLAGS=-trimpath GOWORK=off CGO_ENABLED=0
+  local packages copy_to="$work/src" output="$work/$name"
+  read -r -a packages <<<"$package"
+  # Several packages: a folder named after the tool, one command per package in it, and the copied
+  # files beside them (for the tests, not embedded).
+  if ((${#packages[@]} > 1)); then
+    output="$work/$name/"
+    copy_to="$work/$name"
+    mkdir -p "$copy_to"
+  fi
   if [[ -n "$copies" ]]; then
     local dir file
     dir=$(go mod download -json "$module" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
     [[ -d "$dir" ]] || die "go: cannot download $module for $name"
-    for file in $copies; do install -m 644 "$dir/$file" "$work/src/$(basename "$file")"; done
+    for file in $copies; do install -m 644 "$dir/$file" "$copy_to/$(basename "$file")"; done
   fi
   local ldflags="-s -w"
   [[ -z "$ldflag" ]] || ldflags+=" -X ${ldflag//@VERSION@/${version#v}}"
   say "go: building $name ($module $version)"
   local started=$SECONDS
-  nice -n 10 go build -mod=readonly -ldflags "$ldflags" -o "$work/$name" "$package" || die "go: building $name failed"
+  nice -n 10 go build -mod=readonly -ldflags "$ldflags" -o "$output" "${packages[@]}" || die "go: building $name failed"
   cd "$TOOLS"
   rm -rf "$work/src" "$dest"
   mv "$work" "$dest"
@@ -279,7 +300,7 @@ main() {
     return
   fi
   local parts=("$@")
-  ((${#parts[@]} > 0)) || parts=(node python go browser docker pulumi kubernetes)
+  ((${#parts[@]} > 0)) || parts=(node python go browser docker pulumi kubernetes keda)
   local part
   for part in "${parts[@]}"; do
     case "$part" in
@@ -293,7 +314,8 @@ main() {
         install_go "${KUBERNETES_TOOLS[@]}"
         install_kubernetes_packages
         ;;
-      *) die "unknown part '$part' (node, python, go, browser, docker, pulumi, kubernetes)" ;;
+      keda) install_go "${KEDA_TOOLS[@]}" ;;
+      *) die "unknown part '$part' (node, python, go, browser, docker, pulumi, kubernetes, keda)" ;;
     esac
   done
 }

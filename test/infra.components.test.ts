@@ -184,10 +184,10 @@ describe('scaling resources under Pulumi mocks', function () {
 
   describe('the Workers component', () => {
     /** The dev stack's validated config in the given mode. */
-    const stackConfig = (mode: 'drain' | 'continuous') => {
+    const stackConfig = (mode: 'drain' | 'continuous', scaling: Record<string, unknown> = {}) => {
       const values = devConfig((c) => {
         c['gke-batch:queueUrl'] = 'https://sqs.us-east-1.amazonaws.com/123456789012/gke-batch-dev';
-        c['gke-batch:scaling'] = { mode, run: '5' };
+        c['gke-batch:scaling'] = { mode, run: '5', ...scaling };
       });
       const result = validateStackConfig(values, {
         taskDefaults: {
@@ -204,8 +204,12 @@ describe('scaling resources under Pulumi mocks', function () {
       assert.ok(result.ok, result.ok ? '' : result.problems.join('\n'));
       return result.config;
     };
-    const declare = async (name: string, mode: 'drain' | 'continuous') => {
-      const config = stackConfig(mode);
+    const declare = async (
+      name: string,
+      mode: 'drain' | 'continuous',
+      { scaling, endpoint }: { scaling?: Record<string, unknown>; endpoint?: string } = {},
+    ) => {
+      const config = stackConfig(mode, scaling);
       const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: '{}' }, { parent });
       const workers = new Workers(
         name,
@@ -224,6 +228,7 @@ describe('scaling resources under Pulumi mocks', function () {
             region: config.aws?.region ?? assert.fail('an SQS stack has AWS settings'),
             accessKeyId: pulumi.secret('AKIAFAKE'),
             secretAccessKey: pulumi.secret('fake'),
+            ...(endpoint ? { endpoint } : {}),
           },
           scaling: config.scaling,
           systemPool: 'system',
@@ -248,6 +253,24 @@ describe('scaling resources under Pulumi mocks', function () {
         find('kubernetes:keda.sh/v1alpha1:ScaledObject', 'wc-scaler-scaledobject').inputs.spec.scaleTargetRef.name,
         'workers',
       );
+    });
+
+    it("continuous with installKeda false: no Helm release; KEDA reads the queue at the workers' endpoint", async () => {
+      const installed = await declare('wi', 'continuous');
+      assert.ok(installed.keda, 'KEDA is installed by default');
+      assert.ok(registered.some((r) => r.type === 'kubernetes:helm.sh/v3:Release' && r.name === 'wi-keda-release'));
+      const workers = await declare('wk', 'continuous', {
+        scaling: { installKeda: false },
+        endpoint: 'http://10.0.0.1:4566',
+      });
+      assert.ok(workers.scaler && !workers.keda);
+      const releases = registered.filter((r) => r.type === 'kubernetes:helm.sh/v3:Release' && r.name.startsWith('wk'));
+      assert.deepEqual(releases, [], 'no KEDA release');
+      const trigger = find('kubernetes:keda.sh/v1alpha1:ScaledObject', 'wk-scaler-scaledobject').inputs.spec
+        .triggers[0];
+      assert.equal(trigger.metadata.awsEndpoint, 'http://10.0.0.1:4566');
+      const plain = find('kubernetes:keda.sh/v1alpha1:ScaledObject', 'wi-scaler-scaledobject').inputs.spec.triggers[0];
+      assert.equal(plain.metadata.awsEndpoint, undefined, 'AWS itself: no endpoint');
     });
 
     it('drain: the Job of run 5, replaced old-first when the run changes, and no Deployment', async () => {

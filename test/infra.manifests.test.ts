@@ -282,6 +282,7 @@ describe('infra/scaling: checking the scaling section', () => {
     run: '1',
     backoffLimit: 6,
     cooldownSeconds: 300,
+    installKeda: true,
     kedaChartVersion: KEDA_CHART_VERSION,
     kedaChartRepo: KEDA_CHART_REPO,
     ...overrides,

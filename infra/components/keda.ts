@@ -76,8 +76,8 @@ export class Keda extends pulumi.ComponentResource {
 }
 
 export interface SqsQueueScalerArgs extends ScalerSettings {
-  /** KEDA, installed by this stack; the scaler waits for its release. */
-  readonly keda: Keda;
+  /** KEDA, installed by this stack (the scaler waits for its release); undefined: already in the cluster. */
+  readonly keda?: Keda;
   /** Namespace of the Deployment and the Secret. */
   readonly namespace: pulumi.Input<string>;
   /** Name of the worker Deployment to scale. */
@@ -96,7 +96,7 @@ export class SqsQueueScaler extends pulumi.ComponentResource {
   constructor(name: string, args: SqsQueueScalerArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super('gke-batch:scaling:SqsQueueScaler', name, {}, opts);
     checkScalerArgs(args);
-    const dependsOn = [args.keda.release];
+    const dependsOn = args.keda ? [args.keda.release] : [];
     this.triggerAuthentication = new k8s.apiextensions.CustomResource(
       `${name}-auth`,
       triggerAuthenticationManifest(pulumi.interpolate`${args.deploymentName}-sqs`, args.namespace, args.credentials),

@@ -76,8 +76,9 @@ export class KedaGcpIdentity extends pulumi.ComponentResource {
 }
 
 export interface PubsubQueueScalerArgs extends PubsubScalerSettings {
-  /** KEDA, installed by this stack; the scaler waits for its release (it installs the CRDs). */
-  readonly keda: Keda;
+  /** KEDA, installed by this stack (the scaler waits for its release: it installs the CRDs); undefined: already
+   * in the cluster. */
+  readonly keda?: Keda;
   readonly namespace: pulumi.Input<string>;
   readonly deploymentName: pulumi.Input<string>;
 }
@@ -91,7 +92,7 @@ export class PubsubQueueScaler extends pulumi.ComponentResource {
 
   constructor(name: string, args: PubsubQueueScalerArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super('gke-batch:scaling:PubsubQueueScaler', name, {}, opts);
-    const dependsOn = [args.keda.release];
+    const dependsOn = args.keda ? [args.keda.release] : [];
     this.triggerAuthentication = new k8s.apiextensions.CustomResource(
       `${name}-auth`,
       gcpPodIdentityTriggerAuthentication(pulumi.interpolate`${args.deploymentName}-pubsub`, args.namespace),

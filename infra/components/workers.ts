@@ -246,17 +246,19 @@ export class Workers extends pulumi.ComponentResource {
           { parent: this },
         );
       }
-      this.keda = new Keda(
-        `${name}-keda`,
-        {
-          chartVersion: scaling.kedaChartVersion,
-          chartRepo: scaling.kedaChartRepo,
-          nodeSelector: systemPool,
-          gcpServiceAccount: this.kedaIdentity?.email,
-          after: this.kedaIdentity?.grants,
-        },
-        { parent: this, provider: args.provider },
-      );
+      if (scaling.installKeda) {
+        this.keda = new Keda(
+          `${name}-keda`,
+          {
+            chartVersion: scaling.kedaChartVersion,
+            chartRepo: scaling.kedaChartRepo,
+            nodeSelector: systemPool,
+            gcpServiceAccount: this.kedaIdentity?.email,
+            after: this.kedaIdentity?.grants,
+          },
+          { parent: this, provider: args.provider },
+        );
+      }
       const common = {
         keda: this.keda,
         namespace: this.namespace,
@@ -279,6 +281,7 @@ export class Workers extends pulumi.ComponentResource {
             ...common,
             queueUrl: args.queueUrl,
             awsRegion: args.aws.region,
+            ...(args.aws.endpoint ? { awsEndpoint: args.aws.endpoint } : {}),
             credentials: { secretName: this.awsSecretName },
           },
           scalerOpts,

@@ -53,6 +53,8 @@ export interface ScalerSettings extends ReplicaSettings {
   readonly awsRegion?: string;
   /** Messages (visible + in flight) per worker KEDA aims for. Default {@link DEFAULT_QUEUE_LENGTH}. */
   readonly queueLength?: number;
+  /** An SQS-compatible endpoint instead of AWS's (the workers' AWS_ENDPOINT_URL), which KEDA must read too. */
+  readonly awsEndpoint?: string;
 }
 
 /** Checks the numbers and the queue URL; returns the region to use. Throws one error listing every problem. */
@@ -107,6 +109,7 @@ export function scaledObjectManifest(
       queueLength: String(args.queueLength ?? DEFAULT_QUEUE_LENGTH),
       // Count leased (in-flight) tasks too, so busy workers are not scaled away.
       scaleOnInFlight: 'true',
+      ...(args.awsEndpoint ? { awsEndpoint: args.awsEndpoint } : {}),
     },
   });
 }

@@ -48,6 +48,13 @@ export const scalingSchema = z.strictObject({
       `continuous: seconds the queue must stay empty before the workers scale to zero. Default ` +
         `${DEFAULT_COOLDOWN_SECONDS}.`,
     ),
+  installKeda: z
+    .boolean({ error: 'must be true or false' })
+    .default(true)
+    .describe(
+      'continuous: install KEDA from its Helm chart (default true). false: KEDA (its CRDs, operator and metrics ' +
+        'adapter) is already in the cluster, e.g. shared by several stacks; only the scaler objects are declared.',
+    ),
   kedaChartVersion: z
     .string()
     .regex(/^\d+\.\d+\.\d+$/, 'must be an exact chart version such as 2.20.2, not a range')

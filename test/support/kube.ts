@@ -27,7 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { freePort } from './fauxqs';
 import { kubeApi, KubeApi } from './kubeApi';
-import { makeKubePki } from './kubePki';
+import { KubePki, makeKubePki } from './kubePki';
 import { spawnTool, ToolProcess, waitUntilReady } from './tools';
 
 const run = promisify(execFile);
@@ -49,6 +49,10 @@ export interface LocalCluster {
   readonly api: KubeApi;
   /** The address pods reach this host at. */
   readonly hostIpForPods: string;
+  /** The address the API server reaches this host at (for an aggregated API served by a host process). */
+  readonly hostAddress: string;
+  /** The cluster's certificate authority and certificates (to issue more, e.g. for KEDA). */
+  readonly pki: KubePki;
   /** containerd's socket, for `ctr -a SOCKET -n k8s.io ...`. */
   readonly containerdSocket: string;
   /** Each component's last output, for a failing test's message. */
@@ -303,6 +307,7 @@ export async function startLocalCluster(options: StartOptions): Promise<LocalClu
     await waitUntilReady('etcd', etcd, async () => etcd.output().includes('etcd: ready'), 60_000);
 
     const kubeletClient = pki.cert('apiserver-kubelet-client');
+    const frontProxy = pki.cert('front-proxy-client');
     const apiserver = spawnComponent('kube-apiserver', [
       `--etcd-servers=http://127.0.0.1:${etcdPort}`,
       `--secure-port=${apiPort}`,
@@ -321,6 +326,16 @@ export async function startLocalCluster(options: StartOptions): Promise<LocalClu
       `--kubelet-client-key=${kubeletClient.key}`,
       // The node's Hostname address (NODE_NAME) resolves nowhere: reach the kubelet (logs, exec) at its IP.
       '--kubelet-preferred-address-types=InternalIP',
+      // The aggregation layer, for KEDA's metrics adapter (external.metrics.k8s.io): the API server
+      // proxies to it as front-proxy-client, straight to the endpoint's address (there is no kube-proxy).
+      `--requestheader-client-ca-file=${pki.caCert}`,
+      '--requestheader-allowed-names=front-proxy-client',
+      '--requestheader-username-headers=X-Remote-User',
+      '--requestheader-group-headers=X-Remote-Group',
+      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+      `--proxy-client-cert-file=${frontProxy.cert}`,
+      `--proxy-client-key-file=${frontProxy.key}`,
+      '--enable-aggregator-routing=true',
       '--profiling=false',
       '--v=0',
     ]);
@@ -385,7 +400,16 @@ export async function startLocalCluster(options: StartOptions): Promise<LocalClu
       120_000,
     );
     log(`node ${NODE_NAME} Ready after ${Math.round((Date.now() - started) / 1000)} s`);
-    return { kubeconfig: admin, api, hostIpForPods: POD_GATEWAY, containerdSocket: socket, logs, stop };
+    return {
+      kubeconfig: admin,
+      api,
+      hostIpForPods: POD_GATEWAY,
+      hostAddress: address,
+      pki,
+      containerdSocket: socket,
+      logs,
+      stop,
+    };
   } catch (error) {
     const message = `${(error as Error).message}\n${logs()}`;
     await stop();

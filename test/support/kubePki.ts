@@ -9,7 +9,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** The client identities the cluster's components and the tests use. */
-export type KubeIdentity = 'admin' | 'controller-manager' | 'scheduler' | 'kubelet' | 'apiserver-kubelet-client';
+export type KubeIdentity =
+  'admin' | 'controller-manager' | 'scheduler' | 'kubelet' | 'apiserver-kubelet-client' | 'front-proxy-client';
 
 export interface KubePki {
   readonly dir: string;
@@ -19,6 +20,17 @@ export interface KubePki {
   readonly serviceAccountKey: string;
   readonly serviceAccountPub: string;
   cert(identity: KubeIdentity): { readonly cert: string; readonly key: string };
+  /**
+   * A certificate for both ends of TLS (server and client auth) with these subject alternative
+   * names, e.g. for KEDA's operator and metrics adapter, which share one for their mutual TLS.
+   */
+  peerCert(
+    name: string,
+    sans: { readonly dns: readonly string[]; readonly ips: readonly string[] },
+  ): {
+    readonly cert: string;
+    readonly key: string;
+  };
   /** A kubeconfig file for `identity` against `server` (https://host:port). */
   kubeconfig(identity: KubeIdentity, server: string): string;
 }
@@ -36,6 +48,9 @@ function subjectOf(identity: KubeIdentity, nodeName: string): string {
       return `/O=system:nodes/CN=system:node:${nodeName}`;
     case 'apiserver-kubelet-client':
       return '/O=system:masters/CN=kube-apiserver-kubelet-client';
+    case 'front-proxy-client':
+      // The API server's identity when it forwards a request to an aggregated API (--requestheader-allowed-names).
+      return '/CN=front-proxy-client';
   }
 }
 
@@ -45,7 +60,12 @@ const IDENTITIES: readonly KubeIdentity[] = [
   'scheduler',
   'kubelet',
   'apiserver-kubelet-client',
+  'front-proxy-client',
 ];
+
+function subjectAltNames(names: { readonly dns: readonly string[]; readonly ips: readonly string[] }): string {
+  return [...names.dns.map((name) => `DNS:${name}`), ...names.ips.map((ip) => `IP:${ip}`)].join(',');
+}
 
 function openssl(args: readonly string[]): void {
   execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });
@@ -99,13 +119,12 @@ export function makeKubePki(
       path.join(dir, 'ca.crt'),
     ]),
   );
-  const san = [...serverNames.dns.map((name) => `DNS:${name}`), ...serverNames.ips.map((ip) => `IP:${ip}`)];
   issue(
     dir,
     'apiserver',
     '/CN=kube-apiserver',
     'keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' +
-      `subjectAltName=${san.join(',')}\n`,
+      `subjectAltName=${subjectAltNames(serverNames)}\n`,
   );
   for (const identity of IDENTITIES) {
     issue(
@@ -131,6 +150,16 @@ export function makeKubePki(
     serviceAccountKey: path.join(dir, 'sa.key'),
     serviceAccountPub: path.join(dir, 'sa.pub'),
     cert,
+    peerCert(name, sans) {
+      issue(
+        dir,
+        name,
+        `/CN=${name}`,
+        'keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n' +
+          `subjectAltName=${subjectAltNames(sans)}\n`,
+      );
+      return { cert: path.join(dir, `${name}.crt`), key: path.join(dir, `${name}.key`) };
+    },
     kubeconfig(identity, server) {
       const file = path.join(dir, `${identity}.kubeconfig`);
       const { cert: certFile, key } = cert(identity);

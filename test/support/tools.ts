@@ -23,7 +23,8 @@ export type ToolName =
   | 'chromium'
   | 'pulumi'
   | 'pulumi-resource-kubernetes'
-  | 'kubernetes';
+  | 'kubernetes'
+  | 'keda';
 
 /** Debian's chromium package (scripts/test-tools.sh, part `browser`); CHROMIUM names another build. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -36,7 +37,11 @@ const GO_TOOL_MODULES: Readonly<Record<Exclude<ToolName, 'python' | 'chromium'>,
   pulumi: 'github.com/pulumi/pulumi/pkg/v3',
   'pulumi-resource-kubernetes': 'github.com/pulumi/pulumi-kubernetes/provider/v4',
   kubernetes: 'k8s.io/kubernetes',
+  keda: 'github.com/kedacore/keda/v2',
 };
+
+/** Tools built as several commands: their path is a folder holding these. */
+const TOOL_COMMANDS: Partial<Record<ToolName, readonly string[]>> = { keda: ['operator', 'adapter'] };
 
 export function toolsCacheDir(): string {
   return process.env.GKE_BATCH_TOOLS || path.join(os.homedir(), '.cache', 'gke-batch', 'tools');
@@ -87,6 +92,13 @@ export function toolProblem(name: ToolName): string | undefined {
     accessSync(file, constants.X_OK);
   } catch {
     return `${name} is not installed at ${file}`;
+  }
+  for (const command of TOOL_COMMANDS[name] ?? []) {
+    try {
+      accessSync(path.join(file, command), constants.X_OK);
+    } catch {
+      return `${name} has no ${command} command in ${file}`;
+    }
   }
   // The script marks a venv complete last (a copy of the requirements it was built from).
   if (name === 'python') {
