@@ -160,13 +160,30 @@ describe('infra/keda: queue URL and scaler arguments', () => {
     }
   });
 
+  it("accepts another SQS server's URL only with that server's endpoint, in its region", () => {
+    const local = 'http://sqs.us-east-1.localhost:4566/000000000000/q';
+    assert.equal(parseSqsQueueUrl(local), undefined);
+    assert.deepEqual(parseSqsQueueUrl(local, { region: 'eu-north-1' }), {
+      url: local,
+      region: 'eu-north-1',
+      accountId: '000000000000',
+      name: 'q',
+    });
+    assert.equal(parseSqsQueueUrl('sqs://q', { region: 'eu-north-1' }), undefined, 'still no account');
+    const settings = { queueUrl: local, maxReplicas: 2 };
+    assert.throws(() => checkScalerArgs(settings), /awsEndpoint and awsRegion/);
+    assert.throws(() => checkScalerArgs({ ...settings, awsEndpoint: 'http://10.0.0.1:4566' }), /awsEndpoint/);
+    const region = checkScalerArgs({ ...settings, awsEndpoint: 'http://10.0.0.1:4566', awsRegion: 'eu-north-1' });
+    assert.equal(region, 'eu-north-1');
+  });
+
   it('takes the region from the URL unless given, and lists every problem', () => {
     assert.equal(checkScalerArgs({ queueUrl: QUEUE_URL, maxReplicas: 5 }), 'eu-west-1');
     assert.equal(checkScalerArgs({ queueUrl: QUEUE_URL, maxReplicas: 5, awsRegion: 'eu-west-2' }), 'eu-west-2');
     assert.throws(
       () => checkScalerArgs({ queueUrl: 'sqs://primes', maxReplicas: 0, minReplicas: -1, queueLength: 0.5 }),
       (error: Error) =>
-        /queue sqs:\/\/primes is not an AWS SQS queue URL KEDA can watch/.test(error.message) &&
+        /queue sqs:\/\/primes is not an SQS queue URL KEDA can watch/.test(error.message) &&
         /minReplicas must be a whole number ≥ 0, got -1/.test(error.message) &&
         /maxReplicas must be a whole number ≥ 1, got 0/.test(error.message) &&
         /queueLength must be a whole number ≥ 1, got 0.5/.test(error.message),
@@ -329,14 +346,20 @@ describe('infra/scaling: checking the scaling section', () => {
     assert.deepEqual(problems, [
       "scaling.mode continuous: KEDA reads the queue's length and needs its full AWS URL (with region and account), " +
         'but queueUrl is sqs://primes; ' +
-        'set queueUrl https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (npm run queue:create prints it), or use ' +
-        'scaling.mode drain',
+        'set queueUrl https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (npm run queue:create prints it; with ' +
+        'aws.endpoint, the full URL that server gives), or use scaling.mode drain',
     ]);
     assert.deepEqual(
       check(section({ mode: 'drain' }), { ...context, queueUrl: 'sqs://primes', queue: parseQueueUrl('sqs://primes') })
         .problems,
       [],
     );
+    const local = 'http://sqs.us-east-1.localhost:4566/000000000000/primes';
+    const atLocal = { ...context, queueUrl: local, queue: parseQueueUrl(local) };
+    assert.equal(check(section({ mode: 'continuous' }), atLocal).problems.length, 1, 'no endpoint: refused');
+    const withEndpoint = check(section({ mode: 'continuous' }), { ...atLocal, sqsEndpoint: { region: 'us-east-1' } });
+    assert.deepEqual(withEndpoint.problems, []);
+    assert.equal(withEndpoint.scaling?.queue?.url, local);
   });
 
   it('reports more workers than the pool holds, a zero worker count and a bad run id together', () => {

@@ -17,17 +17,30 @@ import type { SqsQueueAddress } from './types';
 
 export type { SqsQueueAddress } from './types';
 
-/** Region, account and name of an AWS SQS queue URL; undefined for sqs://NAME or a custom endpoint (KEDA needs both).
- * */
-export function sqsQueueAddress(location: QueueLocation): SqsQueueAddress | undefined {
-  if (location.kind !== 'sqs' || !location.queueUrl || !location.region || !location.accountId) return undefined;
-  return { url: location.queueUrl, region: location.region, accountId: location.accountId, name: location.name };
+/** An SQS-compatible server (aws.endpoint) KEDA reads instead of AWS, in the given region. */
+export interface CustomSqsEndpoint {
+  readonly region: string;
+}
+
+/**
+ * Region, account and name of a full SQS queue URL (KEDA needs all three); undefined for sqs://NAME.
+ * An AWS host names the region; the URL of an SQS-compatible server (LocalStack, ElasticMQ, ...)
+ * does not, so it is accepted only with that server's `endpoint` and takes the region from there.
+ */
+export function sqsQueueAddress(location: QueueLocation, endpoint?: CustomSqsEndpoint): SqsQueueAddress | undefined {
+  if (location.kind !== 'sqs' || !location.queueUrl) return undefined;
+  const { queueUrl: url, name } = location;
+  if (location.region && location.accountId)
+    return { url, region: location.region, accountId: location.accountId, name };
+  // lib/urls accepts a full URL only as ORIGIN/ACCOUNT/NAME, so the account is the path's first segment.
+  const accountId = new URL(url).pathname.split('/')[1];
+  return endpoint && accountId ? { url, region: endpoint.region, accountId, name } : undefined;
 }
 
 /** {@link sqsQueueAddress} of a URL, by lib/urls' grammar; undefined for anything KEDA cannot watch. */
-export function parseSqsQueueUrl(url: string): SqsQueueAddress | undefined {
+export function parseSqsQueueUrl(url: string, endpoint?: CustomSqsEndpoint): SqsQueueAddress | undefined {
   try {
-    return sqsQueueAddress(parseQueueUrl(url));
+    return sqsQueueAddress(parseQueueUrl(url), endpoint);
   } catch (error) {
     if (isUserFacingError(error)) return undefined;
     throw error;
@@ -60,11 +73,13 @@ export interface ScalerSettings extends ReplicaSettings {
 /** Checks the numbers and the queue URL; returns the region to use. Throws one error listing every problem. */
 export function checkScalerArgs(args: ScalerSettings): string {
   const problems: string[] = [];
-  const address = parseSqsQueueUrl(args.queueUrl);
+  const custom = args.awsEndpoint && args.awsRegion ? { region: args.awsRegion } : undefined;
+  const address = parseSqsQueueUrl(args.queueUrl, custom);
   if (!address)
     problems.push(
-      `queue ${args.queueUrl} is not an AWS SQS queue URL KEDA can watch ` +
-        `(https://sqs.REGION.amazonaws.com/ACCOUNT/NAME, standard queues only)`,
+      `queue ${args.queueUrl} is not an SQS queue URL KEDA can watch ` +
+        `(https://sqs.REGION.amazonaws.com/ACCOUNT/NAME, standard queues only; another server's ` +
+        `ORIGIN/ACCOUNT/NAME together with awsEndpoint and awsRegion)`,
     );
   problems.push(...replicaProblems(args));
   if (problems.length > 0 || !address) throw new Error(`SQS queue scaler: ${problems.join('; ')}`);

@@ -6,7 +6,7 @@ import type { QueueLocation } from '../../lib/urls/queue';
 import { workerNodesFor } from './cost';
 import { defaultBackoffLimit } from './defaults';
 import { drainJobName, runIdProblem } from './drainJob';
-import { sqsQueueAddress } from './keda';
+import { type CustomSqsEndpoint, sqsQueueAddress } from './keda';
 import type { Scaling, ScalingInput, SqsQueueAddress } from './types';
 
 export { SCALING_MODES } from './defaults';
@@ -17,6 +17,8 @@ export type { Scaling, ScalingInput } from './types';
 export interface ScalingContext {
   /** The queue, parsed by lib/urls. */
   readonly queue: QueueLocation;
+  /** aws.endpoint's server and aws.region, when SQS is not AWS's own (KEDA then reads that server). */
+  readonly sqsEndpoint?: CustomSqsEndpoint;
   readonly queueUrl: string;
   /** workers.replicas, resolved ("auto": what the pool holds). */
   readonly defaultWorkers: number;
@@ -56,12 +58,13 @@ export function checkScaling(input: ScalingInput, context: ScalingContext, probl
   let queue: SqsQueueAddress | undefined;
   // A Pub/Sub queue needs nothing more: KEDA's gcp-pubsub trigger takes the subscription's name.
   if (input.mode === 'continuous' && context.queue.kind === 'sqs') {
-    queue = sqsQueueAddress(context.queue);
+    queue = sqsQueueAddress(context.queue, context.sqsEndpoint);
     if (!queue) {
       problems.push(
         `scaling.mode continuous: KEDA reads the queue's length and needs its full AWS URL (with region and ` +
           `account), but queueUrl is ${context.queueUrl}; ` +
-          'set queueUrl https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (npm run queue:create prints it), or use ' +
+          'set queueUrl https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (npm run queue:create prints it; with ' +
+          'aws.endpoint, the full URL that server gives), or use ' +
           'scaling.mode drain',
       );
     }

@@ -81,6 +81,7 @@ export function validateStackConfig(values: ConfigValues, context: ValidateConte
           {
             queue: queue.location,
             queueUrl: queue.url,
+            ...(aws?.aws?.endpoint ? { sqsEndpoint: { region: aws.aws.region } } : {}),
             defaultWorkers: workers.plan.replicas,
             capacity: workers.plan.capacity,
             workersPerNode: workers.plan.workersPerNode,
