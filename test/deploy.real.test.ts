@@ -18,6 +18,7 @@ import { buildWorkerImage, docker, probeDockerDaemon, testBaseImage } from './su
 import { FauxqsServer, startFauxqs } from './support/fauxqs';
 import { eventually, LocalCluster, localClusterProblem, startLocalCluster } from './support/kube';
 import { ensurePauseImage, importImage } from './support/kubeImages';
+import { LocalKeda, startKeda } from './support/keda';
 import { RealPulumi, setUpRealPulumi } from './support/pulumiReal';
 import { runningInCi, skipWithReason, toolPath, toolProblem } from './support/tools';
 
@@ -26,6 +27,9 @@ const NAMESPACE = 'batch-real';
 const STACK = 'real';
 const QUEUE = 'real-deploy';
 const BUCKET = 'real-deploy-outputs';
+const KEDA_STACK = 'continuous';
+const KEDA_NAMESPACE_FOR_WORKERS = 'batch-keda';
+const KEDA_QUEUE = 'real-keda';
 const ROWS = [
   { start: 0, count: 1000 },
   { start: 1000, count: 1000 },
@@ -54,9 +58,9 @@ interface PodList {
 }
 
 function missingPiece(): string | undefined {
-  for (const tool of ['kubernetes', 'pulumi', 'pulumi-resource-kubernetes'] as const) {
+  for (const tool of ['kubernetes', 'pulumi', 'pulumi-resource-kubernetes', 'keda'] as const) {
     const problem = toolProblem(tool);
-    if (problem) return `${problem}: run scripts/test-tools.sh pulumi kubernetes`;
+    if (problem) return `${problem}: run scripts/test-tools.sh pulumi kubernetes keda`;
   }
   const cluster = localClusterProblem();
   if (cluster) return cluster;
@@ -68,6 +72,7 @@ describe('pulumi up / destroy for real (local Kubernetes, real worker image, fau
   let fauxqs: FauxqsServer;
   let cluster: LocalCluster;
   let pulumi: RealPulumi;
+  let keda: LocalKeda | undefined;
   const savedEnv: Record<string, string | undefined> = {};
   const log = (line: string) => process.stdout.write(`      ${line}\n`);
 
@@ -96,6 +101,7 @@ describe('pulumi up / destroy for real (local Kubernetes, real worker image, fau
 
   after(async function () {
     this.timeout(5 * 60_000);
+    await keda?.stop();
     await cluster?.stop();
     pulumi?.cleanup();
     await fauxqs?.stop();
@@ -122,7 +128,18 @@ describe('pulumi up / destroy for real (local Kubernetes, real worker image, fau
   }
 
   function failureText(run: { code: number; stderr: string }): string {
-    return `exit ${run.code}\n${run.stderr.slice(-6000)}\n${cluster.logs().slice(-4000)}`;
+    const kedaLogs = keda ? `\n${keda.logs()}` : '';
+    return `exit ${run.code}\n${run.stderr.slice(-6000)}\n${cluster.logs().slice(-4000)}${kedaLogs}`;
+  }
+
+  /** Each row's count_primes output is in the bucket under `prefix`, for that row. */
+  async function assertOutputsWritten(prefix: string, rows: readonly { start: number; count: number }[]) {
+    const s3 = new S3Client({ endpoint: fauxqs.endpoint, region: 'us-east-1', forcePathStyle: true });
+    for (const { start, count } of rows) {
+      const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `${prefix}/primes/${start}.json` }));
+      const written = JSON.parse(await object.Body!.transformToString()) as { start: number; count: number };
+      assert.deepEqual({ start: written.start, count: written.count }, { start, count });
+    }
   }
 
   it('pulumi up (drain): restricted namespace, account, secret; the Job drains the queue', async function () {
@@ -207,11 +224,7 @@ describe('pulumi up / destroy for real (local Kubernetes, real worker image, fau
       }
     }
     assert.deepEqual(await queueDepth(queueUrl), { visible: 0, inFlight: 0 }, 'the queue is drained');
-    for (const { start, count } of ROWS) {
-      const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `out/primes/${start}.json` }));
-      const written = JSON.parse(await object.Body!.transformToString()) as { start: number; count: number };
-      assert.deepEqual({ start: written.start, count: written.count }, { start, count });
-    }
+    await assertOutputsWritten('out', ROWS);
   });
 
   it('a second pulumi up changes nothing', async function () {
@@ -300,12 +313,7 @@ describe('pulumi up / destroy for real (local Kubernetes, real worker image, fau
     log(`deleted pod ${victim}; exit codes seen while it stopped: ${[...exitCodes].join(', ') || 'none'}`);
     for (const code of exitCodes) assert.equal(code, 3, `${victim} exits 3 (stopped before drained)`);
     assert.deepEqual(await queueDepth(queueUrl), { visible: 0, inFlight: 0 }, 'the queue is drained');
-    const s3 = new S3Client({ endpoint: fauxqs.endpoint, region: 'us-east-1', forcePathStyle: true });
-    for (const { start, count } of rows) {
-      const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `second/primes/${start}.json` }));
-      const written = JSON.parse(await object.Body!.transformToString()) as { start: number; count: number };
-      assert.deepEqual({ start: written.start, count: written.count }, { start, count });
-    }
+    await assertOutputsWritten('second', rows);
   });
 
   it('a bad setting fails the Job at once (worker exit 2 → FailJob), without retries', async function () {
@@ -352,5 +360,141 @@ describe('pulumi up / destroy for real (local Kubernetes, real worker image, fau
     assert.equal(stack.deployment.resources?.length ?? 0, 0, 'the stack holds no resource');
     // The worker image stays in Docker for the next run; only the cluster's copy goes with it.
     await docker(['image', 'inspect', IMAGE]);
+  });
+  // Continuous mode: KEDA (its own operator and metrics adapter, test/support/keda.ts) scales the
+  // stack's Deployment from the queue. The stack is told KEDA is already there (installKeda false):
+  // its Helm chart cannot be fetched here, and that path is what the mocked tests cover.
+  const kedaPath = (rest: string) => `/apis/keda.sh/v1alpha1/namespaces/${KEDA_NAMESPACE_FOR_WORKERS}/${rest}`;
+  const deploymentPath = `/apis/apps/v1/namespaces/${KEDA_NAMESPACE_FOR_WORKERS}/deployments/workers`;
+  const KEDA_ROWS = Array.from({ length: 24 }, (_, i) => ({ start: 1000 * (i + 1), count: 20 }));
+
+  async function replicas(): Promise<{ wanted: number; ready: number }> {
+    const deployment = await cluster.api.get<{ spec: { replicas?: number }; status?: { readyReplicas?: number } }>(
+      deploymentPath,
+    );
+    return { wanted: deployment?.spec.replicas ?? -1, ready: deployment?.status?.readyReplicas ?? 0 };
+  }
+
+  it('continuous: KEDA scales the workers from 0 up to the maximum with the queue, and back to 0', async function () {
+    this.timeout(20 * 60_000);
+    keda = await startKeda(cluster, toolPath('keda'));
+    // KEDA needs the queue's full URL (account and name): the one the SQS server gives.
+    const queueUrl = await createQueue(`sqs://${KEDA_QUEUE}`);
+    const cloudpath = `s3://${BUCKET}/continuous`;
+    const init = await pulumi.init(KEDA_STACK, {
+      'gcp:project': { value: 'local-test-project' },
+      'gcp:region': { value: 'us-central1' },
+      'gke-batch:existingCluster': { value: JSON.stringify({ kubeconfig: cluster.kubeconfig }) },
+      'gke-batch:image': { value: JSON.stringify({ existing: IMAGE }) },
+      'gke-batch:queueUrl': { value: queueUrl },
+      'gke-batch:cloudpath': { value: cloudpath },
+      'gke-batch:aws': {
+        value: JSON.stringify({
+          region: 'us-east-1',
+          endpoint: endpointForPods(),
+          accessKeyId: 'test',
+          secretAccessKey: 'test',
+        }),
+        secret: true,
+      },
+      'gke-batch:workers': {
+        value: JSON.stringify({ namespace: KEDA_NAMESPACE_FOR_WORKERS, cpu: '100m', memory: '512Mi' }),
+      },
+      'gke-batch:scaling': {
+        value: JSON.stringify({
+          mode: 'continuous',
+          installKeda: false,
+          maxWorkers: 3,
+          queueLength: 2,
+          cooldownSeconds: 20,
+        }),
+      },
+    });
+    assert.equal(init.code, 0, failureText(init));
+    const up = await pulumi.operation(KEDA_STACK, 'up', 10 * 60_000);
+    assert.equal(up.code, 0, failureText(up));
+    assert.equal(up.summary?.result, 'succeeded', failureText(up));
+    assert.ok(await cluster.api.get(kedaPath('scaledobjects/workers')), 'the ScaledObject');
+    assert.equal((await replicas()).wanted, 0, 'no worker while the queue is empty');
+
+    // Slow tasks (3 s each, one per worker at a time): 24 of them keep one worker busy for over a
+    // minute, long enough for the HPA to add the others.
+    const queue = await openQueue(queueUrl);
+    const bodies = KEDA_ROWS.map((row) =>
+      encodeTask(countPrimes.key, { label: `keda ${row.start}`, sleep_ms: 3000, ...row, cloudpath }, 'keda'),
+    );
+    assert.equal(await queue.insert(bodies), KEDA_ROWS.length);
+
+    let most = 0;
+    const timeline: string[] = [];
+    const started = Date.now();
+    const sample = async () => {
+      const now = await replicas();
+      most = Math.max(most, now.ready);
+      const depth = await queueDepth(queueUrl);
+      const line = `${now.wanted} wanted, ${now.ready} ready; queue ${depth.visible} + ${depth.inFlight} in flight`;
+      if (timeline.at(-1)?.endsWith(line) !== true)
+        timeline.push(`${Math.round((Date.now() - started) / 1000)} s: ${line}`);
+      return { ...now, ...depth };
+    };
+    await eventually(
+      'KEDA starts workers for the waiting tasks',
+      async () => (await sample()).ready >= 1,
+      4 * 60_000,
+      cluster,
+    );
+    await eventually(
+      'the HPA adds workers up to the maximum (3)',
+      async () => (await sample()).ready >= 3,
+      4 * 60_000,
+      cluster,
+    );
+    await eventually(
+      'the queue drains',
+      async () => {
+        const now = await sample();
+        return now.visible === 0 && now.inFlight === 0;
+      },
+      6 * 60_000,
+      cluster,
+    );
+    await eventually(
+      'KEDA scales the workers back to 0 after the cooldown',
+      async () => {
+        const now = await sample();
+        return now.wanted === 0 && now.ready === 0;
+      },
+      4 * 60_000,
+      cluster,
+    );
+    log(`continuous mode: ${timeline.join(' | ')}`);
+    assert.ok(most <= 3, `never more than scaling.maxWorkers ready workers: ${most}`);
+    const hpa = await cluster.api.get<{ spec: { minReplicas?: number; maxReplicas: number } }>(
+      `/apis/autoscaling/v2/namespaces/${KEDA_NAMESPACE_FOR_WORKERS}/horizontalpodautoscalers/keda-hpa-workers`,
+    );
+    assert.equal(hpa?.spec.maxReplicas, 3, "KEDA's HPA has the stack's maximum");
+    await assertOutputsWritten('continuous', KEDA_ROWS);
+  });
+
+  it('continuous: pulumi destroy removes the ScaledObject, its HPA and the namespace', async function () {
+    this.timeout(10 * 60_000);
+    const destroy = await pulumi.operation(KEDA_STACK, 'destroy', 8 * 60_000);
+    assert.equal(destroy.code, 0, failureText(destroy));
+    // The ScaledObject's finalizer is KEDA's: the namespace only goes once the operator let it go.
+    await eventually(
+      `namespace ${KEDA_NAMESPACE_FOR_WORKERS} gone`,
+      async () => (await cluster.api.get(`/api/v1/namespaces/${KEDA_NAMESPACE_FOR_WORKERS}`)) === undefined,
+      3 * 60_000,
+      cluster,
+    );
+    for (const kind of ['scaledobjects', 'triggerauthentications']) {
+      const left = await cluster.api.request<{ items: unknown[] }>('GET', `/apis/keda.sh/v1alpha1/${kind}`);
+      assert.equal(left.items.length, 0, `no ${kind} anywhere`);
+    }
+    const hpas = await cluster.api.request<{ items: unknown[] }>(
+      'GET',
+      '/apis/autoscaling/v2/horizontalpodautoscalers',
+    );
+    assert.equal(hpas.items.length, 0, 'no HPA anywhere');
   });
 });
