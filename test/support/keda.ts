@@ -116,7 +116,14 @@ export async function startKeda(cluster: LocalCluster, folder: string): Promise<
     const [metricsPort, probePort, grpcPort, adapterPort, adapterMetricsPort] = await Promise.all(
       Array.from({ length: 5 }, () => freePort()),
     );
-    const env = { ...process.env, KUBECONFIG: cluster.kubeconfig, POD_NAMESPACE: KEDA_NAMESPACE, WATCH_NAMESPACE: '' };
+    // Outside a pod KEDA cannot read its namespace from the service account's mount: it is given.
+    const env = {
+      ...process.env,
+      KUBECONFIG: cluster.kubeconfig,
+      POD_NAMESPACE: KEDA_NAMESPACE,
+      KEDA_CLUSTER_OBJECT_NAMESPACE: KEDA_NAMESPACE,
+      WATCH_NAMESPACE: '',
+    };
     const operator = spawnTool(
       path.join(folder, 'operator'),
       [
