@@ -255,7 +255,7 @@ describe('scaling resources under Pulumi mocks', function () {
       );
     });
 
-    it("continuous with installKeda false: no Helm release; KEDA reads the queue at the workers' endpoint", async () => {
+    it("continuous, installKeda false: no Helm release; KEDA reads the queue at the workers' endpoint", async () => {
       const installed = await declare('wi', 'continuous');
       assert.ok(installed.keda, 'KEDA is installed by default');
       assert.ok(registered.some((r) => r.type === 'kubernetes:helm.sh/v3:Release' && r.name === 'wi-keda-release'));
