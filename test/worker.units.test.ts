@@ -4,6 +4,7 @@
  * too many attempts, metrics and health endpoints).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -160,6 +161,42 @@ describe('worker log format', () => {
     assert.ok(lines.every((line) => typeof line.time === 'string' && new Date(line.time).toISOString() === line.time));
     assert.equal((lines[3]!.err as { message: string }).message, 'boom');
     assert.ok(lines.every((line) => !('level' in line) && !('msg' in line)));
+  });
+
+  it('writes stdout once per event-loop turn, and everything pending when the process exits', () => {
+    // 500 lines in one turn, then 5 more and an exit before the next turn: all 505 arrive, in two
+    // writes (the child counts the lines in each fs.writeSync to stdout).
+    const script = `
+      const { createLogger } = require(${JSON.stringify(path.resolve(__dirname, '../worker/logger.ts'))});
+      const log = createLogger({ pretty: false });
+      const fs = require('node:fs');
+      const writeSync = fs.writeSync;
+      const sizes = [];
+      fs.writeSync = (fd, data, ...rest) => { if (fd === 1) sizes.push(String(data).split('\\n').length - 1); return writeSync(fd, data, ...rest); };
+      for (let i = 0; i < 500; i++) log.info({ i }, 'line');
+      setImmediate(() => {
+        for (let i = 500; i < 505; i++) log.info({ i }, 'line');
+        process.on('exit', () => fs.writeFileSync(process.env.SIZES, JSON.stringify(sizes)));
+        process.exit(3);
+      });
+    `;
+    const sizesFile = path.join(tmpdir(), `log-sizes-${process.pid}.json`);
+    const run = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, SIZES: sizesFile },
+    });
+    assert.equal(run.status, 3, run.stderr);
+    const numbers = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { i: number }).i);
+    assert.deepEqual(
+      numbers,
+      Array.from({ length: 505 }, (_, i) => i),
+    );
+    const sizes = JSON.parse(readFileSync(sizesFile, 'utf8')) as number[];
+    rmSync(sizesFile);
+    assert.deepEqual(sizes, [500, 5]);
   });
 });
 
