@@ -15,8 +15,8 @@ import { envName } from '../lib/settings/table';
 
 /** Tasks leased ahead of free threads, at most (and never more than can start within half a lease). */
 export const MAX_PREFETCH = 20;
-/** Jobs a thread holds at most (the running one included): one lease batch. */
-export const MAX_THREAD_JOBS = 10;
+/** Jobs a thread holds at most (the running one included). */
+export const MAX_THREAD_JOBS = 20;
 /** A job sent ahead to a thread waits there about this long at most, at the measured pace. */
 const THREAD_QUEUE_MS = 20;
 /** Weight of the latest run in the moving average of a task's time on a thread. */
@@ -49,6 +49,7 @@ export class TaskRunner {
   private onThreads = 0;
   private leased = 0;
   private stopping = false;
+  private pumpScheduled = false;
   /** Moving average of a task's time on a thread, in ms; undefined until one has run. */
   private averageMs: number | undefined;
 
@@ -100,16 +101,32 @@ export class TaskRunner {
       let at = this.backlog.length;
       while (at > 0 && this.backlog[at - 1]!.order > order) at--;
       this.backlog.splice(at, 0, entry);
+      this.pumpSoon();
+    });
+  }
+
+  /**
+   * Pumps once the tasks arriving together (a lease call's batch, a thread's answers) are all in:
+   * one message to a thread carries them all.
+   */
+  private pumpSoon(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
       this.pump();
     });
   }
 
-  /** Fills threads from the backlog: an empty thread, or one down to half its jobs, is topped up. */
+  /**
+   * Fills threads from the backlog: an empty thread, or one down to a quarter of its jobs, is topped
+   * up, so that each message (and the thread's wake-up it costs) carries many short tasks.
+   */
   pump(): void {
     const most = this.threadJobs;
     for (const thread of this.o.pool.threads) {
       if (this.backlog.length === 0) return;
-      if (thread.dead || thread.count > Math.floor(most / 2)) continue;
+      if (thread.dead || thread.count > Math.floor(most / 4)) continue;
       const batch: Waiting[] = [];
       while (thread.count + batch.length < most && this.backlog.length > 0) {
         const entry = this.backlog.shift()!;
@@ -166,7 +183,7 @@ export class TaskRunner {
       slot.job = undefined;
       this.onThreads--;
       // A thread has room again: the next task starts while this one is concluded with the queue.
-      this.pump();
+      this.pumpSoon();
       this.o.onThreadFree();
     }
     if (result.kind === 'unstarted') {
