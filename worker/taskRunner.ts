@@ -61,15 +61,15 @@ export class TaskRunner {
   }
 
   /**
-   * How many tasks the worker may hold beyond its threads: as many as the threads can start within
-   * half a lease at the measured pace, at most MAX_PREFETCH (or the concurrency, if larger); none
-   * before a task has run.
+   * How many tasks the worker may hold beyond one per thread: those sent ahead to the threads, plus
+   * as many as the threads can start within half a lease at the measured pace, at most MAX_PREFETCH
+   * (or the concurrency, if larger); none before a task has run.
    */
   get prefetch(): number {
     if (this.averageMs === undefined) return 0;
     const { concurrency, leaseSeconds } = this.o;
     const startable = Math.floor((concurrency * leaseSeconds * SECOND) / 2 / Math.max(this.averageMs, 0.01));
-    return Math.min(Math.max(MAX_PREFETCH, concurrency), startable);
+    return concurrency * (this.threadJobs - 1) + Math.min(Math.max(MAX_PREFETCH, concurrency), startable);
   }
 
   /**
