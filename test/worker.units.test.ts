@@ -172,7 +172,10 @@ describe('worker log format', () => {
       const fs = require('node:fs');
       const writeSync = fs.writeSync;
       const sizes = [];
-      fs.writeSync = (fd, data, ...rest) => { if (fd === 1) sizes.push(String(data).split('\\n').length - 1); return writeSync(fd, data, ...rest); };
+      fs.writeSync = (fd, data, ...rest) => {
+        if (fd === 1) sizes.push(String(data).split('\\n').length - 1);
+        return writeSync(fd, data, ...rest);
+      };
       for (let i = 0; i < 500; i++) log.info({ i }, 'line');
       setImmediate(() => {
         for (let i = 500; i < 505; i++) log.info({ i }, 'line');
