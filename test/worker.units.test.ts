@@ -399,6 +399,32 @@ describe('Worker embedded on a file queue', function () {
     assert.ok(ms < 1900, `${ms} ms`);
   });
 
+  it('sends short tasks ahead to a thread, and hands back those stuck behind a slow one', async () => {
+    const { worker: w, ended } = worker({ concurrency: 2 });
+    const noops = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => encodeTask(['fixtures', 'noop'], { i: from + i }, 'q'));
+    await queue.insert(noops(0, 60));
+    const done = w.start();
+    await eventually('short tasks to run', () => ended.length >= 40, 10_000, 5);
+    // Now a 3 s task, then more short ones: those that land behind it on its thread go to the other.
+    await queue.insert([encodeTask(['fixtures', 'sleep'], { dir, name: 'slow', ms: 3000 }, 'q')]);
+    const insertedAt = Date.now();
+    await queue.insert(noops(60, 60));
+    await eventually(
+      'every short task',
+      () => ended.filter((e) => e.task === 'fixtures.noop').length === 120,
+      10_000,
+      5,
+    );
+    const shortDoneMs = Date.now() - insertedAt;
+    assert.ok(shortDoneMs < 2500, `the short tasks took ${shortDoneMs} ms: some waited for the slow one`);
+    assert.ok(!ended.some((e) => e.task === 'fixtures.sleep'), 'the slow task is still running');
+    assert.ok(ended.every((e) => e.outcome === 'succeeded' && e.attempt === 1));
+    await eventually('the slow task', () => ended.length === 121, 10_000);
+    await w.stop();
+    assert.equal((await done).succeeded, 121);
+  });
+
   it('leases ahead of free threads only as many tasks as they can start within half a lease', async () => {
     // 2 threads, 250 ms tasks, 2 s leases: 2 × 1000 ms / 250 ms = 8 tasks ahead at most, once one ran.
     const { worker: w } = worker({ concurrency: 2, leaseSeconds: 2, exitWhenEmpty: true });

@@ -65,6 +65,7 @@ export class TaskThread {
   /** In order; the first one runs once it is `started`. */
   private readonly held: HeldJob[] = [];
   private nextId = 0;
+  private runningSince = 0;
   private cancelling = false;
   private terminating = false;
   private failure: RunResult | undefined;
@@ -182,10 +183,16 @@ export class TaskThread {
     }
   }
 
+  /** How long the running job has run, in ms; 0 when none runs. */
+  runningForMs(): number {
+    return this.held[0]?.started ? performance.now() - this.runningSince : 0;
+  }
+
   private startFirst(): void {
     const first = this.held[0];
     if (!first || first.started) return;
     first.started = true;
+    this.runningSince = performance.now();
     first.request.onStart();
   }
 

@@ -19,6 +19,8 @@ export const MAX_PREFETCH = 20;
 export const MAX_THREAD_JOBS = 20;
 /** A job sent ahead to a thread waits there about this long at most, at the measured pace. */
 const THREAD_QUEUE_MS = 20;
+/** A task sent ahead still waiting after its thread's current task ran this long is handed back. */
+const HAND_BACK_AFTER_MS = 5 * THREAD_QUEUE_MS;
 /** Weight of the latest run in the moving average of a task's time on a thread. */
 const AVERAGE_WEIGHT = 0.1;
 
@@ -127,6 +129,8 @@ export class TaskRunner {
     for (const thread of this.o.pool.threads) {
       if (this.backlog.length === 0) return;
       if (thread.dead || thread.count > Math.floor(most / 4)) continue;
+      // Busy with a slow task: nothing more waits behind it (it may run for hours).
+      if (thread.count > 0 && thread.runningForMs() > HAND_BACK_AFTER_MS) continue;
       const batch: Waiting[] = [];
       while (thread.count + batch.length < most && this.backlog.length > 0) {
         const entry = this.backlog.shift()!;
@@ -153,13 +157,14 @@ export class TaskRunner {
         },
       };
     });
-    const results = thread.run(requests);
-    this.onThreads += batch.length;
+    // Before `run`: it may start the first one at once, and a start looks at its slot's thread.
     batch.forEach((entry, i) => {
       entry.slot.thread = thread;
       entry.slot.job = requests[i];
-      entry.done(this.finish(entry, results[i]!));
     });
+    const results = thread.run(requests);
+    this.onThreads += batch.length;
+    batch.forEach((entry, i) => entry.done(this.finish(entry, results[i]!)));
   }
 
   private started(slot: Slot): void {
@@ -172,6 +177,14 @@ export class TaskRunner {
     this.o.onStarted({ taskId: task.id, task: slot.name!, attempt: task.attempt });
     const timeout = this.o.taskTimeoutSeconds;
     if (timeout !== undefined) slot.timers.push(setTimeout(() => this.giveUp(slot, 'timeout'), timeout * SECOND));
+    const { thread, job } = slot;
+    if (thread && job && thread.count > 1) {
+      // A task far slower than those before it must not hold the ones sent ahead behind it.
+      const handBack = () => {
+        if (thread.running(job)) thread.cancelQueued();
+      };
+      slot.timers.push(setTimeout(handBack, HAND_BACK_AFTER_MS));
+    }
     // Refused while it waited in the thread, and it began before the thread handed it back.
     if (slot.heartbeat.lost) this.giveUp(slot, 'lease-lost');
   }
