@@ -261,7 +261,7 @@ async function main(): Promise<void> {
   if (fauxqs) Object.assign(process.env, fauxqs.env);
   const print = (text: string) => process.stdout.write(`${text}\n`);
   print(
-    `worker benchmark: ${tasks} no-op tasks per run, one worker process logging at info (two lines per task), ` +
+    `worker benchmark: ${tasks} no-op tasks per run, one worker process logging at info (one line per short task), ` +
       `${os.cpus().length} CPUs`,
   );
   print('backend    conc  insert/s  tasks/s  per task  tasks/CPU-s  CPU per task  wall (s)');

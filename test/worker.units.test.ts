@@ -4,6 +4,7 @@
  * too many attempts, metrics and health endpoints).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -160,6 +161,45 @@ describe('worker log format', () => {
     assert.ok(lines.every((line) => typeof line.time === 'string' && new Date(line.time).toISOString() === line.time));
     assert.equal((lines[3]!.err as { message: string }).message, 'boom');
     assert.ok(lines.every((line) => !('level' in line) && !('msg' in line)));
+  });
+
+  it('writes stdout once per event-loop turn, and everything pending when the process exits', () => {
+    // 500 lines in one turn, then 5 more and an exit before the next turn: all 505 arrive, in two
+    // writes (the child counts the lines in each fs.writeSync to stdout).
+    const script = `
+      const { createLogger } = require(${JSON.stringify(path.resolve(__dirname, '../worker/logger.ts'))});
+      const log = createLogger({ pretty: false });
+      const fs = require('node:fs');
+      const writeSync = fs.writeSync;
+      const sizes = [];
+      fs.writeSync = (fd, data, ...rest) => {
+        if (fd === 1) sizes.push(String(data).split('\\n').length - 1);
+        return writeSync(fd, data, ...rest);
+      };
+      for (let i = 0; i < 500; i++) log.info({ i }, 'line');
+      setImmediate(() => {
+        for (let i = 500; i < 505; i++) log.info({ i }, 'line');
+        process.on('exit', () => fs.writeFileSync(process.env.SIZES, JSON.stringify(sizes)));
+        process.exit(3);
+      });
+    `;
+    const sizesFile = path.join(tmpdir(), `log-sizes-${process.pid}.json`);
+    const run = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, SIZES: sizesFile },
+    });
+    assert.equal(run.status, 3, run.stderr);
+    const numbers = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { i: number }).i);
+    assert.deepEqual(
+      numbers,
+      Array.from({ length: 505 }, (_, i) => i),
+    );
+    const sizes = JSON.parse(readFileSync(sizesFile, 'utf8')) as number[];
+    rmSync(sizesFile);
+    assert.deepEqual(sizes, [500, 5]);
   });
 });
 
@@ -357,6 +397,32 @@ describe('Worker embedded on a file queue', function () {
     // 20 tasks × 100 ms on 4 threads: well under the 2 s they would take one at a time.
     const ms = Date.now() - firstStartAt;
     assert.ok(ms < 1900, `${ms} ms`);
+  });
+
+  it('sends short tasks ahead to a thread, and hands back those stuck behind a slow one', async () => {
+    const { worker: w, ended } = worker({ concurrency: 2 });
+    const noops = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => encodeTask(['fixtures', 'noop'], { i: from + i }, 'q'));
+    await queue.insert(noops(0, 60));
+    const done = w.start();
+    await eventually('short tasks to run', () => ended.length >= 40, 10_000, 5);
+    // Now a 3 s task, then more short ones: those that land behind it on its thread go to the other.
+    await queue.insert([encodeTask(['fixtures', 'sleep'], { dir, name: 'slow', ms: 3000 }, 'q')]);
+    const insertedAt = Date.now();
+    await queue.insert(noops(60, 60));
+    await eventually(
+      'every short task',
+      () => ended.filter((e) => e.task === 'fixtures.noop').length === 120,
+      10_000,
+      5,
+    );
+    const shortDoneMs = Date.now() - insertedAt;
+    assert.ok(shortDoneMs < 2500, `the short tasks took ${shortDoneMs} ms: some waited for the slow one`);
+    assert.ok(!ended.some((e) => e.task === 'fixtures.sleep'), 'the slow task is still running');
+    assert.ok(ended.every((e) => e.outcome === 'succeeded' && e.attempt === 1));
+    await eventually('the slow task', () => ended.length === 121, 10_000);
+    await w.stop();
+    assert.equal((await done).succeeded, 121);
   });
 
   it('leases ahead of free threads only as many tasks as they can start within half a lease', async () => {

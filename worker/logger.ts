@@ -6,6 +6,7 @@
  */
 import pino, { DestinationStream, Level, Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { TurnBatchedStream } from './logSink';
 
 export type { Logger } from 'pino';
 
@@ -22,7 +23,10 @@ const SEVERITY: Readonly<Record<Level, string>> = {
 export interface LoggerOptions {
   /** Lowest level written; default `info`. */
   readonly level?: Level | 'silent';
-  /** Where lines go; default stdout, written synchronously so nothing is lost on exit. */
+  /**
+   * Where lines go; default stdout, written synchronously once per event-loop turn (logSink.ts),
+   * and at exit, so nothing is lost on exit.
+   */
   readonly destination?: DestinationStream;
   /** Fields on every line, e.g. the worker identity. */
   readonly base?: Record<string, unknown>;
@@ -63,6 +67,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         level: (label) => ({ severity: SEVERITY[label as Level] ?? 'DEFAULT' }),
       },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: true }),
+    options.destination ?? new TurnBatchedStream(pino.destination({ dest: 1, sync: true })),
   );
 }

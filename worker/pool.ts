@@ -3,6 +3,10 @@
  * or not) never runs on the event loop that renews leases, answers /healthz and handles signals.
  * Each thread has its own heap limit: a task that exceeds it ends only its own thread. A thread
  * that was terminated, ran out of memory or crashed is replaced.
+ *
+ * A thread may hold jobs beyond the one it runs (sent in one message): waking a sleeping thread
+ * costs the sender tens of µs, more than a short task itself. Jobs it had not started when it
+ * ended, or that it handed back on `cancelQueued`, resolve `unstarted`.
  */
 import path from 'node:path';
 import { Worker as Thread } from 'node:worker_threads';
@@ -15,14 +19,27 @@ export type RunResult =
   | { readonly kind: 'terminated' }
   | { readonly kind: 'out-of-memory' }
   /** The thread died on its own: an error outside the task's promise, `process.exit`, a failed start. */
-  | { readonly kind: 'crashed'; readonly error: ThreadError };
+  | { readonly kind: 'crashed'; readonly error: ThreadError }
+  /** Never began: handed back by `cancelQueued`, or its thread ended before reaching it. */
+  | { readonly kind: 'unstarted' };
 
-export interface ThreadJob {
+export interface JobRequest {
   readonly body: string;
   readonly taskId: string;
   readonly attempt: number;
   /** A pino JSON line the task logged. */
   readonly onLog: (line: string) => void;
+  /** The job began: it was sent to an idle thread, or the thread finished the one before it. */
+  readonly onStart: () => void;
+  /** Its time on the thread, in ms, once it returned or threw. */
+  readonly onTime: (ms: number) => void;
+}
+
+interface HeldJob {
+  readonly id: number;
+  readonly request: JobRequest;
+  readonly resolve: (result: RunResult) => void;
+  started: boolean;
 }
 
 export interface PoolOptions extends ThreadData {
@@ -42,24 +59,26 @@ function threadEntry(): { readonly script: string; readonly eval: boolean } {
   return { script: `require(${JSON.stringify(hook)}); require(${JSON.stringify(entry)});`, eval: true };
 }
 
-/** One task thread; runs one task at a time. */
+/** One task thread: runs its jobs one at a time, in the order they were given. */
 export class TaskThread {
   private readonly thread: Thread;
-  private job: { readonly onLog: (line: string) => void; readonly resolve: (result: RunResult) => void } | undefined;
+  /** In order; the first one runs once it is `started`. */
+  private readonly held: HeldJob[] = [];
+  private nextId = 0;
+  private runningSince = 0;
+  private cancelling = false;
   private terminating = false;
   private failure: RunResult | undefined;
-  /** Ended (terminated, out of memory, crashed): replace it. */
+  /** The task module is loaded (the thread said `ready`). */
+  private loaded = false;
+  /** Ended (terminated, out of memory, crashed). */
   dead = false;
   /** Resolves once the task module is loaded (or the thread died trying). */
   readonly ready: Promise<void>;
-  /** `ready` has resolved. */
-  loaded = false;
   private markReady!: () => void;
 
-  constructor(options: PoolOptions) {
-    this.ready = new Promise<void>((resolve) => (this.markReady = resolve)).then(() => {
-      this.loaded = true;
-    });
+  constructor(options: PoolOptions, onExit: (thread: TaskThread) => void) {
+    this.ready = new Promise<void>((resolve) => (this.markReady = resolve));
     const entry = threadEntry();
     const workerData: ThreadData = {
       tasksModule: options.tasksModule,
@@ -71,11 +90,7 @@ export class TaskThread {
       workerData,
       resourceLimits: { maxOldGenerationSizeMb: options.heapMb },
     });
-    this.thread.on('message', (message: FromThread) => {
-      if (message.type === 'log') this.job?.onLog(message.line);
-      else if (message.type === 'ready') this.markReady();
-      else this.settle(message.error ? { kind: 'threw', error: message.error } : { kind: 'returned' });
-    });
+    this.thread.on('message', (message: FromThread) => this.receive(message));
     this.thread.on('error', (error: Error & { code?: string }) => {
       this.failure ??=
         error.code === 'ERR_WORKER_OUT_OF_MEMORY'
@@ -88,78 +103,141 @@ export class TaskThread {
     this.thread.on('exit', (code) => {
       this.dead = true;
       this.markReady();
-      this.settle(
-        this.terminating
-          ? { kind: 'terminated' }
-          : (this.failure ?? {
-              kind: 'crashed',
-              error: { name: 'ThreadExited', message: `the task's thread exited with code ${code}`, permanent: false },
-            }),
-      );
+      onExit(this);
+      this.settleAll(code);
     });
   }
 
-  run(job: ThreadJob): Promise<RunResult> {
-    if (this.job || this.dead) throw new Error('internal error: task thread is busy or dead');
-    return new Promise((resolve) => {
-      this.job = { onLog: job.onLog, resolve };
-      const message: ToThread = { type: 'run', body: job.body, taskId: job.taskId, attempt: job.attempt };
-      this.thread.postMessage(message);
-    });
+  /** Jobs given and not yet resolved (the running one included). */
+  get count(): number {
+    return this.held.length;
   }
 
-  /** Aborts the running task's `context.signal`. */
-  abort(name: string, message: string): void {
-    if (this.job && !this.dead) this.thread.postMessage({ type: 'abort', name, message } satisfies ToThread);
+  /** Queues the jobs behind those the thread holds, in one message; a promise per job. */
+  run(requests: readonly JobRequest[]): Array<Promise<RunResult>> {
+    if (this.dead) throw new Error('internal error: task thread is dead');
+    const jobs = [];
+    const results = [];
+    for (const request of requests) {
+      const id = this.nextId++;
+      jobs.push({ id, body: request.body, taskId: request.taskId, attempt: request.attempt });
+      results.push(new Promise<RunResult>((resolve) => this.held.push({ id, request, resolve, started: false })));
+    }
+    this.thread.postMessage({ type: 'run', jobs } satisfies ToThread);
+    if (this.loaded) this.startFirst();
+    return results;
   }
 
-  /** Ends the thread, whatever its task is doing; the task's run resolves `terminated`. */
+  /** The job is in this thread and has begun. */
+  running(request: JobRequest): boolean {
+    return this.held[0]?.request === request && this.held[0].started;
+  }
+
+  /** Aborts the job's `context.signal`, if it is running. */
+  abort(request: JobRequest, name: string, message: string): void {
+    const first = this.held[0];
+    if (this.dead || first?.request !== request || !first.started) return;
+    this.thread.postMessage({ type: 'abort', id: first.id, name, message } satisfies ToThread);
+  }
+
+  /** Asks for every job not started yet back; they resolve `unstarted`. */
+  cancelQueued(): void {
+    if (this.dead || this.cancelling || !this.held.some((job) => !job.started)) return;
+    this.cancelling = true;
+    this.thread.postMessage({ type: 'cancel' } satisfies ToThread);
+  }
+
+  /** Ends the thread, whatever its task is doing; the running job resolves `terminated`. */
   terminate(): Promise<void> {
     if (!this.dead) this.terminating = true;
     return this.thread.terminate().then(() => undefined);
   }
 
-  private settle(result: RunResult): void {
-    const job = this.job;
-    this.job = undefined;
-    job?.resolve(result);
+  private receive(message: FromThread): void {
+    switch (message.type) {
+      case 'log':
+        this.held.find((job) => job.id === message.id)?.request.onLog(message.line);
+        return;
+      case 'ready':
+        this.loaded = true;
+        this.markReady();
+        this.startFirst();
+        return;
+      case 'done': {
+        const job = this.held.shift();
+        if (job?.id !== message.id) throw new Error('internal error: a task thread answered out of order');
+        job.request.onTime(message.ms);
+        job.resolve(message.error ? { kind: 'threw', error: message.error } : { kind: 'returned' });
+        // The thread went straight on to its next job.
+        this.startFirst();
+        return;
+      }
+      case 'cancelled': {
+        this.cancelling = false;
+        const handedBack = new Set(message.ids);
+        const back = this.held.filter((job) => handedBack.has(job.id));
+        this.held.splice(0, this.held.length, ...this.held.filter((job) => !handedBack.has(job.id)));
+        for (const job of back) job.resolve({ kind: 'unstarted' });
+        return;
+      }
+    }
+  }
+
+  /** How long the running job has run, in ms; 0 when none runs. */
+  runningForMs(): number {
+    return this.held[0]?.started ? performance.now() - this.runningSince : 0;
+  }
+
+  private startFirst(): void {
+    const first = this.held[0];
+    if (!first || first.started) return;
+    first.started = true;
+    this.runningSince = performance.now();
+    first.request.onStart();
+  }
+
+  /** The thread ended: the running job gets why; the others never began. */
+  private settleAll(code: number): void {
+    const jobs = this.held.splice(0);
+    jobs.forEach((job, i) => {
+      // A thread that died loading the task module fails its first job, as if the task had crashed it.
+      const failedStart = i === 0 && !this.loaded && !this.terminating;
+      job.resolve(job.started || failedStart ? this.endResult(code) : { kind: 'unstarted' });
+    });
+  }
+
+  private endResult(code: number): RunResult {
+    if (this.terminating) return { kind: 'terminated' };
+    return (
+      this.failure ?? {
+        kind: 'crashed',
+        error: { name: 'ThreadExited', message: `the task's thread exited with code ${code}`, permanent: false },
+      }
+    );
   }
 }
 
 /** `size` threads, started at once so the task module is loaded before the first task arrives. */
 export class ThreadPool {
-  private readonly idle: TaskThread[] = [];
-  private readonly all = new Set<TaskThread>();
+  private readonly live: TaskThread[] = [];
   private closed = false;
 
-  constructor(private readonly options: PoolOptions) {
-    for (let i = 0; i < options.size; i++) this.idle.push(this.spawn());
+  /** `onReplaced`: a thread ended and a fresh one took its place (it may take jobs). */
+  constructor(
+    private readonly options: PoolOptions,
+    private readonly onReplaced: () => void = () => undefined,
+  ) {
+    for (let i = 0; i < options.size; i++) this.spawn();
   }
 
-  /** An idle thread; the caller never holds more than `size` at once. Give it back with `give`. */
-  take(): TaskThread {
-    let thread = this.idle.pop();
-    if (!thread) throw new Error('internal error: more tasks started than task threads');
-    if (thread.dead) {
-      // Died while idle (e.g. it could not start): a fresh one; its task fails if this one does too.
-      this.all.delete(thread);
-      thread = this.spawn();
-    }
-    return thread;
-  }
-
-  give(thread: TaskThread): void {
-    if (thread.dead) {
-      this.all.delete(thread);
-      if (!this.closed) this.idle.push(this.spawn());
-    } else {
-      this.idle.push(thread);
-    }
+  /** The threads that may take jobs (a replacement may still be loading: its first job waits). */
+  get threads(): readonly TaskThread[] {
+    return this.live;
   }
 
   /** Resolves once every thread has loaded the task module (or died trying). */
   async ready(): Promise<void> {
-    await Promise.all([...this.all].map((thread) => thread.ready));
+    await Promise.all(this.live.map((thread) => thread.ready));
   }
 
   /** Dead threads are no longer replaced (shutdown). */
@@ -170,12 +248,17 @@ export class ThreadPool {
   /** Terminates every thread. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.all].map((thread) => thread.terminate()));
+    await Promise.all([...this.live].map((thread) => thread.terminate()));
   }
 
-  private spawn(): TaskThread {
-    const thread = new TaskThread(this.options);
-    this.all.add(thread);
-    return thread;
+  private spawn(): void {
+    this.live.push(
+      new TaskThread(this.options, (ended) => {
+        this.live.splice(this.live.indexOf(ended), 1);
+        if (this.closed) return;
+        this.spawn();
+        this.onReplaced();
+      }),
+    );
   }
 }

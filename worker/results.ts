@@ -23,7 +23,7 @@ export interface Failure {
 
 /** What a thread's result means, given whether (and why) the worker aborted the task. */
 export function interpret(
-  result: RunResult,
+  result: Exclude<RunResult, { kind: 'unstarted' }>,
   givenUp: GiveUpReason | undefined,
   limits: { readonly taskTimeoutSeconds?: number; readonly taskHeapMb: number },
 ): [Happening, Failure | undefined] {

@@ -6,7 +6,7 @@ import type { LeasedTask, Queue } from '../lib/queue/types';
 import type { GiveUpReason } from './events';
 import { Heartbeat } from './lease';
 import type { Logger } from './logger';
-import type { TaskThread } from './pool';
+import type { JobRequest, TaskThread } from './pool';
 
 export interface Slot {
   readonly leased: LeasedTask;
@@ -17,7 +17,9 @@ export interface Slot {
   /** Carries the task id, name and attempt on every line. */
   readonly log: Logger;
   readonly heartbeat: Heartbeat;
+  /** The thread holding the task (running it, or sent ahead to it) and its job there. */
   thread?: TaskThread;
+  job?: JobRequest;
   /** Why the worker aborted the task, if it did (the first reason wins). */
   givenUp?: GiveUpReason;
   timers: NodeJS.Timeout[];

@@ -1,9 +1,10 @@
 /**
  * A task thread's entry point (bundled as `worker-thread.js` beside `worker.js`). It loads the same
- * task module as the main thread, then runs one task per `run` message: parses the body with the
- * task's schema, opens its storage, calls the function with a context whose log lines and abort
- * signal cross to and from the main thread, and answers `done`. The main thread owns everything
- * else: the queue, leases, timeouts, signals and every outcome.
+ * task module as the main thread, then runs the jobs it is sent one after another: parses the body
+ * with the task's schema, opens its storage, calls the function with a context whose log lines and
+ * abort signal cross to and from the main thread, and answers `done`. Jobs sent ahead wait here,
+ * so a short task follows the last without a round trip; `cancel` hands back those not started.
+ * The main thread owns everything else: the queue, leases, timeouts, signals and every outcome.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
@@ -13,7 +14,7 @@ import { isPermanentError, TaskContext } from '../lib/task';
 import { tasks as projectTasks } from '../tasks';
 import { LazyAbort } from './lazyAbort';
 import { loadTaskModule, TaskRegistry } from './registry';
-import { FromThread, ThreadData, toThreadError, ToThread } from './threadProtocol';
+import { FromThread, ThreadData, ThreadJob, toThreadError, ToThread } from './threadProtocol';
 
 const port = parentPort;
 if (!port) throw new Error('worker/thread.ts runs as a worker thread of the worker, not on its own');
@@ -21,27 +22,47 @@ const data = workerData as ThreadData;
 const send = (message: FromThread) => port.postMessage(message);
 
 const registry = data.tasksModule ? loadTaskModule(data.tasksModule) : new TaskRegistry(projectTasks, 'tasks/index.ts');
+/** The job running now: its log lines carry its number. */
+let current: { readonly id: number; readonly abort: LazyAbort } | undefined;
 // The main thread adds the task id, name and attempt, and formats the line (JSON or pretty).
 const log = pino(
   { level: data.logLevel, messageKey: 'message', base: null, timestamp: false },
-  { write: (line: string) => send({ type: 'log', line }) },
+  { write: (line: string) => send({ type: 'log', id: current?.id ?? -1, line }) },
 );
 const storages = new Map<string, Storage>();
-let abort: LazyAbort | undefined;
+const waiting: ThreadJob[] = [];
+let draining = false;
 
 port.on('message', (message: ToThread) => {
-  if (message.type === 'abort') {
-    const reason = new Error(message.message);
-    reason.name = message.name;
-    abort?.abort(reason);
-    return;
+  switch (message.type) {
+    case 'run':
+      for (const job of message.jobs) waiting.push(job);
+      if (!draining) void drain();
+      return;
+    case 'abort': {
+      if (current?.id !== message.id) return;
+      const reason = new Error(message.message);
+      reason.name = message.name;
+      current.abort.abort(reason);
+      return;
+    }
+    case 'cancel':
+      send({ type: 'cancelled', ids: waiting.splice(0).map((job) => job.id) });
+      return;
   }
-  void run(message);
 });
 send({ type: 'ready' });
 
-async function run(job: Extract<ToThread, { type: 'run' }>): Promise<void> {
-  const current = (abort = new LazyAbort());
+async function drain(): Promise<void> {
+  draining = true;
+  for (let job = waiting.shift(); job; job = waiting.shift()) await run(job);
+  draining = false;
+}
+
+async function run(job: ThreadJob): Promise<void> {
+  const abort = new LazyAbort();
+  current = { id: job.id, abort };
+  const started = performance.now();
   try {
     const parsed = registry.parse(job.body);
     const cloudpath = parsed.cloudpath ?? data.defaultCloudpath;
@@ -51,15 +72,16 @@ async function run(job: Extract<ToThread, { type: 'run' }>): Promise<void> {
       storage: storageFor(cloudpath),
       log,
       get signal() {
-        return current.signal;
+        return abort.signal;
       },
     };
     await parsed.definition.run(parsed.params, context);
-    send({ type: 'done' });
+    send({ type: 'done', id: job.id, ms: performance.now() - started });
   } catch (error) {
-    send({ type: 'done', error: toThreadError(error, isPermanentError(error)) });
+    const ms = performance.now() - started;
+    send({ type: 'done', id: job.id, ms, error: toThreadError(error, isPermanentError(error)) });
   } finally {
-    if (abort === current) abort = undefined;
+    current = undefined;
   }
 }
 

@@ -1,6 +1,8 @@
 /**
- * The messages between the worker's main thread and a task thread (worker/thread.ts). One task at
- * a time per thread, so no message carries a job id.
+ * The messages between the worker's main thread and a task thread (worker/thread.ts). A thread
+ * runs its jobs one at a time, in the order they were sent, and may hold a few more than the one
+ * it runs (prefetch: it then never sleeps between short tasks waiting for the next one). Every job
+ * has a number, unique within its thread, that its log lines and its answer carry.
  */
 
 /** What the thread needs to load the same tasks as the main thread. */
@@ -13,10 +15,20 @@ export interface ThreadData {
   readonly logLevel: string;
 }
 
+export interface ThreadJob {
+  readonly id: number;
+  readonly body: string;
+  readonly taskId: string;
+  readonly attempt: number;
+}
+
 export type ToThread =
-  | { readonly type: 'run'; readonly body: string; readonly taskId: string; readonly attempt: number }
-  /** Aborts the running task's `context.signal` with an error of this name and message. */
-  | { readonly type: 'abort'; readonly name: string; readonly message: string };
+  /** Jobs to run after those the thread already holds. */
+  | { readonly type: 'run'; readonly jobs: readonly ThreadJob[] }
+  /** Aborts the job's `context.signal` with an error of this name and message, if it is running. */
+  | { readonly type: 'abort'; readonly id: number; readonly name: string; readonly message: string }
+  /** Hand back every job not started yet; the thread answers `cancelled`. */
+  | { readonly type: 'cancel' };
 
 /** A thrown value, as it crosses the thread boundary. */
 export interface ThreadError {
@@ -28,11 +40,17 @@ export interface ThreadError {
 }
 
 export type FromThread =
-  /** The task module is loaded: the thread takes tasks. */
+  /** The task module is loaded: the thread takes jobs. */
   | { readonly type: 'ready' }
-  /** One pino JSON line written by the task's logger (numeric `level`, `message`). */
-  | { readonly type: 'log'; readonly line: string }
-  | { readonly type: 'done'; readonly error?: ThreadError };
+  /** One pino JSON line written by the job's logger (numeric `level`, `message`). */
+  | { readonly type: 'log'; readonly id: number; readonly line: string }
+  /**
+   * The job returned or threw after `ms` on the thread; the thread starts its next job (if it holds
+   * one) right after sending this.
+   */
+  | { readonly type: 'done'; readonly id: number; readonly ms: number; readonly error?: ThreadError }
+  /** The jobs the thread had not started, handed back (an answer to `cancel`). */
+  | { readonly type: 'cancelled'; readonly ids: readonly number[] };
 
 export function toThreadError(error: unknown, permanent: boolean): ThreadError {
   if (error instanceof Error) {

@@ -141,13 +141,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private async run(): Promise<WorkerSummary> {
     const { o } = this;
-    const pool = (this.pool = new ThreadPool({
-      size: o.concurrency,
-      heapMb: o.taskHeapMb,
-      tasksModule: o.registry.modulePath,
-      defaultCloudpath: o.defaultCloudpath,
-      logLevel: this.log.level,
-    }));
+    const pool = (this.pool = new ThreadPool(
+      {
+        size: o.concurrency,
+        heapMb: o.taskHeapMb,
+        tasksModule: o.registry.modulePath,
+        defaultCloudpath: o.defaultCloudpath,
+        logLevel: this.log.level,
+      },
+      () => this.runner?.pump(),
+    ));
     this.runner = new TaskRunner({
       pool,
       concurrency: o.concurrency,

@@ -1,0 +1,108 @@
+/**
+ * Task threads with jobs sent ahead (worker/pool.ts): real threads running the fixture tasks. A
+ * thread runs its jobs in order, says when each begins, hands back those it has not begun, and a
+ * thread that dies takes only its running job with it.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { encodeTask } from '../lib/queue/message';
+import { JobRequest, RunResult, ThreadPool } from '../worker/pool';
+import { FIXTURE_TASKS } from './support/workerProcess';
+
+describe('task threads holding jobs sent ahead', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let pool: ThreadPool;
+  let replaced: number;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'worker-threads-'));
+    replaced = 0;
+    pool = new ThreadPool(
+      { size: 1, heapMb: 64, tasksModule: FIXTURE_TASKS, defaultCloudpath: `file://${dir}`, logLevel: 'info' },
+      () => replaced++,
+    );
+    await pool.ready();
+  });
+  afterEach(async () => {
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A job for `key` that records, in order, when it began. */
+  function job(key: string, params: Record<string, unknown>, events: string[], name: string): JobRequest {
+    return {
+      body: encodeTask(['fixtures', key], params, 'q').body,
+      taskId: name,
+      attempt: 1,
+      onLog: () => undefined,
+      onStart: () => events.push(`start ${name}`),
+      onTime: (ms) => assert.ok(ms >= 0),
+    };
+  }
+
+  it('runs the jobs in order, each beginning when the one before it answered', async () => {
+    const events: string[] = [];
+    const [thread] = pool.threads;
+    const jobs = ['a', 'b', 'c', 'd'].map((name) => job('sleep', { dir, name, ms: 20 }, events, name));
+    const results = thread!.run(jobs);
+    assert.equal(thread!.count, 4);
+    assert.deepEqual(events, ['start a'], 'only the first job runs at once');
+    const kinds = await Promise.all(results.map((result) => result.then((r) => r.kind)));
+    assert.deepEqual(kinds, ['returned', 'returned', 'returned', 'returned']);
+    assert.deepEqual(events, ['start a', 'start b', 'start c', 'start d']);
+    assert.equal(thread!.count, 0);
+  });
+
+  it('hands back the jobs it has not begun; the running one goes on', async () => {
+    const events: string[] = [];
+    const [thread] = pool.threads;
+    const jobs = [
+      job('sleep', { dir, name: 'long', ms: 300 }, events, 'long'),
+      job('noop', { i: 0 }, events, 'next1'),
+      job('noop', { i: 0 }, events, 'next2'),
+    ];
+    const results = thread!.run(jobs);
+    assert.ok(thread!.running(jobs[0]!));
+    assert.ok(!thread!.running(jobs[1]!));
+    thread!.cancelQueued();
+    const kinds = await Promise.all(results.map((result) => result.then((r) => r.kind)));
+    assert.deepEqual(kinds, ['returned', 'unstarted', 'unstarted']);
+    assert.deepEqual(events, ['start long']);
+    // The thread takes jobs again afterwards.
+    const [again] = thread!.run([job('noop', { i: 0 }, events, 'again')]);
+    assert.equal((await again!).kind, 'returned');
+  });
+
+  it('a job that runs out of heap ends its thread alone: the jobs behind it never began', async () => {
+    const events: string[] = [];
+    const [thread] = pool.threads;
+    const results: Array<Promise<RunResult>> = thread!.run([
+      job('hog', { dir, name: 'hog' }, events, 'hog'),
+      job('noop', { i: 0 }, events, 'behind1'),
+      job('noop', { i: 0 }, events, 'behind2'),
+    ]);
+    const kinds = await Promise.all(results.map((result) => result.then((r) => r.kind)));
+    assert.deepEqual(kinds, ['out-of-memory', 'unstarted', 'unstarted']);
+    assert.deepEqual(events, ['start hog']);
+    assert.equal(replaced, 1);
+    const [fresh] = pool.threads;
+    assert.notEqual(fresh, thread);
+    const [after] = fresh!.run([job('noop', { i: 0 }, events, 'after')]);
+    assert.equal((await after!).kind, 'returned');
+  });
+
+  it('terminated, it answers `terminated` for the running job and `unstarted` for the rest', async () => {
+    const events: string[] = [];
+    const [thread] = pool.threads;
+    const results = thread!.run([
+      job('sleep', { dir, name: 'stuck', ms: 10_000, ignore_abort: true }, events, 'stuck'),
+      job('noop', { i: 0 }, events, 'behind'),
+    ]);
+    await thread!.terminate();
+    const kinds = await Promise.all(results.map((result) => result.then((r) => r.kind)));
+    assert.deepEqual(kinds, ['terminated', 'unstarted']);
+  });
+});
