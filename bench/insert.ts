@@ -2,7 +2,8 @@
  * `npm run bench -- insert [--rows 1000000] [--disk-rows 100000] [--filter] [--pandas]`: a parameter table of
  * int, string and float columns inserted end to end (read, check, encode, write) into a file queue
  * on /dev/shm and on disk, plus a dry run (no queue) to separate the pipeline from the queue's
- * writes. Each run is a fresh child process, so its peak RSS is its own. Goals: ≥ 10,000 rows/s,
+ * writes. Each run is a fresh child process with the insert command's Node flags
+ * (`INSERT_NODE_FLAGS`), so its peak RSS is its own and the command's. Goals: ≥ 10,000 rows/s,
  * ≤ 300 MB. A file queue costs three file-system operations per task (journal, task file, rename);
  * the "plain fs" lines time just those, so the queue figures can be read against the machine.
  *
@@ -18,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Float64, Int32, Int64, RecordBatch, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import { z } from 'zod';
+import { INSERT_NODE_FLAGS } from '../lib/cli/nodeFlags';
 import { loadSettings } from '../lib/settings';
 import { insertTable, type InsertSummary } from '../lib/insert';
 import { writeArrowTable } from '../lib/params/writeTable';
@@ -108,6 +110,7 @@ function runChild(table: string, queueUrl: string, dryRun: boolean, filter: bool
   const args = [
     '-r',
     require.resolve('tsx/cjs'),
+    ...INSERT_NODE_FLAGS, // as `npm run insert` runs (cli/insert.ts)
     __filename,
     '--child',
     table,

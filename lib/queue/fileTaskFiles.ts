@@ -24,7 +24,8 @@ export function writeTask(
   const { id, body } = task;
   const name = taskFileName(timestamp, id);
   try {
-    fs.writeFileSync(layout.journalPath(id), `${name}\n`, { flag: journalFlag });
+    // the encoding keeps Node's one-call path for strings (without it: open, write, close from JS)
+    fs.writeFileSync(layout.journalPath(id), `${name}\n`, { flag: journalFlag, encoding: 'utf8' });
   } catch (error) {
     if (errnoCode(error) !== 'EEXIST') throw error;
     throw new QueueError(
