@@ -48,14 +48,9 @@ ENV NODE_ENV=production \
 WORKDIR /app
 # dist/ holds only what scripts/build-worker.ts wrote (the build stage starts without one).
 COPY --from=build /src/dist/ /app/
-# Node's compile cache (V8 code for the files a start loads), made here by one start on an empty
-# file queue: a container then skips compiling them (docs/image.md, cold start). Made by this image's own node at these paths, so it matches; read-only at run time.
-ENV NODE_COMPILE_CACHE=/app/compile-cache
-RUN mkdir -p /tmp/warm-queue/queue /tmp/warm-queue/movement \
- && TASKQUEUE_PATH=fq:///tmp/warm-queue CF_CLOUDPATH=file:///tmp/warm-out node /app/worker.js --exit-when-empty \
-      > /dev/null \
- && rm -rf /tmp/warm-queue /tmp/warm-out \
- && chmod -R a+rX /app/compile-cache
+# No NODE_COMPILE_CACHE: Node's cache holds the code compiled when a file loads, not the functions
+# compiled later as they first run, which is nearly all of a bundle; measured, a start with it was
+# no faster (docs/image.md, cold start).
 # Numeric, so Kubernetes' runAsNonRoot can verify it; matches the Deployment's runAsUser.
 USER 10001:10001
 # Exec form, no shell: node is PID 1 and receives SIGTERM itself (the worker drains and releases its
