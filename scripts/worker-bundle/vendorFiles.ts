@@ -47,10 +47,10 @@ export function vendorImportsPlugin(imports: VendorImports): Plugin {
         imports.set(vendor.file, specifiers.add(args.path));
         return { path: args.path, namespace: NAMESPACE, pluginData: vendor.file };
       });
-      plugin.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => ({
-        contents: `module.exports = require(${JSON.stringify(`./${String(args.pluginData)}`)})[${JSON.stringify(args.path)}];`,
-        loader: 'js',
-      }));
+      plugin.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => {
+        const vendorFile = JSON.stringify(`./${String(args.pluginData)}`);
+        return { contents: `module.exports = require(${vendorFile})[${JSON.stringify(args.path)}];`, loader: 'js' };
+      });
       // The vendor file itself is not bundled: it is resolved beside the bundle at run time.
       plugin.onResolve({ filter: /^\.\//, namespace: NAMESPACE }, (args) => ({ path: args.path, external: true }));
     },
