@@ -1,8 +1,8 @@
 # The worker image: `docker build .` (see docs/image.md).
 #
 # Two stages. The build stage installs the npm packages and bundles the worker and the task code
-# into one file, dist/worker.js. The final stage holds Node and that file only: no node_modules, no
-# TypeScript, no Pulumi, no test tooling. Settings come only from environment variables (the names
+# into dist/ (worker.js, the task threads' worker-thread.js, one file per cloud SDK). The final stage
+# holds Node and those files only: no node_modules, no TypeScript, no Pulumi, no test tooling. Settings come only from environment variables (the names
 # in config/task.env); credentials from the environment or Workload Identity, never from the image.
 
 # Any image with Node 24 (and npm, for the build stage) on glibc works: a mirror, a hardened base.
@@ -33,6 +33,7 @@ RUN set -eu; \
     rm -f /tmp/extra-ca.pem
 COPY tsconfig.json ./
 COPY scripts/build-worker.ts scripts/
+COPY scripts/worker-bundle scripts/worker-bundle/
 COPY lib lib/
 COPY tasks tasks/
 COPY worker worker/
@@ -45,16 +46,11 @@ ENV NODE_ENV=production \
     TMPDIR=/tmp \
     HOME=/tmp
 WORKDIR /app
-COPY --from=build /src/dist/worker.js /src/dist/worker.js.map /src/dist/worker-thread.js /src/dist/worker-thread.js.map /app/
-# Node's compile cache (V8 code for both bundles), made here by one start on an empty file queue:
-# a container then skips compiling 11 MB of JavaScript, most of its start-up (docs/worker.md, cold
-# start). Made by this image's own node at these paths, so it matches; read-only at run time.
-ENV NODE_COMPILE_CACHE=/app/compile-cache
-RUN mkdir -p /tmp/warm-queue/queue /tmp/warm-queue/movement \
- && TASKQUEUE_PATH=fq:///tmp/warm-queue CF_CLOUDPATH=file:///tmp/warm-out node /app/worker.js --exit-when-empty \
-      > /dev/null \
- && rm -rf /tmp/warm-queue /tmp/warm-out \
- && chmod -R a+rX /app/compile-cache
+# dist/ holds only what scripts/build-worker.ts wrote (the build stage starts without one).
+COPY --from=build /src/dist/ /app/
+# No NODE_COMPILE_CACHE: Node's cache holds the code compiled when a file loads, not the functions
+# compiled later as they first run, which is nearly all of a bundle; measured, a start with it was
+# no faster (docs/image.md, cold start).
 # Numeric, so Kubernetes' runAsNonRoot can verify it; matches the Deployment's runAsUser.
 USER 10001:10001
 # Exec form, no shell: node is PID 1 and receives SIGTERM itself (the worker drains and releases its

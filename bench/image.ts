@@ -1,8 +1,7 @@
 /**
  * The worker image: its size against the bare base image, and how soon a started container leases
  * its first task. Goals (issue 19): the worker adds ≤ 10 MB, and leases within 300 ms (median) of
- * `docker start`. Each run also starts a container with Node's compile cache switched off
- * (NODE_DISABLE_COMPILE_CACHE=1), to show what the cache the image carries saves.
+ * `docker start`.
  *
  *   npm run bench -- image [--runs N]
  *
@@ -119,14 +118,11 @@ async function main(): Promise<void> {
 
   const bare: number[] = [];
   const lease: number[] = [];
-  const uncached: number[] = [];
   for (let run = 0; run < options.runs; run++) {
     bare.push(await bareNodeContainer(baseImage, run));
     lease.push(await startToFirstLease(run));
-    uncached.push(await startToFirstLease(run + options.runs, ['NODE_DISABLE_COMPILE_CACHE=1']));
   }
   process.stdout.write(`docker start → first task leased: ${summary(lease)} (goal ≤ 300 ms)\n`);
-  process.stdout.write(`  the same without the compile cache: ${summary(uncached)}\n`);
   process.stdout.write(`bare node -e 0 container, start to exit: ${summary(bare)}\n`);
 }
 

@@ -1,35 +1,56 @@
 /**
  * Bundles the worker (`worker/main.ts`) and the task code into two CommonJS files,
- * `dist/worker.js` (the main thread) and `dist/worker-thread.js` (the task threads' entry), each
- * with its `.map`, so the container image needs no `node_modules`.
+ * `dist/worker.js` (the main thread) and `dist/worker-thread.js` (the task threads' entry), each with
+ * a source map of our own code, plus one file per cloud SDK they use (`aws-sdk.js`,
+ * `google-cloud.js`, see worker-bundle/vendorFiles.ts), so the container image needs no `node_modules`.
  *
  *   npx tsx scripts/build-worker.ts [--outdir DIR]
  *
- * Nothing is external: the AWS SDK, the Google Cloud Storage client, pino and prom-client all bundle
- * and run. pino must log to stdout directly (no `transport:` option): transports load worker-thread
+ * Nothing is external: the AWS SDK, the Google Cloud clients, pino and prom-client all bundle and
+ * run. pino must log to stdout directly (no `transport:` option): transports load worker-thread
  * files by path at run time, which a single-file bundle does not have.
  */
 import { Command } from 'commander';
-import { build, type Metafile } from 'esbuild';
+import { build } from 'esbuild';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { hashSources } from '../lib/runs/codeVersion';
+import { isOwnSource, keepSources, type SourceMapV3 } from './worker-bundle/ownSourceMap';
+import { assertNoVendoredPackageInside, buildVendorFiles, vendorImportsPlugin } from './worker-bundle/vendorFiles';
+import type { VendorImports } from './worker-bundle/vendorFiles';
 
 const ROOT = path.resolve(__dirname, '..');
 
 export interface BuildWorkerOptions {
-  /** Where `worker.js`, `worker-thread.js` and their maps go; default `dist/`. */
+  /** Where `worker.js`, `worker-thread.js`, their maps and the SDK files go; default `dist/`. */
   readonly outdir?: string;
 }
 
 export interface BuiltWorker {
+  /** `worker.js`, what `node` runs. */
   readonly file: string;
+  /** Every file written, all of which the image needs. */
+  readonly files: readonly string[];
+  /** The two entry bundles. */
   readonly bytes: number;
   readonly mapBytes: number;
+  /** The SDK files. */
+  readonly vendorBytes: number;
+}
+
+/** Rewrites a map written by esbuild with our own sources' mappings only; returns its new size. */
+function trimSourceMap(mapFile: string): number {
+  const map = JSON.parse(readFileSync(mapFile, 'utf8')) as SourceMapV3;
+  const text = JSON.stringify(keepSources(map, isOwnSource));
+  writeFileSync(mapFile, text);
+  return Buffer.byteLength(text);
 }
 
 export async function buildWorker(options: BuildWorkerOptions = {}): Promise<BuiltWorker> {
   const outdir = path.resolve(options.outdir ?? path.join(ROOT, 'dist'));
   const file = path.join(outdir, 'worker.js');
+  const thread = path.join(outdir, 'worker-thread.js');
+  const vendorImports: VendorImports = new Map();
   const result = await build({
     absWorkingDir: ROOT,
     // The task threads' entry (worker/pool.ts loads `worker-thread.js` from beside `worker.js`).
@@ -41,6 +62,7 @@ export async function buildWorker(options: BuildWorkerOptions = {}): Promise<Bui
     bundle: true,
     // Only resolved when running from TypeScript sources (worker/pool.ts), never in the bundle.
     external: ['tsx/cjs'],
+    plugins: [vendorImportsPlugin(vendorImports)],
     platform: 'node',
     target: 'node24',
     format: 'cjs',
@@ -50,7 +72,7 @@ export async function buildWorker(options: BuildWorkerOptions = {}): Promise<Bui
     minifySyntax: true,
     keepNames: true,
     // Maps line numbers back to the TypeScript sources (node --enable-source-maps); the sources
-    // themselves are left out to keep the map small.
+    // themselves are left out to keep the map small, and so are the bundled packages' lines.
     sourcemap: 'linked',
     sourcesContent: false,
     legalComments: 'none',
@@ -59,27 +81,31 @@ export async function buildWorker(options: BuildWorkerOptions = {}): Promise<Bui
     // The sources are not in the image: the bundle carries the version they hash to (lib/runs/codeVersion.ts).
     define: { 'process.env.GKE_BATCH_CODE_VERSION': JSON.stringify(hashSources(ROOT)) },
   });
-  const outputs: Metafile['outputs'] = result.metafile.outputs;
+  const outputs = result.metafile.outputs;
+  assertNoVendoredPackageInside(outputs);
   const sizeOf = (name: string) => outputs[path.relative(ROOT, name)]?.bytes ?? 0;
-  const thread = path.join(outdir, 'worker-thread.js');
+  const vendor = await buildVendorFiles(ROOT, outdir, vendorImports);
   return {
     file,
+    files: [file, `${file}.map`, thread, `${thread}.map`, ...vendor.map(({ file }) => file)],
     bytes: sizeOf(file) + sizeOf(thread),
-    mapBytes: sizeOf(`${file}.map`) + sizeOf(`${thread}.map`),
+    mapBytes: trimSourceMap(`${file}.map`) + trimSourceMap(`${thread}.map`),
+    vendorBytes: vendor.reduce((sum, { bytes }) => sum + bytes, 0),
   };
 }
 
 if (require.main === module) {
   const { outdir } = new Command('npx tsx scripts/build-worker.ts')
-    .description('Bundle worker/main.ts and the task code into one file for Node 24 (what the Dockerfile runs).')
-    .option('--outdir <dir>', "where worker.js and worker.js.map go (default: the project's dist/)")
+    .description('Bundle worker/main.ts and the task code for Node 24 (what the Dockerfile runs).')
+    .option('--outdir <dir>', "where worker.js and the files beside it go (default: the project's dist/)")
     .parse()
     .opts<{ outdir?: string }>();
   buildWorker({ outdir }).then(
-    ({ file, bytes, mapBytes }) => {
-      const mb = (n: number) => (n / 1e6).toFixed(1);
+    ({ file, bytes, mapBytes, vendorBytes }) => {
+      const mb = (n: number) => (n / 1e6).toFixed(2);
       process.stdout.write(
-        `built ${path.relative(process.cwd(), file)}: ${mb(bytes)} MB (+ ${mb(mapBytes)} MB source map)\n`,
+        `built ${path.relative(process.cwd(), file)} and worker-thread.js: ${mb(bytes)} MB ` +
+          `(+ ${mb(mapBytes)} MB source maps, + ${mb(vendorBytes)} MB cloud SDK files)\n`,
       );
     },
     (error: unknown) => {

@@ -1,16 +1,13 @@
 /**
- * The worker process at its edges: configuration errors, the esbuild bundle the image runs, and an
- * unreachable queue. The per-backend scenarios are in worker.fq.test.ts and worker.sqs.test.ts.
+ * The worker process at its edges: configuration errors and an unreachable queue. The per-backend
+ * scenarios are in worker.fq.test.ts and worker.sqs.test.ts, the esbuild bundle in worker.bundle.test.ts.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createQueue, openQueue } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
-import { buildWorker } from '../scripts/build-worker';
-import { countPrimes } from '../tasks/example';
 import { freePort, startFauxqs } from './support/fauxqs';
 import {
   eventually,
@@ -62,41 +59,6 @@ describe('worker process: configuration errors', function () {
       assert.equal(runs[index]!.stderr.trim().split('\n')[0]!.startsWith('error: '), true, runs[index]!.stderr);
       assert.doesNotMatch(runs[index]!.stderr, /\n\s+at /, 'no stack trace');
     }
-  });
-});
-
-describe('worker process: the esbuild bundle the image runs', function () {
-  this.timeout(60_000);
-  let dir: string;
-  before(() => (dir = mkdtempSync(path.join(tmpdir(), 'worker-bundle-'))));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('drains a queue with the project tasks, configured by environment variables alone', async () => {
-    const { file } = await buildWorker({ outdir: path.join(dir, 'dist') });
-    const queueUrl = await createQueue(`fq://${path.join(dir, 'queue')}`);
-    const queue = await openQueue(queueUrl);
-    await queue.insert(
-      [0, 100].map((start) => encodeTask(countPrimes.key, { start, count: 100, label: 'bundle' }, 'bundle')),
-    );
-    await queue.close();
-    const env = {
-      TASKQUEUE_PATH: queueUrl,
-      CF_CLOUDPATH: `file://${path.join(dir, 'out')}`,
-      WORKER_EXIT_WHEN_EMPTY: '1',
-      TQ_LEASE_SECONDS: '10',
-    };
-    // Run from an empty directory, as in the image: no config/task.env, no node_modules, no tsx.
-    const child = spawn(process.execPath, [file], {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const worker = new WorkerProcess(child);
-    const exit = await worker.waitForExit(30_000);
-    assert.equal(exit.code, 0, worker.describe());
-    assert.equal(worker.summary()?.succeeded, 2);
-    const output = JSON.parse(readFileSync(path.join(dir, 'out', 'primes', '100.json'), 'utf8')) as { primes: number };
-    assert.equal(output.primes, 21); // 101 … 199 in [100, 200)
   });
 });
 
