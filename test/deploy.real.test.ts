@@ -437,36 +437,16 @@ describe('pulumi up / destroy for real (local Kubernetes, real worker image, fau
         timeline.push(`${Math.round((Date.now() - started) / 1000)} s: ${line}`);
       return { ...now, ...depth };
     };
-    await eventually(
-      'KEDA starts workers for the waiting tasks',
-      async () => (await sample()).ready >= 1,
-      4 * 60_000,
-      cluster,
-    );
-    await eventually(
-      'the HPA adds workers up to the maximum (3)',
-      async () => (await sample()).ready >= 3,
-      4 * 60_000,
-      cluster,
-    );
-    await eventually(
-      'the queue drains',
-      async () => {
-        const now = await sample();
-        return now.visible === 0 && now.inFlight === 0;
-      },
-      6 * 60_000,
-      cluster,
-    );
-    await eventually(
-      'KEDA scales the workers back to 0 after the cooldown',
-      async () => {
-        const now = await sample();
-        return now.wanted === 0 && now.ready === 0;
-      },
-      4 * 60_000,
-      cluster,
-    );
+    // The phases in order, each awaited by sampling (which also records the timeline).
+    const phases: [string, (now: Awaited<ReturnType<typeof sample>>) => boolean, number][] = [
+      ['KEDA starts workers for the waiting tasks', (now) => now.ready >= 1, 4],
+      ['the HPA adds workers up to the maximum (3)', (now) => now.ready >= 3, 4],
+      ['the queue drains', (now) => now.visible === 0 && now.inFlight === 0, 6],
+      ['KEDA scales the workers back to 0 after the cooldown', (now) => now.wanted === 0 && now.ready === 0, 4],
+    ];
+    for (const [what, reached, minutes] of phases) {
+      await eventually(what, async () => reached(await sample()), minutes * 60_000, cluster);
+    }
     log(`continuous mode: ${timeline.join(' | ')}`);
     assert.ok(most <= 3, `never more than scaling.maxWorkers ready workers: ${most}`);
     const hpa = await cluster.api.get<{ spec: { minReplicas?: number; maxReplicas: number } }>(
