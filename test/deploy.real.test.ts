@@ -19,7 +19,7 @@ import { FauxqsServer, startFauxqs } from './support/fauxqs';
 import { eventually, LocalCluster, localClusterProblem, startLocalCluster } from './support/kube';
 import { ensurePauseImage, importImage } from './support/kubeImages';
 import { LocalKeda, startKeda } from './support/keda';
-import { RealPulumi, setUpRealPulumi } from './support/pulumiReal';
+import { ConfigEntry, RealPulumi, setUpRealPulumi } from './support/pulumiReal';
 import { runningInCi, skipWithReason, toolPath, toolProblem } from './support/tools';
 
 const IMAGE = 'gke-batch.local/worker:real-deploy';
@@ -113,6 +113,7 @@ describe('pulumi up / destroy for real (local Kubernetes, real worker image, fau
 
   const endpointForPods = () => `http://${cluster.hostIpForPods}:${fauxqs.port}`;
   const sqs = () => new SQSClient({ endpoint: fauxqs.endpoint, region: 'us-east-1' });
+  const s3 = () => new S3Client({ endpoint: fauxqs.endpoint, region: 'us-east-1', forcePathStyle: true });
 
   async function queueDepth(url: string): Promise<{ visible: number; inFlight: number }> {
     const { Attributes } = await sqs().send(
@@ -132,35 +133,20 @@ describe('pulumi up / destroy for real (local Kubernetes, real worker image, fau
     return `exit ${run.code}\n${run.stderr.slice(-6000)}\n${cluster.logs().slice(-4000)}${kedaLogs}`;
   }
 
-  /** Each row's count_primes output is in the bucket under `prefix`, for that row. */
-  async function assertOutputsWritten(prefix: string, rows: readonly { start: number; count: number }[]) {
-    const s3 = new S3Client({ endpoint: fauxqs.endpoint, region: 'us-east-1', forcePathStyle: true });
-    for (const { start, count } of rows) {
-      const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `${prefix}/primes/${start}.json` }));
-      const written = JSON.parse(await object.Body!.transformToString()) as { start: number; count: number };
-      assert.deepEqual({ start: written.start, count: written.count }, { start, count });
-    }
-  }
-
-  it('pulumi up (drain): restricted namespace, account, secret; the Job drains the queue', async function () {
-    this.timeout(20 * 60_000);
-    const queueUrl = await createQueue(`sqs://${QUEUE}`);
-    const s3 = new S3Client({ endpoint: fauxqs.endpoint, region: 'us-east-1', forcePathStyle: true });
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    const queue = await openQueue(queueUrl);
-    const cloudpath = `s3://${BUCKET}/out`;
-    const bodies = ROWS.map((row) =>
-      encodeTask(countPrimes.key, { label: `from ${row.start}`, sleep_ms: 0, ...row, cloudpath }, 'real-deploy'),
-    );
-    assert.equal(await queue.insert(bodies), ROWS.length);
-
-    const init = await pulumi.init(STACK, {
+  /** A stack on the local cluster with the real image and fauxqs as SQS/S3; the rest from `stack`. */
+  function stackConfig(stack: {
+    queueUrl: string;
+    cloudpath: string;
+    namespace: string;
+    scaling: Record<string, unknown>;
+  }): Record<string, ConfigEntry> {
+    return {
       'gcp:project': { value: 'local-test-project' },
       'gcp:region': { value: 'us-central1' },
       'gke-batch:existingCluster': { value: JSON.stringify({ kubeconfig: cluster.kubeconfig }) },
       'gke-batch:image': { value: JSON.stringify({ existing: IMAGE }) },
-      'gke-batch:queueUrl': { value: `sqs://${QUEUE}` },
-      'gke-batch:cloudpath': { value: cloudpath },
+      'gke-batch:queueUrl': { value: stack.queueUrl },
+      'gke-batch:cloudpath': { value: stack.cloudpath },
       'gke-batch:aws': {
         value: JSON.stringify({
           region: 'us-east-1',
@@ -172,9 +158,52 @@ describe('pulumi up / destroy for real (local Kubernetes, real worker image, fau
       },
       // Not less: the worker keeps 256 MB for its main thread (worker/memory.ts) and each task thread
       // needs its own heap on top; at 256Mi the kernel OOM-killed the containers as they started.
-      'gke-batch:workers': { value: JSON.stringify({ namespace: NAMESPACE, cpu: '100m', memory: '512Mi' }) },
-      'gke-batch:scaling': { value: JSON.stringify({ mode: 'drain', maxWorkers: 2, run: 'first' }) },
-    });
+      'gke-batch:workers': { value: JSON.stringify({ namespace: stack.namespace, cpu: '100m', memory: '512Mi' }) },
+      'gke-batch:scaling': { value: JSON.stringify(stack.scaling) },
+    };
+  }
+
+  /** `pulumi destroy` of `stack` succeeds and its namespace goes (finalizers included). */
+  async function destroyStack(stack: string, namespace: string): Promise<void> {
+    const destroy = await pulumi.operation(stack, 'destroy', 8 * 60_000);
+    assert.equal(destroy.code, 0, failureText(destroy));
+    await eventually(
+      `namespace ${namespace} gone`,
+      async () => (await cluster.api.get(`/api/v1/namespaces/${namespace}`)) === undefined,
+      3 * 60_000,
+      cluster,
+    );
+  }
+
+  /** Each row's count_primes output is in the bucket under `prefix`, for that row. */
+  async function assertOutputsWritten(prefix: string, rows: readonly { start: number; count: number }[]) {
+    for (const { start, count } of rows) {
+      const object = await s3().send(new GetObjectCommand({ Bucket: BUCKET, Key: `${prefix}/primes/${start}.json` }));
+      const written = JSON.parse(await object.Body!.transformToString()) as { start: number; count: number };
+      assert.deepEqual({ start: written.start, count: written.count }, { start, count });
+    }
+  }
+
+  it('pulumi up (drain): restricted namespace, account, secret; the Job drains the queue', async function () {
+    this.timeout(20 * 60_000);
+    const queueUrl = await createQueue(`sqs://${QUEUE}`);
+    await s3().send(new CreateBucketCommand({ Bucket: BUCKET }));
+    const queue = await openQueue(queueUrl);
+    const cloudpath = `s3://${BUCKET}/out`;
+    const bodies = ROWS.map((row) =>
+      encodeTask(countPrimes.key, { label: `from ${row.start}`, sleep_ms: 0, ...row, cloudpath }, 'real-deploy'),
+    );
+    assert.equal(await queue.insert(bodies), ROWS.length);
+
+    const init = await pulumi.init(
+      STACK,
+      stackConfig({
+        queueUrl: `sqs://${QUEUE}`,
+        cloudpath,
+        namespace: NAMESPACE,
+        scaling: { mode: 'drain', maxWorkers: 2, run: 'first' },
+      }),
+    );
     assert.equal(init.code, 0, failureText(init));
 
     const up = await pulumi.operation(STACK, 'up', 10 * 60_000);
@@ -344,14 +373,7 @@ describe('pulumi up / destroy for real (local Kubernetes, real worker image, fau
 
   it('pulumi destroy leaves nothing behind', async function () {
     this.timeout(10 * 60_000);
-    const destroy = await pulumi.operation(STACK, 'destroy', 8 * 60_000);
-    assert.equal(destroy.code, 0, failureText(destroy));
-    await eventually(
-      `namespace ${NAMESPACE} gone`,
-      async () => (await cluster.api.get(`/api/v1/namespaces/${NAMESPACE}`)) === undefined,
-      3 * 60_000,
-      cluster,
-    );
+    await destroyStack(STACK, NAMESPACE);
     const jobs = await cluster.api.request<{ items: unknown[] }>('GET', '/apis/batch/v1/jobs');
     assert.equal(jobs.items.length, 0, 'no Job anywhere');
     const stack = JSON.parse(await pulumi.cli(['stack', 'export', '--stack', STACK])) as {
@@ -381,35 +403,15 @@ describe('pulumi up / destroy for real (local Kubernetes, real worker image, fau
     // KEDA needs the queue's full URL (account and name): the one the SQS server gives.
     const queueUrl = await createQueue(`sqs://${KEDA_QUEUE}`);
     const cloudpath = `s3://${BUCKET}/continuous`;
-    const init = await pulumi.init(KEDA_STACK, {
-      'gcp:project': { value: 'local-test-project' },
-      'gcp:region': { value: 'us-central1' },
-      'gke-batch:existingCluster': { value: JSON.stringify({ kubeconfig: cluster.kubeconfig }) },
-      'gke-batch:image': { value: JSON.stringify({ existing: IMAGE }) },
-      'gke-batch:queueUrl': { value: queueUrl },
-      'gke-batch:cloudpath': { value: cloudpath },
-      'gke-batch:aws': {
-        value: JSON.stringify({
-          region: 'us-east-1',
-          endpoint: endpointForPods(),
-          accessKeyId: 'test',
-          secretAccessKey: 'test',
-        }),
-        secret: true,
-      },
-      'gke-batch:workers': {
-        value: JSON.stringify({ namespace: KEDA_NAMESPACE_FOR_WORKERS, cpu: '100m', memory: '512Mi' }),
-      },
-      'gke-batch:scaling': {
-        value: JSON.stringify({
-          mode: 'continuous',
-          installKeda: false,
-          maxWorkers: 3,
-          queueLength: 2,
-          cooldownSeconds: 20,
-        }),
-      },
-    });
+    const init = await pulumi.init(
+      KEDA_STACK,
+      stackConfig({
+        queueUrl,
+        cloudpath,
+        namespace: KEDA_NAMESPACE_FOR_WORKERS,
+        scaling: { mode: 'continuous', installKeda: false, maxWorkers: 3, queueLength: 2, cooldownSeconds: 20 },
+      }),
+    );
     assert.equal(init.code, 0, failureText(init));
     const up = await pulumi.operation(KEDA_STACK, 'up', 10 * 60_000);
     assert.equal(up.code, 0, failureText(up));
@@ -458,15 +460,8 @@ describe('pulumi up / destroy for real (local Kubernetes, real worker image, fau
 
   it('continuous: pulumi destroy removes the ScaledObject, its HPA and the namespace', async function () {
     this.timeout(10 * 60_000);
-    const destroy = await pulumi.operation(KEDA_STACK, 'destroy', 8 * 60_000);
-    assert.equal(destroy.code, 0, failureText(destroy));
     // The ScaledObject's finalizer is KEDA's: the namespace only goes once the operator let it go.
-    await eventually(
-      `namespace ${KEDA_NAMESPACE_FOR_WORKERS} gone`,
-      async () => (await cluster.api.get(`/api/v1/namespaces/${KEDA_NAMESPACE_FOR_WORKERS}`)) === undefined,
-      3 * 60_000,
-      cluster,
-    );
+    await destroyStack(KEDA_STACK, KEDA_NAMESPACE_FOR_WORKERS);
     for (const kind of ['scaledobjects', 'triggerauthentications']) {
       const left = await cluster.api.request<{ items: unknown[] }>('GET', `/apis/keda.sh/v1alpha1/${kind}`);
       assert.equal(left.items.length, 0, `no ${kind} anywhere`);
