@@ -44,6 +44,8 @@ interface Run {
   readonly workSeconds: number;
   /** The worker process's CPU time while it ran: the figure that contention on a shared machine distorts least. */
   readonly cpuSeconds: number;
+  /** The main thread's share: what bounds a worker's pace with short tasks. */
+  readonly mainThreadCpuSeconds: number;
   readonly wallSeconds: number;
 }
 
@@ -123,6 +125,7 @@ async function runOnce(
       succeeded: number;
       durationSeconds: number;
       cpuSeconds: number;
+      mainThreadCpuSeconds: number;
     };
     if (exitCode !== 0 || summary.message !== 'worker stopped' || summary.succeeded !== tasks) {
       throw new Error(`${backend}: worker exited ${exitCode}; last line: ${lines.at(-1)}`);
@@ -134,6 +137,7 @@ async function runOnce(
       insertSeconds,
       workSeconds: summary.durationSeconds,
       cpuSeconds: summary.cpuSeconds,
+      mainThreadCpuSeconds: summary.mainThreadCpuSeconds,
       wallSeconds,
     };
   } finally {
@@ -264,7 +268,7 @@ async function main(): Promise<void> {
     `worker benchmark: ${tasks} no-op tasks per run, one worker process logging at info (one line per short task), ` +
       `${os.cpus().length} CPUs`,
   );
-  print('backend    conc  insert/s  tasks/s  per task  tasks/CPU-s  CPU per task  wall (s)');
+  print('backend    conc  insert/s  tasks/s  per task  tasks/CPU-s  CPU per task  main thread  wall (s)');
   const load = () =>
     os
       .loadavg()
@@ -282,7 +286,7 @@ async function main(): Promise<void> {
           `${backend.padEnd(9)} ${String(concurrency).padStart(5)} ${fixed(run.tasks / run.insertSeconds, 9)} ` +
             `${fixed(run.tasks / run.workSeconds, 8)} ${fixed((run.workSeconds / run.tasks) * 1e6, 6)} µs ` +
             `${fixed(run.tasks / run.cpuSeconds, 12)} ${fixed((run.cpuSeconds / run.tasks) * 1e6, 10)} µs ` +
-            `${fixed(run.wallSeconds, 9, 2)}`,
+            `${fixed((run.mainThreadCpuSeconds / run.tasks) * 1e6, 9)} µs ${fixed(run.wallSeconds, 9, 2)}`,
         );
       }
       if (backend === 'sqs') continue;

@@ -48,6 +48,11 @@ export interface WorkerSummary {
    * `durationSeconds`, how many cores the worker kept busy.
    */
   readonly cpuSeconds: number;
+  /**
+   * CPU time of the main thread alone (queue, leases, outcomes, logging): near `durationSeconds`,
+   * the main thread is what limits how many short tasks one worker completes per second.
+   */
+  readonly mainThreadCpuSeconds: number;
 }
 
 export interface WorkerEvents {

@@ -54,6 +54,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private stoppedAt = 0;
   private startedCpu: NodeJS.CpuUsage | undefined;
   private stoppedCpu: NodeJS.CpuUsage | undefined;
+  private startedThreadCpu: NodeJS.CpuUsage | undefined;
+  private stoppedThreadCpu: NodeJS.CpuUsage | undefined;
   private fatal: unknown;
   private stateValue: WorkerState = 'new';
   private stoppedPromise: Promise<WorkerSummary> | undefined;
@@ -92,10 +94,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
   summary(): WorkerSummary {
     const end = this.stoppedAt || Date.now();
     const cpu = this.stoppedCpu ?? (this.startedCpu ? process.cpuUsage(this.startedCpu) : undefined);
+    const mainCpu =
+      this.stoppedThreadCpu ?? (this.startedThreadCpu ? process.threadCpuUsage(this.startedThreadCpu) : undefined);
+    const seconds = (usage: NodeJS.CpuUsage | undefined) =>
+      usage ? Math.round((usage.user + usage.system) / 1000) / 1000 : 0;
     return {
       ...this.concluder.counters,
       durationSeconds: this.startedAt ? (end - this.startedAt) / SECOND : 0,
-      cpuSeconds: cpu ? Math.round((cpu.user + cpu.system) / 1000) / 1000 : 0,
+      cpuSeconds: seconds(cpu),
+      mainThreadCpuSeconds: seconds(mainCpu),
     };
   }
 
@@ -165,6 +172,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await pool.ready();
     this.startedAt = Date.now();
     this.startedCpu = process.cpuUsage();
+    this.startedThreadCpu = process.threadCpuUsage();
     this.logStarted();
     try {
       if (!this.stopping) await this.runLeaseLoop();
@@ -190,6 +198,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.stateValue = 'stopped';
     this.stoppedAt = Date.now();
     this.stoppedCpu = this.startedCpu && process.cpuUsage(this.startedCpu);
+    this.stoppedThreadCpu = this.startedThreadCpu && process.threadCpuUsage(this.startedThreadCpu);
     const summary = this.summary();
     this.log.info(summary, 'worker stopped');
     this.emit('stopped', summary);

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import type { FileDeadLetters } from './fileDeadLetters';
-import { appendSized, modifiedAt, readTaskFile } from './fileOps';
+import { appendSized, appendSizedAndClose, modifiedAt, openAppendIfPresent, readTaskFile } from './fileOps';
 import { FileQueueLayout, parseTaskFileName, taskFileName } from './fileQueueLayout';
 import { renameTask } from './fileTaskFiles';
 import type { LeasedTask } from './types';
@@ -35,13 +35,18 @@ export function claimTask(
 ): LeasedTask | undefined {
   const { id } = parseTaskFileName(name)!;
   const journal = layout.journalPath(id);
-  if (!fs.existsSync(journal) && Date.now() - (modifiedAt(layout.taskPath(name)) ?? 0) < FRESH_UNJOURNALED_MS) {
+  let journalFd = openAppendIfPresent(journal);
+  if (journalFd === undefined && Date.now() - (modifiedAt(layout.taskPath(name)) ?? 0) < FRESH_UNJOURNALED_MS) {
     return undefined; // python-task-queue may still be writing it
   }
   const leasedName = taskFileName(until, id);
-  if (!renameTask(layout, name, leasedName)) return undefined;
+  if (!renameTask(layout, name, leasedName)) {
+    if (journalFd !== undefined) fs.closeSync(journalFd);
+    return undefined;
+  }
+  journalFd ??= fs.openSync(journal, 'a');
   const line = `${leasedName}\n`;
-  const journalBefore = appendSized(journal, line) - Buffer.byteLength(line);
+  const journalBefore = appendSizedAndClose(journalFd, line) - Buffer.byteLength(line);
   const read = readTaskFile(layout.taskPath(leasedName));
   if (read.kind === 'gone') return undefined; // released by someone else in between
   if (read.kind === 'broken') {

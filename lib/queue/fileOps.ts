@@ -23,13 +23,30 @@ export function appendLine(file: string, line: string): void {
 
 /** Appends and returns the file's size afterwards (the tally of a one-byte append, or a journal's length). */
 export function appendSized(file: string, data: string | Uint8Array): number {
-  const fd = fs.openSync(file, 'a');
+  return appendSizedAndClose(fs.openSync(file, 'a'), data);
+}
+
+/** `appendSized` on a descriptor opened for appending, which it closes. */
+export function appendSizedAndClose(fd: number, data: string | Uint8Array): number {
   try {
     if (typeof data === 'string') fs.writeSync(fd, data);
     else fs.writeSync(fd, data);
     return fs.fstatSync(fd).size;
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/**
+ * Opens an existing file for appending; undefined when there is none (never creates it). One
+ * system call that both tells whether the file exists and opens it for the append that follows.
+ */
+export function openAppendIfPresent(file: string): number | undefined {
+  try {
+    return fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw error;
   }
 }
 
@@ -82,6 +99,19 @@ export function makeDirs(dir: string): void {
   }
 }
 
+/** A regular file's bytes, `size` from its fstat (readFileSync would fstat it again). */
+function readWhole(fd: number, size: number): Buffer {
+  if (size === 0) return fs.readFileSync(fd); // reports no size: read to the end
+  const bytes = Buffer.allocUnsafe(size);
+  let filled = 0;
+  while (filled < size) {
+    const read = fs.readSync(fd, bytes, filled, size - filled, null);
+    if (read === 0) break;
+    filled += read;
+  }
+  return filled === size ? bytes : bytes.subarray(0, filled);
+}
+
 /** What was found under a task file's name. */
 export type TaskFileRead =
   | { readonly kind: 'file'; readonly body: string }
@@ -111,7 +141,7 @@ export function readTaskFile(file: string): TaskFileRead {
   try {
     const stats = fs.fstatSync(fd);
     if (!stats.isFile()) return { kind: 'broken', what: describeNonFile(stats) };
-    const bytes = fs.readFileSync(fd);
+    const bytes = readWhole(fd, stats.size);
     // Decoded leniently, its bad bytes would reach the task as U+FFFD without a word.
     const decoded = decodeUtf8Strictly(bytes);
     return decoded.ok
