@@ -1,7 +1,8 @@
 /**
  * The worker's round-trip savers on the real servers: batched deletes (Queue.deleteMany on SQS and
- * Pub/Sub, the worker's DeleteBatcher and its per-task results) and long polls on every backend
- * that has them, including a shutdown while a Pub/Sub pull is under way.
+ * Pub/Sub, the worker's DeleteBatcher and its per-task results), long polls on every backend
+ * that has them, including a shutdown while a Pub/Sub pull is under way, and lease calls in full
+ * batches once tasks are seen to be short.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { createQueue, openQueue, Queue, QueueError } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 import type { LeasedTask } from '../lib/queue/types';
 import { DeleteBatcher } from '../worker/deleteBatcher';
+import { MAX_LEASE_BATCH } from '../worker/leaseLoop';
 import { createLogger } from '../worker/logger';
 import { assertWorkerOptions } from '../worker/options';
 import { loadTaskModule } from '../worker/registry';
@@ -127,6 +129,43 @@ describe('batched deletes on SQS (fauxqs)', function () {
       const summary = await worker.start();
       assert.equal(summary.succeeded, 60);
       assert.equal(await queue.isEmpty(), true);
+    } finally {
+      await queue.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('lease calls for short tasks (file queue)', function () {
+  this.timeout(60_000);
+
+  it('leases full batches once tasks are short, not one task per finished task', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'worker-lease-batches-'));
+    const queue = await openQueue(await createQueue(`fq://${path.join(dir, 'queue')}`));
+    const asked: number[] = [];
+    const lease = queue.lease.bind(queue);
+    queue.lease = (options) => {
+      asked.push(options.count);
+      return lease(options);
+    };
+    try {
+      await queue.insert(noops(600));
+      const worker = new Worker({
+        queue,
+        registry: loadTaskModule(FIXTURE_TASKS),
+        defaultCloudpath: `file://${dir}/out`,
+        log: quietLog(),
+        leaseSeconds: 60,
+        maxAttempts: 3,
+        concurrency: 1,
+        exitWhenEmpty: true,
+      });
+      const summary = await worker.start();
+      assert.equal(summary.succeeded, 600);
+      // Before the first task has run nothing is prefetched (one task at a time); after, batches of 10.
+      const full = asked.filter((count) => count === MAX_LEASE_BATCH).length;
+      assert.ok(asked.length < 600 / 5, `${asked.length} lease calls for 600 tasks: ${asked.join(',')}`);
+      assert.ok(full >= 0.8 * asked.length, `${full} of ${asked.length} calls asked for a full batch`);
     } finally {
       await queue.close();
       rmSync(dir, { recursive: true, force: true });

@@ -13,7 +13,9 @@ import type { Slot } from './slot';
 import type { OutcomeRecorder, RunOutcome } from '../lib/runs/recorder';
 import { codeVersion } from '../lib/runs/codeVersion';
 
-export type Counters = { -readonly [K in keyof Omit<WorkerSummary, 'durationSeconds' | 'cpuSeconds' | 'mainThreadCpuSeconds'>]: number };
+export type Counters = {
+  -readonly [K in keyof Omit<WorkerSummary, 'durationSeconds' | 'cpuSeconds' | 'mainThreadCpuSeconds'>]: number;
+};
 
 export interface ConcluderOptions {
   readonly queue: Queue;

@@ -33,6 +33,8 @@ export interface LeaseLoopOptions {
   readonly inFlight: () => number;
   /** How many more tasks the worker wants to hold now (threads + prefetch − tasks running or waiting). */
   readonly wanted: () => number;
+  /** The fewest tasks worth a lease call now (a full batch while plenty are held, else 1). */
+  readonly leaseAtLeast: () => number;
   /** Takes a leased task through to its outcome; `decided`: the outcome is known without running it. */
   readonly launch: (task: LeasedTask, decided?: Happening) => void;
   /** Each lease call, so that shutdown can wait for the ones under way. */
@@ -128,7 +130,7 @@ export async function leaseLoop(options: LeaseLoopOptions): Promise<void> {
       continue;
     }
     const room = options.wanted() - requested;
-    if (room > 0 && calls < (lastFull ? MAX_LEASES_IN_FLIGHT : 1)) {
+    if (room >= options.leaseAtLeast() && room > 0 && calls < (lastFull ? MAX_LEASES_IN_FLIGHT : 1)) {
       startLease(Math.min(room, MAX_LEASE_BATCH));
       continue;
     }

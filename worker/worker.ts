@@ -15,7 +15,7 @@ import { Concluder } from './conclude';
 import { DeleteBatcher } from './deleteBatcher';
 import { runOfBody } from '../lib/queue/message';
 import type { WorkerEvents, WorkerState, WorkerSummary } from './events';
-import { leaseLoop } from './leaseLoop';
+import { leaseLoop, MAX_LEASE_BATCH } from './leaseLoop';
 import type { Logger } from './logger';
 import { assertWorkerOptions, ResolvedWorkerOptions, WorkerOptions } from './options';
 import type { Happening } from './outcome';
@@ -236,6 +236,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
         const runner = this.runner!;
         return this.o.concurrency + runner.prefetch - runner.holding;
       },
+      // Short tasks, many held ahead: one lease call per batch rather than one per finished task,
+      // while the threads still hold a batch's worth beyond what they run.
+      leaseAtLeast: () => (this.runner!.prefetch >= 2 * MAX_LEASE_BATCH ? MAX_LEASE_BATCH : 1),
       launch: (task, decided) => this.launch(task, decided),
       track: (call) => {
         this.leaseCalls.add(call);
