@@ -8,20 +8,32 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { encodeTask } from '../lib/queue/message';
-import { JobRequest, RunResult, ThreadPool } from '../worker/pool';
+import { JobListener, JobRequest, RunResult, ThreadPool } from '../worker/pool';
 import { FIXTURE_TASKS } from './support/workerProcess';
 
 describe('task threads holding jobs sent ahead', function () {
   this.timeout(30_000);
   let dir: string;
-  let pool: ThreadPool;
+  let pool: ThreadPool<TestJob>;
   let replaced: number;
+
+  /** A job that records, in order, when it began. */
+  interface TestJob extends JobRequest {
+    readonly name: string;
+    readonly events: string[];
+  }
+  const listener: JobListener<TestJob> = {
+    log: () => undefined,
+    start: (job) => job.events.push(`start ${job.name}`),
+    time: (_job, ms) => assert.ok(ms >= 0),
+  };
 
   beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'worker-threads-'));
     replaced = 0;
     pool = new ThreadPool(
       { size: 1, heapMb: 64, tasksModule: FIXTURE_TASKS, defaultCloudpath: `file://${dir}`, logLevel: 'info' },
+      listener,
       () => replaced++,
     );
     await pool.ready();
@@ -31,16 +43,8 @@ describe('task threads holding jobs sent ahead', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** A job for `key` that records, in order, when it began. */
-  function job(key: string, params: Record<string, unknown>, events: string[], name: string): JobRequest {
-    return {
-      body: encodeTask(['fixtures', key], params, 'q').body,
-      taskId: name,
-      attempt: 1,
-      onLog: () => undefined,
-      onStart: () => events.push(`start ${name}`),
-      onTime: (ms) => assert.ok(ms >= 0),
-    };
+  function job(key: string, params: Record<string, unknown>, events: string[], name: string): TestJob {
+    return { body: encodeTask(['fixtures', key], params, 'q').body, taskId: name, attempt: 1, name, events };
   }
 
   it('runs the jobs in order, each beginning when the one before it answered', async () => {
@@ -74,6 +78,35 @@ describe('task threads holding jobs sent ahead', function () {
     // The thread takes jobs again afterwards.
     const [again] = thread!.run([job('noop', { i: 0 }, events, 'again')]);
     assert.equal((await again!).kind, 'returned');
+  });
+
+  it('with handBackAfterMs, hands back the jobs waiting behind one that runs that long, and only those', async () => {
+    const handing = new ThreadPool<TestJob>(
+      {
+        size: 1,
+        heapMb: 64,
+        tasksModule: FIXTURE_TASKS,
+        defaultCloudpath: `file://${dir}`,
+        logLevel: 'info',
+        handBackAfterMs: 100,
+      },
+      listener,
+    );
+    try {
+      await handing.ready();
+      const events: string[] = [];
+      const [thread] = handing.threads;
+      // Quick ones first: they never reach the limit, so nothing is handed back while they run.
+      const quick = ['q1', 'q2', 'q3'].map((name) => job('sleep', { dir, name, ms: 30 }, events, name));
+      const slow = job('sleep', { dir, name: 'slow', ms: 600 }, events, 'slow');
+      const behind = [job('noop', { i: 1 }, events, 'b1'), job('noop', { i: 2 }, events, 'b2')];
+      const results = thread!.run([...quick, slow, ...behind]);
+      const kinds = await Promise.all(results.map((result) => result.then((r) => r.kind)));
+      assert.deepEqual(kinds, ['returned', 'returned', 'returned', 'returned', 'unstarted', 'unstarted']);
+      assert.deepEqual(events, ['start q1', 'start q2', 'start q3', 'start slow']);
+    } finally {
+      await handing.close();
+    }
   });
 
   it('a job that runs out of heap ends its thread alone: the jobs behind it never began', async () => {

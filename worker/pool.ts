@@ -27,17 +27,24 @@ export interface JobRequest {
   readonly body: string;
   readonly taskId: string;
   readonly attempt: number;
-  /** A pino JSON line the task logged. */
-  readonly onLog: (line: string) => void;
-  /** The job began: it was sent to an idle thread, or the thread finished the one before it. */
-  readonly onStart: () => void;
-  /** Its time on the thread, in ms, once it returned or threw. */
-  readonly onTime: (ms: number) => void;
 }
 
-interface HeldJob {
+/**
+ * What a pool reports about its jobs, one object for all of them (no closures per job: with
+ * thousands of short tasks per second, each allocation on the main thread counts).
+ */
+export interface JobListener<Job extends JobRequest> {
+  /** A pino JSON line the job's task logged. */
+  log(job: Job, line: string): void;
+  /** The job began: it was sent to an idle thread, or the thread finished the one before it. */
+  start(job: Job): void;
+  /** Its time on the thread, in ms, once it returned or threw. */
+  time(job: Job, ms: number): void;
+}
+
+interface HeldJob<Job extends JobRequest> {
   readonly id: number;
-  readonly request: JobRequest;
+  readonly request: Job;
   readonly resolve: (result: RunResult) => void;
   started: boolean;
 }
@@ -46,6 +53,11 @@ export interface PoolOptions extends ThreadData {
   readonly size: number;
   /** Old-generation heap limit of each thread, in MB. */
   readonly heapMb: number;
+  /**
+   * Jobs waiting behind one that has run this long are handed back (`unstarted`), so that a task far
+   * slower than those before it does not hold them; undefined: never.
+   */
+  readonly handBackAfterMs?: number;
 }
 
 /**
@@ -60,10 +72,12 @@ function threadEntry(): { readonly script: string; readonly eval: boolean } {
 }
 
 /** One task thread: runs its jobs one at a time, in the order they were given. */
-export class TaskThread {
+export class TaskThread<Job extends JobRequest = JobRequest> {
   private readonly thread: Thread;
   /** In order; the first one runs once it is `started`. */
-  private readonly held: HeldJob[] = [];
+  private readonly held: Array<HeldJob<Job>> = [];
+  /** Looks at the running job once it may have run `handBackAfterMs` (one timer per thread, not per job). */
+  private handBackTimer: NodeJS.Timeout | undefined;
   private nextId = 0;
   private runningSince = 0;
   private cancelling = false;
@@ -77,7 +91,11 @@ export class TaskThread {
   readonly ready: Promise<void>;
   private markReady!: () => void;
 
-  constructor(options: PoolOptions, onExit: (thread: TaskThread) => void) {
+  constructor(
+    private readonly options: PoolOptions,
+    private readonly listener: JobListener<Job>,
+    onExit: (thread: TaskThread<Job>) => void,
+  ) {
     this.ready = new Promise<void>((resolve) => (this.markReady = resolve));
     const entry = threadEntry();
     const workerData: ThreadData = {
@@ -102,6 +120,7 @@ export class TaskThread {
     });
     this.thread.on('exit', (code) => {
       this.dead = true;
+      clearTimeout(this.handBackTimer);
       this.markReady();
       onExit(this);
       this.settleAll(code);
@@ -114,7 +133,7 @@ export class TaskThread {
   }
 
   /** Queues the jobs behind those the thread holds, in one message; a promise per job. */
-  run(requests: readonly JobRequest[]): Array<Promise<RunResult>> {
+  run(requests: readonly Job[]): Array<Promise<RunResult>> {
     if (this.dead) throw new Error('internal error: task thread is dead');
     const jobs = [];
     const results = [];
@@ -125,16 +144,17 @@ export class TaskThread {
     }
     this.thread.postMessage({ type: 'run', jobs } satisfies ToThread);
     if (this.loaded) this.startFirst();
+    this.watchRunning(); // jobs now wait behind one already running
     return results;
   }
 
   /** The job is in this thread and has begun. */
-  running(request: JobRequest): boolean {
+  running(request: Job): boolean {
     return this.held[0]?.request === request && this.held[0].started;
   }
 
   /** Aborts the job's `context.signal`, if it is running. */
-  abort(request: JobRequest, name: string, message: string): void {
+  abort(request: Job, name: string, message: string): void {
     const first = this.held[0];
     if (this.dead || first?.request !== request || !first.started) return;
     this.thread.postMessage({ type: 'abort', id: first.id, name, message } satisfies ToThread);
@@ -155,9 +175,11 @@ export class TaskThread {
 
   private receive(message: FromThread): void {
     switch (message.type) {
-      case 'log':
-        this.held.find((job) => job.id === message.id)?.request.onLog(message.line);
+      case 'log': {
+        const job = this.held.find((held) => held.id === message.id);
+        if (job) this.listener.log(job.request, message.line);
         return;
+      }
       case 'ready':
         this.loaded = true;
         this.markReady();
@@ -166,7 +188,7 @@ export class TaskThread {
       case 'done': {
         const job = this.held.shift();
         if (job?.id !== message.id) throw new Error('internal error: a task thread answered out of order');
-        job.request.onTime(message.ms);
+        this.listener.time(job.request, message.ms);
         job.resolve(message.error ? { kind: 'threw', error: message.error } : { kind: 'returned' });
         // The thread went straight on to its next job.
         this.startFirst();
@@ -193,7 +215,23 @@ export class TaskThread {
     if (!first || first.started) return;
     first.started = true;
     this.runningSince = performance.now();
-    first.request.onStart();
+    this.listener.start(first.request);
+    this.watchRunning();
+  }
+
+  /** Arms the hand-back check while jobs wait behind a running one, unless one is armed already. */
+  private watchRunning(): void {
+    const limit = this.options.handBackAfterMs;
+    if (limit === undefined || this.handBackTimer !== undefined || this.dead) return;
+    if (this.held.length < 2 || !this.held[0]?.started) return;
+    const check = () => {
+      this.handBackTimer = undefined;
+      if (this.held.length < 2 || !this.held[0]?.started) return; // nothing waits behind a running job
+      const ranMs = this.runningForMs();
+      if (ranMs >= limit) this.cancelQueued();
+      else this.handBackTimer = setTimeout(check, limit - ranMs).unref();
+    };
+    this.handBackTimer = setTimeout(check, limit - this.runningForMs()).unref();
   }
 
   /** The thread ended: the running job gets why; the others never began. */
@@ -218,20 +256,21 @@ export class TaskThread {
 }
 
 /** `size` threads, started at once so the task module is loaded before the first task arrives. */
-export class ThreadPool {
-  private readonly live: TaskThread[] = [];
+export class ThreadPool<Job extends JobRequest = JobRequest> {
+  private readonly live: Array<TaskThread<Job>> = [];
   private closed = false;
 
   /** `onReplaced`: a thread ended and a fresh one took its place (it may take jobs). */
   constructor(
     private readonly options: PoolOptions,
+    private readonly listener: JobListener<Job>,
     private readonly onReplaced: () => void = () => undefined,
   ) {
     for (let i = 0; i < options.size; i++) this.spawn();
   }
 
   /** The threads that may take jobs (a replacement may still be loading: its first job waits). */
-  get threads(): readonly TaskThread[] {
+  get threads(): ReadonlyArray<TaskThread<Job>> {
     return this.live;
   }
 
@@ -253,7 +292,7 @@ export class ThreadPool {
 
   private spawn(): void {
     this.live.push(
-      new TaskThread(this.options, (ended) => {
+      new TaskThread(this.options, this.listener, (ended) => {
         this.live.splice(this.live.indexOf(ended), 1);
         if (this.closed) return;
         this.spawn();

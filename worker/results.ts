@@ -119,13 +119,14 @@ export async function settleWithRetries(
   call: () => Promise<void>,
   stopRetrying: () => boolean,
 ): Promise<void> {
-  const backoff = new Backoff({ baseMs: 200, capMs: 5 * SECOND });
+  let backoff: Backoff | undefined; // made on the first failure: most calls succeed at once
   for (let attempt = 1; ; attempt++) {
     try {
       return await call();
     } catch (error) {
       const retryable = !(error instanceof QueueError) || error.transient;
       if (!retryable || attempt >= 5 || stopRetrying()) throw error;
+      backoff ??= new Backoff({ baseMs: 200, capMs: 5 * SECOND });
       const waitMs = backoff.next();
       log.warn({ err: error, retryInMs: Math.round(waitMs) }, `queue error on ${what}; retrying`);
       await delay(waitMs, undefined, { ref: false });

@@ -8,6 +8,11 @@ import { Heartbeat } from './lease';
 import type { Logger } from './logger';
 import type { JobRequest, TaskThread } from './pool';
 
+/** A slot's job in a task thread: the thread's reports about it lead back to the slot. */
+export interface SlotJob extends JobRequest {
+  readonly slot: Slot;
+}
+
 export interface Slot {
   readonly leased: LeasedTask;
   /** `module.name`, when the message named a task. */
@@ -18,8 +23,8 @@ export interface Slot {
   readonly log: Logger;
   readonly heartbeat: Heartbeat;
   /** The thread holding the task (running it, or sent ahead to it) and its job there. */
-  thread?: TaskThread;
-  job?: JobRequest;
+  thread?: TaskThread<SlotJob>;
+  job?: SlotJob;
   /** Why the worker aborted the task, if it did (the first reason wins). */
   givenUp?: GiveUpReason;
   timers: NodeJS.Timeout[];

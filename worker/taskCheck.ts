@@ -4,7 +4,7 @@
  * more often than the attempts allow. A message that can never run is concluded without a thread.
  */
 import { TaskMessageError } from '../lib/queue/errors';
-import { formatTaskKey } from '../lib/queue/message';
+import { formatTaskKey, runOfBody, TaskRun } from '../lib/queue/message';
 import type { LeasedTask } from '../lib/queue/types';
 import { parseCloudpath } from '../lib/storage';
 import type { Happening } from './outcome';
@@ -15,6 +15,8 @@ import { envName } from '../lib/settings/table';
 export interface CheckResult {
   /** `module.name`, when the message named a task. */
   readonly name?: string;
+  /** The run the message names (its envelope's `run`), if any: its outcome counts there. */
+  readonly run?: TaskRun;
   /** Why the message cannot run, if it cannot. */
   readonly problem?: { readonly happening: Happening; readonly failure: Failure };
 }
@@ -31,16 +33,21 @@ export class TaskCheck {
 
   check(task: LeasedTask): CheckResult {
     let name: string;
+    let run: TaskRun | undefined;
     try {
       const parsed = this.registry.parse(task.body);
       name = formatTaskKey(parsed.envelope.key);
+      run = parsed.envelope.run;
       this.assertCloudpath(parsed.cloudpath ?? this.defaultCloudpath);
     } catch (error) {
       // Only TaskMessageError is expected; a schema whose own refinement throws is bad params too.
       const reason = error instanceof TaskMessageError ? error.reason : 'InvalidParams';
       const kind =
         reason === 'MalformedTask' ? 'malformed' : reason === 'UnknownTask' ? 'unknown-task' : 'invalid-params';
-      return { problem: { happening: { kind }, failure: { name: reason, message: (error as Error).message } } };
+      return {
+        run: runOfBody(task.body),
+        problem: { happening: { kind }, failure: { name: reason, message: (error as Error).message } },
+      };
     }
     if (task.attempt > this.maxAttempts) {
       const message =
@@ -48,10 +55,11 @@ export class TaskCheck {
         'the workers running it were killed or lost its lease';
       return {
         name,
+        run,
         problem: { happening: { kind: 'too-many-leases' }, failure: { name: 'TooManyAttempts', message } },
       };
     }
-    return { name };
+    return { name, run };
   }
 
   private assertCloudpath(cloudpath: string): void {

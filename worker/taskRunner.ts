@@ -6,10 +6,10 @@
  * which bounds how far ahead of free threads the lease loop may lease (`prefetch`).
  */
 import { ABORT_REASONS, GiveUpReason, TaskStartedEvent } from './events';
-import type { JobRequest, RunResult, TaskThread, ThreadPool } from './pool';
+import { JobListener, PoolOptions, RunResult, TaskThread, ThreadPool } from './pool';
 import { Failure, interpret, relayLog } from './results';
 import type { Happening } from './outcome';
-import type { Slot } from './slot';
+import type { Slot, SlotJob } from './slot';
 import { SECOND } from './backoff';
 import { envName } from '../lib/settings/table';
 
@@ -25,7 +25,8 @@ const HAND_BACK_AFTER_MS = 5 * THREAD_QUEUE_MS;
 const AVERAGE_WEIGHT = 0.1;
 
 export interface TaskRunnerOptions {
-  readonly pool: ThreadPool;
+  /** The task threads to start (`handBackAfterMs` is the runner's). */
+  readonly pool: Omit<PoolOptions, 'handBackAfterMs'>;
   readonly concurrency: number;
   readonly leaseSeconds: number;
   readonly taskTimeoutSeconds: number | undefined;
@@ -46,6 +47,7 @@ interface Waiting {
 }
 
 export class TaskRunner {
+  readonly pool: ThreadPool<SlotJob>;
   private readonly backlog: Waiting[] = [];
   /** Tasks given to threads (running or sent ahead) and not yet answered. */
   private onThreads = 0;
@@ -55,7 +57,19 @@ export class TaskRunner {
   /** Moving average of a task's time on a thread, in ms; undefined until one has run. */
   private averageMs: number | undefined;
 
-  constructor(private readonly o: TaskRunnerOptions) {}
+  /** One listener for every job of every thread. */
+  private readonly jobs: JobListener<SlotJob> = {
+    log: (job, line) => relayLog(job.slot.log, line),
+    start: (job) => this.started(job.slot),
+    time: (_job, ms) => {
+      this.averageMs = this.averageMs === undefined ? ms : this.averageMs + AVERAGE_WEIGHT * (ms - this.averageMs);
+    },
+  };
+
+  constructor(private readonly o: TaskRunnerOptions) {
+    // A replacement thread may take jobs at once.
+    this.pool = new ThreadPool({ ...o.pool, handBackAfterMs: HAND_BACK_AFTER_MS }, this.jobs, () => this.pump());
+  }
 
   /** Tasks running or waiting for a thread (not those being concluded with the queue). */
   get holding(): number {
@@ -94,7 +108,7 @@ export class TaskRunner {
     for (const { slot, done } of this.backlog.splice(0)) {
       done(this.o.conclude(slot, { kind: 'unstarted-at-stop' }));
     }
-    for (const thread of this.o.pool.threads) thread.cancelQueued();
+    for (const thread of this.pool.threads) thread.cancelQueued();
   }
 
   private wait(slot: Slot, order: number): Promise<void> {
@@ -126,7 +140,7 @@ export class TaskRunner {
    */
   pump(): void {
     const most = this.threadJobs;
-    for (const thread of this.o.pool.threads) {
+    for (const thread of this.pool.threads) {
       if (this.backlog.length === 0) return;
       if (thread.dead || thread.count > Math.floor(most / 4)) continue;
       // Busy with a slow task: nothing more waits behind it (it may run for hours).
@@ -143,26 +157,15 @@ export class TaskRunner {
     }
   }
 
-  private dispatch(thread: TaskThread, batch: readonly Waiting[]): void {
-    const requests = batch.map(({ slot }): JobRequest => {
-      const { leased: task, log } = slot;
-      return {
-        body: task.body,
-        taskId: task.id,
-        attempt: task.attempt,
-        onLog: (line) => relayLog(log, line),
-        onStart: () => this.started(slot),
-        onTime: (ms) => {
-          this.averageMs = this.averageMs === undefined ? ms : this.averageMs + AVERAGE_WEIGHT * (ms - this.averageMs);
-        },
-      };
+  private dispatch(thread: TaskThread<SlotJob>, batch: readonly Waiting[]): void {
+    const jobs = batch.map(({ slot }): SlotJob => {
+      const { leased: task } = slot;
+      // Before `run`: it may start the first one at once, and a start looks at its slot's thread.
+      slot.thread = thread;
+      slot.job = { body: task.body, taskId: task.id, attempt: task.attempt, slot };
+      return slot.job;
     });
-    // Before `run`: it may start the first one at once, and a start looks at its slot's thread.
-    batch.forEach((entry, i) => {
-      entry.slot.thread = thread;
-      entry.slot.job = requests[i];
-    });
-    const results = thread.run(requests);
+    const results = thread.run(jobs);
     this.onThreads += batch.length;
     batch.forEach((entry, i) => entry.done(this.finish(entry, results[i]!)));
   }
@@ -177,14 +180,6 @@ export class TaskRunner {
     this.o.onStarted({ taskId: task.id, task: slot.name!, attempt: task.attempt });
     const timeout = this.o.taskTimeoutSeconds;
     if (timeout !== undefined) slot.timers.push(setTimeout(() => this.giveUp(slot, 'timeout'), timeout * SECOND));
-    const { thread, job } = slot;
-    if (thread && job && thread.count > 1) {
-      // A task far slower than those before it must not hold the ones sent ahead behind it.
-      const handBack = () => {
-        if (thread.running(job)) thread.cancelQueued();
-      };
-      slot.timers.push(setTimeout(handBack, HAND_BACK_AFTER_MS));
-    }
     // Refused while it waited in the thread, and it began before the thread handed it back.
     if (slot.heartbeat.lost) this.giveUp(slot, 'lease-lost');
   }

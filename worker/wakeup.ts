@@ -20,6 +20,7 @@ export class Wakeup {
   }
 
   notify(): void {
+    if (this.waiters.size === 0) return; // the usual case: called per task, nobody waiting
     const waiting = [...this.waiters];
     this.waiters.clear();
     for (const done of waiting) done();

@@ -19,7 +19,6 @@ import { leaseLoop, MAX_LEASE_BATCH } from './leaseLoop';
 import type { Logger } from './logger';
 import { assertWorkerOptions, ResolvedWorkerOptions, WorkerOptions } from './options';
 import type { Happening } from './outcome';
-import { ThreadPool } from './pool';
 import { openSlot, Slot } from './slot';
 import { TaskCheck } from './taskCheck';
 import { TaskRunner } from './taskRunner';
@@ -39,7 +38,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly slots = new Set<Slot>();
   /** Lease calls under way: shutdown waits for them (what they bring is released) until its deadline. */
   private readonly leaseCalls = new Set<Promise<unknown>>();
-  private pool: ThreadPool | undefined;
   private runner: TaskRunner | undefined;
   /** Aborted by `stop()`: ends the lease loop, a long poll and idle waits at once. */
   private readonly loopAbort = new AbortController();
@@ -148,18 +146,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private async run(): Promise<WorkerSummary> {
     const { o } = this;
-    const pool = (this.pool = new ThreadPool(
-      {
+    const runner = (this.runner = new TaskRunner({
+      pool: {
         size: o.concurrency,
         heapMb: o.taskHeapMb,
         tasksModule: o.registry.modulePath,
         defaultCloudpath: o.defaultCloudpath,
         logLevel: this.log.level,
       },
-      () => this.runner?.pump(),
-    ));
-    this.runner = new TaskRunner({
-      pool,
       concurrency: o.concurrency,
       leaseSeconds: o.leaseSeconds,
       onThreadFree: () => this.wakeOnSlot.notify(),
@@ -168,7 +162,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
       terminateAfterAbortMs: o.terminateAfterAbortMs,
       onStarted: (event) => this.emit('taskStarted', event),
       conclude: (slot, happening, failure) => this.concluder.conclude(slot, happening, failure),
-    });
+    }));
+    const pool = runner.pool;
     await pool.ready();
     this.startedAt = Date.now();
     this.startedCpu = process.cpuUsage();
@@ -264,7 +259,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private beginStopping(): void {
     if (this.stateValue === 'running') this.stateValue = 'stopping';
-    this.pool?.retire();
+    this.runner?.pool.retire();
     this.runner?.releaseBacklog();
     if (this.loopAbort.signal.aborted) return;
     this.loopAbort.abort();
@@ -283,9 +278,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.log.warn({ taskId: task.id }, 'task leased after the worker stopped: visible again when its lease expires');
       return;
     }
-    const { name, problem } = decided ? {} : this.taskCheck.check(task);
+    const checked = decided ? { run: runOfBody(task.body) } : this.taskCheck.check(task);
+    const { name, problem } = checked;
     const runner = this.runner!;
-    const run = runOfBody(task.body)?.id;
+    const run = checked.run?.id;
     this.o.recorder.started(run, task.attempt);
     const slot = openSlot({
       task,
