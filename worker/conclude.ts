@@ -29,6 +29,8 @@ export interface ConcluderOptions {
   /** True once shutdown's deadline exists: completion calls are no longer retried. */
   readonly pastDeadline: () => boolean;
   readonly onEnded: (event: TaskEndedEvent) => void;
+  /** Whether anyone listens for `onEnded` (its event is built only then). */
+  readonly endedWanted: () => boolean;
 }
 
 const COUNTER_OF = {
@@ -76,18 +78,20 @@ export class Concluder {
       this.counters[COUNTER_OF[decision.outcome]]++;
       log[decision.level](outcomeFields(decision, durationMs, this.o.maxAttempts, failure), decision.message);
       const action = decision.action;
-      this.o.onEnded({
-        taskId: leased.id,
-        task: slot.name,
-        attempt: leased.attempt,
-        outcome: decision.outcome,
-        durationMs,
-        failed: decision.failed,
-        reason: action.kind === 'dead-letter' ? action.reason : undefined,
-        error: failure,
-        retryDelaySeconds:
-          action.kind === 'release' && decision.outcome === 'retried' ? action.delaySeconds : undefined,
-      });
+      if (this.o.endedWanted()) {
+        this.o.onEnded({
+          taskId: leased.id,
+          task: slot.name,
+          attempt: leased.attempt,
+          outcome: decision.outcome,
+          durationMs,
+          failed: decision.failed,
+          reason: action.kind === 'dead-letter' ? action.reason : undefined,
+          error: failure,
+          retryDelaySeconds:
+            action.kind === 'release' && decision.outcome === 'retried' ? action.delaySeconds : undefined,
+        });
+      }
     } catch (error) {
       this.logSettleFailure(error, log);
     } finally {

@@ -123,17 +123,25 @@ export async function leaseLoop(options: LeaseLoopOptions): Promise<void> {
     return false;
   };
 
+  /** How many tasks to lease now: 0 while the worker holds enough or enough calls are out. */
+  const leaseNow = (): number => {
+    const room = options.wanted() - requested;
+    if (room <= 0 || room < options.leaseAtLeast() || calls >= (lastFull ? MAX_LEASES_IN_FLIGHT : 1)) return 0;
+    return Math.min(room, MAX_LEASE_BATCH);
+  };
+  const somethingToDo = () => results.length > 0 || stopping() || leaseNow() > 0;
+
   while (!stopping()) {
     const result = results.shift();
     if (result) {
       if (await onResult(result)) return;
       continue;
     }
-    const room = options.wanted() - requested;
-    if (room >= options.leaseAtLeast() && room > 0 && calls < (lastFull ? MAX_LEASES_IN_FLIGHT : 1)) {
-      startLease(Math.min(room, MAX_LEASE_BATCH));
+    const count = leaseNow();
+    if (count > 0) {
+      startLease(count);
       continue;
     }
-    await wakeOnSlot.wait();
+    await wakeOnSlot.wait(undefined, somethingToDo);
   }
 }

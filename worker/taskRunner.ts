@@ -5,7 +5,7 @@
  * its thread if it does not return a moment later. It also measures how long a task holds a thread,
  * which bounds how far ahead of free threads the lease loop may lease (`prefetch`).
  */
-import { ABORT_REASONS, GiveUpReason, TaskStartedEvent } from './events';
+import { ABORT_REASONS, GiveUpReason } from './events';
 import { JobListener, PoolOptions, RunResult, TaskThread, ThreadPool } from './pool';
 import { Failure, interpret, relayLog } from './results';
 import type { Happening } from './outcome';
@@ -32,7 +32,8 @@ export interface TaskRunnerOptions {
   readonly taskTimeoutSeconds: number | undefined;
   readonly taskHeapMb: number;
   readonly terminateAfterAbortMs: number;
-  readonly onStarted: (event: TaskStartedEvent) => void;
+  /** The task began on its thread. */
+  readonly onStarted: (slot: Slot) => void;
   /** A thread became free (the lease loop may want more tasks). */
   readonly onThreadFree: () => void;
   /** Takes the task to its outcome once its thread has answered. */
@@ -177,7 +178,7 @@ export class TaskRunner {
     // durationMs) says it all, and a second line per task cost ~10 µs of the main thread's ~100.
     if (this.threadJobs > 1) log.debug('task started');
     else log.info('task started');
-    this.o.onStarted({ taskId: task.id, task: slot.name!, attempt: task.attempt });
+    this.o.onStarted(slot);
     const timeout = this.o.taskTimeoutSeconds;
     if (timeout !== undefined) slot.timers.push(setTimeout(() => this.giveUp(slot, 'timeout'), timeout * SECOND));
     // Refused while it waited in the thread, and it began before the thread handed it back.

@@ -19,7 +19,7 @@ import { leaseLoop, MAX_LEASE_BATCH } from './leaseLoop';
 import type { Logger } from './logger';
 import { assertWorkerOptions, ResolvedWorkerOptions, WorkerOptions } from './options';
 import type { Happening } from './outcome';
-import { openSlot, Slot } from './slot';
+import { Slot } from './slot';
 import { TaskCheck } from './taskCheck';
 import { TaskRunner } from './taskRunner';
 import { Wakeup } from './wakeup';
@@ -77,6 +77,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       recorder: o.recorder,
       pastDeadline: () => this.deadline !== undefined,
       onEnded: (event) => this.emit('taskEnded', event),
+      endedWanted: () => this.listenerCount('taskEnded') > 0,
     });
   }
 
@@ -160,7 +161,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
       taskTimeoutSeconds: o.taskTimeoutSeconds,
       taskHeapMb: o.taskHeapMb,
       terminateAfterAbortMs: o.terminateAfterAbortMs,
-      onStarted: (event) => this.emit('taskStarted', event),
+      onStarted: (slot) => {
+        // The event object only for someone listening: the CLI worker has no listener.
+        if (this.listenerCount('taskStarted') === 0) return;
+        this.emit('taskStarted', { taskId: slot.leased.id, task: slot.name!, attempt: slot.leased.attempt });
+      },
       conclude: (slot, happening, failure) => this.concluder.conclude(slot, happening, failure),
     }));
     const pool = runner.pool;
@@ -271,6 +276,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return this.loopAbort.signal.aborted;
   }
 
+  private readonly onLeaseLost = (slot: Slot): void => this.runner?.onLeaseRefused(slot);
+  private readonly onSlotFinished = (slot: Slot): void => {
+    this.slots.delete(slot);
+    this.wakeOnSlot.notify();
+  };
+
   /** Takes a leased task through to its outcome; `decided`: the outcome is known without running it. */
   private launch(task: LeasedTask, decided?: Happening): void {
     if (this.stateValue === 'stopped') {
@@ -283,18 +294,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const runner = this.runner!;
     const run = checked.run?.id;
     this.o.recorder.started(run, task.attempt);
-    const slot = openSlot({
+    const slot = new Slot({
       task,
       name,
       run,
       log: this.log,
       queue: this.o.queue,
       leaseSeconds: this.o.leaseSeconds,
-      onLeaseLost: (lost) => runner.onLeaseRefused(lost),
-      onFinish: (finished) => {
-        this.slots.delete(finished);
-        this.wakeOnSlot.notify();
-      },
+      onLeaseLost: this.onLeaseLost,
+      onFinish: this.onSlotFinished,
     });
     this.slots.add(slot);
     slot.heartbeat.start();

@@ -308,7 +308,14 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
       assert.ok(ranTwice <= 2 * perKill, `${ranTwice} tasks ran twice; at most 2 killed workers × ${perKill} may`);
       const counts = await queue.counts();
       assert.equal(counts.enqueued, 0);
-      if (counts.completed !== undefined) assert.equal(counts.completed, total);
+      if (counts.completed !== undefined) {
+        // A delete is unlinks, then the tally byte (python-task-queue's order): a kill -9 between
+        // them completes the task without counting it, at most once per killed worker.
+        assert.ok(
+          counts.completed <= total && counts.completed >= total - killed.size,
+          `completed ${counts.completed} of ${total} with ${killed.size} kills`,
+        );
+      }
     });
 
     it('dead-letters a poison task after --max-attempts and bad messages at once, while the rest finish', async () => {
