@@ -83,16 +83,28 @@ export const REASONS = {
   'out-of-memory': 'OutOfMemory',
 } as const;
 
-export function decide(situation: Situation, config: PolicyConfig): Decision {
-  const { happening, attempt, leaseLost } = situation;
-  const { maxAttempts } = config;
-  const neverRun = (reason: string): Decision => ({
+/** The common case, one object for every task (decide runs once per task). */
+const SUCCEEDED: Decision = Object.freeze({
+  action: Object.freeze({ kind: 'delete' }),
+  outcome: 'succeeded',
+  failed: false,
+  level: 'info',
+  message: 'task succeeded',
+});
+
+function neverRun(reason: string): Decision {
+  return {
     action: { kind: 'dead-letter', reason, withStack: false },
     outcome: 'dead-lettered',
     failed: false,
     level: 'error',
     message: `task dead-lettered without running (${reason})`,
-  });
+  };
+}
+
+export function decide(situation: Situation, config: PolicyConfig): Decision {
+  const { happening, attempt, leaseLost } = situation;
+  const { maxAttempts } = config;
 
   switch (happening.kind) {
     case 'malformed':
@@ -112,13 +124,7 @@ export function decide(situation: Situation, config: PolicyConfig): Decision {
           message: 'task completed after its lease was lost; it may run again',
         };
       }
-      return {
-        action: { kind: 'delete' },
-        outcome: 'succeeded',
-        failed: false,
-        level: 'info',
-        message: 'task succeeded',
-      };
+      return SUCCEEDED;
     case 'unstarted-at-stop':
       return {
         action: { kind: 'release', delaySeconds: 0 },

@@ -21,13 +21,15 @@ export interface Failure {
   readonly stack?: string;
 }
 
+const RETURNED: [Happening, undefined] = [Object.freeze({ kind: 'returned' }), undefined];
+
 /** What a thread's result means, given whether (and why) the worker aborted the task. */
 export function interpret(
   result: Exclude<RunResult, { kind: 'unstarted' }>,
   givenUp: GiveUpReason | undefined,
   limits: { readonly taskTimeoutSeconds?: number; readonly taskHeapMb: number },
 ): [Happening, Failure | undefined] {
-  if (result.kind === 'returned') return [{ kind: 'returned' }, undefined];
+  if (result.kind === 'returned') return RETURNED;
   const timeout = limits.taskTimeoutSeconds ?? 0;
   switch (givenUp) {
     case 'stopping':
