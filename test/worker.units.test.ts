@@ -399,6 +399,19 @@ describe('Worker embedded on a file queue', function () {
     assert.ok(ms < 1900, `${ms} ms`);
   });
 
+  it("reports the main thread's CPU apart from the task threads' (CPU-bound tasks run on the latter)", async () => {
+    const { worker: w } = worker({ concurrency: 2, exitWhenEmpty: true });
+    await queue.insert(Array.from({ length: 6 }, () => encodeTask(['fixtures', 'primes'], { n: 400_000 }, 'q')));
+    const summary = await w.start();
+    assert.equal(summary.succeeded, 6);
+    assert.ok(summary.cpuSeconds > 0.1, `${summary.cpuSeconds} CPU-s for six prime counts`);
+    assert.ok(summary.mainThreadCpuSeconds > 0, 'the main thread did some work');
+    assert.ok(
+      summary.mainThreadCpuSeconds < summary.cpuSeconds / 2,
+      `main thread ${summary.mainThreadCpuSeconds} of ${summary.cpuSeconds} CPU-s: the counting ran elsewhere`,
+    );
+  });
+
   it('sends short tasks ahead to a thread, and hands back those stuck behind a slow one', async () => {
     const { worker: w, ended } = worker({ concurrency: 2 });
     const noops = (from: number, count: number) =>
