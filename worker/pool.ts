@@ -217,7 +217,7 @@ export class TaskThread {
   }
 }
 
-/** `size` threads, started at once so the task module is loaded before the first task arrives. */
+/** `size` threads, started at once: they load the task module while the first tasks are leased. */
 export class ThreadPool {
   private readonly live: TaskThread[] = [];
   private closed = false;

@@ -162,10 +162,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
       onStarted: (event) => this.emit('taskStarted', event),
       conclude: (slot, happening, failure) => this.concluder.conclude(slot, happening, failure),
     });
-    await pool.ready();
+    // Leasing begins while the threads still load the task module: a task leased meanwhile waits
+    // for its thread with its lease renewed, as one leased ahead of a free thread does.
     this.startedAt = Date.now();
     this.startedCpu = process.cpuUsage();
-    this.logStarted();
+    void pool.ready().then(() => {
+      if (this.stopping) return;
+      this.logStarted();
+      this.emit('threadsReady');
+    });
     try {
       if (!this.stopping) await this.runLeaseLoop();
     } catch (error) {
