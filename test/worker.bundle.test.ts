@@ -6,20 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { SourceMap, type SourceMapPayload } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
-import { Worker as Thread } from 'node:worker_threads';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Storage as GcsClient } from '@google-cloud/storage';
 import { createQueue, openQueue } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 import { openStorage } from '../lib/storage';
 import { buildWorker, type BuiltWorker } from '../scripts/build-worker';
-import { loadVendorFile } from '../scripts/worker-bundle/vendorLoader';
+import { CODE_CACHE_ENV, loadVendorFile } from '../scripts/worker-bundle/vendorLoader';
 import { countPrimes } from '../tasks/example';
 import { startFakeGcs } from './support/fakeGcs';
 import { useFauxqs } from './support/fauxqs';
@@ -55,6 +53,7 @@ async function drainWithBundle(bundle: string, queueUrl: string, cloudpath: stri
     const exit = await worker.waitForExit(60_000);
     assert.equal(exit.code, 0, worker.describe());
     assert.equal(worker.summary()?.succeeded, 2, worker.describe());
+    return worker;
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }
@@ -95,25 +94,19 @@ describe('worker bundle: what the image runs', function () {
     assert.ok(built.cacheBytes > 0.1e6 && built.cacheBytes < 2e6, `the code cache is ${built.cacheBytes} bytes`);
   });
 
-  it('has a code cache of shared-packages.js that this Node takes, on the main thread and in a thread', async () => {
+  it('has a code cache of shared-packages.js that the worker takes, on its main thread and threads', async () => {
     const file = path.join(dir, 'dist', 'shared-packages.js');
-    const loaded = loadVendorFile(file);
-    assert.equal(loaded.cache, 'used');
-    assert.equal(typeof (loaded.exports.zod as { object?: unknown }).object, 'function');
     // Taken after a start ran, it holds far more than the top level V8 compiles when the file loads.
     const cacheBytes = statSync(`${file}.cache`).size;
     const topLevelBytes = new vm.Script(readFileSync(file, 'utf8')).createCachedData().length;
     assert.ok(cacheBytes > 2 * topLevelBytes, `cache ${cacheBytes} bytes, top level alone ${topLevelBytes}`);
-    // A task thread has a heap limit of its own (resourceLimits), as in the worker's pool.
-    const loader = path.join(__dirname, '..', 'scripts', 'worker-bundle', 'vendorLoader.ts');
-    const thread = new Thread(
-      `require('tsx/cjs'); const { parentPort } = require('node:worker_threads');
-       parentPort.postMessage(require(${JSON.stringify(loader)}).loadVendorFile(${JSON.stringify(file)}).cache);`,
-      { eval: true, resourceLimits: { maxOldGenerationSizeMb: 64 } },
-    );
-    const [inThread] = (await once(thread, 'message')) as [string];
-    await thread.terminate();
-    assert.equal(inThread, 'used');
+    const queueUrl = await createQueue(`fq://${path.join(dir, 'fq-cache')}`);
+    const worker = await drainWithBundle(built.file, queueUrl, `file://${path.join(dir, 'out-cache')}`, {
+      [CODE_CACHE_ENV]: 'report',
+      WORKER_CONCURRENCY: '2',
+    });
+    const reports = worker.stderr.split('\n').filter((line) => line.startsWith('code cache of'));
+    assert.deepEqual(reports, Array(3).fill(`code cache of ${file}: used`), worker.stderr);
   });
 
   it('loads a vendor file whose cache is absent, of another source, or refused by V8, as without one', async () => {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createQueue } from '../../lib/queue';
 import { VENDOR_FILES } from './vendorFiles';
-import { cacheFileOf, WRITE_CODE_CACHE_ENV } from './vendorLoader';
+import { cacheFileOf, CODE_CACHE_ENV } from './vendorLoader';
 
 /** The flags the image starts `worker.js` with (the Dockerfile's ENTRYPOINT): V8 checks a cache against them. */
 export const WORKER_NODE_FLAGS = ['--enable-source-maps'];
@@ -29,7 +29,7 @@ export async function writeCodeCaches(outdir: string): Promise<string[]> {
       CF_CLOUDPATH: `file://${path.join(dir, 'outputs')}`,
       WORKER_EXIT_WHEN_EMPTY: '1',
       NODE_ENV: 'production',
-      [WRITE_CODE_CACHE_ENV]: '1',
+      [CODE_CACHE_ENV]: 'write',
     };
     await new Promise<void>((resolve, reject) => {
       const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, path.join(outdir, 'worker.js')], {

@@ -21,8 +21,12 @@ export interface LoadedVendorFile {
   readonly cache: CacheUse;
 }
 
-/** Set by the build's warm-up run only: at exit, the main thread writes the cache of each file it loaded. */
-export const WRITE_CODE_CACHE_ENV = 'GKE_BATCH_WRITE_CODE_CACHE';
+/**
+ * Unset in a worker's normal run. `write`: the build's warm-up run, whose main thread writes the
+ * cache of each file it loaded at exit. `report`: each thread says on stderr what became of each
+ * file's cache (the tests).
+ */
+export const CODE_CACHE_ENV = 'GKE_BATCH_CODE_CACHE';
 
 /** A cache file is the SHA-256 of the source it was made from, then V8's data. */
 const HASH_BYTES = 32;
@@ -70,7 +74,9 @@ export function loadVendorFile(file: string): LoadedVendorFile {
   module.loaded = true;
   const result = { exports: module.exports as Record<string, unknown>, cache };
   loaded.set(file, result);
-  if (process.env[WRITE_CODE_CACHE_ENV] && isMainThread) {
+  const mode = process.env[CODE_CACHE_ENV];
+  if (mode === 'report') process.stderr.write(`code cache of ${file}: ${cache}\n`);
+  if (mode === 'write' && isMainThread) {
     // At exit: by then the cache holds every function the run compiled.
     process.once('exit', () => writeFileSync(cacheFileOf(file), Buffer.concat([hash, script.createCachedData()])));
   }
