@@ -50,9 +50,12 @@ WORKDIR /app
 COPY --from=build /src/dist/ /app/
 # No NODE_COMPILE_CACHE: Node's cache holds the code compiled when a file loads, not the functions
 # compiled later as they first run, which is nearly all of a bundle; measured, a start with it was
-# no faster (docs/image.md, cold start).
+# no faster (docs/image.md, cold start). dist/ has a V8 cache of its own instead, taken after a
+# start ran (shared-packages.js.cache, scripts/worker-bundle/codeCache.ts): made by the build
+# stage's Node with the ENTRYPOINT's flags, it is used only where both match (V8 checks).
 # Numeric, so Kubernetes' runAsNonRoot can verify it; matches the Deployment's runAsUser.
 USER 10001:10001
 # Exec form, no shell: node is PID 1 and receives SIGTERM itself (the worker drains and releases its
 # leases). Source maps make stack traces, and so dead-letter failure records, name TypeScript lines.
+# The flags are scripts/worker-bundle/codeCache.ts's WORKER_NODE_FLAGS too.
 ENTRYPOINT ["node", "--enable-source-maps", "/app/worker.js"]

@@ -8,10 +8,12 @@
  * Needs a Docker daemon (scripts/ci-docker.sh starts one). Builds the image like the tests do, on the
  * local base image (or IMAGE_TEST_BASE_IMAGE). "Leased" is read from the file queue itself: the
  * benchmark polls its counts every few milliseconds while the container starts, so it depends on
- * no log format. For comparison it also times a bare `node -e 0` container on the base image: the
- * floor that Docker and Node's own start-up set.
+ * no log format. For comparison it also times bare Node containers on the base image, the floor
+ * that Docker and Node's own start-up set: one until it writes a file on a mounted folder (watched
+ * the same way), one `node -e 0` from start to exit.
  */
 import { Command, Option } from 'commander';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openQueue } from '../lib/queue';
@@ -62,6 +64,34 @@ async function startToFirstLease(run: number, env: readonly string[] = []): Prom
   } finally {
     await docker(['rm', '--force', name], { allowFailure: true });
     await queue.close();
+    await removeScratchDir(dir, IMAGE);
+  }
+}
+
+/**
+ * Milliseconds from `docker start` of a bare Node container on the base image to the file it writes
+ * first thing appearing on a mounted folder, watched as the lease is: the floor for the worker's
+ * first lease (Docker's start plus Node's), without the container's exit in it.
+ */
+async function bareNodeFirstWrite(baseImage: string, run: number): Promise<number> {
+  const dir = writableScratchDir('gke-batch-bench-image-bare-');
+  const mark = path.join(dir, 'started');
+  const name = `gke-batch-bench-write-${process.pid}-${run}`;
+  try {
+    makeWritableByAnyone(dir);
+    const script = `require('node:fs').writeFileSync(${JSON.stringify(mark)}, '')`;
+    await docker(['create', '--name', name, '--volume', `${dir}:${dir}`, baseImage, 'node', '-e', script]);
+    const started = performance.now();
+    const start = docker(['start', name]);
+    while (!existsSync(mark)) {
+      if (performance.now() - started > GIVE_UP_MS) throw new Error(`run ${run}: the bare container wrote nothing`);
+      await sleep(POLL_MS);
+    }
+    const elapsed = performance.now() - started;
+    await start;
+    return elapsed;
+  } finally {
+    await docker(['rm', '--force', name], { allowFailure: true });
     await removeScratchDir(dir, IMAGE);
   }
 }
@@ -117,12 +147,18 @@ async function main(): Promise<void> {
   );
 
   const bare: number[] = [];
+  const firstWrite: number[] = [];
   const lease: number[] = [];
+  const ahead: number[] = [];
   for (let run = 0; run < options.runs; run++) {
     bare.push(await bareNodeContainer(baseImage, run));
+    firstWrite.push(await bareNodeFirstWrite(baseImage, run));
     lease.push(await startToFirstLease(run));
+    ahead.push(lease.at(-1)! - firstWrite.at(-1)!);
   }
   process.stdout.write(`docker start → first task leased: ${summary(lease)} (goal ≤ 300 ms)\n`);
+  process.stdout.write(`bare node container, start → its first file written: ${summary(firstWrite)}\n`);
+  process.stdout.write(`the worker's own share (lease − first write, per run): ${summary(ahead)}\n`);
   process.stdout.write(`bare node -e 0 container, start to exit: ${summary(bare)}\n`);
 }
 

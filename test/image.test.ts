@@ -153,6 +153,7 @@ describe('worker container image (real Docker daemon)', function () {
         '/app/aws-sdk.js',
         '/app/google-cloud.js',
         '/app/shared-packages.js',
+        '/app/shared-packages.js.cache',
         '/app/worker-thread.js',
         '/app/worker-thread.js.map',
         '/app/worker.js',
@@ -289,6 +290,22 @@ describe('worker container image (real Docker daemon)', function () {
     assert.deepEqual(
       { enqueued: counts.enqueued, completed: counts.completed, failed: counts.failed },
       { enqueued: 0, completed: rows.length, failed: 0 },
+    );
+  });
+
+  it("takes the code cache made by the build stage's Node, on the main thread and in each thread", async function () {
+    this.timeout(120_000);
+    const fixture = await fileQueueWith([{ start: 0, count: 10 }]);
+    const name = containerName('cache');
+    const env = { WORKER_EXIT_WHEN_EMPTY: '1', WORKER_CONCURRENCY: '2', GKE_BATCH_CODE_CACHE: 'report' };
+    await docker(['run', '--detach', '--name', name, ...workerArgs(fixture, env), IMAGE]);
+    const code = await waitForExit(name, 90_000);
+    const logs = await docker(['logs', name]);
+    assert.equal(code, 0, `worker exit code (logs:\n${logs.stdout}${logs.stderr})`);
+    assert.deepEqual(
+      logs.stderr.trim().split('\n'),
+      Array(3).fill('code cache of /app/shared-packages.js: used'),
+      'what became of the cache, per thread',
     );
   });
 

@@ -39,6 +39,8 @@ interface Backend {
   readonly delayedInsert: boolean;
   /** How `isEmpty` decides: from counts, or (Pub/Sub) after EMPTY_PULLS_TO_DRAIN empty leases in a row. */
   readonly drain: 'counts' | 'emptyPulls';
+  /** A lease with `waitSeconds` waits for a task to arrive (the file queue answers at once). */
+  readonly longPoll: boolean;
 }
 
 async function leaseUntil(queue: Queue, count: number, seconds: number, timeoutMs = 15_000): Promise<LeasedTask[]> {
@@ -202,6 +204,25 @@ function queueContract(backend: () => Backend): void {
     assert.equal(later?.id, b!.id);
   });
 
+  it('dates a lease from a long poll that waited longer than the lease by its answer: held on arrival', async () => {
+    const askedAt = Date.now();
+    const polling = queue.lease({ count: 1, seconds: 2, waitSeconds: 8 });
+    if (!backend().longPoll) {
+      assert.deepEqual(await polling, []);
+      assert.ok(Date.now() - askedAt < 1000, 'answers at once');
+      return;
+    }
+    await sleep(3000);
+    await queue.insert(bodiesOf(1, url));
+    const [task] = await polling;
+    assert.ok(task, 'the long poll got the task');
+    const left = task.leaseExpiresAt - Date.now();
+    assert.ok(left > 1000, `${left} ms of a 2 s lease left on arrival, after a wait of ${Date.now() - askedAt} ms`);
+    const renewed = await queue.renew(task, 30);
+    await leaseNone(queue);
+    await queue.delete(renewed);
+  });
+
   it('holds a delayed insert back until its delay has passed', async () => {
     if (!backend().delayedInsert) {
       await assert.rejects(
@@ -346,6 +367,7 @@ describe('queue contract: file queue', () => {
     counts: 'exact',
     delayedInsert: true,
     drain: 'counts',
+    longPoll: false,
   }));
 
   it('reports lease and count on a missing directory as QueueNotFound naming the path', async () => {
@@ -363,6 +385,7 @@ describe('queue contract: SQS (fauxqs)', () => {
     counts: 'approximate',
     delayedInsert: true,
     drain: 'counts',
+    longPoll: true,
   }));
 });
 
@@ -376,5 +399,6 @@ describe('queue contract: Pub/Sub (pstest)', function () {
     counts: 'none',
     delayedInsert: false,
     drain: 'emptyPulls',
+    longPoll: true,
   }));
 });

@@ -1,20 +1,23 @@
 /**
  * The esbuild bundle the image runs (scripts/build-worker.ts), run by plain `node` from an empty
  * folder, as in the image: no config/task.env, no node_modules, no tsx. The two entries load each
- * cloud SDK from its own file beside them, only when a queue or cloudpath of that cloud is used.
+ * cloud SDK from its own file beside them, only when a queue or cloudpath of that cloud is used,
+ * and the packages both load with the V8 code cache the build made.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { SourceMap, type SourceMapPayload } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import vm from 'node:vm';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Storage as GcsClient } from '@google-cloud/storage';
 import { createQueue, openQueue } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 import { openStorage } from '../lib/storage';
 import { buildWorker, type BuiltWorker } from '../scripts/build-worker';
+import { CODE_CACHE_ENV, loadVendorFile } from '../scripts/worker-bundle/vendorLoader';
 import { countPrimes } from '../tasks/example';
 import { startFakeGcs } from './support/fakeGcs';
 import { useFauxqs } from './support/fauxqs';
@@ -50,6 +53,7 @@ async function drainWithBundle(bundle: string, queueUrl: string, cloudpath: stri
     const exit = await worker.waitForExit(60_000);
     assert.equal(exit.code, 0, worker.describe());
     assert.equal(worker.summary()?.succeeded, 2, worker.describe());
+    return worker;
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }
@@ -76,6 +80,7 @@ describe('worker bundle: what the image runs', function () {
       'aws-sdk.js',
       'google-cloud.js',
       'shared-packages.js',
+      'shared-packages.js.cache',
       'worker-thread.js',
       'worker-thread.js.map',
       'worker.js',
@@ -86,6 +91,49 @@ describe('worker bundle: what the image runs', function () {
     // The cloud SDKs were 9 MB of the entries when bundled into both.
     assert.ok(built.bytes < 1e6, `the entries are ${built.bytes} bytes`);
     assert.ok(built.mapBytes < 0.5e6, `their maps are ${built.mapBytes} bytes`);
+    assert.ok(built.cacheBytes > 0.1e6 && built.cacheBytes < 2e6, `the code cache is ${built.cacheBytes} bytes`);
+  });
+
+  it('has a code cache of shared-packages.js that the worker takes, on its main thread and threads', async () => {
+    const file = path.join(dir, 'dist', 'shared-packages.js');
+    // Taken after a start ran, it holds far more than the top level V8 compiles when the file loads.
+    const cacheBytes = statSync(`${file}.cache`).size;
+    const topLevelBytes = new vm.Script(readFileSync(file, 'utf8')).createCachedData().length;
+    assert.ok(cacheBytes > 2 * topLevelBytes, `cache ${cacheBytes} bytes, top level alone ${topLevelBytes}`);
+    const queueUrl = await createQueue(`fq://${path.join(dir, 'fq-cache')}`);
+    const worker = await drainWithBundle(built.file, queueUrl, `file://${path.join(dir, 'out-cache')}`, {
+      [CODE_CACHE_ENV]: 'report',
+      WORKER_CONCURRENCY: '2',
+    });
+    const reports = worker.stderr.split('\n').filter((line) => line.startsWith('code cache of'));
+    assert.deepEqual(reports, Array(3).fill(`code cache of ${file}: used`), worker.stderr);
+  });
+
+  it('loads a vendor file whose cache is absent, of another source, or refused by V8, as without one', async () => {
+    const source = readFileSync(path.join(dir, 'dist', 'shared-packages.js'));
+    const cache = readFileSync(path.join(dir, 'dist', 'shared-packages.js.cache'));
+    const cases = {
+      absent: [source, undefined],
+      stale: [Buffer.concat([source, Buffer.from('\n// another build\n')]), cache],
+      // The right source, but V8's part of the file spoilt: V8 refuses it.
+      rejected: [source, Buffer.concat([cache.subarray(0, 32), Buffer.alloc(cache.length - 32, 7)])],
+    } as const;
+    for (const [expected, [code, cached]] of Object.entries(cases)) {
+      const file = path.join(dir, `cache-${expected}`, 'shared-packages.js');
+      mkdirSync(path.dirname(file));
+      writeFileSync(file, code);
+      if (cached) writeFileSync(`${file}.cache`, cached);
+      const loaded = loadVendorFile(file);
+      assert.equal(loaded.cache, expected);
+      assert.equal(typeof (loaded.exports.zod as { object?: unknown }).object, 'function', expected);
+    }
+    // And the bundle with a refused cache still runs its tasks.
+    const dist = path.join(dir, 'dist-refused-cache');
+    cpSync(path.join(dir, 'dist'), dist, { recursive: true });
+    writeFileSync(path.join(dist, 'shared-packages.js.cache'), cases.rejected[1]);
+    const queueUrl = await createQueue(`fq://${path.join(dir, 'fq-refused-cache')}`);
+    await drainWithBundle(path.join(dist, 'worker.js'), queueUrl, `file://${path.join(dir, 'out-refused')}`, {});
+    await assertPrimesWritten(`file://${path.join(dir, 'out-refused')}`);
   });
 
   it("drains a file queue without the cloud SDKs' files: a file-queue worker never loads them", async () => {

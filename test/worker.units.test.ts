@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -386,12 +387,19 @@ describe('Worker embedded on a file queue', function () {
   }
 
   it('runs up to --concurrency tasks at once, each in its own thread', async () => {
-    const { worker: w } = worker({ concurrency: 4, exitWhenEmpty: true });
+    const { worker: w } = worker({ concurrency: 4 });
     let firstStartAt = 0;
+    let ended = 0;
     w.on('taskStarted', () => (firstStartAt ||= Date.now()));
     const names = Array.from({ length: 20 }, (_, i) => `c${i}`);
+    // Inserted once every thread is loaded: threads that load at different times start at different times.
+    const done = w.start();
+    await once(w, 'threadsReady');
     await queue.insert(names.map((name) => encodeTask(['fixtures', 'sleep'], { dir, name, ms: 100 }, 'q')));
-    const summary = await w.start();
+    const allEnded = new Promise<void>((resolve) => w.on('taskEnded', () => ++ended === names.length && resolve()));
+    await allEnded;
+    await w.stop();
+    const summary = await done;
     assert.equal(summary.succeeded, 20);
     assert.equal(peakRunning(names), 4);
     // 20 tasks × 100 ms on 4 threads: well under the 2 s they would take one at a time.

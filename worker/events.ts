@@ -56,6 +56,8 @@ export interface WorkerSummary {
 }
 
 export interface WorkerEvents {
+  /** Every task thread has loaded the task module (leasing began before: tasks leased meanwhile wait). */
+  threadsReady: [];
   taskStarted: [TaskStartedEvent];
   taskEnded: [TaskEndedEvent];
   /** `immediate`: a second stop (signal) that skips the rest of the grace period. */

@@ -255,7 +255,7 @@ export class TaskThread<Job extends JobRequest = JobRequest> {
   }
 }
 
-/** `size` threads, started at once so the task module is loaded before the first task arrives. */
+/** `size` threads, started at once: they load the task module while the first tasks are leased. */
 export class ThreadPool<Job extends JobRequest = JobRequest> {
   private readonly live: Array<TaskThread<Job>> = [];
   private closed = false;

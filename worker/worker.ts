@@ -169,11 +169,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
       conclude: (slot, happening, failure) => this.concluder.conclude(slot, happening, failure),
     }));
     const pool = runner.pool;
-    await pool.ready();
+    // Leasing begins while the threads still load the task module: a task leased meanwhile waits
+    // for its thread with its lease renewed, as one leased ahead of a free thread does.
     this.startedAt = Date.now();
     this.startedCpu = process.cpuUsage();
     this.startedThreadCpu = process.threadCpuUsage();
-    this.logStarted();
+    void pool.ready().then(() => {
+      if (this.stopping) return;
+      this.logStarted();
+      this.emit('threadsReady');
+    });
     try {
       if (!this.stopping) await this.runLeaseLoop();
     } catch (error) {

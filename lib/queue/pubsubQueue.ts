@@ -180,9 +180,7 @@ export class PubsubQueue implements Queue {
       if (received.length > 0) {
         const ackIds = received.map((m) => m.ackId ?? '');
         // The pull leased them for the subscription's deadline: set the one asked for.
-        if (deadline !== settings.ackDeadlineSeconds) {
-          await this.modifyDeadline(this.names.subscription, ackIds, deadline, 'set the lease on');
-        }
+        const datedAt = await this.datedDeadline(ackIds, pulledAt, deadline, settings.ackDeadlineSeconds);
         for (const message of received) {
           const attempt = this.attemptOf(message, settings);
           const decoded = decodeUtf8Strictly(dataOf(message));
@@ -190,7 +188,7 @@ export class PubsubQueue implements Queue {
             await this.deadLetterNotText(message, attempt, decoded.where);
             continue;
           }
-          const task = toLeasedTask(message, pulledAt, deadline, attempt);
+          const task = toLeasedTask(message, datedAt, deadline, attempt);
           this.held.set(task.handle, task.leaseExpiresAt);
           leased.push(task);
         }
@@ -200,6 +198,31 @@ export class PubsubQueue implements Queue {
     if (leased.length === 0) this.emptyPulls++;
     else this.emptyPulls = 0;
     return leased;
+  }
+
+  /**
+   * Sets the deadline asked for when the subscription's differs, and returns when the lease began,
+   * at the latest known. A pull's deadline starts between its request and its answer, so it is
+   * dated from the request; after a pull that waited over a third of the deadline, that date would
+   * make the lease look lost on arrival, so the deadline is set again at once, dated from that short
+   * call (if that fails, the request's date still holds).
+   */
+  private async datedDeadline(
+    ackIds: string[],
+    pulledAt: number,
+    deadline: number,
+    subscriptionDeadline: number,
+  ): Promise<number> {
+    const waited = Date.now() - pulledAt > (deadline * SECOND) / 3;
+    if (deadline === subscriptionDeadline && !waited) return pulledAt;
+    const sentAt = Date.now();
+    try {
+      await this.modifyDeadline(this.names.subscription, ackIds, deadline, 'set the lease on');
+    } catch (error) {
+      if (deadline !== subscriptionDeadline) throw error;
+      return pulledAt;
+    }
+    return sentAt;
   }
 
   private attemptOf(message: ReceivedMessage, settings: SubscriptionSettings): number {

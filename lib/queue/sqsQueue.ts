@@ -112,7 +112,8 @@ export class SqsQueue implements Queue {
               { abortSignal: signal },
             )
           ).Messages ?? [];
-        for (const message of messages) leased.push(toLeasedTask(message, receivedAt, visibility));
+        const datedAt = await this.redated(messages, receivedAt, visibility);
+        messages.forEach((message, i) => leased.push(toLeasedTask(message, datedAt[i]!, visibility)));
       } catch (error) {
         if (isAbort(error) || signal?.aborted) return leased;
         throw mapSqsError(error, { action: 'receive from', queue: this.url }, this.region);
@@ -121,6 +122,35 @@ export class SqsQueue implements Queue {
       wait = 0; // got a full batch: take what is there now, do not wait for more
     }
     return leased;
+  }
+
+  /**
+   * When each message's visibility began, at the latest known: SQS starts it at some moment between
+   * the receive's request and its answer, so it is dated from the request. After a long poll that
+   * waited for a message, that date is up to 20 s early and a short lease looks lost on arrival;
+   * so when the call took over a third of the visibility, the visibility is set again at once,
+   * dated from that short call (a message it fails for keeps the request's date).
+   */
+  private async redated(messages: readonly Message[], receivedAt: number, visibility: number): Promise<number[]> {
+    const dates = messages.map(() => receivedAt);
+    if (messages.length === 0 || Date.now() - receivedAt <= (visibility * SECOND) / 3) return dates;
+    const sentAt = Date.now();
+    try {
+      const reply = await this.client.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.url,
+          Entries: messages.map((m, i) => ({
+            Id: String(i),
+            ReceiptHandle: m.ReceiptHandle,
+            VisibilityTimeout: visibility,
+          })),
+        }),
+      );
+      for (const entry of reply.Successful ?? []) dates[Number(entry.Id)] = sentAt;
+    } catch {
+      // Unreachable just now: the request's date is still a safe one; the worker's renewals retry.
+    }
+    return dates;
   }
 
   async renew(task: LeasedTask, seconds: number): Promise<LeasedTask> {

@@ -4,9 +4,10 @@
  * the task threads share one copy of each SDK instead of bundling it twice.
  *
  * While the entries bundle, every import of an SDK package from our own code becomes
- * `require('./aws-sdk.js')['@aws-sdk/client-sqs']` (the package's exports, from the vendor file next
- * to the bundle). The vendor file is then built with one lazy getter per package that was imported,
- * so requiring it runs no package's code until a getter is read.
+ * `loadVendorFile(path.join(__dirname, 'aws-sdk.js')).exports['@aws-sdk/client-sqs']` (the package's
+ * exports, from the vendor file next to the bundle, loaded once with its code cache, vendorLoader.ts).
+ * The vendor file is then built with one lazy getter per package that was imported, so loading it
+ * runs no package's code until a getter is read.
  */
 import { build, type Metafile, type Plugin } from 'esbuild';
 import path from 'node:path';
@@ -26,6 +27,7 @@ export const VENDOR_FILES: readonly VendorFile[] = [
 ];
 
 const NAMESPACE = 'vendor-file';
+const VENDOR_LOADER = path.join(__dirname, 'vendorLoader.ts');
 
 /** Specifiers our code imported from each vendor file, filled while the entries bundle. */
 export type VendorImports = Map<string, Set<string>>;
@@ -47,12 +49,16 @@ export function vendorImportsPlugin(imports: VendorImports): Plugin {
         imports.set(vendor.file, specifiers.add(args.path));
         return { path: args.path, namespace: NAMESPACE, pluginData: vendor.file };
       });
+      // The vendor file itself is not bundled: it is loaded from beside the bundle at run time, with
+      // its code cache when the build made one (vendorLoader.ts, bundled into each entry).
       plugin.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => {
-        const vendorFile = JSON.stringify(`./${String(args.pluginData)}`);
-        return { contents: `module.exports = require(${vendorFile})[${JSON.stringify(args.path)}];`, loader: 'js' };
+        const vendorFile = JSON.stringify(String(args.pluginData));
+        const contents =
+          `const { loadVendorFile } = require(${JSON.stringify(VENDOR_LOADER)});\n` +
+          `const file = require('node:path').join(__dirname, ${vendorFile});\n` +
+          `module.exports = loadVendorFile(file).exports[${JSON.stringify(args.path)}];\n`;
+        return { contents, loader: 'js', resolveDir: __dirname };
       });
-      // The vendor file itself is not bundled: it is resolved beside the bundle at run time.
-      plugin.onResolve({ filter: /^\.\//, namespace: NAMESPACE }, (args) => ({ path: args.path, external: true }));
     },
   };
 }

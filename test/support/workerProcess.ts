@@ -11,6 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const ROOT = path.resolve(__dirname, '..', '..');
 const MAIN = path.join(ROOT, 'worker', 'main.ts');
 export const FIXTURE_TASKS = path.join(ROOT, 'test', 'fixtures', 'tasks', 'index.ts');
+/** The same tasks, slow to load in a task thread (test/fixtures/tasks/slowToLoad.ts). */
+export const SLOW_LOADING_TASKS = path.join(ROOT, 'test', 'fixtures', 'tasks', 'slowToLoad.ts');
 
 export type LogLine = Record<string, unknown> & { readonly message?: string; readonly severity?: string };
 

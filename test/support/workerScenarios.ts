@@ -19,6 +19,7 @@ import {
   executions,
   FIXTURE_TASKS,
   killAllWorkers,
+  SLOW_LOADING_TASKS,
   spawnWorker,
   startWorker,
   WorkerProcess,
@@ -142,6 +143,29 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
       assert.ok(
         workers.every((worker) => !worker.logs.some((line) => line.severity === 'ERROR')),
         'no errors logged',
+      );
+    });
+
+    it('leases while its threads load the tasks; a task leased then keeps its 1 s lease and runs once', async () => {
+      await insert(['fixtures', 'sleep'], [sleepTask('early', 10)]);
+      const worker = spawnWorker(
+        flags('--tasks', SLOW_LOADING_TASKS, '--lease', '1', '--log-level', 'debug', '--exit-when-empty'),
+        env(),
+      );
+      const exit = await worker.waitForExit(30_000);
+      assert.equal(exit.code, 0, worker.describe());
+      assert.deepEqual(
+        executions(dir, 'early', 'done').map((run) => run.attempt),
+        [1],
+        'ran once, on its first lease',
+      );
+      const messages = worker.logs.map((line) => line.message);
+      const renewed = messages.indexOf('lease renewed');
+      assert.ok(renewed >= 0 && renewed < messages.indexOf('worker started'), 'leased and renewed while threads load');
+      assert.equal(worker.summary()?.succeeded, 1);
+      assert.ok(
+        !worker.logs.some((line) => line.severity === 'ERROR' || line.severity === 'WARNING'),
+        worker.describe(),
       );
     });
 
