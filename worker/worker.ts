@@ -92,17 +92,21 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   summary(): WorkerSummary {
     const end = this.stoppedAt || Date.now();
+    return {
+      ...this.concluder.counters,
+      durationSeconds: this.startedAt ? (end - this.startedAt) / SECOND : 0,
+      ...this.cpuSoFar(),
+    };
+  }
+
+  /** CPU time since the start (until the stop, once stopped): the process's, then the main thread's. */
+  private cpuSoFar(): { cpuSeconds: number; mainThreadCpuSeconds: number } {
     const cpu = this.stoppedCpu ?? (this.startedCpu ? process.cpuUsage(this.startedCpu) : undefined);
     const mainCpu =
       this.stoppedThreadCpu ?? (this.startedThreadCpu ? process.threadCpuUsage(this.startedThreadCpu) : undefined);
     const seconds = (usage: NodeJS.CpuUsage | undefined) =>
       usage ? Math.round((usage.user + usage.system) / 1000) / 1000 : 0;
-    return {
-      ...this.concluder.counters,
-      durationSeconds: this.startedAt ? (end - this.startedAt) / SECOND : 0,
-      cpuSeconds: seconds(cpu),
-      mainThreadCpuSeconds: seconds(mainCpu),
-    };
+    return { cpuSeconds: seconds(cpu), mainThreadCpuSeconds: seconds(mainCpu) };
   }
 
   /**
@@ -223,6 +227,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
         taskHeapMb: o.taskHeapMb,
         taskTimeoutSeconds: o.taskTimeoutSeconds ?? null,
         worker: o.workerId,
+        // How long the threads took to load the task module, and the CPU that took (all threads,
+        // then the main one): what a start costs before the first task can run.
+        threadsLoadSeconds: (Date.now() - this.startedAt) / SECOND,
+        ...this.cpuSoFar(),
       },
       'worker started',
     );

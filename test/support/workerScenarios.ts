@@ -162,6 +162,10 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
       const messages = worker.logs.map((line) => line.message);
       const renewed = messages.indexOf('lease renewed');
       assert.ok(renewed >= 0 && renewed < messages.indexOf('worker started'), 'leased and renewed while threads load');
+      // The start line says what loading cost: ≥ the fixture's 2.5 s, with CPU figures beside it.
+      const started = worker.logs.find((line) => line.message === 'worker started')!;
+      assert.ok(Number(started.threadsLoadSeconds) >= 2.4, `threadsLoadSeconds ${started.threadsLoadSeconds}`);
+      assert.ok(Number(started.cpuSeconds) >= Number(started.mainThreadCpuSeconds), JSON.stringify(started));
       assert.equal(worker.summary()?.succeeded, 1);
       assert.ok(
         !worker.logs.some((line) => line.severity === 'ERROR' || line.severity === 'WARNING'),
