@@ -1,9 +1,10 @@
 /**
  * Inserting into SQS: `SendMessageBatch` (sent by sqsSendBatch.ts, without the SDK's command
- * pipeline), 10 entries per call and each batch under the queue's size limit; calls in flight decided by an adaptive window (16 to 128, adaptiveWindow.ts) unless
- * the caller fixes the number; throttled or server-side entry failures retried with backoff; any
- * other refused entry an error naming the task's position. Memory is bounded by the window: the
- * input is read only while a call may start.
+ * pipeline), 10 entries per call and each batch under the queue's size limit; calls in flight
+ * decided by an adaptive window (16 to 128, adaptiveWindow.ts) unless the caller fixes the
+ * number; throttled or server-side entry failures retried with backoff; any other refused entry
+ * an error naming the task's position. Memory is bounded by the window: the input is read only
+ * while a call may start.
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
