@@ -1,11 +1,12 @@
 /**
- * Inserting into SQS: `SendMessageBatch`, 10 entries per call and each batch under the queue's
- * size limit; calls in flight decided by an adaptive window (16 to 128, adaptiveWindow.ts) unless
- * the caller fixes the number; throttled or server-side entry failures retried with backoff; any
- * other refused entry an error naming the task's position. Memory is bounded by the window: the
- * input is read only while a call may start.
+ * Inserting into SQS: `SendMessageBatch` (sent by sqsSendBatch.ts, without the SDK's command
+ * pipeline), 10 entries per call and each batch under the queue's size limit; calls in flight
+ * decided by an adaptive window (16 to 128, adaptiveWindow.ts) unless the caller fixes the
+ * number; throttled or server-side entry failures retried with backoff; any other refused entry
+ * an error naming the task's position. Memory is bounded by the window: the input is read only
+ * while a call may start.
  */
-import { SendMessageBatchCommand, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AdaptiveWindow } from './adaptiveWindow';
 import { RETRYABLE_ENTRY_CODES } from './classify';
@@ -13,6 +14,7 @@ import { QueueError } from './errors';
 import { SECOND } from './sqsClient';
 import { mapSqsError } from './sqsErrors';
 import { byteLength, taskIdAttributeBytes, taskIdAttributes } from './sqsMessages';
+import { BatchEntry, SqsBatchSender } from './sqsSendBatch';
 import { checkTaskId } from './taskId';
 import type { InsertOptions, QueueMessage } from './types';
 
@@ -58,7 +60,11 @@ export async function sendMessages(
   // a number the caller gives is kept as it is (initial = max): the window then never moves
   const fixed = options.concurrency === undefined ? undefined : Math.max(1, Math.floor(options.concurrency));
   const window = new AdaptiveWindow(fixed ?? INITIAL_IN_FLIGHT, fixed ?? MAX_IN_FLIGHT);
-  const inFlight = new Set<Promise<void>>();
+  const sender = new SqsBatchSender(client, url);
+  let inFlight = 0;
+  // resolved when a call in flight ends: one waiter at a time (this loop), so no race over every call
+  let callEnded: (() => void) | undefined;
+  const nextCallEnd = () => new Promise<void>((resolve) => (callEnded = resolve));
   let stored = 0;
   let failure: unknown;
   let index = 0;
@@ -69,7 +75,8 @@ export async function sendMessages(
     const entries = batch;
     batch = [];
     batchBytes = 0;
-    const sending: Promise<void> = sendBatch(client, url, region, entries, delay, limit, window)
+    inFlight++;
+    void sendBatch(sender, url, region, entries, delay, limit, window)
       .then((count) => {
         stored += count;
         options.onProgress?.(count);
@@ -77,39 +84,54 @@ export async function sendMessages(
       .catch((error: unknown) => {
         failure ??= error;
       })
-      .finally(() => inFlight.delete(sending));
-    inFlight.add(sending);
+      .finally(() => {
+        inFlight--;
+        callEnded?.();
+        callEnded = undefined;
+      });
   };
 
-  for await (const message of messages) {
-    if (failure) break;
+  /** Puts a message in the batch, sending the batch first when it is full; false when the insert must stop. */
+  const add = (message: QueueMessage): boolean => {
+    if (failure) return false;
     try {
       checkTaskId(message.id, index + 1, url);
     } catch (error) {
       failure = error;
-      break;
+      return false;
     }
     const bytes = byteLength(message.body) + taskIdAttributeBytes(message.id);
     if (bytes > limit) {
       failure = tooLarge(index, bytes, url, limit, ' with its id attribute');
-      break;
+      return false;
     }
-    if (batch.length === MAX_BATCH || batchBytes + bytes > limit) {
-      launch();
-      while (inFlight.size >= window.size) await Promise.race(inFlight);
-    }
+    if (batch.length === MAX_BATCH || batchBytes + bytes > limit) launch();
     batch.push({ message, index: index++, bytes });
     batchBytes += bytes;
+    return true;
+  };
+
+  // a plain loop over an array or other sync iterable: `for await` would add a promise per message
+  if (Symbol.asyncIterator in messages) {
+    for await (const message of messages) {
+      if (!add(message)) break;
+      while (inFlight >= window.size) await nextCallEnd();
+    }
+  } else {
+    for (const message of messages) {
+      if (!add(message)) break;
+      while (inFlight >= window.size) await nextCallEnd();
+    }
   }
   if (!failure && batch.length > 0) launch();
-  await Promise.all(inFlight);
+  while (inFlight > 0) await nextCallEnd();
   if (failure) throw failure;
   return stored;
 }
 
 /** Sends one batch, retrying entries that failed for throttling or server-side reasons. */
 async function sendBatch(
-  client: SQSClient,
+  sender: SqsBatchSender,
   url: string,
   region: string | undefined,
   entries: Entry[],
@@ -120,7 +142,7 @@ async function sendBatch(
   let pending = entries;
   let sent = 0;
   for (let attempt = 0; ; attempt++) {
-    const request: SendMessageBatchRequestEntry[] = pending.map((entry, i) => ({
+    const request: BatchEntry[] = pending.map((entry, i) => ({
       Id: String(i),
       MessageBody: entry.message.body,
       MessageAttributes: taskIdAttributes(entry.message.id),
@@ -129,7 +151,7 @@ async function sendBatch(
     let reply;
     const started = performance.now();
     try {
-      reply = await client.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: request }));
+      reply = await sender.send(request);
     } catch (error) {
       throw mapSqsError(error, { action: 'send to', queue: url }, region);
     }

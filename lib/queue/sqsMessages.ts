@@ -16,8 +16,14 @@ export function byteLength(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
 
+/** A string message attribute (the only kind we send). */
+export interface StringAttribute {
+  readonly DataType: 'String';
+  readonly StringValue: string;
+}
+
 /** The attributes that carry a task id, and the bytes they add to the message's size. */
-export function taskIdAttributes(id: string): Record<string, MessageAttributeValue> {
+export function taskIdAttributes(id: string): Record<string, StringAttribute> {
   return { [TASK_ID_ATTRIBUTE]: { DataType: 'String', StringValue: id } };
 }
 
