@@ -234,7 +234,7 @@ describe('file queue: on-disk format', () => {
     }
   });
 
-  it('stops reading queue/ when the time budget is spent, and counts a queue read whole within it exactly', async () => {
+  it('stops reading queue/ once the time budget is spent; counts a queue read whole within it exactly', async () => {
     // The clock is looked at every 10,000 names: one more than that, and a budget of 0 ms, stops early.
     await queue.insert(Array.from({ length: 10_001 }, (_, i) => encodeTask(['m', 'f'], { i }, root)));
     const hurried = new FileQueue(root, { entries: Number.MAX_SAFE_INTEGER, milliseconds: 0 });
