@@ -233,6 +233,19 @@ describe('file queue: on-disk format', () => {
       await small.close();
     }
   });
+
+  it('stops reading queue/ once the time budget is spent; counts a queue read whole within it exactly', async () => {
+    // The clock is looked at every 10,000 names: one more than that, and a budget of 0 ms, stops early.
+    await queue.insert(Array.from({ length: 10_001 }, (_, i) => encodeTask(['m', 'f'], { i }, root)));
+    const hurried = new FileQueue(root, { entries: Number.MAX_SAFE_INTEGER, milliseconds: 0 });
+    try {
+      const estimate = await hurried.counts();
+      assert.deepEqual([estimate.approximate, estimate.enqueued, estimate.leased], [true, 10_001, 0]);
+    } finally {
+      await hurried.close();
+    }
+    assert.deepEqual([(await queue.counts()).approximate, (await queue.counts()).enqueued], [false, 10_001]);
+  });
 });
 
 interface Claim {

@@ -3,7 +3,6 @@
  * relative, `/`-separated, no empty, `.` or `..` segments, no NUL, and no last segment that starts
  * with the prefix file:// reserves for its in-flight temp files.
  */
-import { lookup } from 'mime-types';
 import { StorageError } from './errors';
 
 /** file:// writes go to `<folder>/.tmp-<random>` first; `list()` and key rules keep them invisible. */
@@ -69,5 +68,8 @@ export function validatePrefix(prefix: string, cloudpath: string): void {
 
 /** The content type for a key: from its extension, else application/octet-stream. */
 export function contentTypeFor(key: string): string {
+  // Loaded on first use: parsing its table of types costs every command's start-up (status reads no object).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { lookup } = require('mime-types') as typeof import('mime-types');
   return lookup(key) || 'application/octet-stream';
 }
