@@ -62,7 +62,7 @@ function cpuBodies(count: number, n: number): QueueMessage[] {
   return Array.from({ length: count }, () => encodeTask(primesTask.key, { n }, 'bench'));
 }
 
-/** The CPU figures the worker's "worker started" line carries: what loading the threads took. */
+/** The CPU figures the worker's "task threads ready" line carries: what loading the threads took. */
 interface StartCpu {
   readonly cpuSeconds: number;
   readonly mainThreadCpuSeconds: number;
@@ -130,8 +130,8 @@ async function runOnce(
     // figures are for the steady state after that (the start-up is the image bench's subject).
     const started = lines
       .map((line) => JSON.parse(line) as { message?: string; time: string } & StartCpu)
-      .find((line) => line.message === 'worker started');
-    if (!started) throw new Error(`${backend}: the worker never logged "worker started"`);
+      .find((line) => line.message === 'task threads ready');
+    if (!started) throw new Error(`${backend}: the worker never logged "task threads ready"`);
     const summary = JSON.parse(lines.at(-1)!) as {
       message: string;
       time: string;

@@ -178,9 +178,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.startedAt = Date.now();
     this.startedCpu = process.cpuUsage();
     this.startedThreadCpu = process.threadCpuUsage();
+    this.logStarted();
     void pool.ready().then(() => {
       if (this.stopping) return;
-      this.logStarted();
+      this.logThreadsReady();
       this.emit('threadsReady');
     });
     try {
@@ -227,12 +228,19 @@ export class Worker extends EventEmitter<WorkerEvents> {
         taskHeapMb: o.taskHeapMb,
         taskTimeoutSeconds: o.taskTimeoutSeconds ?? null,
         worker: o.workerId,
-        // How long the threads took to load the task module, and the CPU that took (all threads,
-        // then the main one): what a start costs before the first task can run.
-        threadsLoadSeconds: (Date.now() - this.startedAt) / SECOND,
-        ...this.cpuSoFar(),
       },
       'worker started',
+    );
+  }
+
+  /**
+   * How long the threads took to load the task module, and the CPU that took (all threads, then
+   * the main one): what a start costs before the first task can run.
+   */
+  private logThreadsReady(): void {
+    this.log.info(
+      { threadsLoadSeconds: (Date.now() - this.startedAt) / SECOND, ...this.cpuSoFar() },
+      'task threads ready',
     );
   }
 

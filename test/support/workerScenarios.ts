@@ -161,9 +161,11 @@ export function describeWorkerProcesses(backend: 'fq' | 'sqs'): void {
       );
       const messages = worker.logs.map((line) => line.message);
       const renewed = messages.indexOf('lease renewed');
-      assert.ok(renewed >= 0 && renewed < messages.indexOf('worker started'), 'leased and renewed while threads load');
-      // The start line says what loading cost: ≥ the fixture's 2.5 s, with CPU figures beside it.
-      const started = worker.logs.find((line) => line.message === 'worker started')!;
+      const ready = messages.indexOf('task threads ready');
+      assert.ok(messages.indexOf('worker started') < renewed, 'worker started is logged as leasing begins');
+      assert.ok(renewed >= 0 && renewed < ready, 'leased and renewed while threads load');
+      // The ready line says what loading cost: ≥ the fixture's 2.5 s, with CPU figures beside it.
+      const started = worker.logs[ready]!;
       assert.ok(Number(started.threadsLoadSeconds) >= 2.4, `threadsLoadSeconds ${started.threadsLoadSeconds}`);
       assert.ok(Number(started.cpuSeconds) >= Number(started.mainThreadCpuSeconds), JSON.stringify(started));
       assert.equal(worker.summary()?.succeeded, 1);
