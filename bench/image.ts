@@ -51,21 +51,29 @@ async function startToFirstLease(run: number, env: readonly string[] = []): Prom
       ...env.flatMap((pair) => ['--env', pair]),
       IMAGE,
     ]);
-    const started = performance.now();
-    const start = docker(['start', name]);
-    while ((await queue.counts()).leased === 0) {
-      if (performance.now() - started > GIVE_UP_MS)
-        throw new Error(`run ${run}: no task leased within ${GIVE_UP_MS} ms; see docker logs ${name}`);
-      await sleep(POLL_MS);
-    }
-    const elapsed = performance.now() - started;
-    await start;
-    return elapsed;
+    return await timeStartUntil(
+      name,
+      async () => (await queue.counts()).leased > 0,
+      `run ${run}: no task leased within ${GIVE_UP_MS} ms; see docker logs ${name}`,
+    );
   } finally {
     await docker(['rm', '--force', name], { allowFailure: true });
     await queue.close();
     await removeScratchDir(dir, IMAGE);
   }
+}
+
+/** Milliseconds from `docker start NAME` until `done()` holds (polled every POLL_MS); throws `giveUp` after GIVE_UP_MS. */
+async function timeStartUntil(name: string, done: () => boolean | Promise<boolean>, giveUp: string): Promise<number> {
+  const started = performance.now();
+  const start = docker(['start', name]);
+  while (!(await done())) {
+    if (performance.now() - started > GIVE_UP_MS) throw new Error(giveUp);
+    await sleep(POLL_MS);
+  }
+  const elapsed = performance.now() - started;
+  await start;
+  return elapsed;
 }
 
 /**
@@ -81,15 +89,7 @@ async function bareNodeFirstWrite(baseImage: string, run: number): Promise<numbe
     makeWritableByAnyone(dir);
     const script = `require('node:fs').writeFileSync(${JSON.stringify(mark)}, '')`;
     await docker(['create', '--name', name, '--volume', `${dir}:${dir}`, baseImage, 'node', '-e', script]);
-    const started = performance.now();
-    const start = docker(['start', name]);
-    while (!existsSync(mark)) {
-      if (performance.now() - started > GIVE_UP_MS) throw new Error(`run ${run}: the bare container wrote nothing`);
-      await sleep(POLL_MS);
-    }
-    const elapsed = performance.now() - started;
-    await start;
-    return elapsed;
+    return await timeStartUntil(name, () => existsSync(mark), `run ${run}: the bare container wrote nothing`);
   } finally {
     await docker(['rm', '--force', name], { allowFailure: true });
     await removeScratchDir(dir, IMAGE);

@@ -22,10 +22,9 @@ import { createQueue, openQueue, QueueMessage } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 import { BATCH_MAX_MESSAGES, PUBLISH_BATCHING } from '../lib/queue/pubsubInsert';
 import { sqsRequestHandler } from '../lib/queue/sqsClient';
-import { startFauxqs } from '../test/support/fauxqs';
-import { startPstest } from '../test/support/pstest';
 import { findTool } from '../test/support/tools';
 import { startToxiproxy } from '../test/support/toxiproxy';
+import { withProxiedPubsub, withProxiedSqs } from './support/proxiedServers';
 import { openBarePubsub, sendSqsBatches } from './support/bareClients';
 
 type Phase = 'sqs-bare' | 'sqs-ours' | 'sqs-python' | 'pubsub-bare' | 'pubsub-ours';
@@ -249,11 +248,7 @@ async function main(): Promise<void> {
     const setLatency = (name: string) => (ms: number) =>
       proxy.setLatency(name, { latencyMs: ms, jitterMs: ms === 0 ? 0 : options.jitter });
     if (!values['skip-sqs']) {
-      const server = await startFauxqs();
-      try {
-        const sqs = await proxy.addProxy('sqs', `127.0.0.1:${server.port}`);
-        const env = { ...process.env, ...server.env, AWS_ENDPOINT_URL_SQS: `http://${sqs.listen}` };
-        Object.assign(process.env, server.env);
+      await withProxiedSqs(proxy, async (env) => {
         const phases: Array<{ phase: Phase; label: string }> = [
           { phase: 'sqs-bare', label: `bare SendMessageBatch loop, ${concurrency} in flight` },
           { phase: 'sqs-ours', label: 'queue.insert (adaptive window)' },
@@ -268,17 +263,11 @@ async function main(): Promise<void> {
           env,
           options,
         );
-      } finally {
-        await server.stop();
-      }
+      });
     }
     if (!values['skip-pubsub']) {
-      const server = await startPstest();
-      try {
-        const pubsub = await proxy.addProxy('pubsub', server.host);
-        const env = { ...process.env, ...server.env, PUBSUB_EMULATOR_HOST: pubsub.listen };
-        Object.assign(process.env, server.env);
-        await backendRounds(
+      await withProxiedPubsub(proxy, (env) =>
+        backendRounds(
           'Pub/Sub (pstest on this machine)',
           [
             { phase: 'pubsub-bare', label: `bare batching publisher, ${concurrency}k window` },
@@ -288,10 +277,8 @@ async function main(): Promise<void> {
           (phase, round, latency) => createQueue(`pubsub://bench-project/bench-${phase}-${round}-${latency}`),
           env,
           options,
-        );
-      } finally {
-        await server.stop();
-      }
+        ),
+      );
     }
   } finally {
     await proxy.stop();

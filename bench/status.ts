@@ -15,9 +15,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createQueue, openQueue } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
-import { startFauxqs } from '../test/support/fauxqs';
-import { startPstest } from '../test/support/pstest';
 import { startToxiproxy } from '../test/support/toxiproxy';
+import { withProxiedPubsub, withProxiedSqs } from './support/proxiedServers';
 
 const ROOT = path.resolve(__dirname, '..');
 const GNU_TIME = '/usr/bin/time';
@@ -105,28 +104,19 @@ async function main(): Promise<void> {
     const proxy = await startToxiproxy();
     try {
       if (!values['skip-sqs']) {
-        const server = await startFauxqs();
-        try {
-          const sqs = await proxy.addProxy('sqs', `127.0.0.1:${server.port}`);
-          Object.assign(process.env, server.env);
+        await withProxiedSqs(proxy, async (env) => {
           const url = await createQueue('sqs://bench-status');
           const queue = await openQueue(url);
           await queue.insert(Array.from({ length: SQS_MESSAGES }, (_, i) => encodeTask(TASK_KEY, { i }, url)));
           await queue.close();
-          const env = { ...process.env, AWS_ENDPOINT_URL_SQS: `http://${sqs.listen}` };
           for (const latency of latencies) {
             await proxy.setLatency('sqs', { latencyMs: latency, jitterMs: latency === 0 ? 0 : jitter });
             timeStatus(`SQS (fauxqs) at ${latency} ms`, url, env, runs, scratch);
           }
-        } finally {
-          await server.stop();
-        }
+        });
       }
       if (!values['skip-pubsub']) {
-        const server = await startPstest();
-        try {
-          const pubsub = await proxy.addProxy('pubsub', server.host);
-          Object.assign(process.env, server.env);
+        await withProxiedPubsub(proxy, async (env) => {
           const url = await createQueue('pubsub://bench-project/bench-status');
           const queue = await openQueue(url);
           await queue.insert(Array.from({ length: PUBSUB_DEAD_LETTERS }, (_, i) => encodeTask(TASK_KEY, { i }, url)));
@@ -143,14 +133,11 @@ async function main(): Promise<void> {
             });
           }
           await queue.close();
-          const env = { ...process.env, PUBSUB_EMULATOR_HOST: pubsub.listen };
           for (const latency of latencies) {
             await proxy.setLatency('pubsub', { latencyMs: latency, jitterMs: latency === 0 ? 0 : jitter });
             timeStatus(`Pub/Sub (pstest, ${leased.length} dead letters) at ${latency} ms`, url, env, runs, scratch);
           }
-        } finally {
-          await server.stop();
-        }
+        });
       }
     } finally {
       await proxy.stop();
