@@ -63,7 +63,7 @@ async function startToFirstLease(run: number, env: readonly string[] = []): Prom
   }
 }
 
-/** Milliseconds from `docker start NAME` until `done()` holds (polled every POLL_MS); throws `giveUp` after GIVE_UP_MS. */
+/** Milliseconds from `docker start NAME` until `done()` holds (polled every POLL_MS); after GIVE_UP_MS, throws. */
 async function timeStartUntil(name: string, done: () => boolean | Promise<boolean>, giveUp: string): Promise<number> {
   const started = performance.now();
   const start = docker(['start', name]);
