@@ -4,7 +4,7 @@
  * real processes racing for the same tasks.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createQueue, openQueue, Queue, QueueError } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 import { FileQueue } from '../lib/queue/fileQueue';
+import { runningInCi, skipWithReason } from './support/tools';
 
 function tempRoot(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'fq-test-'));
@@ -389,5 +390,81 @@ describe('file queue: several processes racing for the same tasks', function () 
     assert.ok(seen.size >= 500, `saw ${seen.size} names`);
     const foreign = [...seen].filter((name) => !/^\d+--[0-9a-f-]{36}\.json$/.test(name));
     assert.deepEqual(foreign, []);
+  });
+});
+
+describe('file queue: deletes on a thread of their own', () => {
+  let root: string;
+  let queue: Queue;
+  beforeEach(async () => {
+    root = path.join(tempRoot(), 'q');
+    queue = await openQueue(await createQueue(`fq://${root}`));
+  });
+  afterEach(async () => {
+    await queue.close();
+    fs.rmSync(path.dirname(root), { recursive: true, force: true });
+  });
+
+  it('deletes made together each settle, with the files, tallies and counts of one by one', async () => {
+    await queue.insert(Array.from({ length: 30 }, (_, i) => encodeTask(['m', 'f'], { i }, root)));
+    const first = await queue.lease({ count: 30, seconds: 30 });
+    for (const task of first.slice(0, 10)) await queue.release(task, 0);
+    const again = await queue.lease({ count: 10, seconds: 30 }); // second attempts: they have a tally
+    assert.ok(again.every((task) => task.attempt === 2));
+    await Promise.all([...first.slice(10), ...again].map((task) => queue.delete(task)));
+    for (const dir of ['queue', 'movement', 'attempts']) assert.deepEqual(fs.readdirSync(path.join(root, dir)), []);
+    assert.equal(fs.readFileSync(path.join(root, 'completions')).length, 30);
+    assert.equal((await queue.counts()).completed, 30);
+  });
+
+  it('lets a process that deleted and never closed the queue exit by itself', async function () {
+    this.timeout(30_000);
+    await queue.insert([encodeTask(['m', 'f'], {}, root, UUIDS[0])]);
+    const script =
+      "const { openQueue } = require('./lib/queue'); " +
+      `openQueue('fq://${root}').then(async (q) => { const [t] = await q.lease({ count: 1, seconds: 30 }); ` +
+      "await q.delete(t); console.log('deleted'); });";
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: path.join(__dirname, '..') });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = await Promise.race([
+      new Promise<number | null>((resolve) => child.on('exit', resolve)),
+      sleep(20_000).then(() => 'still running' as const),
+    ]);
+    if (exited === 'still running') child.kill('SIGKILL');
+    assert.equal(exited, 0);
+    assert.equal(stdout.trim(), 'deleted');
+    assert.deepEqual(fs.readdirSync(path.join(root, 'queue')), []);
+  });
+
+  it('fails a delete the file system refuses with its error and path, and keeps the task', async function () {
+    if (process.getuid?.() !== 0) {
+      if (runningInCi()) throw new Error('CI must run this test: it mounts a tmpfs, which needs root');
+      skipWithReason(this, 'mounting a tmpfs needs root');
+    }
+    const mounted = path.join(path.dirname(root), 'mounted');
+    fs.mkdirSync(mounted);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mounted]);
+    try {
+      const onMount = await openQueue(await createQueue(`fq://${mounted}/q`));
+      await onMount.insert([encodeTask(['m', 'f'], {}, root, UUIDS[0])]);
+      const [task] = await onMount.lease({ count: 1, seconds: 30 });
+      execFileSync('mount', ['-o', 'remount,ro', mounted]); // as the kernel does after disk errors
+      const leasedFile = path.join(mounted, 'q', 'queue', task!.handle);
+      await assert.rejects(onMount.delete(task!), (error: unknown) => {
+        assert.ok(error instanceof QueueError, String(error));
+        assert.equal(error.code, 'PermissionDenied');
+        assert.match(error.message, /cannot delete a task in file queue .*: EROFS on .*queue/);
+        return true;
+      });
+      assert.ok(fs.existsSync(leasedFile), 'the task is still leased');
+      execFileSync('mount', ['-o', 'remount,rw', mounted]);
+      await onMount.delete(task!);
+      assert.equal(fs.existsSync(leasedFile), false);
+      assert.equal((await onMount.counts()).completed, 1);
+      await onMount.close();
+    } finally {
+      execFileSync('umount', ['-l', mounted]);
+    }
   });
 });

@@ -10,6 +10,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { QueueError } from './errors';
 import { ClaimContext, claimTask } from './fileClaim';
 import { FileDeadLetters } from './fileDeadLetters';
+import { errnoError, FileDeleteThread } from './fileDeleteThread';
 import { mapFileError, queueNotFound } from './fileErrors';
 import { makeDirs, fileSize, removeEntriesIn, unlinkIfPresent } from './fileOps';
 import { addInsertions, readCounter, resetCounters } from './fileQueueCounter';
@@ -52,6 +53,7 @@ export class FileQueue implements Queue {
    * open+write+close. Python's rezero truncates the file in place, so the descriptor stays valid.
    */
   private completionsFd: number | undefined;
+  private readonly deleter: FileDeleteThread;
 
   /**
    * `root` must be absolute; use `openQueue('fq://...')`. `countBudget`: how much of `queue/`
@@ -65,6 +67,7 @@ export class FileQueue implements Queue {
     this.layout = new FileQueueLayout(root);
     this.candidates = new LeaseCandidates(this.layout.queueDir);
     this.dead = new FileDeadLetters(this.layout, (dir) => this.ensureDir(dir));
+    this.deleter = new FileDeleteThread(this.layout.completionsFile);
     this.claimContext = { layout: this.layout, dead: this.dead, ensureDir: (dir) => this.ensureDir(dir) };
   }
 
@@ -154,11 +157,18 @@ export class FileQueue implements Queue {
     return name;
   }
 
+  /** On the delete thread; when the leased name is gone (lease expired, taken over), here. */
   async delete(task: LeasedTask): Promise<void> {
+    const { layout } = this;
+    // attempt 1 never wrote a tally
+    const attempts = task.attempt > 1 ? layout.attemptsPath(task.id) : '';
+    const answer = await this.deleter.delete([layout.taskPath(task.handle), layout.journalPath(task.id), attempts]);
+    if (answer === 'done') return;
+    if (answer !== 'gone') throw mapFileError(errnoError(answer), 'delete a task', layout);
     this.guard('delete a task', () => {
-      const removed = removeTaskFiles(this.layout, task.id, task.handle);
-      if (unlinkIfPresent(this.layout.journalPath(task.id)) || removed) this.tallyCompletion();
-      if (task.attempt > 1) unlinkIfPresent(this.layout.attemptsPath(task.id)); // attempt 1 never wrote one
+      const removed = removeTaskFiles(layout, task.id, task.handle);
+      if (unlinkIfPresent(layout.journalPath(task.id)) || removed) this.tallyCompletion();
+      if (attempts !== '') unlinkIfPresent(attempts);
     });
   }
 
@@ -281,7 +291,7 @@ export class FileQueue implements Queue {
   }
 
   async close(): Promise<void> {
-    await this.leaseChain;
+    await Promise.all([this.leaseChain, this.deleter.close()]);
     this.candidates.close();
     if (this.completionsFd !== undefined) fs.closeSync(this.completionsFd);
     this.completionsFd = undefined;
