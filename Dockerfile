@@ -1,9 +1,10 @@
 # The worker image: `docker build .` (see docs/image.md).
 #
 # Two stages. The build stage installs the npm packages and bundles the worker and the task code
-# into dist/ (worker.js, the task threads' worker-thread.js, one file per cloud SDK). The final stage
-# holds Node and those files only: no node_modules, no TypeScript, no Pulumi, no test tooling. Settings come only from environment variables (the names
-# in config/task.env); credentials from the environment or Workload Identity, never from the image.
+# into dist/ (worker.js, the task threads' worker-thread.js, the file queue's fq-thread.js, one file
+# per cloud SDK). The final stage holds Node and those files only: no node_modules, no TypeScript,
+# no Pulumi, no test tooling. Settings come only from environment variables (the names in
+# config/task.env); credentials from the environment or Workload Identity, never from the image.
 
 # Any image with Node 24 (and npm, for the build stage) on glibc works: a mirror, a hardened base.
 # The default is the official slim Node 24 image on Debian 12, pinned by digest (a multi-platform

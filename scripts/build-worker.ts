@@ -1,7 +1,7 @@
 /**
- * Bundles the worker (`worker/main.ts`) and the task code into two CommonJS files,
- * `dist/worker.js` (the main thread) and `dist/worker-thread.js` (the task threads' entry), each with
- * a source map of our own code, plus one file per cloud SDK they use (`aws-sdk.js`,
+ * Bundles the worker (`worker/main.ts`) and the task code into three CommonJS files,
+ * `dist/worker.js` (the main thread), `dist/worker-thread.js` (the task threads' entry) and
+ * `dist/fq-thread.js` (the file queue's thread), each with a source map of our own code, plus one file per cloud SDK they use (`aws-sdk.js`,
  * `google-cloud.js`, see worker-bundle/vendorFiles.ts), so the container image needs no `node_modules`,
  * and the V8 code cache of the vendor file a start loads (worker-bundle/codeCache.ts).
  *
@@ -54,6 +54,7 @@ export async function buildWorker(options: BuildWorkerOptions = {}): Promise<Bui
   const outdir = path.resolve(options.outdir ?? path.join(ROOT, 'dist'));
   const file = path.join(outdir, 'worker.js');
   const thread = path.join(outdir, 'worker-thread.js');
+  const fqThread = path.join(outdir, 'fq-thread.js');
   const vendorImports: VendorImports = new Map();
   const result = await build({
     absWorkingDir: ROOT,
@@ -61,6 +62,8 @@ export async function buildWorker(options: BuildWorkerOptions = {}): Promise<Bui
     entryPoints: {
       worker: path.join(ROOT, 'worker', 'main.ts'),
       'worker-thread': path.join(ROOT, 'worker', 'thread.ts'),
+      // The file queue's thread (lib/queue/fileQueueThread.ts loads `fq-thread.js` from beside `worker.js`).
+      'fq-thread': path.join(ROOT, 'lib', 'queue', 'fileQueueThreadMain.ts'),
     },
     outdir,
     bundle: true,
@@ -89,13 +92,17 @@ export async function buildWorker(options: BuildWorkerOptions = {}): Promise<Bui
   assertNoVendoredPackageInside(outputs);
   const sizeOf = (name: string) => outputs[path.relative(ROOT, name)]?.bytes ?? 0;
   const vendor = await buildVendorFiles(ROOT, outdir, vendorImports);
-  const mapBytes = trimSourceMap(`${file}.map`) + trimSourceMap(`${thread}.map`);
+  const mapBytes = [file, thread, fqThread].reduce((sum, entry) => sum + trimSourceMap(`${entry}.map`), 0);
   // Last: the warm-up run that writes the caches runs the finished files.
   const caches = await writeCodeCaches(outdir);
   return {
     file,
-    files: [file, `${file}.map`, thread, `${thread}.map`, ...vendor.map(({ file }) => file), ...caches],
-    bytes: sizeOf(file) + sizeOf(thread),
+    files: [
+      ...[file, thread, fqThread].flatMap((entry) => [entry, `${entry}.map`]),
+      ...vendor.map(({ file }) => file),
+      ...caches,
+    ],
+    bytes: sizeOf(file) + sizeOf(thread) + sizeOf(fqThread),
     mapBytes,
     vendorBytes: vendor.reduce((sum, { bytes }) => sum + bytes, 0),
     cacheBytes: caches.reduce((sum, cache) => sum + statSync(cache).size, 0),
@@ -112,7 +119,7 @@ if (require.main === module) {
     ({ file, bytes, mapBytes, vendorBytes, cacheBytes }) => {
       const mb = (n: number) => (n / 1e6).toFixed(2);
       process.stdout.write(
-        `built ${path.relative(process.cwd(), file)} and worker-thread.js: ${mb(bytes)} MB ` +
+        `built ${path.relative(process.cwd(), file)}, worker-thread.js and fq-thread.js: ${mb(bytes)} MB ` +
           `(+ ${mb(mapBytes)} MB source maps, + ${mb(vendorBytes)} MB cloud SDK files, ` +
           `+ ${mb(cacheBytes)} MB code cache)\n`,
       );

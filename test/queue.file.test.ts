@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createQueue, openQueue, Queue, QueueError } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 import { FileQueue } from '../lib/queue/fileQueue';
+import { FileQueueThread } from '../lib/queue/fileQueueThread';
 import { runningInCi, skipWithReason } from './support/tools';
 
 function tempRoot(): string {
@@ -393,25 +394,27 @@ describe('file queue: several processes racing for the same tasks', function () 
   });
 });
 
-describe('file queue: deletes on a thread of their own', () => {
+describe("file queue: leases and deletes on the file queue's thread", () => {
   let root: string;
   let queue: Queue;
   beforeEach(async () => {
     root = path.join(tempRoot(), 'q');
     queue = await openQueue(await createQueue(`fq://${root}`));
+    await FileQueueThread.shared().loaded(); // a call made before runs in place
   });
   afterEach(async () => {
     await queue.close();
     fs.rmSync(path.dirname(root), { recursive: true, force: true });
   });
 
-  it('deletes made together each settle, with the files, tallies and counts of one by one', async () => {
+  it('leases and deletes as in place: each batch settles per task, with the files, tallies and counts', async () => {
     await queue.insert(Array.from({ length: 30 }, (_, i) => encodeTask(['m', 'f'], { i }, root)));
     const first = await queue.lease({ count: 30, seconds: 30 });
     for (const task of first.slice(0, 10)) await queue.release(task, 0);
     const again = await queue.lease({ count: 10, seconds: 30 }); // second attempts: they have a tally
     assert.ok(again.every((task) => task.attempt === 2));
     await Promise.all([...first.slice(10), ...again].map((task) => queue.delete(task)));
+    await queue.delete(first[10]!); // deleted already: nothing there, no error, no count
     for (const dir of ['queue', 'movement', 'attempts']) assert.deepEqual(fs.readdirSync(path.join(root, dir)), []);
     assert.equal(fs.readFileSync(path.join(root, 'completions')).length, 30);
     assert.equal((await queue.counts()).completed, 30);
@@ -435,6 +438,18 @@ describe('file queue: deletes on a thread of their own', () => {
     assert.equal(exited, 0);
     assert.equal(stdout.trim(), 'deleted');
     assert.deepEqual(fs.readdirSync(path.join(root, 'queue')), []);
+  });
+
+  it('answers errors typed, with their code and fix, as in place', async () => {
+    fs.rmSync(path.join(root, 'queue'), { recursive: true });
+    await assert.rejects(queue.lease({ count: 1, seconds: 30 }), (error: unknown) => {
+      assert.ok(error instanceof QueueError, String(error));
+      assert.equal(error.code, 'QueueNotFound');
+      assert.match(error.message, /does not exist[^]*fix: create it with `npm run queue:create/);
+      assert.match(error.hint ?? '', /^create it with/);
+      return true;
+    });
+    await assert.rejects(queue.lease({ count: 1, seconds: 0 }), RangeError);
   });
 
   it('fails a delete the file system refuses with its error and path, and keeps the task', async function () {

@@ -11,9 +11,11 @@ import { SourceMap, type SourceMapPayload } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
+import { Worker as Thread } from 'node:worker_threads';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Storage as GcsClient } from '@google-cloud/storage';
 import { createQueue, openQueue } from '../lib/queue';
+import type { ThreadReply, ThreadRequest } from '../lib/queue/fileQueueThread';
 import { encodeTask } from '../lib/queue/message';
 import { openStorage } from '../lib/storage';
 import { buildWorker, type BuiltWorker } from '../scripts/build-worker';
@@ -75,9 +77,11 @@ describe('worker bundle: what the image runs', function () {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('is two small entries with source maps, and the packages in files of their own', () => {
+  it('is three small entries with source maps, and the packages in files of their own', () => {
     const expected = [
       'aws-sdk.js',
+      'fq-thread.js',
+      'fq-thread.js.map',
       'google-cloud.js',
       'shared-packages.js',
       'shared-packages.js.cache',
@@ -143,6 +147,29 @@ describe('worker bundle: what the image runs', function () {
     const queueUrl = await createQueue(`fq://${path.join(dir, 'fq')}`);
     await drainWithBundle(path.join(dist, 'worker.js'), queueUrl, `file://${path.join(dir, 'out')}`, {});
     await assertPrimesWritten(`file://${path.join(dir, 'out')}`);
+  });
+
+  it("runs the file queue's leases and deletes on fq-thread.js, which the bundle carries", async () => {
+    const queueUrl = await createQueue(`fq://${path.join(dir, 'fq-thread')}`);
+    const root = queueUrl.slice('fq://'.length);
+    const queue = await openQueue(queueUrl);
+    await queue.insert([encodeTask(['tasks', 'noop'], {}, `file://${dir}`)]);
+    await queue.close();
+    const thread = new Thread(path.join(dir, 'dist', 'fq-thread.js'));
+    try {
+      const replies: ThreadReply[] = [];
+      const next = () => new Promise<ThreadReply>((resolve) => thread.once('message', resolve));
+      replies.push(await next()); // ready
+      thread.postMessage({ id: 1, root, op: 'lease', options: { count: 5, seconds: 30 } } satisfies ThreadRequest);
+      const leased = await next();
+      assert.ok('leased' in leased && leased.leased.length === 1, JSON.stringify(leased));
+      thread.postMessage({ id: 2, root, op: 'delete', tasks: leased.leased } satisfies ThreadRequest);
+      assert.deepEqual(await next(), { id: 2, deleted: [undefined] });
+      assert.deepEqual(replies, [{ ready: true }]);
+      assert.deepEqual(readdirSync(path.join(root, 'queue')), []);
+    } finally {
+      await thread.terminate();
+    }
   });
 
   it('maps our code back to TypeScript lines, and leaves the bundled packages on the bundle', () => {

@@ -10,6 +10,7 @@
  */
 import path from 'node:path';
 import { Worker as Thread } from 'node:worker_threads';
+import { threadEntry } from '../lib/threadEntry';
 import type { FromThread, ThreadData, ThreadError, ToThread } from './threadProtocol';
 
 export type RunResult =
@@ -60,17 +61,6 @@ export interface PoolOptions extends ThreadData {
   readonly handBackAfterMs?: number;
 }
 
-/**
- * Under tsx (`npm run worker`, the tests) the thread loads worker/thread.ts through tsx's require
- * hook, which worker threads do not inherit; the esbuild bundle has `worker-thread.js` beside it.
- */
-function threadEntry(): { readonly script: string; readonly eval: boolean } {
-  if (!__filename.endsWith('.ts')) return { script: path.join(__dirname, 'worker-thread.js'), eval: false };
-  const hook = require.resolve('tsx/cjs');
-  const entry = path.join(__dirname, 'thread.ts');
-  return { script: `require(${JSON.stringify(hook)}); require(${JSON.stringify(entry)});`, eval: true };
-}
-
 /** One task thread: runs its jobs one at a time, in the order they were given. */
 export class TaskThread<Job extends JobRequest = JobRequest> {
   private readonly thread: Thread;
@@ -97,7 +87,8 @@ export class TaskThread<Job extends JobRequest = JobRequest> {
     onExit: (thread: TaskThread<Job>) => void,
   ) {
     this.ready = new Promise<void>((resolve) => (this.markReady = resolve));
-    const entry = threadEntry();
+    // The esbuild bundle has `worker-thread.js` beside `worker.js` (scripts/build-worker.ts).
+    const entry = threadEntry(__filename, path.join(__dirname, 'thread.ts'), 'worker-thread.js');
     const workerData: ThreadData = {
       tasksModule: options.tasksModule,
       defaultCloudpath: options.defaultCloudpath,

@@ -10,7 +10,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { QueueError } from './errors';
 import { ClaimContext, claimTask } from './fileClaim';
 import { FileDeadLetters } from './fileDeadLetters';
-import { errnoError, FileDeleteThread } from './fileDeleteThread';
+import { FileQueueThread } from './fileQueueThread';
 import { mapFileError, queueNotFound } from './fileErrors';
 import { makeDirs, fileSize, removeEntriesIn, unlinkIfPresent } from './fileOps';
 import { addInsertions, readCounter, resetCounters } from './fileQueueCounter';
@@ -36,6 +36,11 @@ const INSERT_CHUNK = 1000;
 /** What python-task-queue's tally appends to `completions` per completed task. */
 const COMPLETION_BYTE = Buffer.alloc(1);
 
+export interface FileQueueOptions {
+  /** Lease and delete on the file queue's own thread once it has loaded (default true). */
+  readonly ownThread?: boolean;
+}
+
 export class FileQueue implements Queue {
   readonly kind = 'fq' as const;
   readonly url: string;
@@ -53,7 +58,8 @@ export class FileQueue implements Queue {
    * open+write+close. Python's rezero truncates the file in place, so the descriptor stays valid.
    */
   private completionsFd: number | undefined;
-  private readonly deleter: FileDeleteThread;
+  /** Leases and deletes go to the file queue's thread (fileQueueThread.ts); false on that thread. */
+  private readonly ownThread: boolean;
 
   /**
    * `root` must be absolute; use `openQueue('fq://...')`. `countBudget`: how much of `queue/`
@@ -62,12 +68,13 @@ export class FileQueue implements Queue {
   constructor(
     readonly root: string,
     private readonly countBudget: ScanBudget = COUNT_SCAN_BUDGET,
+    options: FileQueueOptions = {},
   ) {
     this.url = `fq://${root}`;
     this.layout = new FileQueueLayout(root);
     this.candidates = new LeaseCandidates(this.layout.queueDir);
     this.dead = new FileDeadLetters(this.layout, (dir) => this.ensureDir(dir));
-    this.deleter = new FileDeleteThread(this.layout.completionsFile);
+    this.ownThread = options.ownThread ?? true;
     this.claimContext = { layout: this.layout, dead: this.dead, ensureDir: (dir) => this.ensureDir(dir) };
   }
 
@@ -113,6 +120,7 @@ export class FileQueue implements Queue {
   lease(options: LeaseOptions): Promise<LeasedTask[]> {
     if (!(options.seconds > 0))
       return Promise.reject(new RangeError(`lease seconds must be > 0, got ${options.seconds}`));
+    if (this.onThread()) return FileQueueThread.shared().lease(this.root, options);
     const run = this.leaseChain.then(() => this.guardAsync('lease tasks', () => this.leaseNow(options)));
     this.leaseChain = run.catch(() => undefined);
     return run;
@@ -157,19 +165,21 @@ export class FileQueue implements Queue {
     return name;
   }
 
-  /** On the delete thread; when the leased name is gone (lease expired, taken over), here. */
   async delete(task: LeasedTask): Promise<void> {
-    const { layout } = this;
-    // attempt 1 never wrote a tally
-    const attempts = task.attempt > 1 ? layout.attemptsPath(task.id) : '';
-    const answer = await this.deleter.delete([layout.taskPath(task.handle), layout.journalPath(task.id), attempts]);
-    if (answer === 'done') return;
-    if (answer !== 'gone') throw mapFileError(errnoError(answer), 'delete a task', layout);
+    if (this.onThread()) return FileQueueThread.shared().delete(this.root, task);
     this.guard('delete a task', () => {
-      const removed = removeTaskFiles(layout, task.id, task.handle);
-      if (unlinkIfPresent(layout.journalPath(task.id)) || removed) this.tallyCompletion();
-      if (attempts !== '') unlinkIfPresent(attempts);
+      const removed = removeTaskFiles(this.layout, task.id, task.handle);
+      if (unlinkIfPresent(this.layout.journalPath(task.id)) || removed) this.tallyCompletion();
+      if (task.attempt > 1) unlinkIfPresent(this.layout.attemptsPath(task.id)); // attempt 1 never wrote one
     });
+  }
+
+  /**
+   * Whether this call goes to the file queue's thread: once it has loaded (a start does not wait
+   * for it: meanwhile the calls run here, as a second worker on the same files would).
+   */
+  private onThread(): boolean {
+    return this.ownThread && FileQueueThread.shared().ready();
   }
 
   private tallyCompletion(): void {
@@ -291,7 +301,7 @@ export class FileQueue implements Queue {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.leaseChain, this.deleter.close()]);
+    await Promise.all([this.leaseChain, this.ownThread ? FileQueueThread.shared().close(this.root) : undefined]);
     this.candidates.close();
     if (this.completionsFd !== undefined) fs.closeSync(this.completionsFd);
     this.completionsFd = undefined;
