@@ -1,9 +1,10 @@
 /**
  * Bundles the worker (`worker/main.ts`) and the task code into three CommonJS files,
  * `dist/worker.js` (the main thread), `dist/worker-thread.js` (the task threads' entry) and
- * `dist/fq-thread.js` (the file queue's thread), each with a source map of our own code, plus one file per cloud SDK they use (`aws-sdk.js`,
- * `google-cloud.js`, see worker-bundle/vendorFiles.ts), so the container image needs no `node_modules`,
- * and the V8 code cache of the vendor file a start loads (worker-bundle/codeCache.ts).
+ * `dist/fq-thread.js` (the file queue's thread), each with a source map of our own code, plus one
+ * file per cloud SDK they use (`aws-sdk.js`, `google-cloud.js`, see worker-bundle/vendorFiles.ts),
+ * so the container image needs no `node_modules`, and the V8 code cache of the vendor file a start
+ * loads (worker-bundle/codeCache.ts).
  *
  *   npx tsx scripts/build-worker.ts [--outdir DIR]
  *

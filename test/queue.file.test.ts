@@ -399,7 +399,7 @@ describe("file queue: leases and deletes on the file queue's thread", () => {
   let queue: Queue;
   beforeEach(async () => {
     root = path.join(tempRoot(), 'q');
-    queue = await openQueue(await createQueue(`fq://${root}`));
+    queue = await openQueue(await createQueue(`fq://${root}`), { fileQueueThread: true });
     await FileQueueThread.shared().loaded(); // a call made before runs in place
   });
   afterEach(async () => {
@@ -425,8 +425,8 @@ describe("file queue: leases and deletes on the file queue's thread", () => {
     await queue.insert([encodeTask(['m', 'f'], {}, root, UUIDS[0])]);
     const script =
       "const { openQueue } = require('./lib/queue'); " +
-      `openQueue('fq://${root}').then(async (q) => { const [t] = await q.lease({ count: 1, seconds: 30 }); ` +
-      "await q.delete(t); console.log('deleted'); });";
+      `openQueue('fq://${root}', { fileQueueThread: true }).then(async (q) => { ` +
+      "const [t] = await q.lease({ count: 1, seconds: 30 }); await q.delete(t); console.log('deleted'); });";
     const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: path.join(__dirname, '..') });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -461,7 +461,7 @@ describe("file queue: leases and deletes on the file queue's thread", () => {
     fs.mkdirSync(mounted);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mounted]);
     try {
-      const onMount = await openQueue(await createQueue(`fq://${mounted}/q`));
+      const onMount = await openQueue(await createQueue(`fq://${mounted}/q`), { fileQueueThread: true });
       await onMount.insert([encodeTask(['m', 'f'], {}, root, UUIDS[0])]);
       const [task] = await onMount.lease({ count: 1, seconds: 30 });
       execFileSync('mount', ['-o', 'remount,ro', mounted]); // as the kernel does after disk errors

@@ -97,7 +97,8 @@ async function openQueuePatiently(url: string, log: Logger, signal: AbortSignal)
   while (!signal.aborted) {
     let queue: Queue | undefined;
     try {
-      queue = await openQueue(url);
+      // The file queue's leases and deletes on a thread of their own: off the lease loop's thread.
+      queue = await openQueue(url, { fileQueueThread: true });
       await queue.isEmpty();
       return queue;
     } catch (error) {

@@ -37,7 +37,7 @@ const INSERT_CHUNK = 1000;
 const COMPLETION_BYTE = Buffer.alloc(1);
 
 export interface FileQueueOptions {
-  /** Lease and delete on the file queue's own thread once it has loaded (default true). */
+  /** Lease and delete on the file queue's own thread once it has loaded (default false). */
   readonly ownThread?: boolean;
 }
 
@@ -74,7 +74,7 @@ export class FileQueue implements Queue {
     this.layout = new FileQueueLayout(root);
     this.candidates = new LeaseCandidates(this.layout.queueDir);
     this.dead = new FileDeadLetters(this.layout, (dir) => this.ensureDir(dir));
-    this.ownThread = options.ownThread ?? true;
+    this.ownThread = options.ownThread ?? false;
     this.claimContext = { layout: this.layout, dead: this.dead, ensureDir: (dir) => this.ensureDir(dir) };
   }
 

@@ -10,7 +10,7 @@ const queues = new Map<string, FileQueue>();
 
 function queueAt(root: string): FileQueue {
   let queue = queues.get(root);
-  if (!queue) queues.set(root, (queue = new FileQueue(root, undefined, { ownThread: false })));
+  if (!queue) queues.set(root, (queue = new FileQueue(root)));
   return queue;
 }
 
