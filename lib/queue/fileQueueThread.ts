@@ -184,7 +184,11 @@ export class FileQueueThread {
     // After the listeners: adding one refs the thread again.
     thread.unref();
     thread.on('exit', (code) => {
-      const error = failure ?? new Error(`the file queue's thread stopped (exit code ${code})`);
+      // Transient: the calls in flight are retried, and the next one starts a new thread.
+      const error = new QueueError(
+        'BackendError',
+        `the file queue's thread stopped (${failure ? failure.message : `exit code ${code}`})`,
+      );
       if (this.thread === thread) {
         this.thread = undefined;
         // Ended before it had loaded: it would again (a crash later starts a new one).
