@@ -13,6 +13,7 @@ import { createQueue, openQueue, Queue, QueueError } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
 import { FileQueue } from '../lib/queue/fileQueue';
 import { FileQueueThread } from '../lib/queue/fileQueueThread';
+import type { LeasedTask } from '../lib/queue/types';
 import { runningInCi, skipWithReason } from './support/tools';
 
 function tempRoot(): string {
@@ -481,5 +482,39 @@ describe("file queue: leases and deletes on the file queue's thread", () => {
     } finally {
       execFileSync('umount', ['-l', mounted]);
     }
+  });
+});
+
+describe("file queue: the file queue's thread when it fails", () => {
+  const task: LeasedTask = { id: UUIDS[0]!, body: '{}', attempt: 1, handle: `0--${UUIDS[0]}.json`, leaseExpiresAt: 0 };
+
+  it('fails every call with why when the thread cannot load, instead of running it elsewhere', async () => {
+    const broken = new FileQueueThread({ script: "throw new Error('no such bundle')", eval: true });
+    assert.equal(broken.ready(), false, 'starting');
+    await assert.rejects(broken.loaded(), /the file queue's thread did not start: no such bundle/);
+    assert.equal(broken.ready(), true, 'calls go to it, and fail');
+    await assert.rejects(broken.lease('/nowhere', { count: 1, seconds: 30 }), /did not start: no such bundle/);
+    await assert.rejects(broken.delete('/nowhere', task), /did not start: no such bundle/);
+  });
+
+  it('fails the calls in flight with a transient error when it stops, and the next call starts a new one', async () => {
+    // Loads, then exits on its first request; the second thread answers.
+    const marker = path.join(tempRoot(), 'started-once');
+    const script =
+      "const { parentPort } = require('node:worker_threads'); const fs = require('node:fs'); " +
+      `const first = !fs.existsSync(${JSON.stringify(marker)}); fs.writeFileSync(${JSON.stringify(marker)}, ''); ` +
+      'parentPort.on("message", (m) => { if (first) process.exit(7); ' +
+      'parentPort.postMessage({ id: m.id, leased: [] }); }); ' +
+      'parentPort.postMessage({ ready: true });';
+    const flaky = new FileQueueThread({ script, eval: true });
+    await flaky.loaded();
+    await assert.rejects(flaky.lease('/q', { count: 1, seconds: 30 }), (error: unknown) => {
+      assert.ok(error instanceof QueueError && error.transient, String(error));
+      assert.match(error.message, /the file queue's thread stopped \(exit code 7\)/);
+      return true;
+    });
+    assert.equal(flaky.ready(), false, 'a new thread is loading');
+    await flaky.loaded();
+    assert.deepEqual(await flaky.lease('/q', { count: 1, seconds: 30 }), []);
   });
 });

@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { threadEntry } from '../threadEntry';
+import { threadEntry, type ThreadEntry } from '../threadEntry';
 import { QueueError, QueueErrorCode } from './errors';
 import type { LeasedTask, LeaseOptions } from './types';
 
@@ -85,6 +85,15 @@ export class FileQueueThread {
   private onLoad: Array<() => void> = [];
   private nextId = 0;
   private readonly waiting = new Map<number, Waiting>();
+
+  /** `entry`: what the thread runs (tests give others). */
+  constructor(
+    private readonly entry: ThreadEntry = threadEntry(
+      __filename,
+      path.join(__dirname, 'fileQueueThreadMain.ts'),
+      'fq-thread.js',
+    ),
+  ) {}
 
   /** The process's one file-queue thread (not started until asked to). */
   static shared(): FileQueueThread {
@@ -161,9 +170,8 @@ export class FileQueueThread {
   }
 
   private start(): Worker {
-    const entry = threadEntry(__filename, path.join(__dirname, 'fileQueueThreadMain.ts'), 'fq-thread.js');
-    const thread = new Worker(entry.script, {
-      eval: entry.eval,
+    const thread = new Worker(this.entry.script, {
+      eval: this.entry.eval,
       resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB },
     });
     thread.on('message', (reply: ThreadReply) => {
@@ -184,15 +192,13 @@ export class FileQueueThread {
     // After the listeners: adding one refs the thread again.
     thread.unref();
     thread.on('exit', (code) => {
+      const why = failure ? failure.message : `exit code ${code}`;
       // Transient: the calls in flight are retried, and the next one starts a new thread.
-      const error = new QueueError(
-        'BackendError',
-        `the file queue's thread stopped (${failure ? failure.message : `exit code ${code}`})`,
-      );
+      const error = new QueueError('BackendError', `the file queue's thread stopped (${why})`);
       if (this.thread === thread) {
         this.thread = undefined;
         // Ended before it had loaded: it would again (a crash later starts a new one).
-        if (!this.hasLoaded) this.loadFailure = new Error(`the file queue's thread did not start: ${error.message}`);
+        if (!this.hasLoaded) this.loadFailure = new Error(`the file queue's thread did not start: ${why}`);
         this.hasLoaded = false;
         for (const resolve of this.onLoad.splice(0)) resolve();
       }
