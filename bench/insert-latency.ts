@@ -10,7 +10,9 @@
  *     client library's batching publisher, a window of `--concurrency` × 1,000 messages);
  *   - our `queue.insert` with its defaults (SQS: the adaptive window, up to 128 calls in flight);
  *   - python-task-queue's own insert on SQS (40 threads, batches of 10), from the tools venv.
- * Each measurement runs in its own child process (peak RSS is its own); medians of `--rounds`.
+ * Each measurement runs in its own child process (peak RSS is its own); medians of `--rounds`. Each
+ * cell ends with the cores the test server and the proxy kept busy meanwhile: on this machine they
+ * share its cores with the client, so near the core count they, not the client, set the rate.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { spawnSync } from 'node:child_process';
@@ -24,6 +26,7 @@ import { BATCH_MAX_MESSAGES, PUBLISH_BATCHING } from '../lib/queue/pubsubInsert'
 import { sqsRequestHandler } from '../lib/queue/sqsClient';
 import { findTool } from '../test/support/tools';
 import { startToxiproxy } from '../test/support/toxiproxy';
+import { processesCpuSeconds } from './support/processCpu';
 import { withProxiedPubsub, withProxiedSqs } from './support/proxiedServers';
 import { openBarePubsub, sendSqsBatches } from './support/bareClients';
 
@@ -31,6 +34,8 @@ type Phase = 'sqs-bare' | 'sqs-ours' | 'sqs-python' | 'pubsub-bare' | 'pubsub-ou
 
 interface Measurement {
   readonly perSecond: number;
+  /** Cores the test server and the proxy kept busy meanwhile (set by the parent, which sees them). */
+  readonly serverCores?: number;
   /** null where not measured (the Python child). */
   readonly peakRssMiB: number | null;
   /** CPU time (user + system) of the inserting process per message, µs: what bounds it on a busy machine. */
@@ -141,21 +146,34 @@ async function measure(phase: Phase, url: string, n: number, concurrency: number
   }
 }
 
-function runChild(phase: Phase, url: string, n: number, concurrency: number, env: NodeJS.ProcessEnv): Measurement {
+function runChild(
+  phase: Phase,
+  url: string,
+  { n, concurrency }: Options,
+  env: NodeJS.ProcessEnv,
+  serverPids: ReadonlyArray<number | undefined>,
+): Measurement {
   const args = ['--child', phase, '--target', url, '--tasks', String(n), '--concurrency', String(concurrency)];
+  const serverCpu = processesCpuSeconds(serverPids);
   const child = spawnSync(process.execPath, ['-r', 'tsx/cjs', __filename, ...args], {
     env,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   if (child.status !== 0) throw new Error(`benchmark child ${phase} failed with status ${child.status}`);
-  return JSON.parse(child.stdout.trim().split('\n').pop()!) as Measurement;
+  const measured = JSON.parse(child.stdout.trim().split('\n').pop()!) as Measurement;
+  // Over the inserting part of the child's run (its start-up is not in `perSecond`): a slight overestimate.
+  const serverCores = (processesCpuSeconds(serverPids) - serverCpu) / (n / measured.perSecond);
+  return { ...measured, serverCores };
 }
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
 }
+
+/** A latency's column: rate, ratio to the bare loop, our CPU per message, peak RSS, the servers' cores. */
+const CELL = 50;
 
 const rateText = (x: number) => `${Math.round(x).toLocaleString('en-US')}/s`.padStart(10);
 
@@ -174,8 +192,10 @@ async function backendRounds(
   setLatency: (ms: number) => Promise<void>,
   newQueue: (phase: Phase, round: number, latency: number) => Promise<string>,
   env: NodeJS.ProcessEnv,
-  { n, latencies, jitter, concurrency, rounds }: Options,
+  serverPids: ReadonlyArray<number | undefined>,
+  options: Options,
 ): Promise<void> {
+  const { latencies, jitter, rounds } = options;
   const figures = new Map<string, Measurement[]>();
   for (const latency of latencies) {
     await setLatency(latency);
@@ -185,11 +205,11 @@ async function backendRounds(
       for (const { phase } of order) {
         const url = await newQueue(phase, round, latency);
         const key = `${phase}@${latency}`;
-        figures.set(key, [...(figures.get(key) ?? []), runChild(phase, url, n, concurrency, env)]);
+        figures.set(key, [...(figures.get(key) ?? []), runChild(phase, url, options, env, serverPids)]);
       }
     }
   }
-  const header = latencies.map((l) => `${l === 0 ? '0 ms' : `${l} ms ± ${jitter}`}`.padStart(38)).join('');
+  const header = latencies.map((l) => `${l === 0 ? '0 ms' : `${l} ms ± ${jitter}`}`.padStart(CELL)).join('');
   process.stdout.write(`${title}\n  ${''.padEnd(44)}${header}\n`);
   const bare = phases[0]!.phase;
   for (const { phase, label } of phases) {
@@ -201,8 +221,9 @@ async function backendRounds(
       const cpu = median(runs.map((r) => r.cpuMicrosPerMessage));
       const ratio = phase === bare ? '' : ` ${(rate / base).toFixed(2)}×`;
       const rssText = rss === null ? '' : ` ${rss.toFixed(0)} MiB`;
-      return `${rateText(rate)}${ratio.padStart(7)} ${cpu.toFixed(0).padStart(4)} µs${rssText.padStart(8)}`.padStart(
-        38,
+      const servers = ` ${median(runs.map((r) => r.serverCores ?? 0)).toFixed(2)} cores`;
+      return `${rateText(rate)}${ratio.padStart(7)} ${cpu.toFixed(0).padStart(4)} µs${rssText.padStart(8)}${servers}`.padStart(
+        CELL,
       );
     });
     process.stdout.write(`  ${label.padEnd(44)}${cells.join('')}\n`);
@@ -248,7 +269,7 @@ async function main(): Promise<void> {
     const setLatency = (name: string) => (ms: number) =>
       proxy.setLatency(name, { latencyMs: ms, jitterMs: ms === 0 ? 0 : options.jitter });
     if (!values['skip-sqs']) {
-      await withProxiedSqs(proxy, async (env) => {
+      await withProxiedSqs(proxy, async (env, serverPid) => {
         const phases: Array<{ phase: Phase; label: string }> = [
           { phase: 'sqs-bare', label: `bare SendMessageBatch loop, ${concurrency} in flight` },
           { phase: 'sqs-ours', label: 'queue.insert (adaptive window)' },
@@ -261,12 +282,13 @@ async function main(): Promise<void> {
           setLatency('sqs'),
           (phase, round, latency) => createQueue(`sqs://bench-${phase}-${round}-${latency}`),
           env,
+          [serverPid, proxy.pid],
           options,
         );
       });
     }
     if (!values['skip-pubsub']) {
-      await withProxiedPubsub(proxy, (env) =>
+      await withProxiedPubsub(proxy, (env, serverPid) =>
         backendRounds(
           'Pub/Sub (pstest on this machine)',
           [
@@ -276,6 +298,7 @@ async function main(): Promise<void> {
           setLatency('pubsub'),
           (phase, round, latency) => createQueue(`pubsub://bench-project/bench-${phase}-${round}-${latency}`),
           env,
+          [serverPid, proxy.pid],
           options,
         ),
       );

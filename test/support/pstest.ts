@@ -14,6 +14,8 @@ export interface PstestServer {
    * server (Google's auth library would otherwise look for one and warn that it is not there).
    */
   readonly env: Record<string, string>;
+  /** The server process (the benchmarks read its CPU time). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -27,6 +29,7 @@ export async function startPstest(): Promise<PstestServer> {
     host: host!,
     port: Number(port),
     env: { PUBSUB_EMULATOR_HOST: host!, METADATA_SERVER_DETECTION: 'none' },
+    pid: tool.child.pid,
     stop: () => tool.stop(),
   };
 }

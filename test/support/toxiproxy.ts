@@ -24,6 +24,8 @@ export interface Proxy {
 export interface ToxiproxyServer {
   /** The API, e.g. http://127.0.0.1:45123 */
   readonly api: string;
+  /** The proxy's process (the benchmarks read its CPU time). */
+  readonly pid: number | undefined;
   /** A proxy on a free loopback port in front of `upstream` (host:port), optionally with latency. */
   addProxy(name: string, upstream: string, latency?: LatencyOptions): Promise<Proxy>;
   /** Sets (or replaces) the latency toxic of a proxy. */
@@ -66,6 +68,7 @@ export async function startToxiproxy(): Promise<ToxiproxyServer> {
 
   return {
     api,
+    pid: tool.child.pid,
     async addProxy(name, upstream, latency) {
       const listenPort = await freePort();
       const created = (await call('POST', '/proxies', {
