@@ -222,9 +222,8 @@ async function backendRounds(
       const ratio = phase === bare ? '' : ` ${(rate / base).toFixed(2)}×`;
       const rssText = rss === null ? '' : ` ${rss.toFixed(0)} MiB`;
       const servers = ` ${median(runs.map((r) => r.serverCores ?? 0)).toFixed(2)} cores`;
-      return `${rateText(rate)}${ratio.padStart(7)} ${cpu.toFixed(0).padStart(4)} µs${rssText.padStart(8)}${servers}`.padStart(
-        CELL,
-      );
+      const ours = `${rateText(rate)}${ratio.padStart(7)} ${cpu.toFixed(0).padStart(4)} µs${rssText.padStart(8)}`;
+      return `${ours}${servers}`.padStart(CELL);
     });
     process.stdout.write(`  ${label.padEnd(44)}${cells.join('')}\n`);
   }
