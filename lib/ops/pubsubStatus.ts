@@ -13,11 +13,11 @@ export const PUBSUB_COUNTS_NOTE =
   'the subscription page in the console).';
 
 /**
- * How long `status` reads the dead-letter subscription to count it (docs/queue.md, "Status on the other
- * backends"): room for the closing empty pulls (lib/queue/pubsubDeadReader.ts, EMPTY_PULL_MS) and a few
- * batches of 1,000 before them, inside the 2 s a look may take.
+ * How long `status` goes on starting pulls to count the dead letters (docs/queue.md, "Status on the
+ * other backends"): the read ends within this plus one empty pull's wait (500 ms), inside the 2 s a
+ * look may take; a few batches of 1,000 fit before the closing empty pulls.
  */
-export const DEAD_LETTER_BUDGET_MS = 700;
+export const DEAD_LETTER_BUDGET_MS = 500;
 
 /** Dead letters counted by the caller: all of them, or as many as a time-bounded read found. */
 export interface DeadLetterTally {

@@ -32,7 +32,7 @@ const FULL_READ_PULL_MS = 3 * SECOND;
 /**
  * The shortest wait after which an empty pull is taken to mean "nothing left": pstest answers an empty
  * pull after 500 ms; the service answers a waiting pull as soon as it has messages, so a pull that
- * hears nothing for this long finds none. A budget that cannot give a pull this much ends the read.
+ * hears nothing for this long finds none. Every pull may wait this long, budget or not.
  */
 export const EMPTY_PULL_MS = 500;
 /** How long an unbounded read (`failures`, `requeue`) hides what it read before giving it back. */
@@ -41,7 +41,10 @@ const PEEK_SECONDS = 300;
 const GIVE_BACK_CALLS = 8;
 
 export interface DeadLetterReadOptions {
-  /** Stop starting pulls once less than EMPTY_PULL_MS of this is left; without it, read everything. */
+  /**
+   * Start no pull after this many ms but the first ones; as each pull may still wait EMPTY_PULL_MS,
+   * a read ends within about budgetMs + EMPTY_PULL_MS. Without it, read everything.
+   */
   readonly budgetMs?: number;
   /** Called with each pull's new messages, in order; it may ack them (requeue) or leave them hidden. */
   readonly visit: (messages: ReceivedMessage[]) => Promise<void>;
@@ -63,19 +66,17 @@ export async function readDeadLetterSubscription(
   const inFlight = new Map<number, Promise<readonly [number, ReceivedMessage[]]>>();
   let pulls = 0;
   let emptyInARow = 0;
-  let outOfTime = false;
 
   // As many pulls in flight as empty ones are still needed to end the read, so none is left over at its end.
   const startPulls = () => {
-    while (!outOfTime && inFlight.size < DEAD_EMPTY_PULLS - emptyInARow) {
+    while (inFlight.size < DEAD_EMPTY_PULLS - emptyInARow) {
       const left = until - Date.now();
-      if (left < EMPTY_PULL_MS) outOfTime = true;
-      else {
-        const number = pulls++;
-        const pull = calls.pull(Math.min(FULL_READ_PULL_MS, left)).then((received) => [number, received] as const);
-        pull.catch(() => undefined); // awaited below, or in `finally`; not an unhandled rejection meanwhile
-        inFlight.set(number, pull);
-      }
+      if (pulls >= DEAD_EMPTY_PULLS && left <= 0) return; // the first ones start, whatever the budget
+      const number = pulls++;
+      const timeoutMs = Math.min(FULL_READ_PULL_MS, Math.max(EMPTY_PULL_MS, left));
+      const pull = calls.pull(timeoutMs).then((received) => [number, received] as const);
+      pull.catch(() => undefined); // awaited below, or in `finally`; not an unhandled rejection meanwhile
+      inFlight.set(number, pull);
     }
   };
 

@@ -51,6 +51,7 @@ export interface PubsubQueueDescription extends SubscriptionSettings {
 export const EMPTY_PULLS_TO_DRAIN = 3;
 /** Longest single pull while long-polling, so an aborted lease returns soon. */
 const PULL_SLICE_SECONDS = 5;
+const CANCELLED = 1;
 const DEADLINE_EXCEEDED = 4;
 /** Handles remembered as acked or released (so a later renew is a LeaseLost), and fallback tallies. */
 const REMEMBERED = 100_000;
@@ -132,6 +133,7 @@ export class PubsubQueue implements Queue {
   ): Promise<ReceivedMessage[]> {
     const returnImmediately = 'waitSeconds' in wait && wait.waitSeconds === 0;
     const timeout = 'timeoutMs' in wait ? wait.timeoutMs : Math.max(1, wait.waitSeconds) * SECOND + 2 * SECOND;
+    const endsAt = Date.now() + timeout;
     try {
       const [reply] = await this.clients.subscriber.pull(
         { subscription, maxMessages: max, returnImmediately },
@@ -139,7 +141,9 @@ export class PubsubQueue implements Queue {
       );
       return reply.receivedMessages ?? [];
     } catch (error) {
-      if (grpcStatus(error) === DEADLINE_EXCEEDED) return [];
+      // Its deadline passed with nothing to bring: as the server saw it first (pstest), CANCELLED.
+      const code = grpcStatus(error);
+      if (code === DEADLINE_EXCEEDED || (code === CANCELLED && Date.now() >= endsAt)) return [];
       throw mapPubsubError(error, this.context('pull from', `Pub/Sub subscription ${subscription}`));
     }
   }
