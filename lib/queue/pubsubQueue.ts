@@ -66,7 +66,8 @@ export class PubsubQueue implements Queue {
   readonly kind = 'pubsub' as const;
   readonly url: string;
   private readonly names;
-  private readonly topic;
+  /** The batching publisher of the topic, made at the first insert (a look at the queue needs none). */
+  private topic?: ReturnType<typeof batchingTopic>;
   private settings?: Promise<SubscriptionSettings>;
   private emptyPulls = 0;
   /** Ack ids this object holds a lease on → when the lease ends. */
@@ -84,7 +85,6 @@ export class PubsubQueue implements Queue {
   ) {
     this.url = location.url;
     this.names = pubsubNames(location);
-    this.topic = batchingTopic(clients.pubsub, this.names.topic);
   }
 
   private context(action: string, resource: string) {
@@ -119,6 +119,7 @@ export class PubsubQueue implements Queue {
     messages: Iterable<QueueMessage> | AsyncIterable<QueueMessage>,
     options: InsertOptions = {},
   ): Promise<number> {
+    this.topic ??= batchingTopic(this.clients.pubsub, this.names.topic);
     return publishMessages(this.topic, this.url, messages, options);
   }
 
@@ -431,7 +432,7 @@ export class PubsubQueue implements Queue {
   }
 
   async close(): Promise<void> {
-    await this.topic.flush().catch(() => undefined);
+    await this.topic?.flush().catch(() => undefined);
     await this.clients.close();
   }
 }
