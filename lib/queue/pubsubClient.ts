@@ -56,7 +56,8 @@ export interface PubsubClients {
 /**
  * What our clients are given besides the project: the handwritten client's gRPC settings (large
  * metadata; keepalive against connections that die silently), and for an emulator at
- * PUBSUB_EMULATOR_HOST (`host:port`) its address over plaintext, as the handwritten client sets it.
+ * PUBSUB_EMULATOR_HOST (`host:port`, `http://host:port`) its address over plaintext, as the
+ * handwritten client sets it.
  */
 export function pubsubClientOptions(project: string, env: NodeJS.ProcessEnv = process.env): ClientOptions {
   const options: ClientOptions = {
@@ -70,14 +71,12 @@ export function pubsubClientOptions(project: string, env: NodeJS.ProcessEnv = pr
     .replace(/\/+$/, '');
   if (!emulator) return options;
   const [host, port] = emulator.split(':');
+  const endpoint = { ...options, servicePath: host, ...(port ? { port: Number(port) } : {}) };
+  // A Google endpoint named there is reached over TLS, like the service.
+  if (host!.endsWith('.googleapis.com')) return endpoint;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { grpc } = require('google-gax') as typeof import('google-gax');
-  return {
-    ...options,
-    servicePath: host,
-    port: port ? Number(port) : undefined,
-    sslCreds: grpc.credentials.createInsecure(),
-  };
+  return { ...endpoint, sslCreds: grpc.credentials.createInsecure() };
 }
 
 export function makePubsubClients(project: string): PubsubClients {
