@@ -6,16 +6,15 @@
 import assert from 'node:assert/strict';
 import { createQueue, openQueue } from '../lib/queue';
 import { encodeTask } from '../lib/queue/message';
-import { BATCH_MAX_MESSAGES } from '../lib/queue/pubsubInsert';
 import type { PubsubQueue } from '../lib/queue/pubsubQueue';
-import { DEAD_EMPTY_PULLS } from '../lib/queue/pubsubDeadReader';
+import { DEAD_EMPTY_PULLS, FULL_PULL_MESSAGES, PROBE_PULL_MESSAGES } from '../lib/queue/pubsubDeadReader';
 import { pubsubStatusReport, renderPubsubStatus, type PubsubStatusReport } from '../lib/ops/pubsubStatus';
 import { startPstest } from './support/pstest';
 import { useToolServer } from './support/tools';
 
 const PROJECT = 'status-budget';
-/** More than the first pulls of a read can bring (DEAD_EMPTY_PULLS × BATCH_MAX_MESSAGES). */
-const MANY = 5_000;
+/** More than the first (probing) pulls of a read can bring, and more than one full pull. */
+const MANY = 3 * FULL_PULL_MESSAGES;
 /** Long enough for a whole read of a few dead letters on a loaded machine. */
 const GENEROUS_BUDGET_MS = 10_000;
 
@@ -70,7 +69,7 @@ describe('status on Pub/Sub: dead letters counted within a time budget (pstest)'
     const report = await pubsubStatusReport(queue, Date.now(), 0);
     assert.equal(report.failedIsLowerBound, true);
     assert.ok(report.failed > 0, 'the first pulls brought some');
-    assert.ok(report.failed <= DEAD_EMPTY_PULLS * BATCH_MAX_MESSAGES, `${report.failed} from the first pulls alone`);
+    assert.ok(report.failed <= DEAD_EMPTY_PULLS * PROBE_PULL_MESSAGES, `${report.failed} from the first pulls alone`);
     const json = JSON.parse(JSON.stringify(report)) as PubsubStatusReport;
     assert.equal(typeof json.failed, 'number');
     assert.equal(json.failedIsLowerBound, true);

@@ -15,6 +15,7 @@ import {
   readDeadLetterSubscription,
   type DeadLetterCalls,
   type DeadLetterRead,
+  type PullAnswer,
   type ReceivedMessage,
 } from './pubsubDeadReader';
 import {
@@ -131,7 +132,7 @@ export class PubsubQueue implements Queue {
     subscription: string,
     max: number,
     wait: { waitSeconds: number } | { timeoutMs: number },
-  ): Promise<ReceivedMessage[]> {
+  ): Promise<PullAnswer> {
     const returnImmediately = 'waitSeconds' in wait && wait.waitSeconds === 0;
     const timeout = 'timeoutMs' in wait ? wait.timeoutMs : Math.max(1, wait.waitSeconds) * SECOND + 2 * SECOND;
     const endsAt = Date.now() + timeout;
@@ -140,11 +141,13 @@ export class PubsubQueue implements Queue {
         { subscription, maxMessages: max, returnImmediately },
         { timeout, retry: null },
       );
-      return reply.receivedMessages ?? [];
+      return { received: reply.receivedMessages ?? [], timedOut: false };
     } catch (error) {
-      // Its deadline passed with nothing to bring: as the server saw it first (pstest), CANCELLED.
+      // Its deadline passed with nothing brought: as the server saw it first (pstest), CANCELLED.
       const code = grpcStatus(error);
-      if (code === DEADLINE_EXCEEDED || (code === CANCELLED && Date.now() >= endsAt)) return [];
+      if (code === DEADLINE_EXCEEDED || (code === CANCELLED && Date.now() >= endsAt)) {
+        return { received: [], timedOut: true };
+      }
       throw mapPubsubError(error, this.context('pull from', `Pub/Sub subscription ${subscription}`));
     }
   }
@@ -186,7 +189,7 @@ export class PubsubQueue implements Queue {
       const pulledAt = Date.now();
       const remaining = Math.max(0, Math.ceil((waitUntil - pulledAt) / SECOND));
       const want = Math.min(BATCH_MAX_MESSAGES, count - leased.length);
-      const received = await this.pull(this.names.subscription, want, {
+      const { received } = await this.pull(this.names.subscription, want, {
         waitSeconds: leased.length > 0 ? 0 : Math.min(PULL_SLICE_SECONDS, remaining),
       });
       if (received.length > 0) {
@@ -339,7 +342,7 @@ export class PubsubQueue implements Queue {
   ): Promise<DeadLetterRead> {
     const { subscription } = await this.deadLetters();
     const calls: DeadLetterCalls = {
-      pull: (timeoutMs) => this.pull(subscription, BATCH_MAX_MESSAGES, { timeoutMs }),
+      pull: (maxMessages, timeoutMs) => this.pull(subscription, maxMessages, { timeoutMs }),
       setDeadline: (ackIds, seconds, action) => this.modifyDeadline(subscription, ackIds, seconds, action),
     };
     return readDeadLetterSubscription(calls, { budgetMs, visit: (messages) => visit(messages, subscription) });
