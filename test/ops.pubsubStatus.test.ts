@@ -1,7 +1,8 @@
 /**
  * `status` on Pub/Sub counts the dead letters by reading their subscription within a time budget, on
  * Google's pstest: few dead letters are counted exactly; many, with a budget too small to read them
- * all, give "at least N" (a lower bound, said so in the report) and are all still there afterwards.
+ * all, give "at least N" (a lower bound, said so in the report) and are all still there afterwards;
+ * behind a link slower than a probe's 500 ms (toxiproxy), the probes wait long enough to hear them.
  */
 import assert from 'node:assert/strict';
 import { createQueue, openQueue } from '../lib/queue';
@@ -9,7 +10,8 @@ import { encodeTask } from '../lib/queue/message';
 import type { PubsubQueue } from '../lib/queue/pubsubQueue';
 import { DEAD_EMPTY_PULLS, FULL_PULL_MESSAGES, PROBE_PULL_MESSAGES } from '../lib/queue/pubsubDeadReader';
 import { pubsubStatusReport, renderPubsubStatus, type PubsubStatusReport } from '../lib/ops/pubsubStatus';
-import { startPstest } from './support/pstest';
+import { startPstest, type PstestServer } from './support/pstest';
+import { startToxiproxy } from './support/toxiproxy';
 import { useToolServer } from './support/tools';
 
 const PROJECT = 'status-budget';
@@ -26,7 +28,7 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 
 describe('status on Pub/Sub: dead letters counted within a time budget (pstest)', function () {
   this.timeout(120_000);
-  useToolServer('pstest', startPstest);
+  const pstest = useToolServer('pstest', startPstest);
   const opened: Array<{ close(): Promise<void> }> = [];
   let n = 0;
 
@@ -83,5 +85,28 @@ describe('status on Pub/Sub: dead letters counted within a time budget (pstest)'
     assert.equal(new Set(all.map((letter) => letter.id)).size, MANY);
     const complete = await queue.countDeadLetters(GENEROUS_BUDGET_MS);
     assert.deepEqual(complete, { count: MANY, complete: true }, 'with time enough, status counts them all');
+  });
+
+  describe('behind a slow link', function () {
+    /** Added to every answer: more than a probe's own 500 ms wait. */
+    const SLOW_MS = 800;
+    const toxiproxy = useToolServer('toxiproxy-server', startToxiproxy);
+    it('hears the dead letters a probe of 500 ms would miss: a probe waits two round trips', async () => {
+      const queue = await queueWithDeadLetters(3);
+      const server: PstestServer = pstest.server;
+      const proxy = await toxiproxy.server.addProxy('slow-pubsub', server.host, { latencyMs: SLOW_MS });
+      const direct = process.env.PUBSUB_EMULATOR_HOST;
+      process.env.PUBSUB_EMULATOR_HOST = proxy.listen;
+      try {
+        const slow = (await openQueue(queue.url)) as PubsubQueue;
+        opened.push(slow);
+        // The default budget is over before the first answer: only the first two probes run.
+        const report = await pubsubStatusReport(slow, Date.now());
+        assert.deepEqual([report.failed, report.failedIsLowerBound], [3, true], 'not "0", and not exact');
+      } finally {
+        process.env.PUBSUB_EMULATOR_HOST = direct;
+      }
+      assert.equal((await collect(queue.listDeadLetters())).length, 3, 'given back');
+    });
   });
 });

@@ -50,6 +50,8 @@ const FULL_PULL_MS = 3 * SECOND;
  * the service, as soon as it has messages). Every probe may wait this long, budget or not.
  */
 export const EMPTY_PULL_MS = 500;
+/** On a slow link a probe waits this many round trips instead, so that an answer on its way arrives. */
+const PROBE_ROUND_TRIPS = 2;
 /** How long an unbounded read (`failures`, `requeue`) hides what it read before giving it back. */
 const PEEK_SECONDS = 300;
 /** Give-back calls in flight at once at the end of a read (each carries one pull's ack ids). */
@@ -61,6 +63,8 @@ export interface DeadLetterReadOptions {
    * EMPTY_PULL_MS (up to FULL_PULL_MS if a full pull is on its way). Without it, read everything.
    */
   readonly budgetMs?: number;
+  /** How long a call to the service took (the first one, connecting, is a safe overestimate). */
+  readonly roundTripMs?: number;
   /** Called with each pull's new messages, in order; it may ack them (requeue) or leave them hidden. */
   readonly visit: (messages: ReceivedMessage[]) => Promise<void>;
 }
@@ -75,12 +79,13 @@ const ackIdOf = (message: ReceivedMessage) => message.ackId ?? '';
 
 export async function readDeadLetterSubscription(
   calls: DeadLetterCalls,
-  { budgetMs, visit }: DeadLetterReadOptions,
+  { budgetMs, roundTripMs = 0, visit }: DeadLetterReadOptions,
 ): Promise<DeadLetterRead> {
   const bounded = budgetMs !== undefined;
   const until = bounded ? Date.now() + budgetMs : Infinity;
   // A pull leases what it brings for the subscription's ack deadline (at least 10 s): enough for a short read.
   const hideSeconds = !bounded || budgetMs > MIN_ACK_DEADLINE_SECONDS * SECOND ? PEEK_SECONDS : 0;
+  const probeMs = Math.min(FULL_PULL_MS, Math.max(EMPTY_PULL_MS, PROBE_ROUND_TRIPS * roundTripMs));
   const seen = new Set<string>();
   const hidden: string[][] = [];
   // Pulls in flight by number, each answering with itself: taken as they answer, not as they were sent.
@@ -95,7 +100,7 @@ export async function readDeadLetterSubscription(
     const left = until - Date.now();
     if (pulls >= DEAD_EMPTY_PULLS && left <= 0) return undefined; // the first ones start, whatever the budget
     if (!bounded || lastWasFull) return { maxMessages: FULL_PULL_MESSAGES, timeoutMs: FULL_PULL_MS };
-    return { maxMessages: PROBE_PULL_MESSAGES, timeoutMs: Math.min(FULL_PULL_MS, Math.max(EMPTY_PULL_MS, left)) };
+    return { maxMessages: PROBE_PULL_MESSAGES, timeoutMs: Math.min(FULL_PULL_MS, Math.max(probeMs, left)) };
   };
 
   // As many pulls in flight as empty ones are still needed to end the read, so none is left over at its end.

@@ -70,6 +70,8 @@ export class PubsubQueue implements Queue {
   /** The batching publisher of the topic, made at the first insert (a look at the queue needs none). */
   private topic?: ReturnType<typeof batchingTopic>;
   private settings?: Promise<SubscriptionSettings>;
+  /** How long reading the settings took: a round trip (with connecting) to the service, for the dead-letter read. */
+  private settingsReadMs?: number;
   private emptyPulls = 0;
   /** Ack ids this object holds a lease on → when the lease ends. */
   private readonly held = new Map<string, number>();
@@ -94,7 +96,11 @@ export class PubsubQueue implements Queue {
 
   /** The subscription's settings, read once (a failed read is tried again next time). */
   subscriptionSettings(): Promise<SubscriptionSettings> {
-    this.settings ??= readSubscription(this.clients, this.names.subscription, this.url);
+    if (!this.settings) {
+      const started = Date.now();
+      this.settings = readSubscription(this.clients, this.names.subscription, this.url);
+      void this.settings.then(() => (this.settingsReadMs = Date.now() - started)).catch(() => undefined);
+    }
     this.settings.catch(() => (this.settings = undefined));
     return this.settings;
   }
@@ -345,7 +351,11 @@ export class PubsubQueue implements Queue {
       pull: (maxMessages, timeoutMs) => this.pull(subscription, maxMessages, { timeoutMs }),
       setDeadline: (ackIds, seconds, action) => this.modifyDeadline(subscription, ackIds, seconds, action),
     };
-    return readDeadLetterSubscription(calls, { budgetMs, visit: (messages) => visit(messages, subscription) });
+    return readDeadLetterSubscription(calls, {
+      budgetMs,
+      roundTripMs: this.settingsReadMs,
+      visit: (messages) => visit(messages, subscription),
+    });
   }
 
   async *listDeadLetters(): AsyncIterable<DeadLetter> {
