@@ -39,7 +39,7 @@ export interface DeadLetterRead {
 
 /** Empty pulls in a row that end the read. */
 export const DEAD_EMPTY_PULLS = 2;
-/** Pub/Sub's most messages in one pull. */
+/** What a full pull asks for (a batch, as the publisher sends them). */
 export const FULL_PULL_MESSAGES = 1000;
 /** A bounded read's probing pull: small enough to arrive in about one round trip. */
 export const PROBE_PULL_MESSAGES = 100;
