@@ -209,7 +209,7 @@ export class QueueDashboard {
   private async pubsubStatus(failed: number, at: number): Promise<Pick<Summary, 'status' | 'progress' | 'notes'>> {
     const description = await (this.queue as PubsubQueue).describe();
     return {
-      status: buildPubsubStatusReport(this.queue.url, description, failed, at),
+      status: buildPubsubStatusReport(this.queue.url, description, { count: failed, isLowerBound: false }, at),
       progress: { fraction: null, done: null, total: null, basis: 'since-start' },
       notes: [PUBSUB_COUNTS_NOTE],
     };

@@ -59,6 +59,7 @@ describe('ops commands on Pub/Sub (pstest)', function () {
     const json = JSON.parse((await runCli('status', ['--queue', url, '--json'], env())).stdout);
     assert.equal(json.kind, 'pubsub');
     assert.equal(json.failed, 1);
+    assert.equal(json.failedIsLowerBound, false);
     assert.equal(json.enqueued, null);
     assert.equal(json.leaseSeconds, 90);
 

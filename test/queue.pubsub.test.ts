@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PubSub, v1 } from '@google-cloud/pubsub';
 import { createQueue, DeadLetter, LeasedTask, openQueue, Queue, QueueError } from '../lib/queue';
 import { EMPTY_PULLS_TO_DRAIN } from '../lib/queue/pubsubQueue';
+import { pubsubClientOptions } from '../lib/queue/pubsubClient';
 import { encodeTask } from '../lib/queue/message';
 import { startPstest } from './support/pstest';
 import { useToolServer } from './support/tools';
@@ -29,6 +30,26 @@ async function leaseOne(queue: Queue, seconds: number, timeoutMs = 10_000): Prom
   }
   assert.fail('no task to lease');
 }
+
+describe('Pub/Sub client options', () => {
+  it('reach PUBSUB_EMULATOR_HOST where the handwritten client does, over plaintext unless it is Google', () => {
+    const saved = process.env.PUBSUB_EMULATOR_HOST;
+    try {
+      for (const value of ['127.0.0.1:8085', 'http://localhost:8681/', 'europe-west1-pubsub.googleapis.com:443']) {
+        process.env.PUBSUB_EMULATOR_HOST = value;
+        const theirs = new PubSub({ projectId: PROJECT }).options;
+        const ours = pubsubClientOptions(PROJECT);
+        assert.deepEqual([ours.servicePath, ours.port], [theirs.servicePath, theirs.port], value);
+        assert.equal(ours.sslCreds === undefined, theirs.sslCreds === undefined, `${value}: plaintext or TLS`);
+      }
+      delete process.env.PUBSUB_EMULATOR_HOST;
+      assert.equal(pubsubClientOptions(PROJECT).servicePath, undefined, 'the service by default');
+    } finally {
+      if (saved === undefined) delete process.env.PUBSUB_EMULATOR_HOST;
+      else process.env.PUBSUB_EMULATOR_HOST = saved;
+    }
+  });
+});
 
 describe('queue: Pub/Sub specifics (pstest)', function () {
   this.timeout(60_000);

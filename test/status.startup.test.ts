@@ -1,6 +1,7 @@
 /**
  * What `npm run status` loads to look once at a file queue: not what only `--watch`, `--cluster`, another
  * backend or an object write needs (each costs start-up time), and V8's compile cache is kept between runs.
+ * On Pub/Sub: the generated subscriber only, not the handwritten client nor the publisher.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -8,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createQueue } from '../lib/queue';
 import { runCli } from './ops.helpers';
+import { startPstest } from './support/pstest';
+import { useToolServer } from './support/tools';
 
 const LOADED_MODULES = path.join(__dirname, 'support', 'loadedModules.cjs');
 
@@ -64,5 +67,36 @@ describe('npm run status: start-up', function () {
     const { time: _first, ...firstReport } = JSON.parse(first.stdout) as Record<string, unknown>;
     const { time: _second, ...secondReport } = JSON.parse(second.stdout) as Record<string, unknown>;
     assert.deepEqual(secondReport, firstReport);
+  });
+});
+
+describe('npm run status on Pub/Sub: start-up', function () {
+  this.timeout(60_000);
+  const pstest = useToolServer('pstest', startPstest);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'status-startup-pubsub-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('loads the generated subscriber, not the handwritten client or the publisher it does not need', async () => {
+    const queueUrl = await createQueue('pubsub://startup-project/look');
+    const listFile = path.join(dir, 'modules.txt');
+    const run = await runCli('status', ['--queue', queueUrl], {
+      ...pstest.server.env,
+      NODE_OPTIONS: `--require ${LOADED_MODULES}`,
+      LOADED_MODULES_FILE: listFile,
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^failed +0 +dead-lettered$/m);
+    const loaded = readFileSync(listFile, 'utf8').split('\n');
+    const under = (folder: string) => loaded.filter((file) => file.includes(`/node_modules/${folder}/`));
+    assert.ok(
+      under('@google-cloud/pubsub-api').some((file) => file.endsWith('/v1/subscriber_client.js')),
+      'the list is real',
+    );
+    assert.deepEqual(under('@google-cloud/pubsub'), [], 'the handwritten client (publishing) is not loaded');
+    assert.deepEqual(
+      under('@google-cloud/pubsub-api').filter((file) => /_client\.js$/.test(file) && !/subscriber_client/.test(file)),
+      [],
+      'no other generated client is loaded',
+    );
   });
 });

@@ -12,6 +12,13 @@ import { makePubsubClients, PubsubClients, PubsubLocation, pubsubNames, SECOND }
 import { grpcStatus, mapPubsubError } from './pubsubErrors';
 import { batchingTopic, BATCH_MAX_MESSAGES, publishMessages } from './pubsubInsert';
 import {
+  readDeadLetterSubscription,
+  type DeadLetterCalls,
+  type DeadLetterRead,
+  type PullAnswer,
+  type ReceivedMessage,
+} from './pubsubDeadReader';
+import {
   deadLetterAttributes,
   MAX_ACK_DEADLINE_SECONDS,
   TASK_ID_ATTRIBUTE,
@@ -22,7 +29,6 @@ import {
   toLeasedTask,
 } from './pubsubMessages';
 import { decodeUtf8Strictly } from '../utf8';
-import type { google } from '@google-cloud/pubsub/build/protos/protos';
 import type {
   DeadLetter,
   FailureRecord,
@@ -35,8 +41,6 @@ import type {
 } from './types';
 import { settingRef } from '../settings/table';
 
-type ReceivedMessage = google.pubsub.v1.IReceivedMessage;
-
 export interface PubsubQueueDescription extends SubscriptionSettings {
   readonly topic: string;
   readonly subscription: string;
@@ -48,10 +52,7 @@ export interface PubsubQueueDescription extends SubscriptionSettings {
 export const EMPTY_PULLS_TO_DRAIN = 3;
 /** Longest single pull while long-polling, so an aborted lease returns soon. */
 const PULL_SLICE_SECONDS = 5;
-/** How long `failures` / `requeue` hide the dead letters they read before giving them back. */
-const PEEK_SECONDS = 300;
-/** Empty pulls in a row that end reading the dead-letter subscription. */
-const DEAD_EMPTY_PULLS = 2;
+const CANCELLED = 1;
 const DEADLINE_EXCEEDED = 4;
 /** Handles remembered as acked or released (so a later renew is a LeaseLost), and fallback tallies. */
 const REMEMBERED = 100_000;
@@ -66,8 +67,11 @@ export class PubsubQueue implements Queue {
   readonly kind = 'pubsub' as const;
   readonly url: string;
   private readonly names;
-  private readonly topic;
+  /** The batching publisher of the topic, made at the first insert (a look at the queue needs none). */
+  private topic?: ReturnType<typeof batchingTopic>;
   private settings?: Promise<SubscriptionSettings>;
+  /** How long reading the settings took: a round trip (with connecting) to the service, for the dead-letter read. */
+  private settingsReadMs?: number;
   private emptyPulls = 0;
   /** Ack ids this object holds a lease on → when the lease ends. */
   private readonly held = new Map<string, number>();
@@ -84,7 +88,6 @@ export class PubsubQueue implements Queue {
   ) {
     this.url = location.url;
     this.names = pubsubNames(location);
-    this.topic = batchingTopic(clients.pubsub, this.names.topic);
   }
 
   private context(action: string, resource: string) {
@@ -93,7 +96,11 @@ export class PubsubQueue implements Queue {
 
   /** The subscription's settings, read once (a failed read is tried again next time). */
   subscriptionSettings(): Promise<SubscriptionSettings> {
-    this.settings ??= readSubscription(this.clients, this.names.subscription, this.url);
+    if (!this.settings) {
+      const started = Date.now();
+      this.settings = readSubscription(this.clients, this.names.subscription, this.url);
+      void this.settings.then(() => (this.settingsReadMs = Date.now() - started)).catch(() => undefined);
+    }
     this.settings.catch(() => (this.settings = undefined));
     return this.settings;
   }
@@ -119,18 +126,34 @@ export class PubsubQueue implements Queue {
     messages: Iterable<QueueMessage> | AsyncIterable<QueueMessage>,
     options: InsertOptions = {},
   ): Promise<number> {
+    this.topic ??= batchingTopic(this.clients.pubsub, this.names.topic);
     return publishMessages(this.topic, this.url, messages, options);
   }
 
-  private async pull(subscription: string, max: number, waitSeconds: number): Promise<ReceivedMessage[]> {
+  /**
+   * One unary pull. `waitSeconds` (leasing): how long the service may hold it for messages (0: answer
+   * at once), plus 2 s for the answer; `timeoutMs`: the call's whole deadline, a pull that waits.
+   */
+  private async pull(
+    subscription: string,
+    max: number,
+    wait: { waitSeconds: number } | { timeoutMs: number },
+  ): Promise<PullAnswer> {
+    const returnImmediately = 'waitSeconds' in wait && wait.waitSeconds === 0;
+    const timeout = 'timeoutMs' in wait ? wait.timeoutMs : Math.max(1, wait.waitSeconds) * SECOND + 2 * SECOND;
+    const endsAt = Date.now() + timeout;
     try {
       const [reply] = await this.clients.subscriber.pull(
-        { subscription, maxMessages: max, returnImmediately: waitSeconds === 0 },
-        { timeout: Math.max(1, waitSeconds) * SECOND + 2 * SECOND, retry: null },
+        { subscription, maxMessages: max, returnImmediately },
+        { timeout, retry: null },
       );
-      return reply.receivedMessages ?? [];
+      return { received: reply.receivedMessages ?? [], timedOut: false };
     } catch (error) {
-      if (grpcStatus(error) === DEADLINE_EXCEEDED) return [];
+      // Its deadline passed with nothing brought: as the server saw it first (pstest), CANCELLED.
+      const code = grpcStatus(error);
+      if (code === DEADLINE_EXCEEDED || (code === CANCELLED && Date.now() >= endsAt)) {
+        return { received: [], timedOut: true };
+      }
       throw mapPubsubError(error, this.context('pull from', `Pub/Sub subscription ${subscription}`));
     }
   }
@@ -172,11 +195,9 @@ export class PubsubQueue implements Queue {
       const pulledAt = Date.now();
       const remaining = Math.max(0, Math.ceil((waitUntil - pulledAt) / SECOND));
       const want = Math.min(BATCH_MAX_MESSAGES, count - leased.length);
-      const received = await this.pull(
-        this.names.subscription,
-        want,
-        leased.length > 0 ? 0 : Math.min(PULL_SLICE_SECONDS, remaining),
-      );
+      const { received } = await this.pull(this.names.subscription, want, {
+        waitSeconds: leased.length > 0 ? 0 : Math.min(PULL_SLICE_SECONDS, remaining),
+      });
       if (received.length > 0) {
         const ackIds = received.map((m) => m.ackId ?? '');
         // The pull leased them for the subscription's deadline: set the one asked for.
@@ -320,39 +341,21 @@ export class PubsubQueue implements Queue {
     }
   }
 
-  /**
-   * Reads the dead-letter subscription until it gives nothing new, hiding what it read for
-   * PEEK_SECONDS; `visit` decides per message: keep it hidden until the end (then it is given
-   * back), or it was handled (acked by the caller).
-   */
-  private async readDead(visit: (messages: ReceivedMessage[], subscription: string) => Promise<void>): Promise<void> {
+  /** Reads the dead-letter subscription (lib/queue/pubsubDeadReader.ts), giving back what it read. */
+  private async readDead(
+    visit: (messages: ReceivedMessage[], subscription: string) => Promise<void>,
+    budgetMs?: number,
+  ): Promise<DeadLetterRead> {
     const { subscription } = await this.deadLetters();
-    const seen = new Set<string>();
-    const hidden: string[] = [];
-    try {
-      for (let empty = 0; empty < DEAD_EMPTY_PULLS;) {
-        const received = await this.pull(subscription, BATCH_MAX_MESSAGES, 1);
-        const fresh = received.filter((m) => !seen.has(m.message?.messageId ?? ''));
-        const stale = received.filter((m) => !fresh.includes(m)).map((m) => m.ackId ?? '');
-        await this.modifyDeadline(subscription, stale, 0, 'give back dead letters to');
-        if (fresh.length === 0) {
-          empty++;
-          continue;
-        }
-        empty = 0;
-        for (const m of fresh) seen.add(m.message?.messageId ?? '');
-        await this.modifyDeadline(
-          subscription,
-          fresh.map((m) => m.ackId ?? ''),
-          PEEK_SECONDS,
-          'read dead letters from',
-        );
-        hidden.push(...fresh.map((m) => m.ackId ?? ''));
-        await visit(fresh, subscription);
-      }
-    } finally {
-      await this.modifyDeadline(subscription, hidden, 0, 'give back dead letters to');
-    }
+    const calls: DeadLetterCalls = {
+      pull: (maxMessages, timeoutMs) => this.pull(subscription, maxMessages, { timeoutMs }),
+      setDeadline: (ackIds, seconds, action) => this.modifyDeadline(subscription, ackIds, seconds, action),
+    };
+    return readDeadLetterSubscription(calls, {
+      budgetMs,
+      roundTripMs: this.settingsReadMs,
+      visit: (messages) => visit(messages, subscription),
+    });
   }
 
   async *listDeadLetters(): AsyncIterable<DeadLetter> {
@@ -361,6 +364,15 @@ export class PubsubQueue implements Queue {
       found.push(...messages.map(toDeadLetter));
     });
     yield* found;
+  }
+
+  /**
+   * Counts the dead letters by reading them for at most about `budgetMs` (then giving them back):
+   * `complete` is false when time ran out first, and `count` is then a lower bound.
+   */
+  async countDeadLetters(budgetMs: number): Promise<{ count: number; complete: boolean }> {
+    const read = await this.readDead(async () => undefined, budgetMs);
+    return { count: read.read, complete: read.complete };
   }
 
   async requeueDeadLetters(ids?: readonly string[]): Promise<number> {
@@ -433,7 +445,7 @@ export class PubsubQueue implements Queue {
   }
 
   async close(): Promise<void> {
-    await this.topic.flush().catch(() => undefined);
+    await this.topic?.flush().catch(() => undefined);
     await this.clients.close();
   }
 }
