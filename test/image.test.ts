@@ -151,6 +151,8 @@ describe('worker container image (real Docker daemon)', function () {
       [
         '/app/',
         '/app/aws-sdk.js',
+        '/app/fq-thread.js',
+        '/app/fq-thread.js.map',
         '/app/google-cloud.js',
         '/app/shared-packages.js',
         '/app/shared-packages.js.cache',
@@ -159,8 +161,8 @@ describe('worker container image (real Docker daemon)', function () {
         '/app/worker.js',
         '/app/worker.js.map',
       ].sort(),
-      "the final stage adds exactly the bundle: main and task threads' entry, their source maps, the " +
-        "packages' files",
+      "the final stage adds exactly the bundle: the main, task and file-queue threads' entries, their " +
+        "source maps, the packages' files",
     );
     const devPackages = ['@pulumi', 'typescript', 'mocha', 'esbuild', '@esbuild', 'tsx', 'fauxqs', 'hono', '@hono']
       .concat(['uplot', 'playwright-core'])
