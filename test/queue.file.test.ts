@@ -491,7 +491,12 @@ describe("file queue: the file queue's thread when it fails", () => {
   it('fails every call with why when the thread cannot load, instead of running it elsewhere', async () => {
     const broken = new FileQueueThread({ script: "throw new Error('no such bundle')", eval: true });
     assert.equal(broken.ready(), false, 'starting');
-    await assert.rejects(broken.loaded(), /the file queue's thread did not start: no such bundle/);
+    await assert.rejects(broken.loaded(), (error: unknown) => {
+      // permanent: a worker ends with it and the fix, instead of retrying forever
+      assert.ok(error instanceof QueueError && !error.transient, String(error));
+      assert.match(error.message, /the file queue's thread did not start: no such bundle\n {2}fix: reinstall/);
+      return true;
+    });
     assert.equal(broken.ready(), true, 'calls go to it, and fail');
     await assert.rejects(broken.lease('/nowhere', { count: 1, seconds: 30 }), /did not start: no such bundle/);
     await assert.rejects(broken.delete('/nowhere', task), /did not start: no such bundle/);

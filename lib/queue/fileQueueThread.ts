@@ -61,6 +61,16 @@ export function fromThreadError(failure: ThreadError): Error {
   return error;
 }
 
+/** Permanent: the installation lacks a working thread file, so a worker ends with this and the fix. */
+function threadDidNotStart(why: string): QueueError {
+  return new QueueError(
+    'UnsupportedOperation',
+    `the file queue's thread did not start: ${why}`,
+    'reinstall (npm ci) or rebuild the worker image: its fq-thread.js (or lib/queue/fileQueueThreadMain.ts) is ' +
+      'missing or broken',
+  );
+}
+
 interface PendingDelete {
   readonly task: LeasedTask;
   readonly resolve: () => void;
@@ -76,7 +86,7 @@ export class FileQueueThread {
   private static instance: FileQueueThread | undefined;
   private thread: Worker | undefined;
   private hasLoaded = false;
-  private loadFailure: Error | undefined;
+  private loadFailure: QueueError | undefined;
   /** Deletes asked for in this turn, per queue root. */
   private deletes = new Map<string, PendingDelete[]>();
   private deletesScheduled = false;
@@ -198,7 +208,7 @@ export class FileQueueThread {
       if (this.thread === thread) {
         this.thread = undefined;
         // Ended before it had loaded: it would again (a crash later starts a new one).
-        if (!this.hasLoaded) this.loadFailure = new Error(`the file queue's thread did not start: ${why}`);
+        if (!this.hasLoaded) this.loadFailure = threadDidNotStart(why);
         this.hasLoaded = false;
         for (const resolve of this.onLoad.splice(0)) resolve();
       }
