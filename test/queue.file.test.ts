@@ -161,6 +161,16 @@ describe('file queue: on-disk format', () => {
     assert.equal(await queue.isEmpty(), true);
   });
 
+  it('lets the event loop turn in every lease call, however fast the call can be answered', async () => {
+    await queue.insert(Array.from({ length: 3 }, (_, i) => encodeTask(['m', 'f'], { i }, root)));
+    for (let call = 0; call < 4; call++) {
+      let turned = false;
+      setImmediate(() => (turned = true));
+      await queue.lease({ count: 1, seconds: 30 }); // the last one finds nothing
+      assert.ok(turned, `lease call ${call} answered without letting the event loop turn`);
+    }
+  });
+
   it('deletes a task by its journal when the held name is gone (as python-task-queue does)', async () => {
     await queue.insert([encodeTask(['m', 'f'], {}, root, UUIDS[0])]);
     const [task] = await queue.lease({ count: 1, seconds: 30 });

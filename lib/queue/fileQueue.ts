@@ -127,6 +127,10 @@ export class FileQueue implements Queue {
   }
 
   private async leaseNow({ count, seconds }: LeaseOptions): Promise<LeasedTask[]> {
+    // Every call lets the event loop turn first: its work is synchronous, and a worker that settles
+    // what it leases on its main thread (tasks it cannot run, dead-lettered at once) would otherwise
+    // go from lease to lease in promise callbacks alone, starving its timers, /healthz and signals.
+    await yieldToEventLoop();
     // No existence check per call: a missing queue/ fails the directory scan, mapped to QueueNotFound.
     this.ensureDir(this.layout.movementDir);
     const leased: LeasedTask[] = [];

@@ -145,7 +145,8 @@ export class FileQueueThread {
 
   /** Ends the thread's state for `root` (its directory stream, its descriptors), if it has any. */
   async close(root: string): Promise<void> {
-    if (!this.thread) return;
+    // Calls go to the thread only once it has loaded: before, it holds nothing of any queue.
+    if (!this.thread || !this.hasLoaded) return;
     await this.request({ root, op: 'close' });
   }
 
@@ -204,11 +205,11 @@ export class FileQueueThread {
     thread.on('exit', (code) => {
       const why = failure ? failure.message : `exit code ${code}`;
       // Transient: the calls in flight are retried, and the next one starts a new thread.
-      const error = new QueueError('BackendError', `the file queue's thread stopped (${why})`);
+      let error = new QueueError('BackendError', `the file queue's thread stopped (${why})`);
       if (this.thread === thread) {
         this.thread = undefined;
         // Ended before it had loaded: it would again (a crash later starts a new one).
-        if (!this.hasLoaded) this.loadFailure = threadDidNotStart(why);
+        if (!this.hasLoaded) error = this.loadFailure = threadDidNotStart(why);
         this.hasLoaded = false;
         for (const resolve of this.onLoad.splice(0)) resolve();
       }
