@@ -297,7 +297,9 @@ describe('worker container image (real Docker daemon)', function () {
 
   it("takes the code cache made by the build stage's Node, on the main thread and in each thread", async function () {
     this.timeout(120_000);
-    const fixture = await fileQueueWith([{ start: 0, count: 10 }]);
+    // Long enough that both task threads have loaded before the queue is empty: the worker leases
+    // while they load, and one quick task would end the run before the second reported.
+    const fixture = await fileQueueWith(Array.from({ length: 4 }, (_, i) => ({ start: i, count: 10, sleep_ms: 400 })));
     const name = containerName('cache');
     const env = { WORKER_EXIT_WHEN_EMPTY: '1', WORKER_CONCURRENCY: '2', GKE_BATCH_CODE_CACHE: 'report' };
     await docker(['run', '--detach', '--name', name, ...workerArgs(fixture, env), IMAGE]);
